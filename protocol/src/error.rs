@@ -1,0 +1,80 @@
+//! Stable error codes. The Worker maps each to an HTTP status here, once; the CLI
+//! maps the same codes to exit codes. The human text travels beside the code.
+
+use serde::{Deserialize, Serialize};
+
+/// What went wrong, as a machine-readable code (the `code` field of an error body).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Malformed input: bad JSON, wrong types, out-of-range values.
+    BadRequest,
+    /// Missing, malformed, unknown or revoked API key.
+    Unauthorized,
+    /// No such resource for this key (also: another tenant's, or a malformed id).
+    NotFound,
+    /// The path exists but not with this method.
+    MethodNotAllowed,
+    /// The body or the message content is larger than allowed.
+    PayloadTooLarge,
+    /// A rate limit refused the request; `Retry-After` says when to come back.
+    RateLimited,
+    /// Our fault. The cause is logged, never shown.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status this code is answered with.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest => 400,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::Internal => 500,
+        }
+    }
+
+    /// The code a client should assume for a status when the body carried none.
+    pub fn from_status(status: u16) -> ErrorCode {
+        match status {
+            401 | 403 => ErrorCode::Unauthorized,
+            404 => ErrorCode::NotFound,
+            405 => ErrorCode::MethodNotAllowed,
+            413 => ErrorCode::PayloadTooLarge,
+            429 => ErrorCode::RateLimited,
+            400..=499 => ErrorCode::BadRequest,
+            _ => ErrorCode::Internal,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_round_trips_through_from_status() {
+        for code in [
+            ErrorCode::BadRequest,
+            ErrorCode::Unauthorized,
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::RateLimited,
+            ErrorCode::Internal,
+        ] {
+            assert_eq!(ErrorCode::from_status(code.status()), code);
+        }
+    }
+
+    #[test]
+    fn codes_serialize_as_snake_case_strings() {
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::RateLimited).unwrap(),
+            "\"rate_limited\""
+        );
+    }
+}

@@ -1,0 +1,27 @@
+//! The pure core of meet-ai, shared by the Worker, the CLI and the load generator.
+//!
+//! Everything here is decidable without a runtime: no `worker`, tokio or HTTP
+//! types, so plain `cargo test` covers it natively.
+//!
+//! # Layout
+//! - [`error`]: the stable error codes every client sees, and their HTTP statuses.
+//! - [`wire`]: the JSON shapes of the API (rooms, messages, keys, errors).
+//! - [`validate`]: parse-don't-validate newtypes for everything a client sends.
+//! - [`key`]: API key format, generation from caller-supplied entropy, hashing.
+//! - [`route`]: the API's route table, as a pure function of method and path.
+//! - [`sse`]: Server-Sent Events encoding (server) and incremental decoding (clients).
+//! - [`stream`]: the SSE poll schedule and its per-invocation query budget.
+//! - [`ratelimit`]: sliding-window decisions for the rate limits.
+//! - [`time`]: timestamps as the API shows them.
+
+pub mod error;
+pub mod key;
+pub mod ratelimit;
+pub mod route;
+pub mod sse;
+pub mod stream;
+pub mod time;
+pub mod validate;
+pub mod wire;
+
+pub use error::ErrorCode;

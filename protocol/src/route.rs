@@ -1,0 +1,134 @@
+//! The API's route table as a pure function: method and path in, endpoint out.
+//! Paths outside `/api/` belong to the static assets, not to this table.
+
+/// One API endpoint. Room ids are carried raw; handlers parse them after auth so
+/// that a malformed id and another tenant's id both answer 404, never 400.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    Health,
+    CreateKey,
+    RevokeKey,
+    ListRooms,
+    CreateRoom,
+    GetRoom(String),
+    ListMessages(String),
+    SendMessage(String),
+    Events(String),
+}
+
+/// What a request resolves to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    Endpoint(Endpoint),
+    /// Under `/api/` but no such path.
+    NotFound,
+    /// A known path with the wrong method; `allow` lists the right ones.
+    MethodNotAllowed { allow: &'static str },
+    /// Not an API path: serve it from the assets.
+    Asset,
+}
+
+/// Resolves a request. `HEAD` is treated as `GET` where `GET` exists.
+pub fn resolve(method: &str, path: &str) -> Resolved {
+    let Some(rest) = path.strip_prefix("/api/").or_else(|| {
+        if path == "/api" {
+            Some("")
+        } else {
+            None
+        }
+    }) else {
+        return Resolved::Asset;
+    };
+    let method = if method == "HEAD" { "GET" } else { method };
+    let segments: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
+    use Endpoint::*;
+    let pick = |allow: &'static str, ep: Option<Endpoint>| match ep {
+        Some(ep) => Resolved::Endpoint(ep),
+        None => Resolved::MethodNotAllowed { allow },
+    };
+    match segments.as_slice() {
+        ["health"] => pick("GET", (method == "GET").then_some(Health)),
+        ["keys"] => pick(
+            "POST, DELETE",
+            match method {
+                "POST" => Some(CreateKey),
+                "DELETE" => Some(RevokeKey),
+                _ => None,
+            },
+        ),
+        ["rooms"] => pick(
+            "GET, POST",
+            match method {
+                "GET" => Some(ListRooms),
+                "POST" => Some(CreateRoom),
+                _ => None,
+            },
+        ),
+        ["rooms", id] if !id.is_empty() => {
+            pick("GET", (method == "GET").then(|| GetRoom((*id).into())))
+        }
+        ["rooms", id, "messages"] if !id.is_empty() => pick(
+            "GET, POST",
+            match method {
+                "GET" => Some(ListMessages((*id).into())),
+                "POST" => Some(SendMessage((*id).into())),
+                _ => None,
+            },
+        ),
+        ["rooms", id, "events"] if !id.is_empty() => {
+            pick("GET", (method == "GET").then(|| Events((*id).into())))
+        }
+        _ => Resolved::NotFound,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_endpoint_resolves() {
+        let r = |m, p| resolve(m, p);
+        assert_eq!(r("GET", "/api/health"), Resolved::Endpoint(Endpoint::Health));
+        assert_eq!(r("HEAD", "/api/health"), Resolved::Endpoint(Endpoint::Health));
+        assert_eq!(r("POST", "/api/keys"), Resolved::Endpoint(Endpoint::CreateKey));
+        assert_eq!(r("DELETE", "/api/keys"), Resolved::Endpoint(Endpoint::RevokeKey));
+        assert_eq!(r("GET", "/api/rooms"), Resolved::Endpoint(Endpoint::ListRooms));
+        assert_eq!(r("POST", "/api/rooms/"), Resolved::Endpoint(Endpoint::CreateRoom));
+        assert_eq!(
+            r("GET", "/api/rooms/abc"),
+            Resolved::Endpoint(Endpoint::GetRoom("abc".into()))
+        );
+        assert_eq!(
+            r("GET", "/api/rooms/abc/messages"),
+            Resolved::Endpoint(Endpoint::ListMessages("abc".into()))
+        );
+        assert_eq!(
+            r("POST", "/api/rooms/abc/messages"),
+            Resolved::Endpoint(Endpoint::SendMessage("abc".into()))
+        );
+        assert_eq!(
+            r("GET", "/api/rooms/abc/events"),
+            Resolved::Endpoint(Endpoint::Events("abc".into()))
+        );
+    }
+
+    #[test]
+    fn wrong_methods_and_unknown_paths() {
+        assert_eq!(
+            resolve("PUT", "/api/keys"),
+            Resolved::MethodNotAllowed { allow: "POST, DELETE" }
+        );
+        assert_eq!(
+            resolve("DELETE", "/api/rooms/abc"),
+            Resolved::MethodNotAllowed { allow: "GET" }
+        );
+        assert_eq!(resolve("GET", "/api/nope"), Resolved::NotFound);
+        assert_eq!(resolve("GET", "/api"), Resolved::NotFound);
+        assert_eq!(resolve("GET", "/api/rooms//messages"), Resolved::NotFound);
+        assert_eq!(resolve("GET", "/api/rooms/a/b/c"), Resolved::NotFound);
+        assert_eq!(resolve("GET", "/"), Resolved::Asset);
+        assert_eq!(resolve("GET", "/apix"), Resolved::Asset);
+        assert_eq!(resolve("GET", "/key"), Resolved::Asset);
+    }
+}

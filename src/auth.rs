@@ -1,0 +1,70 @@
+//! Who is calling. A key arrives as `Authorization: Bearer <key>` or, where a
+//! header cannot be set (EventSource, WebSocket), as `?token=<key>`. Only its
+//! SHA-256 is ever compared or stored.
+
+use protocol::key;
+
+use crate::context::Ctx;
+use crate::error::{AppError, AppResult};
+use crate::store::keys;
+
+/// An authenticated caller.
+pub struct Caller {
+    pub key_id: String,
+    /// Whether a `last_used` refresh was scheduled: one more D1 query this
+    /// invocation, which a stream's query budget must count.
+    pub touched: bool,
+}
+
+/// `last_used` is refreshed at most this often, so reads never cost a write.
+const TOUCH_EVERY_MS: i64 = 60 * 60 * 1000;
+
+/// The key the request presents, if any. A malformed `Authorization` header is
+/// refused outright rather than silently ignored in favour of `?token=`.
+fn presented_key(ctx: &Ctx) -> AppResult<Option<String>> {
+    if let Some(header) = ctx.header("Authorization") {
+        return match key::from_bearer(&header) {
+            Some(k) => Ok(Some(k.to_owned())),
+            None => Err(AppError::unauthorized(
+                "the Authorization header must be 'Bearer <key>'",
+            )),
+        };
+    }
+    Ok(ctx.query("token").filter(|t| !t.is_empty()))
+}
+
+/// The SHA-256 of the presented key; 401 when it is missing or malformed
+/// (checked before hashing, so garbage never costs a query).
+pub fn presented_hash(ctx: &Ctx) -> AppResult<String> {
+    let presented = presented_key(ctx)?.ok_or_else(|| {
+        AppError::unauthorized("missing API key: send 'Authorization: Bearer <key>'")
+    })?;
+    if !key::is_well_formed(&presented) {
+        return Err(AppError::unauthorized("malformed API key"));
+    }
+    Ok(key::hash(&presented))
+}
+
+/// Resolves the caller's key with one D1 query; 401 for a missing, malformed,
+/// unknown or revoked key.
+pub async fn authenticate(ctx: &Ctx) -> AppResult<Caller> {
+    let hash = presented_hash(ctx)?;
+    let row = keys::find_active(&ctx.db, &hash)
+        .await?
+        .ok_or_else(|| AppError::unauthorized("invalid or revoked API key"))?;
+    let touched = row.last_used_ms.is_none_or(|t| ctx.now_ms - t >= TOUCH_EVERY_MS);
+    if touched {
+        // Off the response path: the caller does not wait for this write.
+        let env = ctx.env.clone();
+        let (id, now) = (row.id.clone(), ctx.now_ms);
+        ctx.wctx.wait_until(async move {
+            if let Err(e) = keys::touch(&env, &id, now).await {
+                worker::console_warn!("last_used refresh failed: {e:?}");
+            }
+        });
+    }
+    Ok(Caller {
+        key_id: row.id,
+        touched,
+    })
+}

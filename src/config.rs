@@ -1,0 +1,46 @@
+//! Deployment configuration, read from wrangler vars (`[vars]` in wrangler.toml,
+//! or `--var NAME:VALUE` for `wrangler dev`). A missing or unparsable var falls
+//! back to its documented default, so a typo can never take the service down.
+
+use protocol::ratelimit::{Limit, DAY_MS, HOUR_MS, MINUTE_MS};
+use protocol::stream::PollConfig;
+use worker::Env;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Config {
+    /// `RATE_KEYS_PER_HOUR` (default 3), per client IP.
+    pub keys_per_ip: Limit,
+    /// `RATE_ROOMS_PER_DAY` (default 5), per key.
+    pub rooms_per_key: Limit,
+    /// `RATE_MESSAGES_PER_MINUTE` (default 60), per key.
+    pub messages_per_key: Limit,
+    /// `SSE_*` vars; see [`PollConfig`].
+    pub poll: PollConfig,
+}
+
+fn var_u32(env: &Env, name: &str, default: u32) -> u32 {
+    env.var(name)
+        .ok()
+        .and_then(|v| v.to_string().trim().parse().ok())
+        .unwrap_or(default)
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Config {
+        let d = PollConfig::default();
+        Config {
+            keys_per_ip: Limit::new(var_u32(env, "RATE_KEYS_PER_HOUR", 3), HOUR_MS),
+            rooms_per_key: Limit::new(var_u32(env, "RATE_ROOMS_PER_DAY", 5), DAY_MS),
+            messages_per_key: Limit::new(var_u32(env, "RATE_MESSAGES_PER_MINUTE", 60), MINUTE_MS),
+            poll: PollConfig {
+                active_ms: var_u32(env, "SSE_ACTIVE_POLL_MS", d.active_ms),
+                idle_ms: var_u32(env, "SSE_IDLE_POLL_MS", d.idle_ms),
+                active_window_ms: var_u32(env, "SSE_ACTIVE_WINDOW_MS", d.active_window_ms),
+                heartbeat_ms: var_u32(env, "SSE_HEARTBEAT_MS", d.heartbeat_ms),
+                max_polls: var_u32(env, "SSE_MAX_POLLS", d.max_polls),
+                retry_ms: var_u32(env, "SSE_RETRY_MS", d.retry_ms),
+            }
+            .sanitized(),
+        }
+    }
+}

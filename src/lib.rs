@@ -1,0 +1,87 @@
+//! The meet-ai Worker: a thin shell around `protocol`.
+//!
+//! # Layout
+//! - `lib.rs`: the fetch entry point; resolves the route (a pure function in
+//!   `protocol::route`), dispatches, and stamps every API response.
+//! - `routes/`: one module per resource (health, keys, rooms, messages, events).
+//! - `store/`: D1 (SQL per resource, round-trip counting) and KV (rate-limit logs).
+//! - `auth.rs`, `config.rs`, `context.rs`, `error.rs`: the request's caller,
+//!   the deployment's settings, the parsed request, and the one error type.
+//!
+//! Nothing on the request path may panic: a panic aborts the wasm instance and
+//! with it every other request the isolate is serving.
+
+mod auth;
+mod config;
+mod context;
+mod error;
+mod routes;
+mod store;
+
+use protocol::route::{resolve, Endpoint, Resolved};
+use protocol::ErrorCode;
+use worker::{event, Context, Env, Request, Response};
+
+use crate::context::Ctx;
+use crate::error::{AppError, AppResult};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response> {
+    let method = req.method().to_string();
+    let path = req.path();
+    let endpoint = match resolve(&method, &path) {
+        Resolved::Asset => return serve_asset(req, &env).await,
+        Resolved::NotFound => {
+            return Ok(api_headers(
+                AppError::client(ErrorCode::NotFound, "no such API route").into_response(),
+            ))
+        }
+        Resolved::MethodNotAllowed { allow } => {
+            return Ok(api_headers(AppError::method_not_allowed(allow).into_response()))
+        }
+        Resolved::Endpoint(endpoint) => endpoint,
+    };
+    if endpoint == Endpoint::Health {
+        return Ok(api_headers(routes::health::get()));
+    }
+    let mut ctx = match Ctx::new(req, env, wctx) {
+        Ok(ctx) => ctx,
+        Err(e) => return Ok(api_headers(e.into_response())),
+    };
+    let mut response = dispatch(&endpoint, &mut ctx)
+        .await
+        .unwrap_or_else(AppError::into_response);
+    let timing = ctx.db.stats().server_timing();
+    let _ = response.headers_mut().set("Server-Timing", &timing);
+    Ok(api_headers(response))
+}
+
+async fn dispatch(endpoint: &Endpoint, ctx: &mut Ctx) -> AppResult<Response> {
+    match endpoint {
+        Endpoint::Health => Ok(routes::health::get()),
+        Endpoint::CreateKey => routes::keys::create(ctx).await,
+        Endpoint::RevokeKey => routes::keys::revoke(ctx).await,
+        Endpoint::ListRooms => routes::rooms::list(ctx).await,
+        Endpoint::CreateRoom => routes::rooms::create(ctx).await,
+        Endpoint::GetRoom(id) => routes::rooms::get(ctx, id).await,
+        Endpoint::ListMessages(id) => routes::messages::list(ctx, id).await,
+        Endpoint::SendMessage(id) => routes::messages::send(ctx, id).await,
+        Endpoint::Events(id) => routes::events::stream(ctx, id).await,
+    }
+}
+
+/// Headers every API response carries: API answers are per-key and must never
+/// be cached by a shared cache.
+fn api_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    if !headers.has("Cache-Control").unwrap_or(false) {
+        let _ = headers.set("Cache-Control", "no-store");
+    }
+    let _ = headers.set("X-Content-Type-Options", "nosniff");
+    response
+}
+
+/// Everything outside `/api/` comes from `public/` through the assets binding.
+async fn serve_asset(req: Request, env: &Env) -> worker::Result<Response> {
+    env.assets("ASSETS")?.fetch_request(req).await
+}

@@ -1,0 +1,176 @@
+//! `GET /api/rooms/:id/events`: a room's new messages as Server-Sent Events.
+//!
+//! The free plan has no push, so the stream polls D1 with a cursor (`seq`), on
+//! the schedule in [`protocol::stream::PollConfig`]. It ends itself before the
+//! invocation's query limit with a final `: bye queries=N` comment; the client
+//! reconnects with `Last-Event-ID` (the last message id it saw) and the new
+//! stream replays everything after it first, so nothing is lost or repeated
+//! across the seam.
+
+use std::time::Duration;
+
+use futures_util::stream;
+use protocol::sse::{encode_comment, encode_event, encode_retry};
+use protocol::stream::PollConfig;
+use protocol::validate::parse_id;
+use protocol::wire::Message;
+use protocol::ErrorCode;
+use worker::{console_error, Delay, Response};
+
+use crate::auth::authenticate;
+use crate::context::{now_ms, Ctx};
+use crate::error::{AppError, AppResult};
+use crate::routes::room_id;
+use crate::store::d1::Db;
+use crate::store::messages;
+
+/// Messages per poll. A full page means a backlog: the next poll runs at once.
+const PAGE: u32 = 100;
+
+pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
+    let caller = authenticate(ctx).await?;
+    let room = room_id(raw_id)?;
+    // EventSource sends Last-Event-ID on reconnect; it wins over the ?after= of
+    // the URL it was first opened with, which is older.
+    let cursor = match ctx
+        .header("Last-Event-ID")
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| ctx.query("after"))
+    {
+        Some(raw) => Some(parse_id(raw.trim()).ok_or_else(|| {
+            AppError::client(ErrorCode::BadRequest, "the cursor is not a valid message id")
+        })?),
+        None => None,
+    };
+    let start = messages::open_stream(&ctx.db, &room, &caller.key_id, cursor.as_deref())
+        .await?
+        .ok_or_else(AppError::room_not_found)?;
+    let after_seq = match cursor {
+        // Never fall back to "from now" when the client named a cursor.
+        Some(_) => start.cursor_seq.ok_or_else(|| {
+            AppError::client(ErrorCode::NotFound, "the cursor message is not in this room")
+        })?,
+        None => start.head_seq.unwrap_or(0),
+    };
+    let config = ctx.config.poll;
+    let state = Stream {
+        db: ctx.db.clone(),
+        room,
+        key_id: caller.key_id,
+        cursor: after_seq,
+        config,
+        extra_queries: u32::from(caller.touched),
+        polls_left: config.max_polls,
+        interval_ms: config.active_ms,
+        immediate: after_seq < start.head_seq.unwrap_or(0),
+        last_activity_ms: start.head_ms,
+        last_write_ms: now_ms(),
+        phase: Phase::Open,
+    };
+    let body = stream::unfold(state, Stream::step);
+    let mut response = Response::from_stream(body)?;
+    let headers = response.headers_mut();
+    headers.set("Content-Type", "text/event-stream; charset=utf-8")?;
+    headers.set("Cache-Control", "no-cache, no-transform")?;
+    // Tells nginx-style proxies not to buffer the stream.
+    headers.set("X-Accel-Buffering", "no")?;
+    Ok(response)
+}
+
+enum Phase {
+    Open,
+    Live,
+    Done,
+}
+
+struct Stream {
+    db: Db,
+    room: String,
+    key_id: String,
+    /// The `seq` of the last message sent (or the start point).
+    cursor: i64,
+    config: PollConfig,
+    /// Queries made outside `db` (a scheduled `last_used` refresh).
+    extra_queries: u32,
+    polls_left: u32,
+    interval_ms: u32,
+    /// Poll without waiting: a replay or a backlog is pending.
+    immediate: bool,
+    last_activity_ms: Option<i64>,
+    last_write_ms: i64,
+    phase: Phase,
+}
+
+type Chunk = Result<Vec<u8>, worker::Error>;
+
+impl Stream {
+    fn queries(&self) -> u32 {
+        self.db.stats().round_trips + self.extra_queries
+    }
+
+    fn finish(mut self, why: &str) -> Option<(Chunk, Stream)> {
+        self.phase = Phase::Done;
+        let text = format!("bye queries={} reason={why}", self.queries());
+        Some((Ok(encode_comment(&text).into_bytes()), self))
+    }
+
+    /// Produces the next chunk: the opening hint, a batch of events, a
+    /// heartbeat, or the closing comment; `None` ends the stream.
+    async fn step(mut self) -> Option<(Chunk, Stream)> {
+        match self.phase {
+            Phase::Done => return None,
+            Phase::Open => {
+                self.phase = Phase::Live;
+                // Something at once, so clients and proxies see the stream open.
+                let hello = encode_retry(self.config.retry_ms) + &encode_comment("connected");
+                return Some((Ok(hello.into_bytes()), self));
+            }
+            Phase::Live => {}
+        }
+        loop {
+            if self.polls_left == 0 {
+                return self.finish("budget");
+            }
+            if !self.immediate {
+                Delay::from(Duration::from_millis(u64::from(self.interval_ms))).await;
+            }
+            self.polls_left -= 1;
+            let polled =
+                messages::poll(&self.db, &self.room, &self.key_id, self.cursor, PAGE).await;
+            let now = now_ms();
+            let rows = match polled {
+                Ok(Some(rows)) => rows,
+                Ok(None) => return self.finish("revoked"),
+                Err(e) => {
+                    // Ending is safe: the client resumes from its last id.
+                    console_error!("stream poll failed: {e:?}");
+                    return self.finish("error");
+                }
+            };
+            self.immediate = rows.len() == PAGE as usize;
+            if let Some(last) = rows.last() {
+                self.cursor = last.seq;
+                self.last_activity_ms = Some(now);
+                self.interval_ms = self.config.active_ms;
+                self.last_write_ms = now;
+                let mut out = String::new();
+                for row in rows {
+                    let id = row.id.clone();
+                    match serde_json::to_string(&Message::from(row)) {
+                        Ok(data) => out.push_str(&encode_event(Some(&id), Some("message"), &data)),
+                        Err(e) => console_error!("serialize message {id}: {e}"),
+                    }
+                }
+                return Some((Ok(out.into_bytes()), self));
+            }
+            let since = self
+                .last_activity_ms
+                .map(|t| u64::try_from(now - t).unwrap_or(0));
+            self.interval_ms = self.config.next_interval(since, self.interval_ms);
+            if now - self.last_write_ms >= i64::from(self.config.heartbeat_ms) {
+                self.last_write_ms = now;
+                return Some((Ok(encode_comment("heartbeat").into_bytes()), self));
+            }
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! A thin wrapper over the D1 binding that counts round trips and their time.
+//!
+//! Round trips are the main lever on latency and on the free-tier budget, so
+//! every response reports them in `Server-Timing` (`d1;dur=..;desc="N queries"`)
+//! and tests assert the budgets. Every query goes through here; nothing else
+//! touches the binding.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use serde::de::DeserializeOwned;
+use worker::wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, Env};
+
+use crate::error::{AppError, AppResult};
+
+/// A value bound to a `?N` placeholder.
+pub enum Arg<'a> {
+    Text(&'a str),
+    /// Integers we bind (times, counts, sequence numbers) stay far below 2^53,
+    /// so JavaScript's number carries them exactly.
+    Int(i64),
+    Null,
+}
+
+impl Arg<'_> {
+    fn to_js(&self) -> JsValue {
+        match self {
+            Arg::Text(s) => JsValue::from_str(s),
+            Arg::Int(n) => JsValue::from_f64(*n as f64),
+            Arg::Null => JsValue::null(),
+        }
+    }
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(s: &'a str) -> Arg<'a> {
+        Arg::Text(s)
+    }
+}
+
+impl<'a> From<&'a String> for Arg<'a> {
+    fn from(s: &'a String) -> Arg<'a> {
+        Arg::Text(s)
+    }
+}
+
+impl From<i64> for Arg<'_> {
+    fn from(n: i64) -> Self {
+        Arg::Int(n)
+    }
+}
+
+impl<'a> From<Option<&'a str>> for Arg<'a> {
+    fn from(s: Option<&'a str>) -> Arg<'a> {
+        s.map_or(Arg::Null, Arg::Text)
+    }
+}
+
+/// Round trips made and milliseconds spent in them.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    pub round_trips: u32,
+    pub millis: f64,
+}
+
+impl Stats {
+    /// The `Server-Timing` entry for these stats.
+    pub fn server_timing(&self) -> String {
+        let noun = if self.round_trips == 1 { "query" } else { "queries" };
+        format!("d1;dur={:.1};desc=\"{} {noun}\"", self.millis, self.round_trips)
+    }
+}
+
+/// Cheap to clone: clones share the binding and the counters, so a stream that
+/// outlives its handler keeps counting against the same invocation.
+#[derive(Clone)]
+pub struct Db {
+    inner: Rc<D1Database>,
+    stats: Rc<Cell<Stats>>,
+}
+
+impl Db {
+    pub fn from_env(env: &Env) -> AppResult<Db> {
+        Ok(Db {
+            inner: Rc::new(env.d1("DB")?),
+            stats: Rc::default(),
+        })
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats.get()
+    }
+
+    /// Prepares a statement with its arguments bound.
+    pub fn prepare(&self, sql: &str, args: &[Arg<'_>]) -> AppResult<D1PreparedStatement> {
+        let values: Vec<JsValue> = args.iter().map(Arg::to_js).collect();
+        Ok(self.inner.prepare(sql).bind(&values)?)
+    }
+
+    async fn timed<T>(&self, fut: impl std::future::Future<Output = worker::Result<T>>) -> AppResult<T> {
+        let start = worker::Date::now().as_millis();
+        let result = fut.await;
+        let mut stats = self.stats.get();
+        stats.round_trips += 1;
+        stats.millis += worker::Date::now().as_millis().saturating_sub(start) as f64;
+        self.stats.set(stats);
+        result.map_err(|e| AppError::Internal(format!("d1: {e}")))
+    }
+
+    /// Runs one statement and returns its rows.
+    pub async fn all<T: DeserializeOwned>(&self, sql: &str, args: &[Arg<'_>]) -> AppResult<Vec<T>> {
+        let stmt = self.prepare(sql, args)?;
+        let result = self.timed(stmt.all()).await?;
+        Ok(result.results()?)
+    }
+
+    /// Runs one statement and returns its first row, if any.
+    pub async fn first<T: DeserializeOwned>(&self, sql: &str, args: &[Arg<'_>]) -> AppResult<Option<T>> {
+        Ok(self.all(sql, args).await?.into_iter().next())
+    }
+
+    /// Runs statements in one round trip (and one transaction), returning each
+    /// one's rows as raw results for the caller to decode.
+    pub async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> AppResult<Vec<worker::D1Result>> {
+        self.timed(self.inner.batch(stmts)).await
+    }
+}
+
+/// Decodes the rows of one batch result.
+pub fn rows<T: DeserializeOwned>(result: Option<&worker::D1Result>) -> AppResult<Vec<T>> {
+    match result {
+        Some(r) => Ok(r.results()?),
+        None => Err(AppError::Internal("d1 batch returned too few results".into())),
+    }
+}

@@ -1,0 +1,53 @@
+//! The `api_keys` table.
+
+use serde::Deserialize;
+use worker::Env;
+
+use crate::error::AppResult;
+use crate::store::d1::{Arg, Db};
+
+#[derive(Deserialize)]
+pub struct KeyRow {
+    pub id: String,
+    pub last_used_ms: Option<i64>,
+}
+
+pub async fn insert(db: &Db, id: &str, hash: &str, prefix: &str, now_ms: i64) -> AppResult<()> {
+    db.all::<serde_json::Value>(
+        "INSERT INTO api_keys (id, key_hash, key_prefix, created_ms) VALUES (?1, ?2, ?3, ?4)",
+        &[id.into(), hash.into(), prefix.into(), now_ms.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn find_active(db: &Db, hash: &str) -> AppResult<Option<KeyRow>> {
+    db.first(
+        "SELECT id, last_used_ms FROM api_keys WHERE key_hash = ?1 AND revoked_ms IS NULL",
+        &[hash.into()],
+    )
+    .await
+}
+
+/// Records use. Runs after the response, through its own handle on the binding.
+pub async fn touch(env: &Env, id: &str, now_ms: i64) -> AppResult<()> {
+    let db = Db::from_env(env)?;
+    db.all::<serde_json::Value>(
+        "UPDATE api_keys SET last_used_ms = ?2 WHERE id = ?1",
+        &[id.into(), Arg::Int(now_ms)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Revokes the key with this hash; false if there was no active key to revoke.
+/// Auth and revocation are one statement, one round trip.
+pub async fn revoke(db: &Db, hash: &str, now_ms: i64) -> AppResult<bool> {
+    let rows: Vec<serde_json::Value> = db
+        .all(
+            "UPDATE api_keys SET revoked_ms = ?2 WHERE key_hash = ?1 AND revoked_ms IS NULL RETURNING id",
+            &[hash.into(), now_ms.into()],
+        )
+        .await?;
+    Ok(!rows.is_empty())
+}

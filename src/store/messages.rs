@@ -1,0 +1,266 @@
+//! The `messages` table: sending, history pages and stream polls.
+//!
+//! Every statement names the owning key, so no query can reach another
+//! tenant's rows, and the hot paths are one statement each: a send checks room
+//! ownership and the per-key rate limit inside its INSERT, and a poll checks
+//! that the key is still live inside its SELECT.
+
+use protocol::validate::{NewMessage, Page};
+use protocol::wire::{MessageRow, SenderType};
+use serde::Deserialize;
+
+use crate::error::AppResult;
+use crate::store::d1::{rows, Arg, Db};
+
+const COLS: &str = "seq, id, room_id, sender, sender_type, color, content, created_ms";
+
+/// Everything one INSERT needs.
+pub struct NewRecord<'a> {
+    pub id: &'a str,
+    pub room_id: &'a str,
+    pub key_id: &'a str,
+    pub message: &'a NewMessage,
+    pub idempotency_key: Option<&'a str>,
+    pub now_ms: i64,
+    /// The per-key send limit: at most `max` sends after `window_start_ms`.
+    /// `max == 0` means no limit.
+    pub max: u32,
+    pub window_start_ms: i64,
+}
+
+/// Stores a message if the room is the key's, the key is under its send limit
+/// and the idempotency key is new; returns it, or `None` if any check refused
+/// (then [`explain_refusal`] says which).
+pub async fn insert(db: &Db, rec: &NewRecord<'_>) -> AppResult<Option<MessageRow>> {
+    // The limit counts rows D1 already holds: exact across isolates, and no
+    // extra write. The inner LIMIT bounds the rows read to the limit itself.
+    let limit_clause = if rec.max == 0 {
+        ""
+    } else {
+        " AND (SELECT COUNT(*) FROM (SELECT 1 FROM messages \
+              WHERE key_id = ?3 AND created_ms > ?10 LIMIT ?11)) < ?11"
+    };
+    let sql = format!(
+        "INSERT INTO messages \
+           (id, room_id, key_id, sender, sender_type, color, content, created_ms, idempotency_key) \
+         SELECT ?1, r.id, r.key_id, ?4, ?5, ?6, ?7, ?8, ?9 FROM rooms r \
+         WHERE r.id = ?2 AND r.key_id = ?3{limit_clause} \
+         ON CONFLICT (room_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
+         RETURNING {COLS}"
+    );
+    let m = rec.message;
+    db.first(
+        &sql,
+        &[
+            rec.id.into(),
+            rec.room_id.into(),
+            rec.key_id.into(),
+            m.sender.as_ref().into(),
+            m.sender_type.as_str().into(),
+            m.color.as_ref().map(|c| c.as_ref()).into(),
+            m.content.as_ref().into(),
+            rec.now_ms.into(),
+            rec.idempotency_key.into(),
+            rec.window_start_ms.into(),
+            i64::from(rec.max).into(),
+        ],
+    )
+    .await
+}
+
+/// Why [`insert`] stored nothing, in the order a client should hear it.
+pub enum Refusal {
+    RoomNotFound,
+    /// The idempotency key was used before: here is the original.
+    Duplicate(Box<MessageRow>),
+    /// Over the send limit. `blocking_ms` is the send that must leave the window
+    /// before another fits (None if it already has: a race, retry at once).
+    RateLimited { blocking_ms: Option<i64> },
+}
+
+#[derive(Deserialize)]
+struct RefusalRow {
+    owned: i64,
+    blocking_ms: Option<i64>,
+}
+
+/// Finds out why a send stored nothing: one round trip (a batch), only on
+/// this rare path.
+pub async fn explain_refusal(db: &Db, rec: &NewRecord<'_>) -> AppResult<Refusal> {
+    let check = db.prepare(
+        "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = ?1 AND key_id = ?2) AS owned, \
+           (SELECT created_ms FROM messages WHERE key_id = ?2 AND created_ms > ?3 \
+            ORDER BY created_ms DESC LIMIT 1 OFFSET ?4) AS blocking_ms",
+        &[
+            rec.room_id.into(),
+            rec.key_id.into(),
+            rec.window_start_ms.into(),
+            (i64::from(rec.max) - 1).max(0).into(),
+        ],
+    )?;
+    let original = db.prepare(
+        &format!(
+            "SELECT {COLS} FROM messages WHERE room_id = ?1 AND key_id = ?2 AND idempotency_key = ?3"
+        ),
+        &[rec.room_id.into(), rec.key_id.into(), rec.idempotency_key.into()],
+    )?;
+    let results = db.batch(vec![check, original]).await?;
+    let check: Vec<RefusalRow> = rows(results.first())?;
+    let original: Vec<MessageRow> = rows(results.get(1))?;
+    let check = check.into_iter().next();
+    if check.as_ref().is_none_or(|c| c.owned == 0) {
+        return Ok(Refusal::RoomNotFound);
+    }
+    if let Some(row) = original.into_iter().next() {
+        return Ok(Refusal::Duplicate(Box::new(row)));
+    }
+    Ok(Refusal::RateLimited {
+        blocking_ms: check.and_then(|c| c.blocking_ms),
+    })
+}
+
+/// A history page, or why there is none.
+pub enum PageResult {
+    RoomNotFound,
+    CursorNotFound,
+    Rows(Vec<MessageRow>),
+}
+
+#[derive(Deserialize)]
+struct CursorRow {
+    cursor_seq: Option<i64>,
+}
+
+/// Reads one page of history, oldest first, in one round trip (a batch of the
+/// ownership/cursor check and the page itself).
+pub async fn page(
+    db: &Db,
+    room_id: &str,
+    key_id: &str,
+    page: &Page,
+    limit: u32,
+) -> AppResult<PageResult> {
+    let cursor = match page {
+        Page::Latest => None,
+        Page::After(id) | Page::Before(id) => Some(id.as_str()),
+    };
+    let check = db.prepare(
+        "SELECT (SELECT seq FROM messages WHERE id = ?3 AND room_id = r.id) AS cursor_seq \
+         FROM rooms r WHERE r.id = ?1 AND r.key_id = ?2",
+        &[room_id.into(), key_id.into(), cursor.into()],
+    )?;
+    let owned = "room_id = ?1 AND EXISTS (SELECT 1 FROM rooms WHERE id = ?1 AND key_id = ?2)";
+    let cursor_seq = "(SELECT seq FROM messages WHERE id = ?3 AND room_id = ?1)";
+    let sql = match page {
+        Page::Latest => format!(
+            "SELECT * FROM (SELECT {COLS} FROM messages WHERE {owned} \
+             ORDER BY seq DESC LIMIT ?4) ORDER BY seq"
+        ),
+        Page::After(_) => format!(
+            "SELECT {COLS} FROM messages WHERE {owned} AND seq > {cursor_seq} \
+             ORDER BY seq LIMIT ?4"
+        ),
+        Page::Before(_) => format!(
+            "SELECT * FROM (SELECT {COLS} FROM messages WHERE {owned} AND seq < {cursor_seq} \
+             ORDER BY seq DESC LIMIT ?4) ORDER BY seq"
+        ),
+    };
+    let messages = db.prepare(
+        &sql,
+        &[
+            room_id.into(),
+            key_id.into(),
+            cursor.into(),
+            i64::from(limit).into(),
+        ],
+    )?;
+    let results = db.batch(vec![check, messages]).await?;
+    let check: Vec<CursorRow> = rows(results.first())?;
+    let Some(check) = check.into_iter().next() else {
+        return Ok(PageResult::RoomNotFound);
+    };
+    if cursor.is_some() && check.cursor_seq.is_none() {
+        return Ok(PageResult::CursorNotFound);
+    }
+    Ok(PageResult::Rows(rows(results.get(1))?))
+}
+
+/// Where a stream starts.
+#[derive(Deserialize)]
+pub struct StreamStart {
+    /// The room's newest message (0 when empty): "from now".
+    pub head_seq: Option<i64>,
+    /// When the newest message was sent, to tell whether the room is active.
+    pub head_ms: Option<i64>,
+    /// The client's cursor, resolved (None if absent or not in this room).
+    pub cursor_seq: Option<i64>,
+}
+
+/// Opens a stream: ownership, the room's head and the client's cursor in one
+/// statement. `None` when the room is not the key's.
+pub async fn open_stream(
+    db: &Db,
+    room_id: &str,
+    key_id: &str,
+    cursor: Option<&str>,
+) -> AppResult<Option<StreamStart>> {
+    db.first(
+        "SELECT (SELECT MAX(seq) FROM messages WHERE room_id = r.id) AS head_seq, \
+           (SELECT created_ms FROM messages WHERE room_id = r.id ORDER BY seq DESC LIMIT 1) AS head_ms, \
+           (SELECT seq FROM messages WHERE id = ?3 AND room_id = r.id) AS cursor_seq \
+         FROM rooms r WHERE r.id = ?1 AND r.key_id = ?2",
+        &[room_id.into(), key_id.into(), cursor.into()],
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct PollRow {
+    seq: Option<i64>,
+    id: Option<String>,
+    room_id: Option<String>,
+    sender: Option<String>,
+    sender_type: Option<SenderType>,
+    color: Option<String>,
+    content: Option<String>,
+    created_ms: Option<i64>,
+}
+
+impl PollRow {
+    fn into_message(self) -> Option<MessageRow> {
+        Some(MessageRow {
+            seq: self.seq?,
+            id: self.id?,
+            room_id: self.room_id?,
+            sender: self.sender?,
+            sender_type: self.sender_type?,
+            color: self.color,
+            content: self.content?,
+            created_ms: self.created_ms?,
+        })
+    }
+}
+
+/// One stream poll: the messages after `after_seq`, in commit order, or `None`
+/// if the key has been revoked meanwhile. One statement: the key check rides
+/// along as the left side of a join, so revocation costs no extra query.
+pub async fn poll(
+    db: &Db,
+    room_id: &str,
+    key_id: &str,
+    after_seq: i64,
+    limit: u32,
+) -> AppResult<Option<Vec<MessageRow>>> {
+    let rows: Vec<PollRow> = db
+        .all(
+            "SELECT m.seq, m.id, m.room_id, m.sender, m.sender_type, m.color, m.content, m.created_ms \
+             FROM api_keys k LEFT JOIN messages m ON m.room_id = ?1 AND m.seq > ?2 \
+             WHERE k.id = ?3 AND k.revoked_ms IS NULL ORDER BY m.seq LIMIT ?4",
+            &[room_id.into(), Arg::Int(after_seq), key_id.into(), i64::from(limit).into()],
+        )
+        .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(rows.into_iter().filter_map(PollRow::into_message).collect()))
+}

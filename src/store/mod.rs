@@ -1,0 +1,8 @@
+//! Storage: D1 (the one source of truth) and KV (counters of rare events).
+//! SQL lives with the resource it serves; this module owns the plumbing.
+
+pub mod d1;
+pub mod kv;
+pub mod keys;
+pub mod messages;
+pub mod rooms;
