@@ -52,7 +52,9 @@ pub async fn authenticate(ctx: &Ctx) -> AppResult<Caller> {
     let row = keys::find_active(&ctx.db, &hash)
         .await?
         .ok_or_else(|| AppError::unauthorized("invalid or revoked API key"))?;
-    let touched = row.last_used_ms.is_none_or(|t| ctx.now_ms - t >= TOUCH_EVERY_MS);
+    let touched = row
+        .last_used_ms
+        .is_none_or(|t| ctx.now_ms - t >= TOUCH_EVERY_MS);
     if touched {
         // Off the response path: the caller does not wait for this write.
         let env = ctx.env.clone();

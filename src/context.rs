@@ -63,11 +63,12 @@ impl Ctx {
         if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
             return Err(ValidationError::BodyTooLarge.into());
         }
-        let body = self
-            .req
-            .bytes()
-            .await
-            .map_err(|e| AppError::client(protocol::ErrorCode::BadRequest, format!("unreadable body: {e}")))?;
+        let body = self.req.bytes().await.map_err(|e| {
+            AppError::client(
+                protocol::ErrorCode::BadRequest,
+                format!("unreadable body: {e}"),
+            )
+        })?;
         if body.len() > MAX_BODY_BYTES {
             return Err(ValidationError::BodyTooLarge.into());
         }

@@ -103,7 +103,10 @@ pub fn json_response<T: serde::Serialize>(value: &T, status: u16) -> Response {
         Ok(body) => (body, status),
         Err(e) => {
             console_error!("serialize response: {e}");
-            (r#"{"error":"internal error","code":"internal"}"#.to_owned(), 500)
+            (
+                r#"{"error":"internal error","code":"internal"}"#.to_owned(),
+                500,
+            )
         }
     };
     let mut response = Response::builder()

@@ -37,7 +37,9 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
             ))
         }
         Resolved::MethodNotAllowed { allow } => {
-            return Ok(api_headers(AppError::method_not_allowed(allow).into_response()))
+            return Ok(api_headers(
+                AppError::method_not_allowed(allow).into_response(),
+            ))
         }
         Resolved::Endpoint(endpoint) => endpoint,
     };

@@ -116,12 +116,21 @@ mod tests {
         // Five stored, limit now 2: wait for the 4th-oldest to expire.
         let l = Limit::new(2, 100);
         let d = decide_log(l, &[10, 20, 30, 40, 50], 60);
-        assert_eq!(d, Decision::Deny { retry_after_secs: 1 });
+        assert_eq!(
+            d,
+            Decision::Deny {
+                retry_after_secs: 1
+            }
+        );
     }
 
     #[test]
     fn unsorted_and_stale_logs_are_handled() {
-        match decide_log(THREE_PER_HOUR, &[5 * HOUR_MS, 0, 4 * HOUR_MS + 2], 5 * HOUR_MS + 1) {
+        match decide_log(
+            THREE_PER_HOUR,
+            &[5 * HOUR_MS, 0, 4 * HOUR_MS + 2],
+            5 * HOUR_MS + 1,
+        ) {
             Decision::Allow { log } => {
                 assert_eq!(log, vec![4 * HOUR_MS + 2, 5 * HOUR_MS, 5 * HOUR_MS + 1])
             }

@@ -23,20 +23,19 @@ pub enum Resolved {
     /// Under `/api/` but no such path.
     NotFound,
     /// A known path with the wrong method; `allow` lists the right ones.
-    MethodNotAllowed { allow: &'static str },
+    MethodNotAllowed {
+        allow: &'static str,
+    },
     /// Not an API path: serve it from the assets.
     Asset,
 }
 
 /// Resolves a request. `HEAD` is treated as `GET` where `GET` exists.
 pub fn resolve(method: &str, path: &str) -> Resolved {
-    let Some(rest) = path.strip_prefix("/api/").or_else(|| {
-        if path == "/api" {
-            Some("")
-        } else {
-            None
-        }
-    }) else {
+    let Some(rest) =
+        path.strip_prefix("/api/")
+            .or_else(|| if path == "/api" { Some("") } else { None })
+    else {
         return Resolved::Asset;
     };
     let method = if method == "HEAD" { "GET" } else { method };
@@ -89,12 +88,30 @@ mod tests {
     #[test]
     fn every_endpoint_resolves() {
         let r = |m, p| resolve(m, p);
-        assert_eq!(r("GET", "/api/health"), Resolved::Endpoint(Endpoint::Health));
-        assert_eq!(r("HEAD", "/api/health"), Resolved::Endpoint(Endpoint::Health));
-        assert_eq!(r("POST", "/api/keys"), Resolved::Endpoint(Endpoint::CreateKey));
-        assert_eq!(r("DELETE", "/api/keys"), Resolved::Endpoint(Endpoint::RevokeKey));
-        assert_eq!(r("GET", "/api/rooms"), Resolved::Endpoint(Endpoint::ListRooms));
-        assert_eq!(r("POST", "/api/rooms/"), Resolved::Endpoint(Endpoint::CreateRoom));
+        assert_eq!(
+            r("GET", "/api/health"),
+            Resolved::Endpoint(Endpoint::Health)
+        );
+        assert_eq!(
+            r("HEAD", "/api/health"),
+            Resolved::Endpoint(Endpoint::Health)
+        );
+        assert_eq!(
+            r("POST", "/api/keys"),
+            Resolved::Endpoint(Endpoint::CreateKey)
+        );
+        assert_eq!(
+            r("DELETE", "/api/keys"),
+            Resolved::Endpoint(Endpoint::RevokeKey)
+        );
+        assert_eq!(
+            r("GET", "/api/rooms"),
+            Resolved::Endpoint(Endpoint::ListRooms)
+        );
+        assert_eq!(
+            r("POST", "/api/rooms/"),
+            Resolved::Endpoint(Endpoint::CreateRoom)
+        );
         assert_eq!(
             r("GET", "/api/rooms/abc"),
             Resolved::Endpoint(Endpoint::GetRoom("abc".into()))
@@ -117,7 +134,9 @@ mod tests {
     fn wrong_methods_and_unknown_paths() {
         assert_eq!(
             resolve("PUT", "/api/keys"),
-            Resolved::MethodNotAllowed { allow: "POST, DELETE" }
+            Resolved::MethodNotAllowed {
+                allow: "POST, DELETE"
+            }
         );
         assert_eq!(
             resolve("DELETE", "/api/rooms/abc"),

@@ -203,7 +203,9 @@ mod tests {
     #[test]
     fn decodes_fields_comments_and_retry() {
         let mut d = Decoder::new();
-        let events = d.push(b"retry: 2000\n\n: heartbeat\n\nid: 1\nevent: message\ndata: x\ndata: y\n\ndata:z\n\n");
+        let events = d.push(
+            b"retry: 2000\n\n: heartbeat\n\nid: 1\nevent: message\ndata: x\ndata: y\n\ndata:z\n\n",
+        );
         assert_eq!(d.retry, Some(2000));
         assert_eq!(d.comments, 1);
         assert_eq!(d.last_comment.as_deref(), Some("heartbeat"));

@@ -81,7 +81,10 @@ impl PollConfig {
     pub fn next_interval(&self, since_activity_ms: Option<u64>, previous_ms: u32) -> u32 {
         match since_activity_ms {
             Some(since) if since < u64::from(self.active_window_ms) => self.active_ms,
-            _ => previous_ms.max(self.active_ms).saturating_mul(2).min(self.idle_ms),
+            _ => previous_ms
+                .max(self.active_ms)
+                .saturating_mul(2)
+                .min(self.idle_ms),
         }
     }
 }

@@ -21,7 +21,10 @@ mod tests {
     #[test]
     fn formats_with_milliseconds_and_z() {
         assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339_millis(1_767_323_045_678), "2026-01-02T03:04:05.678Z");
+        assert_eq!(
+            rfc3339_millis(1_767_323_045_678),
+            "2026-01-02T03:04:05.678Z"
+        );
     }
 
     #[test]

@@ -67,7 +67,9 @@ pub fn parse_id(raw: &str) -> Option<String> {
     if raw.len() != 36 {
         return None;
     }
-    Uuid::parse_str(raw).ok().map(|u| u.hyphenated().to_string())
+    Uuid::parse_str(raw)
+        .ok()
+        .map(|u| u.hyphenated().to_string())
 }
 
 fn trimmed_text(
@@ -413,7 +415,11 @@ mod tests {
             500
         );
         for bad in ["0", "-1", "abc", "", "1.5"] {
-            assert_eq!(Limit::parse(Some(bad)), Err(ValidationError::Limit), "{bad}");
+            assert_eq!(
+                Limit::parse(Some(bad)),
+                Err(ValidationError::Limit),
+                "{bad}"
+            );
         }
     }
 

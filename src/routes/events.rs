@@ -38,7 +38,10 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         .or_else(|| ctx.query("after"))
     {
         Some(raw) => Some(parse_id(raw.trim()).ok_or_else(|| {
-            AppError::client(ErrorCode::BadRequest, "the cursor is not a valid message id")
+            AppError::client(
+                ErrorCode::BadRequest,
+                "the cursor is not a valid message id",
+            )
         })?),
         None => None,
     };
@@ -48,7 +51,10 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let after_seq = match cursor {
         // Never fall back to "from now" when the client named a cursor.
         Some(_) => start.cursor_seq.ok_or_else(|| {
-            AppError::client(ErrorCode::NotFound, "the cursor message is not in this room")
+            AppError::client(
+                ErrorCode::NotFound,
+                "the cursor message is not in this room",
+            )
         })?,
         None => start.head_seq.unwrap_or(0),
     };

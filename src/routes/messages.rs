@@ -15,7 +15,10 @@ use crate::store::messages::{self, NewRecord, PageResult, Refusal};
 pub async fn list(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let caller = authenticate(ctx).await?;
     let id = room_id(raw_id)?;
-    let page = Page::parse(ctx.query("after").as_deref(), ctx.query("before").as_deref())?;
+    let page = Page::parse(
+        ctx.query("after").as_deref(),
+        ctx.query("before").as_deref(),
+    )?;
     let limit = Limit::parse(ctx.query("limit").as_deref())?;
     match messages::page(&ctx.db, &id, &caller.key_id, &page, limit.get()).await? {
         PageResult::RoomNotFound => Err(AppError::room_not_found()),
@@ -57,7 +60,10 @@ pub async fn send(ctx: &mut Ctx, raw_id: &str) -> AppResult<Response> {
         Refusal::RoomNotFound => Err(AppError::room_not_found()),
         Refusal::Duplicate(original) => Ok(json_response(&Message::from(*original), 200)),
         Refusal::RateLimited { blocking_ms } => Err(AppError::rate_limited(
-            format!("sending is limited to {} messages per minute per key", limit.max),
+            format!(
+                "sending is limited to {} messages per minute per key",
+                limit.max
+            ),
             blocking_ms.map_or(1, |t| retry_after_secs(limit, t, ctx.now_ms)),
         )),
     }

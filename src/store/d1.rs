@@ -67,8 +67,15 @@ pub struct Stats {
 impl Stats {
     /// The `Server-Timing` entry for these stats.
     pub fn server_timing(&self) -> String {
-        let noun = if self.round_trips == 1 { "query" } else { "queries" };
-        format!("d1;dur={:.1};desc=\"{} {noun}\"", self.millis, self.round_trips)
+        let noun = if self.round_trips == 1 {
+            "query"
+        } else {
+            "queries"
+        };
+        format!(
+            "d1;dur={:.1};desc=\"{} {noun}\"",
+            self.millis, self.round_trips
+        )
     }
 }
 
@@ -98,7 +105,10 @@ impl Db {
         Ok(self.inner.prepare(sql).bind(&values)?)
     }
 
-    async fn timed<T>(&self, fut: impl std::future::Future<Output = worker::Result<T>>) -> AppResult<T> {
+    async fn timed<T>(
+        &self,
+        fut: impl std::future::Future<Output = worker::Result<T>>,
+    ) -> AppResult<T> {
         let start = worker::Date::now().as_millis();
         let result = fut.await;
         let mut stats = self.stats.get();
@@ -116,7 +126,11 @@ impl Db {
     }
 
     /// Runs one statement and returns its first row, if any.
-    pub async fn first<T: DeserializeOwned>(&self, sql: &str, args: &[Arg<'_>]) -> AppResult<Option<T>> {
+    pub async fn first<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> AppResult<Option<T>> {
         Ok(self.all(sql, args).await?.into_iter().next())
     }
 
@@ -131,6 +145,8 @@ impl Db {
 pub fn rows<T: DeserializeOwned>(result: Option<&worker::D1Result>) -> AppResult<Vec<T>> {
     match result {
         Some(r) => Ok(r.results()?),
-        None => Err(AppError::Internal("d1 batch returned too few results".into())),
+        None => Err(AppError::Internal(
+            "d1 batch returned too few results".into(),
+        )),
     }
 }

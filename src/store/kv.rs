@@ -19,7 +19,12 @@ const MIN_TTL_SECS: u64 = 60;
 
 /// Checks one event against `limit` for `scope`, and records it if allowed.
 /// A limit with `max == 0` is off and costs nothing.
-pub async fn check_and_record(env: &Env, scope: &str, limit: Limit, now_ms: i64) -> AppResult<Decision> {
+pub async fn check_and_record(
+    env: &Env,
+    scope: &str,
+    limit: Limit,
+    now_ms: i64,
+) -> AppResult<Decision> {
     if limit.max == 0 {
         return Ok(Decision::Allow { log: Vec::new() });
     }

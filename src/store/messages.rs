@@ -75,7 +75,9 @@ pub enum Refusal {
     Duplicate(Box<MessageRow>),
     /// Over the send limit. `blocking_ms` is the send that must leave the window
     /// before another fits (None if it already has: a race, retry at once).
-    RateLimited { blocking_ms: Option<i64> },
+    RateLimited {
+        blocking_ms: Option<i64>,
+    },
 }
 
 #[derive(Deserialize)]
@@ -262,5 +264,7 @@ pub async fn poll(
     if rows.is_empty() {
         return Ok(None);
     }
-    Ok(Some(rows.into_iter().filter_map(PollRow::into_message).collect()))
+    Ok(Some(
+        rows.into_iter().filter_map(PollRow::into_message).collect(),
+    ))
 }

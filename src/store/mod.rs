@@ -2,7 +2,7 @@
 //! SQL lives with the resource it serves; this module owns the plumbing.
 
 pub mod d1;
-pub mod kv;
 pub mod keys;
+pub mod kv;
 pub mod messages;
 pub mod rooms;

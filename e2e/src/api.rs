@@ -1,0 +1,187 @@
+//! Typed helpers over the REST API. Each returns what arrived; assertions stay
+//! in the tests.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use protocol::wire::{KeyCreated, Message, Room};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::{json, Value};
+
+static IP_SEQ: AtomicU32 = AtomicU32::new(1);
+
+/// A client IP no other test uses (TEST-NET-2 addresses; only ever a header).
+pub fn fresh_ip() -> String {
+    let n = IP_SEQ.fetch_add(1, Ordering::SeqCst) + std::process::id() % 1000 * 4096;
+    format!(
+        "198.{}.{}.{}",
+        18 + (n >> 16) % 2,
+        (n >> 8) & 0xff,
+        n & 0xff
+    )
+}
+
+#[derive(Clone)]
+pub struct Api {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+/// A response's status, headers and body, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {:?}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts a JSON error with this status and a non-empty message.
+    pub fn assert_error(&self, status: u16) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        let json = self.json();
+        let msg = json["error"].as_str().unwrap_or("");
+        assert!(!msg.is_empty(), "error body lacks a message: {}", self.body);
+    }
+}
+
+impl Api {
+    pub fn new(base: &str) -> Api {
+        Api {
+            base: base.to_owned(),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("build http client"),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str, key: Option<&str>) -> RequestBuilder {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(key) = key {
+            req = req.bearer_auth(key);
+        }
+        req
+    }
+
+    pub async fn send_req(req: RequestBuilder) -> Reply {
+        let resp = req.send().await.expect("request reaches the server");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.text().await.expect("read body");
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = self.request(method, path, key);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        Api::send_req(req).await
+    }
+
+    pub async fn create_key_from(&self, ip: &str) -> Reply {
+        Api::send_req(
+            self.request(Method::POST, "/api/keys", None)
+                .header("CF-Connecting-IP", ip),
+        )
+        .await
+    }
+
+    /// A new key, from a fresh client IP.
+    pub async fn new_key(&self) -> String {
+        let reply = self.create_key_from(&fresh_ip()).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        let created: KeyCreated = serde_json::from_str(&reply.body).expect("key body");
+        created.key
+    }
+
+    pub async fn create_room(&self, key: &str, name: &str) -> Room {
+        let reply = self
+            .call(
+                Method::POST,
+                "/api/rooms",
+                Some(key),
+                Some(json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        serde_json::from_str(&reply.body).expect("room body")
+    }
+
+    /// A new key with one room.
+    pub async fn key_and_room(&self) -> (String, Room) {
+        let key = self.new_key().await;
+        let room = self.create_room(&key, "test room").await;
+        (key, room)
+    }
+
+    pub async fn send(&self, key: &str, room: &str, sender: &str, content: &str) -> Message {
+        let reply = self
+            .call(
+                Method::POST,
+                &format!("/api/rooms/{room}/messages"),
+                Some(key),
+                Some(json!({ "sender": sender, "content": content })),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        serde_json::from_str(&reply.body).expect("message body")
+    }
+
+    pub async fn history(&self, key: &str, room: &str, query: &str) -> Vec<Message> {
+        let reply = self
+            .call(
+                Method::GET,
+                &format!("/api/rooms/{room}/messages{query}"),
+                Some(key),
+                None,
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        serde_json::from_str(&reply.body).expect("history body")
+    }
+
+    /// The whole history of a room, paged forward with `after`.
+    pub async fn full_history(&self, key: &str, room: &str) -> Vec<Message> {
+        let mut all: Vec<Message> = Vec::new();
+        loop {
+            let query = match all.last() {
+                Some(m) => format!("?limit=500&after={}", m.id),
+                None => "?limit=500".to_owned(),
+            };
+            // The first page is "latest 500": fine while rooms stay under it,
+            // which tests using this helper guarantee.
+            let page = self.history(key, room, &query).await;
+            if page.is_empty() {
+                return all;
+            }
+            all.extend(page);
+            if all.len() < 500 {
+                return all;
+            }
+        }
+    }
+}
