@@ -45,6 +45,15 @@ pub fn presented_hash(ctx: &Ctx) -> AppResult<String> {
     Ok(key::hash(&presented))
 }
 
+/// For routes a public room opens to everyone: `None` when no key is
+/// presented; a presented key must still be valid (401 otherwise).
+pub async fn optional(ctx: &Ctx) -> AppResult<Option<Caller>> {
+    if presented_key(ctx)?.is_none() {
+        return Ok(None);
+    }
+    authenticate(ctx).await.map(Some)
+}
+
 /// Resolves the caller's key with one D1 query; 401 for a missing, malformed,
 /// unknown or revoked key.
 pub async fn authenticate(ctx: &Ctx) -> AppResult<Caller> {

@@ -4,6 +4,7 @@
 //! - `lib.rs`: the fetch entry point; resolves the route (a pure function in
 //!   `protocol::route`), dispatches, and stamps every API response.
 //! - `routes/`: one module per resource (health, keys, rooms, messages, events).
+//! - `pages.rs`: the HTML pages from `public/`, with their security headers.
 //! - `store/`: D1 (SQL per resource, round-trip counting) and KV (rate-limit logs).
 //! - `auth.rs`, `config.rs`, `context.rs`, `error.rs`: the request's caller,
 //!   the deployment's settings, the parsed request, and the one error type.
@@ -15,6 +16,7 @@ mod auth;
 mod config;
 mod context;
 mod error;
+mod pages;
 mod routes;
 mod store;
 
@@ -30,7 +32,7 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     let method = req.method().to_string();
     let path = req.path();
     let endpoint = match resolve(&method, &path) {
-        Resolved::Asset => return serve_asset(req, &env).await,
+        Resolved::Asset => return pages::serve(req, &env).await,
         Resolved::NotFound => {
             return Ok(api_headers(
                 AppError::client(ErrorCode::NotFound, "no such API route").into_response(),
@@ -66,6 +68,8 @@ async fn dispatch(endpoint: &Endpoint, ctx: &mut Ctx) -> AppResult<Response> {
         Endpoint::ListRooms => routes::rooms::list(ctx).await,
         Endpoint::CreateRoom => routes::rooms::create(ctx).await,
         Endpoint::GetRoom(id) => routes::rooms::get(ctx, id).await,
+        Endpoint::UpdateRoom(id) => routes::rooms::update(ctx, id).await,
+        Endpoint::Featured => routes::rooms::featured(ctx).await,
         Endpoint::ListMessages(id) => routes::messages::list(ctx, id).await,
         Endpoint::SendMessage(id) => routes::messages::send(ctx, id).await,
         Endpoint::Events(id) => routes::events::stream(ctx, id).await,
@@ -81,9 +85,4 @@ fn api_headers(mut response: Response) -> Response {
     }
     let _ = headers.set("X-Content-Type-Options", "nosniff");
     response
-}
-
-/// Everything outside `/api/` comes from `public/` through the assets binding.
-async fn serve_asset(req: Request, env: &Env) -> worker::Result<Response> {
-    env.assets("ASSETS")?.fetch_request(req).await
 }

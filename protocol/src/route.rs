@@ -11,6 +11,8 @@ pub enum Endpoint {
     ListRooms,
     CreateRoom,
     GetRoom(String),
+    UpdateRoom(String),
+    Featured,
     ListMessages(String),
     SendMessage(String),
     Events(String),
@@ -63,9 +65,15 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
                 _ => None,
             },
         ),
-        ["rooms", id] if !id.is_empty() => {
-            pick("GET", (method == "GET").then(|| GetRoom((*id).into())))
-        }
+        ["rooms", id] if !id.is_empty() => pick(
+            "GET, PATCH",
+            match method {
+                "GET" => Some(GetRoom((*id).into())),
+                "PATCH" => Some(UpdateRoom((*id).into())),
+                _ => None,
+            },
+        ),
+        ["featured"] => pick("GET", (method == "GET").then_some(Featured)),
         ["rooms", id, "messages"] if !id.is_empty() => pick(
             "GET, POST",
             match method {
@@ -117,6 +125,14 @@ mod tests {
             Resolved::Endpoint(Endpoint::GetRoom("abc".into()))
         );
         assert_eq!(
+            r("PATCH", "/api/rooms/abc"),
+            Resolved::Endpoint(Endpoint::UpdateRoom("abc".into()))
+        );
+        assert_eq!(
+            r("GET", "/api/featured"),
+            Resolved::Endpoint(Endpoint::Featured)
+        );
+        assert_eq!(
             r("GET", "/api/rooms/abc/messages"),
             Resolved::Endpoint(Endpoint::ListMessages("abc".into()))
         );
@@ -140,7 +156,9 @@ mod tests {
         );
         assert_eq!(
             resolve("DELETE", "/api/rooms/abc"),
-            Resolved::MethodNotAllowed { allow: "GET" }
+            Resolved::MethodNotAllowed {
+                allow: "GET, PATCH"
+            }
         );
         assert_eq!(resolve("GET", "/api/nope"), Resolved::NotFound);
         assert_eq!(resolve("GET", "/api"), Resolved::NotFound);

@@ -197,6 +197,19 @@ impl NewRoom {
     }
 }
 
+/// `PATCH /api/rooms/:id` body: the settings an owner may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomUpdate {
+    pub public: bool,
+}
+
+impl RoomUpdate {
+    pub fn from_json(body: &[u8]) -> Result<RoomUpdate, ValidationError> {
+        utf8_json(body)
+    }
+}
+
 /// `POST /api/rooms/:id/messages` body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMessage {
@@ -393,6 +406,25 @@ mod tests {
             NewMessage::from_json(b"{\"sender\":\"\xff\",\"content\":\"b\"}"),
             Err(ValidationError::NotUtf8)
         );
+    }
+
+    #[test]
+    fn room_update_takes_exactly_a_boolean_public() {
+        assert_eq!(
+            RoomUpdate::from_json(br#"{"public":true}"#),
+            Ok(RoomUpdate { public: true })
+        );
+        for bad in [
+            &br#"{"public":"yes"}"#[..],
+            br#"{}"#,
+            br#"{"public":true,"name":"x"}"#,
+            br#"{"public":1}"#,
+        ] {
+            assert_eq!(
+                RoomUpdate::from_json(bad).unwrap_err().code(),
+                ErrorCode::BadRequest
+            );
+        }
     }
 
     #[test]

@@ -29,6 +29,8 @@ impl SenderType {
 pub struct Room {
     pub id: String,
     pub name: String,
+    /// Readable without a key (by link); writing still needs the owner's key.
+    pub public: bool,
     pub created_at: String,
 }
 
@@ -63,6 +65,14 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
     pub ok: bool,
+    pub features: Features,
+}
+
+/// What this deployment offers beyond the free-tier baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Features {
+    /// `GET /api/rooms/:id/ws` exists (the `durable-objects` build).
+    pub websocket: bool,
 }
 
 /// A room as D1 returns it.
@@ -70,6 +80,8 @@ pub struct Health {
 pub struct RoomRow {
     pub id: String,
     pub name: String,
+    /// SQLite has no booleans: 0 or 1.
+    pub public: i64,
     pub created_ms: i64,
 }
 
@@ -78,6 +90,7 @@ impl From<RoomRow> for Room {
         Room {
             id: row.id,
             name: row.name,
+            public: row.public != 0,
             created_at: rfc3339_millis(row.created_ms),
         }
     }

@@ -17,7 +17,7 @@ use protocol::wire::Message;
 use protocol::ErrorCode;
 use worker::{console_error, Delay, Response};
 
-use crate::auth::authenticate;
+use crate::auth::optional;
 use crate::context::{now_ms, Ctx};
 use crate::error::{AppError, AppResult};
 use crate::routes::room_id;
@@ -27,8 +27,10 @@ use crate::store::messages;
 /// Messages per poll. A full page means a backlog: the next poll runs at once.
 const PAGE: u32 = 100;
 
+/// Streams the owner's room, or any public room (with or without a key).
 pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
-    let caller = authenticate(ctx).await?;
+    let caller = optional(ctx).await?;
+    let reader = caller.as_ref().map(|c| c.key_id.clone());
     let room = room_id(raw_id)?;
     // EventSource sends Last-Event-ID on reconnect; it wins over the ?after= of
     // the URL it was first opened with, which is older.
@@ -45,7 +47,7 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         })?),
         None => None,
     };
-    let start = messages::open_stream(&ctx.db, &room, &caller.key_id, cursor.as_deref())
+    let start = messages::open_stream(&ctx.db, &room, reader.as_deref(), cursor.as_deref())
         .await?
         .ok_or_else(AppError::room_not_found)?;
     let after_seq = match cursor {
@@ -62,10 +64,10 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let state = Stream {
         db: ctx.db.clone(),
         room,
-        key_id: caller.key_id,
+        reader,
         cursor: after_seq,
         config,
-        extra_queries: u32::from(caller.touched),
+        extra_queries: u32::from(caller.is_some_and(|c| c.touched)),
         polls_left: config.max_polls,
         interval_ms: config.active_ms,
         immediate: after_seq < start.head_seq.unwrap_or(0),
@@ -92,7 +94,8 @@ enum Phase {
 struct Stream {
     db: Db,
     room: String,
-    key_id: String,
+    /// The reader's key id; None for an anonymous reader of a public room.
+    reader: Option<String>,
     /// The `seq` of the last message sent (or the start point).
     cursor: i64,
     config: PollConfig,
@@ -141,12 +144,18 @@ impl Stream {
                 Delay::from(Duration::from_millis(u64::from(self.interval_ms))).await;
             }
             self.polls_left -= 1;
-            let polled =
-                messages::poll(&self.db, &self.room, &self.key_id, self.cursor, PAGE).await;
+            let polled = messages::poll(
+                &self.db,
+                &self.room,
+                self.reader.as_deref(),
+                self.cursor,
+                PAGE,
+            )
+            .await;
             let now = now_ms();
             let rows = match polled {
                 Ok(Some(rows)) => rows,
-                Ok(None) => return self.finish("revoked"),
+                Ok(None) => return self.finish("access-lost"),
                 Err(e) => {
                     // Ending is safe: the client resumes from its last id.
                     console_error!("stream poll failed: {e:?}");

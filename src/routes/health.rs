@@ -1,10 +1,13 @@
 //! `GET /api/health`: liveness, with no auth and no database call.
 
-use protocol::wire::Health;
+use protocol::wire::{Features, Health};
 use worker::Response;
 
 use crate::error::json_response;
 
 pub fn get() -> Response {
-    json_response(&Health { ok: true }, 200)
+    let features = Features {
+        websocket: cfg!(feature = "durable-objects"),
+    };
+    json_response(&Health { ok: true, features }, 200)
 }

@@ -6,21 +6,23 @@ use protocol::wire::Message;
 use protocol::ErrorCode;
 use worker::Response;
 
-use crate::auth::authenticate;
+use crate::auth::{authenticate, optional};
 use crate::context::Ctx;
 use crate::error::{json_response, AppError, AppResult};
 use crate::routes::room_id;
 use crate::store::messages::{self, NewRecord, PageResult, Refusal};
 
+/// History of the owner's room, or of any public room (with or without a key).
 pub async fn list(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
-    let caller = authenticate(ctx).await?;
+    let caller = optional(ctx).await?;
     let id = room_id(raw_id)?;
     let page = Page::parse(
         ctx.query("after").as_deref(),
         ctx.query("before").as_deref(),
     )?;
     let limit = Limit::parse(ctx.query("limit").as_deref())?;
-    match messages::page(&ctx.db, &id, &caller.key_id, &page, limit.get()).await? {
+    let reader = caller.as_ref().map(|c| c.key_id.as_str());
+    match messages::page(&ctx.db, &id, reader, &page, limit.get()).await? {
         PageResult::RoomNotFound => Err(AppError::room_not_found()),
         PageResult::CursorNotFound => Err(AppError::client(
             ErrorCode::NotFound,

@@ -1,11 +1,12 @@
-//! `GET /api/rooms`, `POST /api/rooms`, `GET /api/rooms/:id`.
+//! `GET /api/rooms`, `POST /api/rooms`, `GET`/`PATCH /api/rooms/:id`, and
+//! `GET /api/featured` (the public room the landing page shows).
 
 use protocol::ratelimit::Decision;
-use protocol::validate::NewRoom;
+use protocol::validate::{NewRoom, RoomUpdate};
 use protocol::wire::Room;
 use worker::Response;
 
-use crate::auth::authenticate;
+use crate::auth::{authenticate, optional};
 use crate::context::Ctx;
 use crate::error::{json_response, AppError, AppResult};
 use crate::routes::room_id;
@@ -44,11 +45,39 @@ pub async fn create(ctx: &mut Ctx) -> AppResult<Response> {
     Ok(json_response(&Room::from(row), 201))
 }
 
+/// The owner's room, or any public room (with or without a key).
 pub async fn get(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
-    let caller = authenticate(ctx).await?;
+    let caller = optional(ctx).await?;
     let id = room_id(raw_id)?;
-    let row = rooms::get(&ctx.db, &id, &caller.key_id)
+    let reader = caller.as_ref().map(|c| c.key_id.as_str());
+    let row = rooms::get_readable(&ctx.db, &id, reader)
         .await?
         .ok_or_else(AppError::room_not_found)?;
+    Ok(json_response(&Room::from(row), 200))
+}
+
+/// The owner changes a room's settings (today: whether it is public).
+pub async fn update(ctx: &mut Ctx, raw_id: &str) -> AppResult<Response> {
+    let caller = authenticate(ctx).await?;
+    let id = room_id(raw_id)?;
+    let update = RoomUpdate::from_json(&ctx.body().await?)?;
+    let row = rooms::set_public(&ctx.db, &id, &caller.key_id, update.public)
+        .await?
+        .ok_or_else(AppError::room_not_found)?;
+    Ok(json_response(&Room::from(row), 200))
+}
+
+/// The featured room (`FEATURED_ROOM_ID`), if configured and public.
+pub async fn featured(ctx: &Ctx) -> AppResult<Response> {
+    let not_featured = || AppError::client(protocol::ErrorCode::NotFound, "no featured room");
+    let id = ctx
+        .env
+        .var("FEATURED_ROOM_ID")
+        .ok()
+        .and_then(|v| protocol::validate::parse_id(v.to_string().trim()))
+        .ok_or_else(not_featured)?;
+    let row = rooms::get_public(&ctx.db, &id)
+        .await?
+        .ok_or_else(not_featured)?;
     Ok(json_response(&Room::from(row), 200))
 }

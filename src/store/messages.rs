@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::error::AppResult;
 use crate::store::d1::{rows, Arg, Db};
+use crate::store::rooms::READABLE;
 
 const COLS: &str = "seq, id, room_id, sender, sender_type, color, content, created_ms";
 
@@ -134,11 +135,12 @@ struct CursorRow {
 }
 
 /// Reads one page of history, oldest first, in one round trip (a batch of the
-/// ownership/cursor check and the page itself).
+/// access/cursor check and the page itself). `reader` is the caller's key id,
+/// None for an anonymous reader (who sees public rooms only).
 pub async fn page(
     db: &Db,
     room_id: &str,
-    key_id: &str,
+    reader: Option<&str>,
     page: &Page,
     limit: u32,
 ) -> AppResult<PageResult> {
@@ -147,11 +149,14 @@ pub async fn page(
         Page::After(id) | Page::Before(id) => Some(id.as_str()),
     };
     let check = db.prepare(
-        "SELECT (SELECT seq FROM messages WHERE id = ?3 AND room_id = r.id) AS cursor_seq \
-         FROM rooms r WHERE r.id = ?1 AND r.key_id = ?2",
-        &[room_id.into(), key_id.into(), cursor.into()],
+        &format!(
+            "SELECT (SELECT seq FROM messages WHERE id = ?3 AND room_id = r.id) AS cursor_seq \
+             FROM rooms r WHERE r.id = ?1 AND {READABLE}"
+        ),
+        &[room_id.into(), reader.into(), cursor.into()],
     )?;
-    let owned = "room_id = ?1 AND EXISTS (SELECT 1 FROM rooms WHERE id = ?1 AND key_id = ?2)";
+    let owned =
+        format!("room_id = ?1 AND EXISTS (SELECT 1 FROM rooms WHERE id = ?1 AND {READABLE})");
     let cursor_seq = "(SELECT seq FROM messages WHERE id = ?3 AND room_id = ?1)";
     let sql = match page {
         Page::Latest => format!(
@@ -171,7 +176,7 @@ pub async fn page(
         &sql,
         &[
             room_id.into(),
-            key_id.into(),
+            reader.into(),
             cursor.into(),
             i64::from(limit).into(),
         ],
@@ -198,20 +203,22 @@ pub struct StreamStart {
     pub cursor_seq: Option<i64>,
 }
 
-/// Opens a stream: ownership, the room's head and the client's cursor in one
-/// statement. `None` when the room is not the key's.
+/// Opens a stream: access, the room's head and the client's cursor in one
+/// statement. `None` when the reader may not see the room.
 pub async fn open_stream(
     db: &Db,
     room_id: &str,
-    key_id: &str,
+    reader: Option<&str>,
     cursor: Option<&str>,
 ) -> AppResult<Option<StreamStart>> {
     db.first(
-        "SELECT (SELECT MAX(seq) FROM messages WHERE room_id = r.id) AS head_seq, \
-           (SELECT created_ms FROM messages WHERE room_id = r.id ORDER BY seq DESC LIMIT 1) AS head_ms, \
-           (SELECT seq FROM messages WHERE id = ?3 AND room_id = r.id) AS cursor_seq \
-         FROM rooms r WHERE r.id = ?1 AND r.key_id = ?2",
-        &[room_id.into(), key_id.into(), cursor.into()],
+        &format!(
+            "SELECT (SELECT MAX(seq) FROM messages WHERE room_id = r.id) AS head_seq, \
+               (SELECT created_ms FROM messages WHERE room_id = r.id ORDER BY seq DESC LIMIT 1) AS head_ms, \
+               (SELECT seq FROM messages WHERE id = ?3 AND room_id = r.id) AS cursor_seq \
+             FROM rooms r WHERE r.id = ?1 AND {READABLE}"
+        ),
+        &[room_id.into(), reader.into(), cursor.into()],
     )
     .await
 }
@@ -244,21 +251,25 @@ impl PollRow {
 }
 
 /// One stream poll: the messages after `after_seq`, in commit order, or `None`
-/// if the key has been revoked meanwhile. One statement: the key check rides
-/// along as the left side of a join, so revocation costs no extra query.
+/// if the reader has lost access meanwhile (key revoked, or the room made
+/// private). One statement: the access check rides along as the left side of
+/// a join, so revocation costs no extra query.
 pub async fn poll(
     db: &Db,
     room_id: &str,
-    key_id: &str,
+    reader: Option<&str>,
     after_seq: i64,
     limit: u32,
 ) -> AppResult<Option<Vec<MessageRow>>> {
     let rows: Vec<PollRow> = db
         .all(
             "SELECT m.seq, m.id, m.room_id, m.sender, m.sender_type, m.color, m.content, m.created_ms \
-             FROM api_keys k LEFT JOIN messages m ON m.room_id = ?1 AND m.seq > ?2 \
-             WHERE k.id = ?3 AND k.revoked_ms IS NULL ORDER BY m.seq LIMIT ?4",
-            &[room_id.into(), Arg::Int(after_seq), key_id.into(), i64::from(limit).into()],
+             FROM rooms r LEFT JOIN messages m ON m.room_id = r.id AND m.seq > ?3 \
+             WHERE r.id = ?1 AND (r.key_id = ?2 OR r.public = 1) \
+               AND (?2 IS NULL OR EXISTS \
+                    (SELECT 1 FROM api_keys WHERE id = ?2 AND revoked_ms IS NULL)) \
+             ORDER BY m.seq LIMIT ?4",
+            &[room_id.into(), reader.into(), Arg::Int(after_seq), i64::from(limit).into()],
         )
         .await?;
     if rows.is_empty() {

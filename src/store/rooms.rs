@@ -1,14 +1,21 @@
-//! The `rooms` table. Every statement is scoped by `key_id`: no query can
-//! reach another tenant's rooms.
+//! The `rooms` table. Every statement is scoped by the caller's key, or by
+//! `public = 1` for reads a public room allows: no query can reach another
+//! tenant's private rooms.
 
 use protocol::wire::RoomRow;
 
 use crate::error::AppResult;
-use crate::store::d1::Db;
+use crate::store::d1::{Arg, Db};
+
+const COLS: &str = "id, name, public, created_ms";
+
+/// The clause that lets a reader see a room: the owner, or anyone if public.
+/// `?2` is the reader's key id, NULL for an anonymous reader.
+pub const READABLE: &str = "(key_id = ?2 OR public = 1)";
 
 pub async fn list(db: &Db, key_id: &str) -> AppResult<Vec<RoomRow>> {
     db.all(
-        "SELECT id, name, created_ms FROM rooms WHERE key_id = ?1 ORDER BY created_ms, rowid",
+        &format!("SELECT {COLS} FROM rooms WHERE key_id = ?1 ORDER BY created_ms, rowid"),
         &[key_id.into()],
     )
     .await
@@ -22,17 +29,43 @@ pub async fn insert(
     now_ms: i64,
 ) -> AppResult<Option<RoomRow>> {
     db.first(
-        "INSERT INTO rooms (id, key_id, name, created_ms) VALUES (?1, ?2, ?3, ?4) \
-         RETURNING id, name, created_ms",
+        &format!(
+            "INSERT INTO rooms (id, key_id, name, created_ms) VALUES (?1, ?2, ?3, ?4) \
+             RETURNING {COLS}"
+        ),
         &[id.into(), key_id.into(), name.into(), now_ms.into()],
     )
     .await
 }
 
-pub async fn get(db: &Db, id: &str, key_id: &str) -> AppResult<Option<RoomRow>> {
+/// A room the reader may see (`reader` is None for an anonymous reader).
+pub async fn get_readable(db: &Db, id: &str, reader: Option<&str>) -> AppResult<Option<RoomRow>> {
     db.first(
-        "SELECT id, name, created_ms FROM rooms WHERE id = ?1 AND key_id = ?2",
-        &[id.into(), key_id.into()],
+        &format!("SELECT {COLS} FROM rooms WHERE id = ?1 AND {READABLE}"),
+        &[id.into(), reader.into()],
+    )
+    .await
+}
+
+/// A public room by id (the featured room).
+pub async fn get_public(db: &Db, id: &str) -> AppResult<Option<RoomRow>> {
+    db.first(
+        &format!("SELECT {COLS} FROM rooms WHERE id = ?1 AND public = 1"),
+        &[id.into()],
+    )
+    .await
+}
+
+/// Sets a room's visibility; `None` if the room is not the key's.
+pub async fn set_public(
+    db: &Db,
+    id: &str,
+    key_id: &str,
+    public: bool,
+) -> AppResult<Option<RoomRow>> {
+    db.first(
+        &format!("UPDATE rooms SET public = ?3 WHERE id = ?1 AND key_id = ?2 RETURNING {COLS}"),
+        &[id.into(), key_id.into(), Arg::Int(i64::from(public))],
     )
     .await
 }
