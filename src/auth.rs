@@ -45,6 +45,16 @@ pub fn presented_hash(ctx: &Ctx) -> AppResult<String> {
     Ok(key::hash(&presented))
 }
 
+/// The answer when a room is not readable: 404 for a caller with a key, 401
+/// for an anonymous one (who needs a key, and learns nothing about whether a
+/// private room exists).
+pub fn not_readable(caller: &Option<Caller>) -> AppError {
+    match caller {
+        Some(_) => AppError::room_not_found(),
+        None => AppError::unauthorized("missing API key: send 'Authorization: Bearer <key>'"),
+    }
+}
+
 /// For routes a public room opens to everyone: `None` when no key is
 /// presented; a presented key must still be valid (401 otherwise).
 pub async fn optional(ctx: &Ctx) -> AppResult<Option<Caller>> {

@@ -105,7 +105,8 @@ impl Server {
         let mut server = Server {
             base: String::new(),
             port: free_port(),
-            log: state_dir.join("wrangler.log"),
+            // Beside the state, not in it: tests scan the state folder.
+            log: state_dir.with_extension("log"),
             state_dir,
             options,
             child: None,

@@ -98,6 +98,11 @@ fn utf8_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ValidationErro
         return Err(ValidationError::BodyTooLarge);
     }
     let text = std::str::from_utf8(body).map_err(|_| ValidationError::NotUtf8)?;
+    // serde would also accept a struct written as an array (`["x"]`): every
+    // body we take is an object, so say so plainly.
+    if !text.trim_start().starts_with('{') {
+        return Err(ValidationError::Json("expected a JSON object".into()));
+    }
     serde_json::from_str(text).map_err(|e| ValidationError::Json(e.to_string()))
 }
 
@@ -397,6 +402,8 @@ mod tests {
             br#"{"sender":"a"}"#,
             br#"{"sender":"a","content":"b""#,
             br#"[]"#,
+            br#"["a","b"]"#,
+            br#""a""#,
             b"",
         ] {
             let err = NewMessage::from_json(bad).unwrap_err();

@@ -17,7 +17,7 @@ use protocol::wire::Message;
 use protocol::ErrorCode;
 use worker::{console_error, Delay, Response};
 
-use crate::auth::optional;
+use crate::auth::{not_readable, optional};
 use crate::context::{now_ms, Ctx};
 use crate::error::{AppError, AppResult};
 use crate::routes::room_id;
@@ -31,7 +31,7 @@ const PAGE: u32 = 100;
 pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let caller = optional(ctx).await?;
     let reader = caller.as_ref().map(|c| c.key_id.clone());
-    let room = room_id(raw_id)?;
+    let room = room_id(raw_id).map_err(|_| not_readable(&caller))?;
     // EventSource sends Last-Event-ID on reconnect; it wins over the ?after= of
     // the URL it was first opened with, which is older.
     let cursor = match ctx
@@ -49,7 +49,7 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     };
     let start = messages::open_stream(&ctx.db, &room, reader.as_deref(), cursor.as_deref())
         .await?
-        .ok_or_else(AppError::room_not_found)?;
+        .ok_or_else(|| not_readable(&caller))?;
     let after_seq = match cursor {
         // Never fall back to "from now" when the client named a cursor.
         Some(_) => start.cursor_seq.ok_or_else(|| {

@@ -6,7 +6,7 @@ use protocol::wire::Message;
 use protocol::ErrorCode;
 use worker::Response;
 
-use crate::auth::{authenticate, optional};
+use crate::auth::{authenticate, not_readable, optional};
 use crate::context::Ctx;
 use crate::error::{json_response, AppError, AppResult};
 use crate::routes::room_id;
@@ -15,7 +15,7 @@ use crate::store::messages::{self, NewRecord, PageResult, Refusal};
 /// History of the owner's room, or of any public room (with or without a key).
 pub async fn list(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let caller = optional(ctx).await?;
-    let id = room_id(raw_id)?;
+    let id = room_id(raw_id).map_err(|_| not_readable(&caller))?;
     let page = Page::parse(
         ctx.query("after").as_deref(),
         ctx.query("before").as_deref(),
@@ -23,7 +23,7 @@ pub async fn list(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let limit = Limit::parse(ctx.query("limit").as_deref())?;
     let reader = caller.as_ref().map(|c| c.key_id.as_str());
     match messages::page(&ctx.db, &id, reader, &page, limit.get()).await? {
-        PageResult::RoomNotFound => Err(AppError::room_not_found()),
+        PageResult::RoomNotFound => Err(not_readable(&caller)),
         PageResult::CursorNotFound => Err(AppError::client(
             ErrorCode::NotFound,
             "the cursor message is not in this room",

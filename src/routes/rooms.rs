@@ -6,7 +6,7 @@ use protocol::validate::{NewRoom, RoomUpdate};
 use protocol::wire::Room;
 use worker::Response;
 
-use crate::auth::{authenticate, optional};
+use crate::auth::{authenticate, not_readable, optional};
 use crate::context::Ctx;
 use crate::error::{json_response, AppError, AppResult};
 use crate::routes::room_id;
@@ -48,11 +48,11 @@ pub async fn create(ctx: &mut Ctx) -> AppResult<Response> {
 /// The owner's room, or any public room (with or without a key).
 pub async fn get(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let caller = optional(ctx).await?;
-    let id = room_id(raw_id)?;
+    let id = room_id(raw_id).map_err(|_| not_readable(&caller))?;
     let reader = caller.as_ref().map(|c| c.key_id.as_str());
     let row = rooms::get_readable(&ctx.db, &id, reader)
         .await?
-        .ok_or_else(AppError::room_not_found)?;
+        .ok_or_else(|| not_readable(&caller))?;
     Ok(json_response(&Room::from(row), 200))
 }
 

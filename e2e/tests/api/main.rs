@@ -1,8 +1,12 @@
-//! Black-box tests of the REST API and the event stream, against the real
-//! Worker under `wrangler dev`. One binary, one shared server; every test makes
-//! its own keys, so tests are independent tenants.
+//! Black-box tests of the REST API, the event stream and the rate limits,
+//! against the real Worker under `wrangler dev`. One binary, one shared server
+//! with the default configuration; every test makes its own keys, so tests are
+//! independent tenants and can run in parallel.
 
+mod events;
 mod helpers;
+mod isolation;
 mod keys;
 mod messages;
+mod ratelimit;
 mod rooms;
