@@ -21,11 +21,12 @@ WRANGLER := $(CURDIR)/node_modules/.bin/wrangler
 # The gzipped wasm must stay under this (issue: bundle budget).
 WASM_BUDGET_BYTES := 256000
 
-.PHONY: help setup build web worker dev migrate-local seed-local test lint tests test-browser bundle-check deploy clean
+.PHONY: bench help setup build web worker dev migrate-local seed-local test lint tests test-browser bundle-check deploy clean
 
 help:
 	@echo "make dev     serve the Worker on http://127.0.0.1:$(PORT) with local D1 and KV (PORT=NNNN to change)"
 	@echo "make test    formatting, clippy, unit tests, wasm build, bundle check, black-box tests"
+	@echo "make bench   the standard benchmark set; writes docs/BENCHMARKS.md"
 	@echo "make deploy  build, apply migrations remotely, deploy (see README, Deploy)"
 
 setup:
@@ -76,6 +77,10 @@ bundle-check: build
 	@size=$$(gzip -9c build/index_bg.wasm | wc -c); \
 	echo "wasm: $$size bytes gzipped (budget $(WASM_BUDGET_BYTES))"; \
 	test $$size -le $(WASM_BUDGET_BYTES) || { echo "wasm bundle over budget"; exit 1; }
+
+## The standard benchmark set (loadtest/); writes docs/BENCHMARKS.md.
+bench: build
+	scripts/bench.sh
 
 deploy: build
 	$(WRANGLER) d1 migrations apply meet-ai --remote
