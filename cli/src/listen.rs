@@ -1,0 +1,481 @@
+//! `meet-ai listen`: follow a room for as long as it takes.
+//!
+//! The loop connects through a [`Transport`], prints each new message, and
+//! when the connection ends reconnects by itself, resuming after the last
+//! message it received (`Last-Event-ID` for SSE): at once after a clean end
+//! (the server closes streams on purpose every 20-80 s), otherwise after an
+//! exponential backoff with jitter. Messages are also deduplicated by id, so
+//! a server that replays too much still prints each message once.
+//!
+//! stdout carries messages only; connection events go to stderr as JSON lines.
+
+use std::collections::{HashSet, VecDeque};
+use std::future::Future;
+use std::time::Duration;
+
+use protocol::validate::MAX_LIMIT;
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::backoff::{jitter, Backoff};
+use crate::client::{Client, RawMessage};
+use crate::error::{CliError, Kind, Result};
+use crate::output::{is_excluded, Output};
+use crate::transport::{Connection, Ended, Incoming, Transport};
+
+#[derive(Debug, Clone, Default)]
+pub struct ListenOptions {
+    pub exclude: Vec<String>,
+    pub after: Option<String>,
+    pub count: Option<u64>,
+    pub timeout_secs: Option<u64>,
+}
+
+/// A connection event, written to stderr as one JSON line.
+#[derive(Debug, Serialize, PartialEq)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Lifecycle<'a> {
+    /// The first connection is open.
+    Connected {
+        room: &'a str,
+        transport: &'a str,
+        /// The message id it starts after (`null`: the room was empty).
+        after: Option<&'a str>,
+    },
+    /// A connection ended. `reason` is `server_ended` (on purpose, e.g. the
+    /// free tier's per-stream budget) or `dropped` (network, restart, silence).
+    Disconnected { reason: &'a str, detail: &'a str },
+    /// Waiting `delay_ms` before connection attempt `attempt` (1 after a
+    /// working connection ended; higher while attempts fail).
+    Reconnecting {
+        attempt: u32,
+        delay_ms: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<&'a str>,
+    },
+    /// Connected again, resuming after message `after`.
+    Resumed {
+        transport: &'a str,
+        after: Option<&'a str>,
+    },
+    /// Something was skipped (an unreadable event).
+    Warning { message: &'a str },
+    /// listen is exiting: `count`, `timeout`, `sigint` or `sigterm`.
+    Stopped { reason: &'a str, printed: u64 },
+}
+
+impl Lifecycle<'_> {
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| r#"{"event":"warning"}"#.to_owned())
+    }
+}
+
+/// Writes a lifecycle event to stderr (a closed stderr is ignored).
+pub fn report(event: &Lifecycle) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{}", event.to_line());
+    let _ = err.flush();
+}
+
+/// Ids already seen, bounded (oldest forgotten first).
+#[derive(Debug)]
+struct Seen {
+    set: HashSet<String>,
+    order: VecDeque<String>,
+    cap: usize,
+}
+
+impl Seen {
+    fn new(cap: usize) -> Seen {
+        Seen {
+            set: HashSet::new(),
+            order: VecDeque::new(),
+            cap,
+        }
+    }
+
+    /// True if `id` is new.
+    fn insert(&mut self, id: &str) -> bool {
+        if self.set.contains(id) {
+            return false;
+        }
+        if self.order.len() == self.cap {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        self.set.insert(id.to_owned());
+        self.order.push_back(id.to_owned());
+        true
+    }
+}
+
+/// What to do with an arriving message: the pure part of listen.
+#[derive(Debug)]
+pub struct Feed {
+    seen: Seen,
+    cursor: Option<String>,
+    exclude: Vec<String>,
+    count: Option<u64>,
+    pub printed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Already seen: nothing to do.
+    Duplicate,
+    /// New, but from an excluded sender: only the cursor moves.
+    Excluded,
+    /// New: print it.
+    Print,
+}
+
+impl Feed {
+    pub fn new(cursor: Option<String>, exclude: Vec<String>, count: Option<u64>) -> Feed {
+        let mut seen = Seen::new(10_000);
+        if let Some(c) = &cursor {
+            seen.insert(c);
+        }
+        Feed {
+            seen,
+            cursor,
+            exclude,
+            count,
+            printed: 0,
+        }
+    }
+
+    /// The id to resume after.
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+
+    /// Classifies a message and advances the cursor past new ones (excluded
+    /// or not: the cursor is where the room is, not what was shown).
+    pub fn accept(&mut self, m: &RawMessage) -> Verdict {
+        if !self.seen.insert(&m.message.id) {
+            return Verdict::Duplicate;
+        }
+        self.cursor = Some(m.message.id.clone());
+        if is_excluded(&m.message.sender, &self.exclude) {
+            Verdict::Excluded
+        } else {
+            Verdict::Print
+        }
+    }
+
+    /// Counts a printed message; true when `--count` is reached.
+    pub fn printed_one(&mut self) -> bool {
+        self.printed += 1;
+        self.count.is_some_and(|c| self.printed >= c)
+    }
+}
+
+/// After a connection ended: the next attempt number and the wait before it.
+/// A clean end of a connection that worked for a while reconnects at once;
+/// anything else backs off (a server that ends streams instantly must not
+/// be hammered).
+pub fn reconnect_wait(ended: &Ended, lived: Duration, jitter: f64) -> (u32, Duration) {
+    match ended {
+        Ended::Clean(_) if lived >= Duration::from_secs(1) => (1, Duration::ZERO),
+        _ => (1, Backoff::LISTEN.delay(1, jitter)),
+    }
+}
+
+/// Why listen returned normally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    Count,
+}
+
+/// A deadline for `--timeout`, reset by every printed message.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    secs: Option<u64>,
+    at: Option<Instant>,
+}
+
+impl Deadline {
+    fn new(secs: Option<u64>) -> Deadline {
+        let mut d = Deadline { secs, at: None };
+        d.reset();
+        d
+    }
+
+    fn reset(&mut self) {
+        self.at = self.secs.map(|s| Instant::now() + Duration::from_secs(s));
+    }
+
+    /// Runs `f` unless the deadline passes first.
+    async fn bound<F: Future>(&self, f: F) -> Result<F::Output> {
+        match self.at {
+            None => Ok(f.await),
+            Some(at) => tokio::time::timeout_at(at, f)
+                .await
+                .map_err(|_| CliError::timeout(self.secs.unwrap_or(0))),
+        }
+    }
+}
+
+/// Follows `room` until `--count` is reached (Ok), `--timeout` passes, or a
+/// permanent error (bad key, unknown room) ends it.
+pub async fn run<T: Transport>(
+    client: &Client,
+    transport: &T,
+    room: &str,
+    opts: &ListenOptions,
+    out: &Output,
+) -> Result<Stop> {
+    let mut deadline = Deadline::new(opts.timeout_secs);
+    // Pin the start point now, so a reconnect before the first message still
+    // resumes from here rather than from "now" (which would lose messages).
+    let (cursor, started_empty) = match &opts.after {
+        Some(after) => (Some(after.clone()), false),
+        None => {
+            let latest = deadline
+                .bound(client.history(room, None, Some(1)))
+                .await??;
+            let last = latest.last().map(|m| m.message.id.clone());
+            let empty = last.is_none();
+            (last, empty)
+        }
+    };
+    let mut feed = Feed::new(cursor, opts.exclude.clone(), opts.count);
+    let mut attempt: u32 = 0;
+    let mut connected_once = false;
+
+    loop {
+        let mut failure: Option<CliError> = None;
+
+        // A room that was empty when we started has no message to resume
+        // after: what arrived while we were away is its whole history.
+        if started_empty && feed.cursor().is_none() && connected_once {
+            match deadline
+                .bound(client.history(room, None, Some(MAX_LIMIT)))
+                .await?
+            {
+                Ok(backlog) => {
+                    for m in backlog {
+                        if deliver(&mut feed, &m, out, &mut deadline)? {
+                            return Ok(Stop::Count);
+                        }
+                    }
+                }
+                Err(e) => failure = Some(e),
+            }
+        }
+
+        if failure.is_none() {
+            match deadline
+                .bound(transport.connect(room, feed.cursor()))
+                .await?
+            {
+                Ok(mut conn) => {
+                    if connected_once {
+                        report(&Lifecycle::Resumed {
+                            transport: transport.name(),
+                            after: feed.cursor(),
+                        });
+                    } else {
+                        report(&Lifecycle::Connected {
+                            room,
+                            transport: transport.name(),
+                            after: feed.cursor(),
+                        });
+                    }
+                    connected_once = true;
+                    let opened = Instant::now();
+                    let ended = loop {
+                        match deadline.bound(conn.next()).await? {
+                            Ok(Incoming::Message(m)) => {
+                                if deliver(&mut feed, &m, out, &mut deadline)? {
+                                    return Ok(Stop::Count);
+                                }
+                            }
+                            Ok(Incoming::Unreadable(why)) => {
+                                report(&Lifecycle::Warning { message: &why })
+                            }
+                            Err(end) => break end,
+                        }
+                    };
+                    drop(conn);
+                    let (reason, detail) = match &ended {
+                        Ended::Clean(note) => ("server_ended", note.as_str()),
+                        Ended::Dropped(why) => ("dropped", why.as_str()),
+                    };
+                    report(&Lifecycle::Disconnected { reason, detail });
+                    let (next, delay) = reconnect_wait(&ended, opened.elapsed(), jitter());
+                    attempt = next;
+                    report(&Lifecycle::Reconnecting {
+                        attempt,
+                        delay_ms: delay.as_millis() as u64,
+                        error: None,
+                    });
+                    deadline.bound(tokio::time::sleep(delay)).await?;
+                    continue;
+                }
+                Err(e) => failure = Some(e),
+            }
+        }
+
+        let Some(e) = failure else { continue };
+        if !e.is_transient() {
+            return Err(e);
+        }
+        // A wrong URL should fail fast; a server that was there comes back.
+        if !connected_once && e.kind == Kind::Unreachable {
+            return Err(e);
+        }
+        attempt += 1;
+        let mut delay = Backoff::LISTEN.delay(attempt, jitter());
+        if let Some(after) = e.retry_after() {
+            delay = delay.max(after);
+        }
+        let error = e.to_string();
+        report(&Lifecycle::Reconnecting {
+            attempt,
+            delay_ms: delay.as_millis() as u64,
+            error: Some(&error),
+        });
+        deadline.bound(tokio::time::sleep(delay)).await?;
+    }
+}
+
+/// Prints a new, wanted message; true when `--count` is reached.
+fn deliver(feed: &mut Feed, m: &RawMessage, out: &Output, deadline: &mut Deadline) -> Result<bool> {
+    if feed.accept(m) != Verdict::Print {
+        return Ok(false);
+    }
+    out.message(m)?;
+    deadline.reset();
+    Ok(feed.printed_one())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::wire::{Message, SenderType};
+
+    fn m(id: &str, sender: &str) -> RawMessage {
+        RawMessage {
+            message: Message {
+                id: id.into(),
+                room_id: "r".into(),
+                sender: sender.into(),
+                sender_type: SenderType::Agent,
+                color: None,
+                content: format!("from {sender}"),
+                created_at: "t".into(),
+            },
+            raw: format!("{{\"id\":\"{id}\"}}"),
+        }
+    }
+
+    #[test]
+    fn feed_excludes_dedupes_and_moves_the_cursor() {
+        let mut feed = Feed::new(Some("m0".into()), vec!["me".into()], None);
+        let mut printed = Vec::new();
+        for msg in [
+            m("m0", "ada"), // the start point itself is never printed
+            m("m1", "ada"),
+            m("m2", "me"),
+            m("m1", "ada"), // replayed
+            m("m3", "bob"),
+            m("m2", "me"),
+        ] {
+            let verdict = feed.accept(&msg);
+            if verdict == Verdict::Print {
+                printed.push(msg.message.id.clone());
+                feed.printed_one();
+            }
+        }
+        assert_eq!(printed, vec!["m1", "m3"]);
+        assert_eq!(feed.cursor(), Some("m3"));
+        assert_eq!(feed.printed, 2);
+    }
+
+    #[test]
+    fn excluded_messages_still_advance_the_cursor() {
+        let mut feed = Feed::new(None, vec!["me".into()], None);
+        assert_eq!(feed.accept(&m("a", "me")), Verdict::Excluded);
+        assert_eq!(feed.cursor(), Some("a"));
+        assert_eq!(feed.accept(&m("a", "me")), Verdict::Duplicate);
+    }
+
+    #[test]
+    fn count_is_reached_on_the_nth_print() {
+        let mut feed = Feed::new(None, vec![], Some(2));
+        assert!(!feed.printed_one());
+        assert!(feed.printed_one());
+        let mut unbounded = Feed::new(None, vec![], None);
+        assert!((0..100).all(|_| !unbounded.printed_one()));
+    }
+
+    #[test]
+    fn seen_forgets_the_oldest_beyond_its_cap() {
+        let mut seen = Seen::new(2);
+        assert!(seen.insert("a"));
+        assert!(seen.insert("b"));
+        assert!(!seen.insert("a"));
+        assert!(seen.insert("c"));
+        assert!(seen.insert("a"), "a was forgotten");
+        assert!(!seen.insert("c"));
+    }
+
+    #[test]
+    fn clean_ends_reconnect_at_once_and_drops_back_off() {
+        let long = Duration::from_secs(30);
+        let clean = Ended::Clean("bye queries=43 reason=budget".into());
+        assert_eq!(reconnect_wait(&clean, long, 0.5), (1, Duration::ZERO));
+        // A server that ends streams at once is not hammered.
+        assert_eq!(
+            reconnect_wait(&clean, Duration::from_millis(200), 0.5),
+            (1, Duration::from_secs(1))
+        );
+        let dropped = Ended::Dropped("reset".into());
+        assert_eq!(
+            reconnect_wait(&dropped, long, 0.5),
+            (1, Duration::from_secs(1))
+        );
+    }
+
+    #[test]
+    fn lifecycle_lines_are_tagged_json() {
+        assert_eq!(
+            Lifecycle::Connected {
+                room: "r",
+                transport: "sse",
+                after: None
+            }
+            .to_line(),
+            r#"{"event":"connected","room":"r","transport":"sse","after":null}"#
+        );
+        assert_eq!(
+            Lifecycle::Reconnecting {
+                attempt: 3,
+                delay_ms: 4000,
+                error: Some("down")
+            }
+            .to_line(),
+            r#"{"event":"reconnecting","attempt":3,"delay_ms":4000,"error":"down"}"#
+        );
+        assert_eq!(
+            Lifecycle::Reconnecting {
+                attempt: 1,
+                delay_ms: 0,
+                error: None
+            }
+            .to_line(),
+            r#"{"event":"reconnecting","attempt":1,"delay_ms":0}"#
+        );
+        assert_eq!(
+            Lifecycle::Stopped {
+                reason: "sigterm",
+                printed: 2
+            }
+            .to_line(),
+            r#"{"event":"stopped","reason":"sigterm","printed":2}"#
+        );
+    }
+}
