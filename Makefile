@@ -8,6 +8,8 @@ SHELL := /bin/bash
 PORT ?= 8787
 # Local D1 and KV live here between runs (git ignores it).
 STATE ?= .state/dev
+# The public demo room seed/demo.sql creates; `make dev` features it.
+DEMO_ROOM := $(shell sed -n 's/^-- demo-room: *//p' seed/demo.sql 2>/dev/null)
 
 export WRANGLER_SEND_METRICS := false
 export CARGO_TERM_COLOR ?= never
@@ -21,7 +23,7 @@ WRANGLER := $(CURDIR)/node_modules/.bin/wrangler
 # The gzipped wasm must stay under this (issue: bundle budget).
 WASM_BUDGET_BYTES := 256000
 
-.PHONY: bench help setup build web worker dev migrate-local seed-local test lint tests test-browser bundle-check deploy clean
+.PHONY: bench help setup build build-paid worker-paid dev-paid deploy-paid web worker dev migrate-local seed-local test lint tests test-browser bundle-check deploy clean
 
 help:
 	@echo "make dev     serve the Worker on http://127.0.0.1:$(PORT) with local D1 and KV (PORT=NNNN to change)"
@@ -42,6 +44,13 @@ web: setup
 worker: setup
 	worker-build --release
 
+## The paid variant (Durable Objects) in build-paid/, with its own cargo target
+## dir so switching variants does not rebuild the other.
+build-paid: web worker-paid
+
+worker-paid: setup
+	CARGO_TARGET_DIR=target/paid worker-build --release --out-dir build-paid --features durable-objects
+
 migrate-local: setup
 	$(WRANGLER) d1 migrations apply meet-ai --local --persist-to $(STATE)
 
@@ -50,15 +59,23 @@ seed-local: migrate-local
 	$(WRANGLER) d1 execute meet-ai --local --persist-to $(STATE) --file seed/demo.sql > /dev/null
 
 dev: build seed-local
-	$(WRANGLER) dev --local --ip 127.0.0.1 --port $(PORT) --persist-to $(STATE) --show-interactive-dev-session=false
+	$(WRANGLER) dev --local --ip 127.0.0.1 --port $(PORT) --persist-to $(STATE) --show-interactive-dev-session=false --var FEATURED_ROOM_ID:$(DEMO_ROOM)
 
-test: setup lint build bundle-check tests test-browser
+## The paid variant, served exactly like `make dev` (same PORT, own state).
+dev-paid: STATE = .state/paid
+dev-paid: build-paid
+	$(WRANGLER) d1 migrations apply meet-ai --local --env paid --persist-to $(STATE)
+	$(WRANGLER) d1 execute meet-ai --local --env paid --persist-to $(STATE) --file seed/demo.sql > /dev/null
+	$(WRANGLER) dev --env paid --local --ip 127.0.0.1 --port $(PORT) --persist-to $(STATE) --show-interactive-dev-session=false --var FEATURED_ROOM_ID:$(DEMO_ROOM)
+
+test: setup lint build build-paid bundle-check tests test-paid test-browser
 	@echo "make test: all green"
 
 lint: setup
 	cargo fmt --all --check
 	cargo clippy --workspace --exclude meet-ai-worker --all-targets -- -D warnings
 	cargo clippy -p meet-ai-worker --target wasm32-unknown-unknown -- -D warnings
+	CARGO_TARGET_DIR=target/paid cargo clippy -p meet-ai-worker --features durable-objects --target wasm32-unknown-unknown -- -D warnings
 	scripts/check-migrations.sh
 
 ## Native unit tests, then the black-box suites (e2e/, cli/tests/): each suite
@@ -67,16 +84,25 @@ lint: setup
 tests: build
 	cargo test --workspace --exclude meet-ai-worker -- --test-threads 4
 
+## The whole black-box suite again against the paid variant, plus its
+## WebSocket tests (e2e/tests/ws.rs runs only here).
+test-paid: build-paid
+	MEET_AI_E2E_ENV=paid cargo test -p meet-ai-e2e -- --test-threads 4
+
 ## The web UI in headless Chromium (Debian's package) driven by playwright-core.
 test-browser: build
 	scripts/setup-browser.sh
 	npm run --silent test:browser
 
-bundle-check: build
+bundle-check: build build-paid
 	$(WRANGLER) deploy --dry-run --outdir target/dry-run > target/dry-run.log 2>&1 || { cat target/dry-run.log; exit 1; }
 	@size=$$(gzip -9c build/index_bg.wasm | wc -c); \
 	echo "wasm: $$size bytes gzipped (budget $(WASM_BUDGET_BYTES))"; \
 	test $$size -le $(WASM_BUDGET_BYTES) || { echo "wasm bundle over budget"; exit 1; }
+	@# The free build must carry no Durable Object code; the paid one must.
+	@! grep -q ChatRoom build/index.js || { echo "free build exports ChatRoom"; exit 1; }
+	@grep -q ChatRoom build-paid/index.js || { echo "paid build lacks ChatRoom"; exit 1; }
+	$(WRANGLER) deploy --dry-run --env paid --outdir target/dry-run-paid > target/dry-run-paid.log 2>&1 || { cat target/dry-run-paid.log; exit 1; }
 
 ## The standard benchmark set (loadtest/); writes docs/BENCHMARKS.md.
 bench: build
@@ -86,5 +112,9 @@ deploy: build
 	$(WRANGLER) d1 migrations apply meet-ai --remote
 	$(WRANGLER) deploy
 
+deploy-paid: build-paid
+	$(WRANGLER) d1 migrations apply meet-ai --remote --env paid
+	$(WRANGLER) deploy --env paid
+
 clean:
-	rm -rf build target/dry-run .state
+	rm -rf build build-paid target/dry-run target/dry-run-paid .state

@@ -5,6 +5,7 @@
 //!   `protocol::route`), dispatches, and stamps every API response.
 //! - `routes/`: one module per resource (health, keys, rooms, messages, events).
 //! - `pages.rs`: the HTML pages from `public/`, with their security headers.
+//! - `room.rs` (feature `durable-objects`): the paid variant's room object.
 //! - `store/`: D1 (SQL per resource, round-trip counting) and KV (rate-limit logs).
 //! - `auth.rs`, `config.rs`, `context.rs`, `error.rs`: the request's caller,
 //!   the deployment's settings, the parsed request, and the one error type.
@@ -17,6 +18,8 @@ mod config;
 mod context;
 mod error;
 mod pages;
+#[cfg(feature = "durable-objects")]
+mod room;
 mod routes;
 mod store;
 
@@ -73,6 +76,13 @@ async fn dispatch(endpoint: &Endpoint, ctx: &mut Ctx) -> AppResult<Response> {
         Endpoint::ListMessages(id) => routes::messages::list(ctx, id).await,
         Endpoint::SendMessage(id) => routes::messages::send(ctx, id).await,
         Endpoint::Events(id) => routes::events::stream(ctx, id).await,
+        #[cfg(feature = "durable-objects")]
+        Endpoint::Socket(id) => routes::ws::upgrade(ctx, id).await,
+        #[cfg(not(feature = "durable-objects"))]
+        Endpoint::Socket(_) => Err(AppError::client(
+            ErrorCode::NotFound,
+            "WebSockets need the paid variant; use /events (SSE)",
+        )),
     }
 }
 

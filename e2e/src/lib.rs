@@ -12,7 +12,9 @@
 pub mod api;
 pub mod server;
 pub mod sse;
+pub mod ws;
 
 pub use api::Api;
-pub use server::{Server, ServerOptions};
+pub use server::{paid_variant, Server, ServerOptions};
 pub use sse::SseStream;
+pub use ws::WsClient;

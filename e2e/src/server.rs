@@ -47,6 +47,21 @@ pub struct ServerOptions {
     pub env: Option<String>,
 }
 
+impl ServerOptions {
+    /// Default options for the variant under test (`MEET_AI_E2E_ENV`).
+    pub fn for_variant() -> ServerOptions {
+        ServerOptions {
+            env: paid_variant().then(|| "paid".to_owned()),
+            ..ServerOptions::default()
+        }
+    }
+}
+
+/// Whether this run tests the paid (Durable Object) variant.
+pub fn paid_variant() -> bool {
+    std::env::var("MEET_AI_E2E_ENV").is_ok_and(|v| v == "paid")
+}
+
 pub struct Server {
     pub base: String,
     pub port: u16,
@@ -62,18 +77,24 @@ const SERVER_LIFETIME_SECS: u32 = 1800;
 
 impl Server {
     /// A server for this test binary, started on first use and shared by its
-    /// tests (each test makes its own keys, so tenants keep them apart).
+    /// tests (each test makes its own keys, so tenants keep them apart). It
+    /// runs the variant named by `MEET_AI_E2E_ENV` (`paid`), else the free one.
     pub fn shared() -> &'static Server {
         static SHARED: OnceLock<Server> = OnceLock::new();
-        SHARED.get_or_init(|| Server::start(ServerOptions::default()))
+        SHARED.get_or_init(|| Server::start(ServerOptions::for_variant()))
     }
 
     /// Starts a fresh server: new state folder, migrations applied, healthy.
     pub fn start(options: ServerOptions) -> Server {
         let root = repo_root();
+        let main = if options.env.as_deref() == Some("paid") {
+            "build-paid/index.js"
+        } else {
+            "build/index.js"
+        };
         assert!(
-            root.join("build/index.js").exists(),
-            "build/index.js is missing: run `make build` (make test does) before the e2e tests"
+            root.join(main).exists(),
+            "{main} is missing: run `make build` / `make build-paid` (make test does) first"
         );
         let n = SEQ.fetch_add(1, Ordering::SeqCst);
         let state_dir = root

@@ -13,6 +13,7 @@
 //! - [`stream`]: the SSE poll schedule and its per-invocation query budget.
 //! - [`ratelimit`]: sliding-window decisions for the rate limits.
 //! - [`time`]: timestamps as the API shows them.
+//! - [`ws`]: WebSocket frames of the paid variant.
 
 pub mod error;
 pub mod key;
@@ -23,5 +24,6 @@ pub mod stream;
 pub mod time;
 pub mod validate;
 pub mod wire;
+pub mod ws;
 
 pub use error::ErrorCode;

@@ -16,6 +16,8 @@ pub enum Endpoint {
     ListMessages(String),
     SendMessage(String),
     Events(String),
+    /// The paid variant's WebSocket; 404 in the free build.
+    Socket(String),
 }
 
 /// What a request resolves to.
@@ -84,6 +86,9 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
         ),
         ["rooms", id, "events"] if !id.is_empty() => {
             pick("GET", (method == "GET").then(|| Events((*id).into())))
+        }
+        ["rooms", id, "ws"] if !id.is_empty() => {
+            pick("GET", (method == "GET").then(|| Socket((*id).into())))
         }
         _ => Resolved::NotFound,
     }

@@ -237,11 +237,22 @@ struct NewMessageBody {
 impl NewMessage {
     pub fn from_json(body: &[u8]) -> Result<NewMessage, ValidationError> {
         let raw: NewMessageBody = utf8_json(body)?;
+        NewMessage::from_parts(raw.sender, raw.content, raw.sender_type, raw.color)
+    }
+
+    /// Validates the fields of a message however they arrived (a POST body or
+    /// a WebSocket frame): one set of rules for both.
+    pub fn from_parts(
+        sender: String,
+        content: String,
+        sender_type: Option<SenderType>,
+        color: Option<String>,
+    ) -> Result<NewMessage, ValidationError> {
         Ok(NewMessage {
-            sender: Sender::parse(&raw.sender)?,
-            content: Content::parse(raw.content)?,
-            sender_type: raw.sender_type.unwrap_or_default(),
-            color: raw.color.as_deref().map(Color::parse).transpose()?,
+            sender: Sender::parse(&sender)?,
+            content: Content::parse(content)?,
+            sender_type: sender_type.unwrap_or_default(),
+            color: color.as_deref().map(Color::parse).transpose()?,
         })
     }
 }

@@ -22,7 +22,7 @@ use crate::context::{now_ms, Ctx};
 use crate::error::{AppError, AppResult};
 use crate::routes::room_id;
 use crate::store::d1::Db;
-use crate::store::messages;
+use crate::store::messages::{self, StreamStart};
 
 /// Messages per poll. A full page means a backlog: the next poll runs at once.
 const PAGE: u32 = 100;
@@ -32,34 +32,11 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let caller = optional(ctx).await?;
     let reader = caller.as_ref().map(|c| c.key_id.clone());
     let room = room_id(raw_id).map_err(|_| not_readable(&caller))?;
-    // EventSource sends Last-Event-ID on reconnect; it wins over the ?after= of
-    // the URL it was first opened with, which is older.
-    let cursor = match ctx
-        .header("Last-Event-ID")
-        .filter(|v| !v.trim().is_empty())
-        .or_else(|| ctx.query("after"))
-    {
-        Some(raw) => Some(parse_id(raw.trim()).ok_or_else(|| {
-            AppError::client(
-                ErrorCode::BadRequest,
-                "the cursor is not a valid message id",
-            )
-        })?),
-        None => None,
-    };
+    let cursor = requested_cursor(ctx)?;
     let start = messages::open_stream(&ctx.db, &room, reader.as_deref(), cursor.as_deref())
         .await?
         .ok_or_else(|| not_readable(&caller))?;
-    let after_seq = match cursor {
-        // Never fall back to "from now" when the client named a cursor.
-        Some(_) => start.cursor_seq.ok_or_else(|| {
-            AppError::client(
-                ErrorCode::NotFound,
-                "the cursor message is not in this room",
-            )
-        })?,
-        None => start.head_seq.unwrap_or(0),
-    };
+    let after_seq = start_seq(&start, cursor.as_deref())?;
     let config = ctx.config.poll;
     let state = Stream {
         db: ctx.db.clone(),
@@ -83,6 +60,33 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     // Tells nginx-style proxies not to buffer the stream.
     headers.set("X-Accel-Buffering", "no")?;
     Ok(response)
+}
+
+/// The cursor a live client asks to resume after: `Last-Event-ID` (what
+/// EventSource sends on reconnect) wins over the `?after=` of the URL it was
+/// first opened with, which is older.
+pub(crate) fn requested_cursor(ctx: &Ctx) -> AppResult<Option<String>> {
+    match ctx
+        .header("Last-Event-ID")
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| ctx.query("after"))
+    {
+        Some(raw) => parse_id(raw.trim()).map(Some).ok_or_else(|| {
+            AppError::client(ErrorCode::BadRequest, "the cursor is not a valid message id")
+        }),
+        None => Ok(None),
+    }
+}
+
+/// The `seq` to deliver after: the client's cursor, or the room's head ("from
+/// now"). Never falls back to "from now" when the client named a cursor.
+pub(crate) fn start_seq(start: &StreamStart, cursor: Option<&str>) -> AppResult<i64> {
+    match cursor {
+        Some(_) => start.cursor_seq.ok_or_else(|| {
+            AppError::client(ErrorCode::NotFound, "the cursor message is not in this room")
+        }),
+        None => Ok(start.head_seq.unwrap_or(0)),
+    }
 }
 
 enum Phase {

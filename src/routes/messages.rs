@@ -56,9 +56,12 @@ pub async fn send(ctx: &mut Ctx, raw_id: &str) -> AppResult<Response> {
         window_start_ms: limit.window_start(ctx.now_ms),
     };
     if let Some(row) = messages::insert(&ctx.db, &rec).await? {
+        #[cfg(feature = "durable-objects")]
+        crate::room::notify(ctx, &caller.key_id, &room);
         return Ok(json_response(&Message::from(row), 201));
     }
     match messages::explain_refusal(&ctx.db, &rec).await? {
+        Refusal::KeyRevoked => Err(AppError::unauthorized("invalid or revoked API key")),
         Refusal::RoomNotFound => Err(AppError::room_not_found()),
         Refusal::Duplicate(original) => Ok(json_response(&Message::from(*original), 200)),
         Refusal::RateLimited { blocking_ms } => Err(AppError::rate_limited(

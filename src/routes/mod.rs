@@ -6,6 +6,8 @@ pub mod health;
 pub mod keys;
 pub mod messages;
 pub mod rooms;
+#[cfg(feature = "durable-objects")]
+pub mod ws;
 
 use protocol::validate::parse_id;
 

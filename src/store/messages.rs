@@ -45,7 +45,8 @@ pub async fn insert(db: &Db, rec: &NewRecord<'_>) -> AppResult<Option<MessageRow
         "INSERT INTO messages \
            (id, room_id, key_id, sender, sender_type, color, content, created_ms, idempotency_key) \
          SELECT ?1, r.id, r.key_id, ?4, ?5, ?6, ?7, ?8, ?9 FROM rooms r \
-         WHERE r.id = ?2 AND r.key_id = ?3{limit_clause} \
+         WHERE r.id = ?2 AND r.key_id = ?3 \
+           AND EXISTS (SELECT 1 FROM api_keys WHERE id = ?3 AND revoked_ms IS NULL){limit_clause} \
          ON CONFLICT (room_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
          RETURNING {COLS}"
     );
@@ -71,6 +72,8 @@ pub async fn insert(db: &Db, rec: &NewRecord<'_>) -> AppResult<Option<MessageRow
 
 /// Why [`insert`] stored nothing, in the order a client should hear it.
 pub enum Refusal {
+    /// The key was revoked (a WebSocket outlives the auth it opened with).
+    KeyRevoked,
     RoomNotFound,
     /// The idempotency key was used before: here is the original.
     Duplicate(Box<MessageRow>),
@@ -83,6 +86,7 @@ pub enum Refusal {
 
 #[derive(Deserialize)]
 struct RefusalRow {
+    live: i64,
     owned: i64,
     blocking_ms: Option<i64>,
 }
@@ -91,7 +95,8 @@ struct RefusalRow {
 /// this rare path.
 pub async fn explain_refusal(db: &Db, rec: &NewRecord<'_>) -> AppResult<Refusal> {
     let check = db.prepare(
-        "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = ?1 AND key_id = ?2) AS owned, \
+        "SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = ?2 AND revoked_ms IS NULL) AS live, \
+           EXISTS (SELECT 1 FROM rooms WHERE id = ?1 AND key_id = ?2) AS owned, \
            (SELECT created_ms FROM messages WHERE key_id = ?2 AND created_ms > ?3 \
             ORDER BY created_ms DESC LIMIT 1 OFFSET ?4) AS blocking_ms",
         &[
@@ -111,6 +116,9 @@ pub async fn explain_refusal(db: &Db, rec: &NewRecord<'_>) -> AppResult<Refusal>
     let check: Vec<RefusalRow> = rows(results.first())?;
     let original: Vec<MessageRow> = rows(results.get(1))?;
     let check = check.into_iter().next();
+    if check.as_ref().is_none_or(|c| c.live == 0) {
+        return Ok(Refusal::KeyRevoked);
+    }
     if check.as_ref().is_none_or(|c| c.owned == 0) {
         return Ok(Refusal::RoomNotFound);
     }
@@ -195,6 +203,9 @@ pub async fn page(
 /// Where a stream starts.
 #[derive(Deserialize)]
 pub struct StreamStart {
+    /// The key that owns the room (names the room's Durable Object).
+    #[cfg_attr(not(feature = "durable-objects"), allow(dead_code))]
+    pub owner_key_id: String,
     /// The room's newest message (0 when empty): "from now".
     pub head_seq: Option<i64>,
     /// When the newest message was sent, to tell whether the room is active.
@@ -213,7 +224,8 @@ pub async fn open_stream(
 ) -> AppResult<Option<StreamStart>> {
     db.first(
         &format!(
-            "SELECT (SELECT MAX(seq) FROM messages WHERE room_id = r.id) AS head_seq, \
+            "SELECT r.key_id AS owner_key_id, \
+               (SELECT MAX(seq) FROM messages WHERE room_id = r.id) AS head_seq, \
                (SELECT created_ms FROM messages WHERE room_id = r.id ORDER BY seq DESC LIMIT 1) AS head_ms, \
                (SELECT seq FROM messages WHERE id = ?3 AND room_id = r.id) AS cursor_seq \
              FROM rooms r WHERE r.id = ?1 AND {READABLE}"

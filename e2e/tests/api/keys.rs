@@ -8,9 +8,10 @@ use meet_ai_e2e::Server;
 async fn health_answers_without_auth() {
     let reply = api().call(Method::GET, "/api/health", None, None).await;
     assert_eq!(reply.status, 200);
+    let websocket = meet_ai_e2e::paid_variant();
     assert_eq!(
         reply.json(),
-        serde_json::json!({ "ok": true, "features": { "websocket": false } })
+        serde_json::json!({ "ok": true, "features": { "websocket": websocket } })
     );
 }
 
@@ -115,7 +116,7 @@ async fn a_revoked_key_is_refused_everywhere_at_once() {
 
 #[tokio::test]
 async fn the_plaintext_key_is_never_stored() {
-    let server = Server::start(Default::default());
+    let server = Server::start(meet_ai_e2e::ServerOptions::for_variant());
     let api = meet_ai_e2e::Api::new(&server.base);
     let key = api.new_key().await;
     // Use it, so any logging or last_used path has run.

@@ -1,0 +1,194 @@
+//! The paid variant's WebSocket route. Under `MEET_AI_E2E_ENV=paid` (make
+//! test-paid) it drives the Durable Object path; in the free build it checks
+//! that the route does not exist.
+
+use std::time::Duration;
+
+use meet_ai_e2e::{paid_variant, Api, Server, SseStream, WsClient};
+use protocol::ws::{ServerFrame, PING};
+use reqwest::Method;
+use serde_json::json;
+
+fn api() -> Api {
+    Api::new(&Server::shared().base)
+}
+
+async fn connect(room: &str, query: &str, key: Option<&str>) -> WsClient {
+    WsClient::connect(&Server::shared().base, room, query, key)
+        .await
+        .unwrap_or_else(|r| panic!("upgrade refused: {} {}", r.status, r.body))
+}
+
+fn message_frame(sender: &str, content: &str) -> String {
+    json!({ "type": "message", "sender": sender, "content": content }).to_string()
+}
+
+#[tokio::test]
+async fn the_free_build_has_no_websocket_route() {
+    if paid_variant() {
+        return;
+    }
+    let api = api();
+    let (key, room) = api.key_and_room().await;
+    let reply = api
+        .call(Method::GET, &format!("/api/rooms/{}/ws", room.id), Some(&key), None)
+        .await;
+    reply.assert_error(404);
+    let refused = WsClient::connect(&api.base, &room.id, "", Some(&key)).await;
+    assert_eq!(refused.err().map(|r| r.status), Some(404));
+}
+
+#[tokio::test]
+async fn two_clients_get_posted_and_socket_sent_messages_once_in_order() {
+    if !paid_variant() {
+        return;
+    }
+    let api = api();
+    let (key, room) = api.key_and_room().await;
+    let mut a = connect(&room.id, &format!("?token={key}"), None).await;
+    let mut b = connect(&room.id, "", Some(&key)).await;
+    let mut sse = SseStream::open(&api.base, &format!("/api/rooms/{}/events", room.id), Some(&key), None).await;
+    let posted = api.send(&key, &room.id, "poster", "by POST").await;
+    a.send_text(&message_frame("socketeer", "by socket")).await;
+    let got_a = a.exactly(2).await;
+    let got_b = b.exactly(2).await;
+    let history = api.history(&key, &room.id, "").await;
+    assert_eq!(history.len(), 2, "the socket-sent message was stored");
+    assert_eq!(history[0], posted);
+    assert_eq!(history[1].content, "by socket");
+    assert_eq!(got_a, history, "client a: once each, in history order");
+    assert_eq!(got_b, history, "client b: once each, in history order");
+    // The socket-sent message reaches SSE listeners too.
+    let mut via_sse = Vec::new();
+    while via_sse.len() < 2 {
+        via_sse.push(sse.next_message(Duration::from_secs(15)).await.expect("sse message"));
+    }
+    assert_eq!(via_sse, history);
+}
+
+#[tokio::test]
+async fn after_resumes_without_gap_or_repeat_while_messages_keep_arriving() {
+    if !paid_variant() {
+        return;
+    }
+    let api = api();
+    let (key, room) = api.key_and_room().await;
+    let mut early = connect(&room.id, "", Some(&key)).await;
+    let sender = {
+        let (api, key, room) = (api.clone(), key.clone(), room.id.clone());
+        tokio::spawn(async move {
+            for i in 0..40 {
+                api.send(&key, &room, "steady", &format!("n{i}")).await;
+                tokio::time::sleep(Duration::from_millis(40)).await;
+            }
+        })
+    };
+    // Join late, resuming after the 5th message while sends continue.
+    let mut first = Vec::new();
+    while first.len() < 10 {
+        first.push(early.next_message(Duration::from_secs(15)).await.expect("early message"));
+    }
+    let mut late = connect(&room.id, &format!("?after={}", first[4].id), Some(&key)).await;
+    sender.await.expect("sender");
+    let history = api.history(&key, &room.id, "").await;
+    assert_eq!(history.len(), 40);
+    let rest = early.exactly(30).await;
+    first.extend(rest);
+    assert_eq!(first, history, "the early client saw everything once, in order");
+    assert_eq!(late.exactly(35).await, history[5..].to_vec(), "replay then live, no seam");
+}
+
+#[tokio::test]
+async fn upgrades_are_refused_before_the_socket_opens() {
+    if !paid_variant() {
+        return;
+    }
+    let api = api();
+    let (key, room) = api.key_and_room().await;
+    let other = api.new_key().await;
+    let revoked = api.new_key().await;
+    api.call(Method::DELETE, "/api/keys", Some(&revoked), None).await;
+    let base = &api.base;
+    let status = |r: Result<WsClient, meet_ai_e2e::ws::Refused>| r.err().map(|r| r.status);
+    assert_eq!(status(WsClient::connect(base, &room.id, "", None).await), Some(401));
+    assert_eq!(status(WsClient::connect(base, &room.id, "", Some(&revoked)).await), Some(401));
+    assert_eq!(status(WsClient::connect(base, &room.id, "", Some(&other)).await), Some(404));
+    assert_eq!(
+        status(WsClient::connect(base, &room.id, &format!("?token={other}"), None).await),
+        Some(404)
+    );
+    assert_eq!(
+        status(WsClient::connect(base, "00000000-0000-4000-8000-000000000000", "", Some(&key)).await),
+        Some(404)
+    );
+    assert_eq!(
+        status(WsClient::connect(base, &room.id, "?after=nope", Some(&key)).await),
+        Some(400)
+    );
+    // A plain GET (no upgrade) is told what the route speaks.
+    api.call(Method::GET, &format!("/api/rooms/{}/ws", room.id), Some(&key), None)
+        .await
+        .assert_error(400);
+}
+
+#[tokio::test]
+async fn bad_frames_get_an_error_and_the_socket_survives() {
+    if !paid_variant() {
+        return;
+    }
+    let api = api();
+    let (key, room) = api.key_and_room().await;
+    let mut ws = connect(&room.id, "", Some(&key)).await;
+    for bad in [
+        "not json".to_owned(),
+        json!({ "type": "shout" }).to_string(),
+        json!({ "type": "message", "sender": "a" }).to_string(),
+        json!({ "type": "message", "sender": "", "content": "x" }).to_string(),
+        json!({ "type": "message", "sender": "a", "content": "x".repeat(32 * 1024 + 1) }).to_string(),
+    ] {
+        ws.send_text(&bad).await;
+        match ws.next_frame(Duration::from_secs(10)).await {
+            Some(ServerFrame::Error { error }) => assert!(!error.is_empty()),
+            other => panic!("{bad:.40}: expected an error frame, got {other:?}"),
+        }
+    }
+    ws.send_text(PING).await;
+    assert_eq!(ws.next_frame(Duration::from_secs(10)).await, Some(ServerFrame::Pong));
+    ws.send_text(&message_frame("me", "still here")).await;
+    let got = ws.exactly(1).await;
+    assert_eq!(got[0].content, "still here");
+    assert!(api.history(&key, &room.id, "").await.len() == 1, "bad frames stored nothing");
+}
+
+#[tokio::test]
+async fn readers_of_a_public_room_cannot_write_and_lose_access_when_revoked() {
+    if !paid_variant() {
+        return;
+    }
+    let api = api();
+    let (owner, room) = api.key_and_room().await;
+    api.call(
+        Method::PATCH,
+        &format!("/api/rooms/{}", room.id),
+        Some(&owner),
+        Some(json!({ "public": true })),
+    )
+    .await;
+    let reader = api.new_key().await;
+    let mut anon = connect(&room.id, "", None).await;
+    let mut keyed = connect(&room.id, "", Some(&reader)).await;
+    keyed.send_text(&message_frame("intruder", "let me in")).await;
+    assert!(matches!(
+        keyed.next_frame(Duration::from_secs(10)).await,
+        Some(ServerFrame::Error { .. })
+    ));
+    let m = api.send(&owner, &room.id, "owner", "public words").await;
+    assert_eq!(anon.exactly(1).await, vec![m.clone()]);
+    assert_eq!(keyed.exactly(1).await, vec![m]);
+    // Revoke the reader's key: its socket closes at the next delivery.
+    api.call(Method::DELETE, "/api/keys", Some(&reader), None).await;
+    let m2 = api.send(&owner, &room.id, "owner", "after revoke").await;
+    assert_eq!(anon.exactly(1).await, vec![m2]);
+    assert!(keyed.next_frame(Duration::from_secs(10)).await.is_none());
+    assert_eq!(keyed.closed, Some(1008), "closed for policy");
+}

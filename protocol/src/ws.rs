@@ -1,0 +1,128 @@
+//! WebSocket frames of the paid variant (`GET /api/rooms/:id/ws`). JSON text
+//! frames tagged by `type`, one type per direction.
+
+use serde::{Deserialize, Serialize};
+
+use crate::validate::{NewMessage, ValidationError};
+use crate::wire::{Message, SenderType};
+
+/// What the server sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum ServerFrame {
+    /// A stored message, in history order, the same shape as the REST API's.
+    Message { message: Message },
+    /// A frame the client sent was refused; the socket stays open.
+    Error { error: String },
+    Pong,
+}
+
+/// What a client may send.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum ClientFrame {
+    /// Same fields and rules as `POST /api/rooms/:id/messages`.
+    Message {
+        sender: String,
+        content: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sender_type: Option<SenderType>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        color: Option<String>,
+    },
+    Ping,
+}
+
+/// The exact text of a ping frame. The room's object registers it as an
+/// automatic response, so a ping is answered without waking the object.
+pub const PING: &str = r#"{"type":"ping"}"#;
+pub const PONG: &str = r#"{"type":"pong"}"#;
+
+/// Why a client frame was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameError {
+    Json(String),
+    Invalid(ValidationError),
+}
+
+impl std::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FrameError::Json(e) => write!(f, "invalid frame: {e}"),
+            FrameError::Invalid(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// A decoded client frame, with a message already validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Incoming {
+    Message(NewMessage),
+    Ping,
+}
+
+/// Parses and validates one text frame.
+pub fn parse_client_frame(text: &str) -> Result<Incoming, FrameError> {
+    if text.len() > crate::validate::MAX_BODY_BYTES {
+        return Err(FrameError::Invalid(ValidationError::BodyTooLarge));
+    }
+    let frame: ClientFrame =
+        serde_json::from_str(text).map_err(|e| FrameError::Json(e.to_string()))?;
+    match frame {
+        ClientFrame::Ping => Ok(Incoming::Ping),
+        ClientFrame::Message {
+            sender,
+            content,
+            sender_type,
+            color,
+        } => NewMessage::from_parts(sender, content, sender_type, color)
+            .map(Incoming::Message)
+            .map_err(FrameError::Invalid),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_frames_have_the_documented_shape() {
+        let m = Message {
+            id: "i".into(),
+            room_id: "r".into(),
+            sender: "s".into(),
+            sender_type: SenderType::Agent,
+            color: None,
+            content: "c".into(),
+            created_at: "t".into(),
+        };
+        let json = serde_json::to_value(ServerFrame::Message { message: m }).unwrap();
+        assert_eq!(json["type"], "message");
+        assert_eq!(json["message"]["sender_type"], "agent");
+        assert_eq!(serde_json::to_string(&ServerFrame::Pong).unwrap(), PONG);
+        let err = serde_json::to_value(ServerFrame::Error { error: "x".into() }).unwrap();
+        assert_eq!(err, serde_json::json!({"type": "error", "error": "x"}));
+    }
+
+    #[test]
+    fn client_frames_parse_and_validate() {
+        assert_eq!(parse_client_frame(PING), Ok(Incoming::Ping));
+        let Incoming::Message(m) = parse_client_frame(
+            r##"{"type":"message","sender":" a ","content":"hi","color":"#ABCDEF"}"##,
+        )
+        .unwrap() else {
+            panic!("not a message")
+        };
+        assert_eq!(m.sender.as_ref(), "a");
+        assert_eq!(m.color.unwrap().as_ref(), "#abcdef");
+        for bad in [
+            "not json",
+            r#"{"type":"shout"}"#,
+            r#"{"type":"message","sender":"a"}"#,
+            r#"{"type":"message","sender":"","content":"x"}"#,
+            r#"{"type":"message","sender":"a","content":"x","sender_type":"robot"}"#,
+        ] {
+            assert!(parse_client_frame(bad).is_err(), "{bad}");
+        }
+    }
+}

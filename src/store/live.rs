@@ -1,0 +1,53 @@
+//! What the paid variant's room object reads to push messages: one round trip
+//! (a batch) per push, whatever the number of sockets.
+
+use protocol::wire::MessageRow;
+use serde::Deserialize;
+
+use crate::error::AppResult;
+use crate::store::d1::{rows, Arg, Db};
+
+/// Messages per push; a full page means more are waiting.
+pub const PAGE: u32 = 200;
+
+pub struct Pending {
+    /// Messages after the slowest socket's cursor, in commit order.
+    pub messages: Vec<MessageRow>,
+    /// Which of the readers' keys have been revoked since they connected.
+    pub revoked: Vec<String>,
+    /// Whether the room is public now (None: it no longer exists).
+    pub public: Option<bool>,
+}
+
+#[derive(Deserialize)]
+struct IdRow {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct PublicRow {
+    public: i64,
+}
+
+pub async fn pending(db: &Db, room_id: &str, after_seq: i64, readers: &[String]) -> AppResult<Pending> {
+    let readers_json = serde_json::to_string(readers).unwrap_or_else(|_| "[]".into());
+    let messages = db.prepare(
+        "SELECT seq, id, room_id, sender, sender_type, color, content, created_ms \
+         FROM messages WHERE room_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        &[room_id.into(), Arg::Int(after_seq), i64::from(PAGE).into()],
+    )?;
+    let revoked = db.prepare(
+        "SELECT id FROM api_keys WHERE id IN (SELECT value FROM json_each(?1)) \
+         AND revoked_ms IS NOT NULL",
+        &[Arg::Text(&readers_json)],
+    )?;
+    let room = db.prepare("SELECT public FROM rooms WHERE id = ?1", &[room_id.into()])?;
+    let results = db.batch(vec![messages, revoked, room]).await?;
+    let revoked: Vec<IdRow> = rows(results.get(1))?;
+    let room: Vec<PublicRow> = rows(results.get(2))?;
+    Ok(Pending {
+        messages: rows(results.first())?,
+        revoked: revoked.into_iter().map(|r| r.id).collect(),
+        public: room.first().map(|r| r.public != 0),
+    })
+}
