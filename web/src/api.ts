@@ -1,0 +1,189 @@
+// The meet-ai HTTP API (same origin). Every call goes through `request`, which
+// turns the API's `{"error", "code"}` bodies and network failures into ApiError.
+
+export type SenderType = "human" | "agent";
+
+export interface Room {
+  id: string;
+  name: string;
+  public: boolean;
+  created_at: string;
+}
+
+export interface Message {
+  id: string;
+  room_id: string;
+  sender: string;
+  sender_type: SenderType;
+  color: string | null;
+  content: string;
+  created_at: string;
+}
+
+export interface KeyCreated {
+  key: string;
+  prefix: string;
+}
+
+export interface NewMessage {
+  sender: string;
+  content: string;
+  sender_type: SenderType;
+  color?: string;
+}
+
+export class ApiError extends Error {
+  /** HTTP status; 0 when the server could not be reached. */
+  readonly status: number;
+  readonly code: string | undefined;
+  /** Seconds, from Retry-After on a 429. */
+  readonly retryAfter: number | undefined;
+
+  constructor(status: number, message: string, code?: string, retryAfter?: number) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+
+  /** A sentence for a person, with the wait spelled out on a 429. */
+  describe(): string {
+    let text = this.message;
+    if (text && !/[.!?]$/.test(text)) text += ".";
+    text = text.charAt(0).toUpperCase() + text.slice(1);
+    if (this.status === 429 && this.retryAfter !== undefined) {
+      text += ` Try again ${waitPhrase(this.retryAfter)}.`;
+    }
+    return text;
+  }
+}
+
+/** "in 42 seconds", "in about 5 minutes", "in about 3 hours". */
+export function waitPhrase(seconds: number): string {
+  const s = Math.max(1, Math.ceil(seconds));
+  if (s < 60) return `in ${s} second${s === 1 ? "" : "s"}`;
+  const m = Math.ceil(s / 60);
+  if (m < 60) return `in about ${m} minute${m === 1 ? "" : "s"}`;
+  const h = Math.round(m / 60);
+  return `in about ${h} hour${h === 1 ? "" : "s"}`;
+}
+
+interface RequestOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Send the key (when there is one). Reads of public rooms go without it. */
+  auth?: boolean;
+}
+
+export class Api {
+  constructor(readonly key: string | null) {}
+
+  async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const headers: Record<string, string> = { Accept: "application/json", ...opts.headers };
+    if (opts.auth !== false && this.key) headers.Authorization = `Bearer ${this.key}`;
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(opts.body);
+    }
+    let res: Response;
+    try {
+      res = await fetch(path, { method, headers, body, cache: "no-store" });
+    } catch {
+      throw new ApiError(0, "could not reach the server; check your connection", "network");
+    }
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    let json: unknown = undefined;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      // Not JSON: handled below.
+    }
+    if (!res.ok) {
+      const err = (json ?? {}) as { error?: unknown; code?: unknown };
+      const message =
+        typeof err.error === "string" && err.error
+          ? err.error
+          : `the server answered ${res.status} ${res.statusText}`.trim();
+      const retry = Number(res.headers.get("Retry-After"));
+      throw new ApiError(
+        res.status,
+        message,
+        typeof err.code === "string" ? err.code : undefined,
+        Number.isFinite(retry) && res.headers.has("Retry-After") ? retry : undefined,
+      );
+    }
+    if (json === undefined) {
+      throw new ApiError(res.status, "the server sent an unreadable answer", "bad_response");
+    }
+    return json as T;
+  }
+
+  createKey(): Promise<KeyCreated> {
+    return this.request("POST", "/api/keys", { auth: false });
+  }
+
+  revokeKey(): Promise<void> {
+    return this.request("DELETE", "/api/keys");
+  }
+
+  listRooms(): Promise<Room[]> {
+    return this.request("GET", "/api/rooms");
+  }
+
+  createRoom(name: string): Promise<Room> {
+    return this.request("POST", "/api/rooms", { body: { name } });
+  }
+
+  getRoom(id: string, auth = true): Promise<Room> {
+    return this.request("GET", `/api/rooms/${encodeURIComponent(id)}`, { auth });
+  }
+
+  setPublic(id: string, isPublic: boolean): Promise<Room> {
+    return this.request("PATCH", `/api/rooms/${encodeURIComponent(id)}`, {
+      body: { public: isPublic },
+    });
+  }
+
+  featured(): Promise<Room> {
+    return this.request("GET", "/api/featured", { auth: false });
+  }
+
+  messages(
+    roomId: string,
+    page: { after?: string; before?: string; limit?: number },
+    auth = true,
+  ): Promise<Message[]> {
+    const q = new URLSearchParams();
+    if (page.after) q.set("after", page.after);
+    if (page.before) q.set("before", page.before);
+    if (page.limit) q.set("limit", String(page.limit));
+    const qs = q.toString();
+    return this.request(
+      "GET",
+      `/api/rooms/${encodeURIComponent(roomId)}/messages${qs ? `?${qs}` : ""}`,
+      { auth },
+    );
+  }
+
+  send(roomId: string, message: NewMessage, idempotencyKey: string): Promise<Message> {
+    return this.request("POST", `/api/rooms/${encodeURIComponent(roomId)}/messages`, {
+      body: message,
+      headers: { "Idempotency-Key": idempotencyKey },
+    });
+  }
+}
+
+/** Canonical lowercase hyphenated UUID, the only id form the API uses. */
+export function isRoomId(s: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(s);
+}
+
+/** A fresh Idempotency-Key (printable ASCII, at most 64 characters). */
+export function newIdempotencyKey(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}

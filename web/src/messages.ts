@@ -1,0 +1,270 @@
+// The message list: rendering, ordering, dedupe by id, grouping, and the
+// scroll behaviour (pinned to the bottom while there; otherwise the view holds
+// still and an "N new messages" pill offers the jump; older pages load above
+// without moving what is on screen).
+
+import type { Message } from "./api";
+import { senderColor } from "./color";
+import { announce, h } from "./dom";
+import { renderMarkdown } from "./markdown";
+import { exactTime, relativeTime } from "./time";
+
+/** Consecutive messages from one sender within this window share a header. */
+const GROUP_MS = 5 * 60_000;
+/** Closer than this to the bottom counts as "at the bottom". */
+const PIN_SLACK_PX = 48;
+/** Start loading older messages this close to the top. */
+const LOAD_OLDER_PX = 400;
+
+export function renderMessage(m: Message): HTMLLIElement {
+  const when = new Date(m.created_at);
+  const color = senderColor(m.sender, m.color);
+  const isAgent = m.sender_type === "agent";
+  const initial = Array.from(m.sender.trim())[0]?.toUpperCase() ?? "?";
+  const avatar = h("span", { class: `avatar${isAgent ? " agent" : ""}`, "aria-hidden": "true" }, initial);
+  avatar.style.setProperty("--c", color);
+  const name = h("span", { class: "sender" }, m.sender);
+  name.style.setProperty("--c", color);
+  const time = h(
+    "time",
+    { class: "rel", datetime: m.created_at, title: exactTime(when) },
+    relativeTime(when),
+  );
+  const body = h("div", { class: "content" });
+  body.appendChild(renderMarkdown(m.content));
+  const li = h(
+    "li",
+    { class: `msg ${isAgent ? "from-agent" : "from-human"}`, "data-id": m.id },
+    avatar,
+    h(
+      "div",
+      { class: "msg-main" },
+      h(
+        "div",
+        { class: "msg-head" },
+        name,
+        isAgent ? h("span", { class: "badge", title: "Posted by a coding agent" }, "agent") : null,
+        time,
+      ),
+      body,
+    ),
+  );
+  li.dataset.t = String(when.getTime());
+  li.dataset.sender = `${m.sender_type}:${m.sender}`;
+  return li;
+}
+
+/** Refreshes every relative time on the page. */
+export function refreshTimes(root: ParentNode = document): void {
+  const now = new Date();
+  for (const t of Array.from(root.querySelectorAll<HTMLTimeElement>("time.rel"))) {
+    const text = relativeTime(new Date(t.dateTime), now);
+    if (t.textContent !== text) t.textContent = text;
+  }
+}
+
+export interface ListOptions {
+  scroller: HTMLElement;
+  list: HTMLOListElement;
+  pill: HTMLButtonElement;
+  /** Fetches the page before a message id (oldest first), or [] at the start. */
+  loadOlder(before: string): Promise<Message[]>;
+  pageSize: number;
+}
+
+export type AddMode = "initial" | "live" | "own";
+
+export class MessageList {
+  private readonly ids = new Set<string>();
+  private pinned = true;
+  private unread = 0;
+  private loadingOlder = false;
+  private olderFailedAt = 0;
+  private reachedStart = false;
+  private anchor: { el: HTMLElement; offset: number } | null = null;
+  private readonly resize: ResizeObserver;
+  private readonly onScroll = () => this.handleScroll();
+
+  constructor(private readonly opts: ListOptions) {
+    opts.scroller.addEventListener("scroll", this.onScroll, { passive: true });
+    opts.pill.addEventListener("click", () => {
+      this.scrollToBottom();
+      opts.scroller.focus({ preventScroll: true });
+    });
+    // Content changes size later too (highlighting, fonts, a rotated phone):
+    // stay at the bottom when pinned, otherwise keep the same message in view.
+    this.resize = new ResizeObserver(() => this.keepPosition());
+    this.resize.observe(opts.list);
+    this.resize.observe(opts.scroller);
+  }
+
+  destroy(): void {
+    this.resize.disconnect();
+    this.opts.scroller.removeEventListener("scroll", this.onScroll);
+  }
+
+  get size(): number {
+    return this.ids.size;
+  }
+
+  /** The newest message id shown (for `?after=`). */
+  lastId(): string | null {
+    return (this.opts.list.lastElementChild as HTMLElement | null)?.dataset.id ?? null;
+  }
+
+  has(id: string): boolean {
+    return this.ids.has(id);
+  }
+
+  /** Adds messages in any order, skipping ones already shown. */
+  add(messages: Message[], mode: AddMode): number {
+    const fresh = messages.filter((m) => !this.ids.has(m.id));
+    if (!fresh.length) return 0;
+    this.saveAnchor();
+    const wasPinned = this.pinned;
+    for (const m of fresh) {
+      this.ids.add(m.id);
+      const el = renderMessage(m);
+      this.insertByTime(el);
+      this.regroup(el);
+      this.regroup(el.nextElementSibling as HTMLElement | null);
+    }
+    if (mode === "initial") {
+      this.reachedStart = messages.length < this.opts.pageSize;
+      this.scrollToBottom();
+      this.fillViewport();
+    } else if (mode === "own" || wasPinned) {
+      this.scrollToBottom();
+    } else {
+      this.keepPosition();
+      this.unread += fresh.length;
+      this.updatePill();
+    }
+    if (mode === "live") {
+      const last = fresh[fresh.length - 1]!;
+      const more = fresh.length > 1 ? ` and ${fresh.length - 1} more` : "";
+      announce(`${last.sender}${last.sender_type === "agent" ? " (agent)" : ""}: ${last.content.slice(0, 200)}${more}`);
+    }
+    return fresh.length;
+  }
+
+  private insertByTime(el: HTMLElement): void {
+    const t = Number(el.dataset.t);
+    let after = this.opts.list.lastElementChild as HTMLElement | null;
+    while (after && Number(after.dataset.t) > t) {
+      after = after.previousElementSibling as HTMLElement | null;
+    }
+    this.opts.list.insertBefore(el, after ? after.nextSibling : this.opts.list.firstChild);
+  }
+
+  private regroup(el: HTMLElement | null): void {
+    if (!el) return;
+    const prev = el.previousElementSibling as HTMLElement | null;
+    const grouped =
+      !!prev &&
+      prev.dataset.sender === el.dataset.sender &&
+      Number(el.dataset.t) - Number(prev.dataset.t) < GROUP_MS;
+    el.classList.toggle("grouped", grouped);
+  }
+
+  private distanceFromBottom(): number {
+    const s = this.opts.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight;
+  }
+
+  scrollToBottom(): void {
+    const s = this.opts.scroller;
+    s.scrollTop = s.scrollHeight;
+    this.pinned = true;
+    this.unread = 0;
+    this.updatePill();
+  }
+
+  private handleScroll(): void {
+    this.pinned = this.distanceFromBottom() <= PIN_SLACK_PX;
+    if (this.pinned && this.unread) {
+      this.unread = 0;
+      this.updatePill();
+    }
+    this.saveAnchor();
+    if (this.opts.scroller.scrollTop < LOAD_OLDER_PX) void this.loadOlder();
+  }
+
+  /** Remembers the first message in view and where it sits. */
+  private saveAnchor(): void {
+    const s = this.opts.scroller;
+    const top = s.scrollTop;
+    let el = this.opts.list.firstElementChild as HTMLElement | null;
+    while (el && el.offsetTop + el.offsetHeight <= top) {
+      el = el.nextElementSibling as HTMLElement | null;
+    }
+    this.anchor = el ? { el, offset: el.offsetTop - top } : null;
+  }
+
+  private keepPosition(): void {
+    if (this.pinned) {
+      this.opts.scroller.scrollTop = this.opts.scroller.scrollHeight;
+      return;
+    }
+    const a = this.anchor;
+    if (!a || !a.el.isConnected) return;
+    const want = a.el.offsetTop - a.offset;
+    if (Math.abs(this.opts.scroller.scrollTop - want) >= 1) this.opts.scroller.scrollTop = want;
+  }
+
+  private updatePill(): void {
+    const pill = this.opts.pill;
+    if (this.unread > 0) {
+      pill.textContent = `${this.unread} new message${this.unread === 1 ? "" : "s"} ↓`;
+      pill.hidden = false;
+    } else {
+      pill.hidden = true;
+    }
+  }
+
+  /** A short first page may not fill the screen: then there is no scrolling up to ask for more. */
+  private fillViewport(): void {
+    const s = this.opts.scroller;
+    if (!this.reachedStart && s.scrollHeight <= s.clientHeight + LOAD_OLDER_PX) void this.loadOlder();
+  }
+
+  async loadOlder(): Promise<void> {
+    if (this.loadingOlder || this.reachedStart) return;
+    if (Date.now() - this.olderFailedAt < 5000) return;
+    const first = (this.opts.list.firstElementChild as HTMLElement | null)?.dataset.id;
+    if (!first) return;
+    this.loadingOlder = true;
+    this.opts.list.setAttribute("aria-busy", "true");
+    try {
+      const page = await this.opts.loadOlder(first);
+      if (page.length < this.opts.pageSize) this.reachedStart = true;
+      const fresh = page.filter((m) => !this.ids.has(m.id));
+      if (fresh.length) {
+        this.saveAnchor();
+        const frag = document.createDocumentFragment();
+        const els = fresh.map((m) => {
+          this.ids.add(m.id);
+          const el = renderMessage(m);
+          frag.appendChild(el);
+          return el;
+        });
+        this.opts.list.insertBefore(frag, this.opts.list.firstChild);
+        for (const el of els) this.regroup(el);
+        this.regroup(els[els.length - 1]!.nextElementSibling as HTMLElement | null);
+        this.keepPosition();
+      }
+    } catch (e) {
+      this.olderFailedAt = Date.now();
+      console.warn("loading older messages failed", e);
+    } finally {
+      this.loadingOlder = false;
+      this.opts.list.removeAttribute("aria-busy");
+      this.opts.list.classList.toggle("at-start", this.reachedStart);
+    }
+    if (!this.reachedStart) this.fillViewport();
+  }
+
+  get atStart(): boolean {
+    return this.reachedStart;
+  }
+}
