@@ -5,11 +5,11 @@ use std::future::Future;
 use std::time::Duration;
 
 use protocol::validate::parse_id;
-use protocol::wire::{ErrorBody, KeyCreated, Message, Room, SenderType};
+use protocol::wire::{ErrorBody, KeyCreated, Message, SenderType};
 use protocol::ErrorCode;
 use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::backoff::{jitter, retry_delay, Backoff};
@@ -48,6 +48,18 @@ impl RawMessage {
         };
         Ok(RawMessage { message, raw })
     }
+}
+
+/// A room as this CLI reads it. Like `protocol::wire::Room`, but `public`
+/// may be absent, so the CLI also works against servers from before public
+/// rooms (JSON output prints the server's bytes either way).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Room {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub public: bool,
+    pub created_at: String,
 }
 
 /// `POST /api/rooms/:id/messages` body.
@@ -390,6 +402,16 @@ mod tests {
             public: false,
             created_at: "2026-01-01T00:00:00.000Z".into(),
         }
+    }
+
+    #[test]
+    fn rooms_parse_with_or_without_public() {
+        let old: Room = serde_json::from_str(r#"{"id":"a","name":"n","created_at":"t"}"#).unwrap();
+        assert!(!old.public);
+        let new: Room =
+            serde_json::from_str(r#"{"id":"a","name":"n","public":true,"created_at":"t"}"#)
+                .unwrap();
+        assert!(new.public);
     }
 
     #[test]

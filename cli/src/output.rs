@@ -8,9 +8,9 @@
 use std::cell::Cell;
 use std::io::{self, IsTerminal, Write};
 
-use protocol::wire::{KeyCreated, Message, Room, SenderType};
+use protocol::wire::{KeyCreated, Message, SenderType};
 
-use crate::client::{Fetched, RawMessage};
+use crate::client::{Fetched, RawMessage, Room};
 use crate::config::KEY_VAR;
 
 #[derive(Debug, Default)]

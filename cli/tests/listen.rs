@@ -1,0 +1,203 @@
+//! Black-box tests of `meet-ai listen` against the real Worker (one server
+//! shared by this file): what is printed, in what order, and how it exits.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use meet_ai_e2e::{Api, Server};
+use protocol::wire::Message;
+use serde_json::Value;
+
+const LONG: Duration = Duration::from_secs(60);
+
+fn base() -> String {
+    Server::shared().base.clone()
+}
+
+fn api() -> Api {
+    Api::new(&base())
+}
+
+fn json(m: &Message) -> Value {
+    serde_json::to_value(m).unwrap()
+}
+
+fn lines_json(lines: &[String]) -> Vec<Value> {
+    lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn listen_prints_only_the_others_messages_in_order_as_json_lines() {
+    let api = api();
+    let (key, room) = api.key_and_room().await;
+    // Sent before listen starts: not printed (listen starts from now).
+    api.send(&key, &room.id, "ada", "old news").await;
+    let cli = Cli::new(&base(), Some(&key));
+    let mut me = cli.spawn(&["listen", &room.id, "--exclude", "me", "--count", "3"]);
+    let mut two = cli.spawn(&[
+        "listen",
+        &room.id,
+        "--exclude",
+        "me",
+        "--exclude",
+        "bob",
+        "--count",
+        "2",
+    ]);
+    let connected = me.event("connected", LONG);
+    assert_eq!(connected["room"], room.id.as_str());
+    assert_eq!(connected["transport"], "sse");
+    two.event("connected", LONG);
+
+    let mut sent = Vec::new();
+    for (sender, content) in [
+        ("me", "m1"),
+        ("ada", "a1"),
+        ("me", "m2"),
+        ("bob", "b1"),
+        ("ada", "a2"),
+    ] {
+        sent.push(api.send(&key, &room.id, sender, content).await);
+    }
+
+    let (status, lines) = me.wait(LONG);
+    assert_eq!(status.code(), Some(0), "stderr: {:#?}", me.stderr_seen);
+    assert_eq!(
+        lines_json(&lines),
+        vec![json(&sent[1]), json(&sent[3]), json(&sent[4])]
+    );
+    // One compact object per line, exactly the server's JSON.
+    assert!(lines.iter().all(|l| l.starts_with("{\"id\":")));
+    assert_eq!(me.events_seen().last().map(String::as_str), Some("stopped"));
+
+    let (status, lines) = two.wait(LONG);
+    assert_eq!(status.code(), Some(0), "stderr: {:#?}", two.stderr_seen);
+    assert_eq!(lines_json(&lines), vec![json(&sent[1]), json(&sent[4])]);
+    // Lifecycle never reaches stdout; stderr is only lifecycle JSON.
+    for line in &two.stderr_seen {
+        let v: Value = serde_json::from_str(line).expect("stderr line is JSON");
+        assert!(v["event"].is_string(), "{line}");
+    }
+}
+
+#[tokio::test]
+async fn listen_after_replays_what_followed_then_keeps_following() {
+    let api = api();
+    let (key, room) = api.key_and_room().await;
+    let m1 = api.send(&key, &room.id, "ada", "one").await;
+    let m2 = api.send(&key, &room.id, "ada", "two").await;
+    let m3 = api.send(&key, &room.id, "bob", "three").await;
+    let cli = Cli::new(&base(), Some(&key));
+    let mut l = cli.spawn(&["listen", &room.id, "--after", &m1.id, "--count", "3"]);
+    assert_eq!(l.event("connected", LONG)["after"], m1.id.as_str());
+    assert_eq!(l.message(LONG), json(&m2));
+    assert_eq!(l.message(LONG), json(&m3));
+    let m4 = api.send(&key, &room.id, "ada", "four").await;
+    let (status, rest) = l.wait(LONG);
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(lines_json(&rest), vec![json(&m4)]);
+}
+
+#[tokio::test]
+async fn waiting_for_one_reply_with_count_and_timeout() {
+    let api = api();
+    let (key, room) = api.key_and_room().await;
+    let cli = Cli::new(&base(), Some(&key));
+    let mut l = cli.spawn(&[
+        "listen",
+        &room.id,
+        "--exclude",
+        "me",
+        "--count",
+        "1",
+        "--timeout",
+        "60",
+    ]);
+    l.event("connected", LONG);
+    api.send(&key, &room.id, "me", "a question").await;
+    let reply = api.send(&key, &room.id, "ada", "the answer").await;
+    api.send(&key, &room.id, "ada", "an afterthought").await;
+    let (status, lines) = l.wait(LONG);
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(lines_json(&lines), vec![json(&reply)]);
+}
+
+#[tokio::test]
+async fn timeout_exits_7_when_nothing_arrives() {
+    let (key, room) = api().key_and_room().await;
+    let cli = Cli::new(&base(), Some(&key));
+    let mut l = cli.spawn(&["listen", &room.id, "--timeout", "3"]);
+    let (status, lines) = l.wait(LONG);
+    assert_eq!(status.code(), Some(7), "stderr: {:#?}", l.stderr_seen);
+    assert!(lines.is_empty(), "{lines:?}");
+    assert_eq!(
+        l.stderr_seen.last().map(String::as_str),
+        Some("meet-ai: error: no message arrived within 3 seconds (--timeout)")
+    );
+    assert!(l
+        .stderr_seen
+        .iter()
+        .any(|s| s == r#"{"event":"stopped","reason":"timeout","printed":0}"#));
+}
+
+#[tokio::test]
+async fn the_timeout_restarts_with_every_printed_message() {
+    let api = api();
+    let (key, room) = api.key_and_room().await;
+    let cli = Cli::new(&base(), Some(&key));
+    // 8 s of silence ends it; messages 3 s apart keep it alive well past 8 s.
+    let mut l = cli.spawn(&["listen", &room.id, "--timeout", "8"]);
+    l.event("connected", LONG);
+    let mut sent = Vec::new();
+    for i in 0..4 {
+        if i > 0 {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
+        sent.push(api.send(&key, &room.id, "ada", &format!("tick {i}")).await);
+    }
+    let (status, lines) = l.wait(LONG);
+    assert_eq!(status.code(), Some(7));
+    assert_eq!(
+        lines_json(&lines),
+        sent.iter().map(json).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn sigterm_exits_0_and_sigint_exits_130() {
+    let (key, room) = api().key_and_room().await;
+    let cli = Cli::new(&base(), Some(&key));
+    for (signal, code, reason) in [(libc::SIGTERM, 0, "sigterm"), (libc::SIGINT, 130, "sigint")] {
+        let mut l = cli.spawn(&["listen", &room.id]);
+        l.event("connected", LONG);
+        l.signal(signal);
+        let (status, lines) = l.wait(LONG);
+        assert_eq!(status.code(), Some(code), "stderr: {:#?}", l.stderr_seen);
+        assert!(lines.is_empty());
+        let last: Value = serde_json::from_str(l.stderr_seen.last().unwrap()).unwrap();
+        assert_eq!(last["event"], "stopped");
+        assert_eq!(last["reason"], reason);
+    }
+}
+
+#[tokio::test]
+async fn a_closed_stdout_ends_listen_quietly_with_0() {
+    let api = api();
+    let (key, room) = api.key_and_room().await;
+    let cli = Cli::new(&base(), Some(&key));
+    let mut l = Spawned::start_with(cli.command(&["listen", &room.id]), false);
+    l.event("connected", LONG);
+    api.send(&key, &room.id, "ada", "nobody reads this").await;
+    let (status, _) = l.wait(LONG);
+    assert_eq!(status.code(), Some(0), "stderr: {:#?}", l.stderr_seen);
+    assert!(
+        !l.stderr_seen.iter().any(|s| s.contains("error")),
+        "{:#?}",
+        l.stderr_seen
+    );
+}
