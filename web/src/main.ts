@@ -335,7 +335,9 @@ async function openById(id: string): Promise<void> {
     const room = await state.api.getRoom(id, false);
     openRoom(room, false);
   } catch (e) {
-    if (e instanceof ApiError && e.status === 404) {
+    // Asked without a key, a private room answers 401, a missing one 404:
+    // the same thing to a reader.
+    if (e instanceof ApiError && (e.status === 404 || e.status === 401)) {
       notice(
         "Room not found",
         [

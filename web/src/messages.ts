@@ -131,6 +131,7 @@ export class MessageList {
     }
     if (mode === "initial") {
       this.reachedStart = messages.length < this.opts.pageSize;
+      this.opts.list.classList.toggle("at-start", this.reachedStart);
       this.scrollToBottom();
       this.fillViewport();
     } else if (mode === "own" || wasPinned) {
@@ -201,6 +202,13 @@ export class MessageList {
     this.anchor = el ? { el, offset: el.offsetTop - top } : null;
   }
 
+  /** A change to the list that must not move what is on screen. */
+  private mutate(change: () => void): void {
+    this.saveAnchor();
+    change();
+    this.keepPosition();
+  }
+
   private keepPosition(): void {
     if (this.pinned) {
       this.opts.scroller.scrollTop = this.opts.scroller.scrollHeight;
@@ -234,13 +242,15 @@ export class MessageList {
     const first = (this.opts.list.firstElementChild as HTMLElement | null)?.dataset.id;
     if (!first) return;
     this.loadingOlder = true;
-    this.opts.list.setAttribute("aria-busy", "true");
+    this.mutate(() => this.opts.list.setAttribute("aria-busy", "true"));
     try {
       const page = await this.opts.loadOlder(first);
       if (page.length < this.opts.pageSize) this.reachedStart = true;
       const fresh = page.filter((m) => !this.ids.has(m.id));
-      if (fresh.length) {
-        this.saveAnchor();
+      this.mutate(() => {
+        this.opts.list.removeAttribute("aria-busy");
+        this.opts.list.classList.toggle("at-start", this.reachedStart);
+        if (!fresh.length) return;
         const frag = document.createDocumentFragment();
         const els = fresh.map((m) => {
           this.ids.add(m.id);
@@ -251,15 +261,13 @@ export class MessageList {
         this.opts.list.insertBefore(frag, this.opts.list.firstChild);
         for (const el of els) this.regroup(el);
         this.regroup(els[els.length - 1]!.nextElementSibling as HTMLElement | null);
-        this.keepPosition();
-      }
+      });
     } catch (e) {
       this.olderFailedAt = Date.now();
       console.warn("loading older messages failed", e);
+      this.mutate(() => this.opts.list.removeAttribute("aria-busy"));
     } finally {
       this.loadingOlder = false;
-      this.opts.list.removeAttribute("aria-busy");
-      this.opts.list.classList.toggle("at-start", this.reachedStart);
     }
     if (!this.reachedStart) this.fillViewport();
   }

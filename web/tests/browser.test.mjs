@@ -1,0 +1,514 @@
+// The web UI in headless Chromium (Debian's, driven by playwright-core)
+// against a real local server: wrangler dev with fresh state and the demo
+// seed. Each test makes its own keys (each from its own client IP), so tests
+// do not see each other's rooms. Screenshots go to test-output/.
+
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { chromium } from "playwright-core";
+import { api, createKey, DEMO_ROOM_ID, ROOT, startServer } from "./server.mjs";
+
+const SHOTS = join(ROOT, "test-output");
+const WAIT = 30_000;
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 390, height: 844 };
+
+let server;
+let browser;
+let base;
+
+before(
+  async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    server = await startServer();
+    base = server.base;
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    });
+  },
+  { timeout: 300_000 },
+);
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+let ipSeq = 0;
+/** A client IP of its own for a browser context (keys are limited per IP). */
+function freshIp() {
+  ipSeq++;
+  return `203.0.${113 + (ipSeq >> 8)}.${ipSeq & 255}`;
+}
+
+/**
+ * A page in a fresh context (own localStorage), dark by default, recording
+ * CSP violations (event and console) and uncaught errors; `done()` asserts
+ * there were none.
+ */
+async function open({ key = null, viewport = DESKTOP, colorScheme = "dark", ip = freshIp(), mobile = false } = {}) {
+  const context = await browser.newContext({
+    viewport,
+    colorScheme,
+    extraHTTPHeaders: { "CF-Connecting-IP": ip },
+    ...(mobile ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : {}),
+  });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
+  await context.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener("securitypolicyviolation", (e) => {
+      window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI}`);
+    });
+  });
+  if (key) {
+    await context.addInitScript((k) => {
+      if (!sessionStorage.getItem("seeded")) {
+        localStorage.setItem("meet-ai-key", k);
+        sessionStorage.setItem("seeded", "1");
+      }
+    }, key);
+  }
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (m) => {
+    if (/content security policy|refused to (load|execute|apply|connect)/i.test(m.text())) {
+      problems.push(`console: ${m.text()}`);
+    }
+  });
+  page.on("pageerror", (e) => problems.push(`uncaught: ${e.message}`));
+  return {
+    page,
+    context,
+    async done() {
+      const csp = await page.evaluate(() => window.__csp).catch(() => []);
+      await context.close();
+      assert.deepEqual([...problems, ...csp], [], "no CSP violations or uncaught errors");
+    },
+  };
+}
+
+async function text(locator) {
+  await locator.first().waitFor({ timeout: WAIT });
+  return (await locator.first().innerText()).trim();
+}
+
+/** Waits until `fn` (run in the page) returns something truthy; returns it. */
+async function until(page, fn, arg, what) {
+  try {
+    const handle = await page.waitForFunction(fn, arg, { timeout: WAIT, polling: 100 });
+    return await handle.jsonValue();
+  } catch (e) {
+    throw new Error(`timed out waiting for ${what}: ${e.message}`);
+  }
+}
+
+const messageItems = (page) => page.locator("ol.messages:not(.pending) > li.msg");
+
+async function newRoom(name, { isPublic = false } = {}) {
+  const key = await createKey(base);
+  const room = await api(base, key, "POST", "/api/rooms", { name });
+  if (isPublic) await api(base, key, "PATCH", `/api/rooms/${room.id}`, { public: true });
+  return { key, room };
+}
+
+function post(key, roomId, content, sender = "claude", sender_type = "agent") {
+  return api(base, key, "POST", `/api/rooms/${roomId}/messages`, { sender, sender_type, content });
+}
+
+async function highlightedSpans(page, selector) {
+  await page.locator(`${selector} code.highlighted`).first().waitFor({ timeout: WAIT });
+  return page.evaluate((sel) => {
+    const code = document.querySelector(`${sel} code.highlighted`);
+    const spans = Array.from(code.querySelectorAll("span.line > span"));
+    const colored = spans.filter((s) => s.style.color !== "");
+    return { spans: spans.length, colored: colored.length, colors: new Set(colored.map((s) => s.style.color)).size };
+  }, selector);
+}
+
+describe("meet-ai web UI", () => {
+  test("a visitor without a key watches the featured room live, read-only, highlighted", async () => {
+    const { page, done } = await open();
+    await page.goto(`${base}/`);
+    assert.equal(await text(page.locator("h1.room-name")), "webhook-retries");
+    await until(page, () => document.querySelectorAll("ol.messages:not(.pending) > li.msg").length === 13, null, "13 demo messages");
+    assert.equal(await page.locator("li.msg .badge").count(), 9, "one agent badge per agent message");
+    assert.equal(await text(page.locator("li.msg").first().locator(".sender")), "maya");
+    assert.equal(await page.locator("textarea").count(), 0, "no composer for a visitor");
+    assert.equal(await page.locator(".readonly.visitor").count(), 1);
+    const jump = page.getByRole("link", { name: "Jump in", exact: true });
+    assert.equal(await jump.getAttribute("href"), "/key?next=%2F");
+    await until(page, () => document.querySelector(".conn")?.dataset.state === "live", null, "live state");
+    assert.equal(await text(page.locator(".conn")), "Live");
+    assert.equal(await text(page.locator(".visibility")), "Public");
+    // Times: relative text, exact time on hover.
+    const time = page.locator("li.msg time").last();
+    assert.match(await time.innerText(), /^(just now|\d+ min ago)$/);
+    assert.ok((await time.getAttribute("title")).length > 10, "exact time in the title");
+    // The rust blocks come out highlighted: colored spans in the code.
+    const rust = await highlightedSpans(page, ".codeblock:has(code[data-lang='rust'])");
+    assert.ok(rust.colored >= 10 && rust.colors >= 3, `rust highlighted: ${JSON.stringify(rust)}`);
+    const diff = await highlightedSpans(page, ".codeblock:has(code[data-lang='diff'])");
+    assert.ok(diff.colored >= 1, `diff highlighted: ${JSON.stringify(diff)}`);
+    // Pinned to the newest message.
+    const gap = await page.evaluate(() => {
+      const s = document.querySelector(".scroller");
+      return s.scrollHeight - s.scrollTop - s.clientHeight;
+    });
+    assert.ok(gap <= 2, `scrolled to the bottom (gap ${gap})`);
+    await page.screenshot({ path: join(SHOTS, "featured-visitor-desktop.png") });
+    await done();
+  });
+
+  test("the featured room on a phone, in the light theme too", async () => {
+    for (const colorScheme of ["dark", "light"]) {
+      const { page, done } = await open({ viewport: PHONE, mobile: true, colorScheme });
+      await page.goto(`${base}/`);
+      await until(page, () => document.querySelectorAll("li.msg").length === 13, null, "messages");
+      await page.locator("code.highlighted").first().waitFor({ timeout: WAIT });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `no sideways scrolling on a phone (${overflow}px)`);
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      assert.equal(bg, colorScheme === "dark" ? "rgb(14, 17, 22)" : "rgb(255, 255, 255)");
+      await page.screenshot({ path: join(SHOTS, `featured-visitor-phone-${colorScheme}.png`) });
+      await done();
+    }
+  });
+
+  test("Jump in leads to /key: one click makes a key, shown once, then back to the chat", async () => {
+    const { page, done } = await open();
+    await page.goto(`${base}/`);
+    await page.getByRole("link", { name: "Jump in", exact: true }).click();
+    await page.waitForURL(`${base}/key?next=%2F`, { timeout: WAIT });
+    await page.getByRole("button", { name: "Generate my key" }).click();
+    const key = await text(page.locator("#the-key"));
+    assert.match(key, /^mai_[A-Za-z0-9_-]{24}$/);
+    assert.equal(await page.evaluate(() => localStorage.getItem("meet-ai-key")), key);
+    assert.ok((await text(page.locator("#env-line"))).startsWith(`MEET_AI_KEY=${key}`));
+    const quick = await text(page.locator("pre.snippet"));
+    for (const cmd of ["cargo install --path cli", "meet-ai create-room", "meet-ai listen", "meet-ai send-message"]) {
+      assert.ok(quick.includes(cmd), `quick start mentions ${cmd}`);
+    }
+    await page.getByRole("button", { name: "Copy the key" }).click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), key);
+    await page.screenshot({ path: join(SHOTS, "key-created.png"), fullPage: true });
+
+    await page.getByRole("link", { name: "Continue to the chat →" }).click();
+    await page.waitForURL(`${base}/`, { timeout: WAIT });
+    assert.equal(await text(page.locator(".notice h1")), "Your first room");
+    assert.equal(await text(page.locator(".key-chip")), `key ${key.slice(0, 8)}…`);
+    assert.equal(await page.locator("nav#sidebar").count(), 1);
+    assert.deepEqual(await api(base, key, "GET", "/api/rooms"), [], "the key works and has no rooms");
+    await done();
+  });
+
+  test("a refused key request (429) is explained", async () => {
+    const ip = freshIp();
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${base}/api/keys`, { method: "POST", headers: { "CF-Connecting-IP": ip } });
+      assert.equal(res.status, 201);
+    }
+    const { page, done } = await open({ ip });
+    await page.goto(`${base}/key`);
+    await page.getByRole("button", { name: "Generate my key" }).click();
+    const error = await text(page.locator(".form-error"));
+    assert.match(error, /limited to 3 per hour/);
+    assert.match(error, /Try again in (about )?\d+ (seconds?|minutes?|hours?)\.$/);
+    assert.equal(await page.evaluate(() => localStorage.getItem("meet-ai-key")), null);
+    await done();
+  });
+
+  test("a key holder creates a room and sends messages (Enter, Shift+Enter, own handle)", async () => {
+    const key = await createKey(base);
+    const { page, done } = await open({ key });
+    await page.goto(`${base}/`);
+    await page.locator("#new-room-name").fill("Design review");
+    await page.getByRole("button", { name: "Create", exact: true }).click();
+    await page.waitForURL(/\/r\/[0-9a-f-]{36}$/, { timeout: WAIT });
+    const roomId = page.url().split("/r/")[1];
+    assert.equal(await text(page.locator("h1.room-name")), "Design review");
+    assert.equal(await page.locator(`nav#sidebar a[data-room="${roomId}"][aria-current="page"]`).count(), 1);
+    await until(page, () => document.activeElement?.tagName === "TEXTAREA", null, "the composer focused");
+
+    const handle = await page.evaluate(() => localStorage.getItem("meet-ai-handle"));
+    assert.match(handle, /^[a-z]+-[a-z]+-\d{2}$/);
+    assert.equal(await text(page.locator(".composer .handle")), handle);
+
+    const box = page.locator(".composer textarea");
+    await box.fill("Hello **team**");
+    await box.press("Enter");
+    const first = messageItems(page).filter({ hasText: "Hello team" });
+    await first.waitFor({ timeout: WAIT });
+    assert.equal(await text(first.locator(".content strong")), "team");
+    assert.equal(await text(first.locator(".sender")), handle);
+    assert.equal(await first.locator(".badge").count(), 0, "no agent badge on a human");
+    assert.equal(await box.inputValue(), "");
+
+    const before = (await box.boundingBox()).height;
+    await box.pressSequentially("line one");
+    await box.press("Shift+Enter");
+    await box.pressSequentially("line two");
+    await box.press("Shift+Enter");
+    await box.pressSequentially("line three");
+    assert.ok((await box.boundingBox()).height > before, "the composer grows with its text");
+    await box.press("Enter");
+    await messageItems(page).filter({ hasText: "line three" }).waitFor({ timeout: WAIT });
+
+    await page.locator(".composer .handle").click();
+    const input = page.getByRole("textbox", { name: "Your name in this chat" });
+    await input.fill("ada");
+    await input.press("Enter");
+    assert.equal(await text(page.locator(".composer .handle")), "ada");
+    assert.equal(await page.evaluate(() => localStorage.getItem("meet-ai-handle")), "ada");
+    await box.fill("hi, ada here");
+    await box.press("Enter");
+    await messageItems(page).filter({ hasText: "hi, ada here" }).waitFor({ timeout: WAIT });
+
+    const stored = await api(base, key, "GET", `/api/rooms/${roomId}/messages`);
+    assert.deepEqual(
+      stored.map((m) => [m.sender, m.sender_type, m.content]),
+      [
+        [handle, "human", "Hello **team**"],
+        [handle, "human", "line one\nline two\nline three"],
+        ["ada", "human", "hi, ada here"],
+      ],
+    );
+    // Shown once each, even though the live stream delivers them too.
+    await page.waitForTimeout(2000);
+    assert.equal(await messageItems(page).count(), 3);
+    await done();
+  });
+
+  test("messages from another client arrive live; HTML in them stays inert text; rust is highlighted", async () => {
+    const { key, room } = await newRoom("agents at work");
+    const { page, done } = await open({ key });
+    await page.goto(`${base}/r/${room.id}`);
+    await until(page, () => document.querySelector(".conn")?.dataset.state === "live", null, "live state");
+    assert.equal(await messageItems(page).count(), 0);
+
+    await post(key, room.id, "Reading the failing test now.");
+    await messageItems(page).filter({ hasText: "Reading the failing test now." }).waitFor({ timeout: WAIT });
+
+    const xss =
+      'Careful: <img src=x onerror="window.__pwned=1"> and <script>window.__pwned=2</script> ' +
+      "and [a link](javascript:window.__pwned=3)";
+    await post(key, room.id, xss, "mallory", "human");
+    const evil = messageItems(page).filter({ hasText: "mallory" });
+    await evil.waitFor({ timeout: WAIT });
+    const shown = await text(evil.locator(".content"));
+    assert.ok(shown.includes('<img src=x onerror="window.__pwned=1">'), `img shown as text: ${shown}`);
+    assert.ok(shown.includes("<script>window.__pwned=2</script>"), `script shown as text: ${shown}`);
+
+    const rust = "Fix:\n\n```rust\nfn main() {\n    let answer: u32 = 42;\n    println!(\"{answer}\");\n}\n```";
+    await post(key, room.id, rust);
+    await messageItems(page).filter({ hasText: "println!" }).waitFor({ timeout: WAIT });
+    const spans = await highlightedSpans(page, "li.msg:last-child .codeblock");
+    assert.ok(spans.colored >= 5 && spans.colors >= 3, `rust highlighted: ${JSON.stringify(spans)}`);
+
+    const inert = async () => {
+      const state = await page.evaluate(() => ({
+        imgs: document.querySelectorAll("main img").length,
+        scripts: document.querySelectorAll(".content script").length,
+        jsLinks: document.querySelectorAll('.content a[href^="javascript"]').length,
+        pwned: window.__pwned ?? null,
+      }));
+      assert.deepEqual(state, { imgs: 0, scripts: 0, jsLinks: 0, pwned: null });
+    };
+    await inert();
+    await page.screenshot({ path: join(SHOTS, "chat-desktop.png") });
+
+    // The same through history (a reload), and nothing shown twice.
+    await page.reload();
+    await until(page, () => document.querySelectorAll("li.msg").length === 3, null, "3 messages after reload");
+    await page.locator("li.msg code.highlighted").waitFor({ timeout: WAIT });
+    await inert();
+    await page.waitForTimeout(1500);
+    assert.deepEqual(
+      await page.locator("li.msg").evaluateAll((els) => els.map((e) => e.dataset.id)),
+      (await api(base, key, "GET", `/api/rooms/${room.id}/messages`)).map((m) => m.id),
+    );
+    await done();
+  });
+
+  test("scrolled up: older history loads without a jump, new messages show a pill", async () => {
+    const { key, room } = await newRoom("long thread");
+    const total = 54;
+    for (let i = 1; i <= total; i++) {
+      await post(key, room.id, `Message ${i}\n\nwith a second paragraph so the thread is tall`);
+    }
+    const { page, done } = await open({ key });
+    await page.goto(`${base}/r/${room.id}`);
+    await until(page, () => document.querySelectorAll("li.msg").length === 50, null, "the first page of 50");
+    await until(page, () => document.querySelector(".conn")?.dataset.state === "live", null, "live state");
+    assert.equal(await text(messageItems(page).last().locator(".content p").first()), `Message ${total}`);
+
+    const anchor = await page.evaluate(() => {
+      const s = document.querySelector(".scroller");
+      s.scrollTop = 0;
+      const first = document.querySelector("li.msg");
+      return { id: first.dataset.id, top: first.getBoundingClientRect().top };
+    });
+    await until(page, () => document.querySelectorAll("li.msg").length === 54, null, "older messages loaded");
+    await until(page, () => document.querySelector("ol.messages.at-start") !== null, null, "start of the room");
+    assert.equal(await text(messageItems(page).first().locator(".content p").first()), "Message 1");
+    const topAfter = await page.evaluate((id) => document.querySelector(`li[data-id="${id}"]`).getBoundingClientRect().top, anchor.id);
+    assert.ok(Math.abs(topAfter - anchor.top) <= 2, `the view held still (${anchor.top} -> ${topAfter})`);
+
+    await post(key, room.id, "New one A");
+    await post(key, room.id, "New one B");
+    const pill = page.locator(".new-pill");
+    await until(page, () => document.querySelector(".new-pill")?.textContent === "2 new messages ↓", null, "the pill");
+    assert.ok(await pill.isVisible());
+    const topWithPill = await page.evaluate((id) => document.querySelector(`li[data-id="${id}"]`).getBoundingClientRect().top, anchor.id);
+    assert.ok(Math.abs(topWithPill - anchor.top) <= 2, "new messages did not move the view");
+
+    await pill.click();
+    assert.equal(await pill.isVisible(), false);
+    const gap = await page.evaluate(() => {
+      const s = document.querySelector(".scroller");
+      return s.scrollHeight - s.scrollTop - s.clientHeight;
+    });
+    assert.ok(gap <= 2, `at the bottom after the pill (gap ${gap})`);
+    assert.ok(await messageItems(page).filter({ hasText: "New one B" }).isVisible());
+
+    // At the bottom, a new message keeps the view pinned and shows no pill.
+    await post(key, room.id, "New one C");
+    await messageItems(page).filter({ hasText: "New one C" }).waitFor({ timeout: WAIT });
+    await until(page, () => {
+      const s = document.querySelector(".scroller");
+      return s.scrollHeight - s.scrollTop - s.clientHeight <= 2;
+    }, null, "still pinned");
+    assert.equal(await pill.isVisible(), false);
+    await done();
+  });
+
+  test("the owner makes a room public; /r/<id> then reads without a key, live; private again hides it", async () => {
+    const { key, room } = await newRoom("open house");
+    await post(key, room.id, "Welcome, readers.");
+    const owner = await open({ key });
+    await owner.page.goto(`${base}/r/${room.id}`);
+    const sw = owner.page.getByRole("switch", { name: "Public" });
+    assert.equal(await sw.getAttribute("aria-checked"), "false");
+    await sw.click();
+    await until(owner.page, () => document.querySelector("[role=switch]")?.getAttribute("aria-checked") === "true", null, "switch on");
+    assert.equal((await api(base, key, "GET", `/api/rooms/${room.id}`)).public, true);
+
+    const visitor = await open();
+    await visitor.page.goto(`${base}/r/${room.id}`);
+    assert.equal(await text(visitor.page.locator("h1.room-name")), "open house");
+    await messageItems(visitor.page).filter({ hasText: "Welcome, readers." }).waitFor({ timeout: WAIT });
+    assert.equal(await visitor.page.locator("textarea").count(), 0, "read-only without the key");
+    assert.equal(
+      await visitor.page.getByRole("link", { name: "Jump in", exact: true }).getAttribute("href"),
+      `/key?next=${encodeURIComponent(`/r/${room.id}`)}`,
+    );
+    await until(visitor.page, () => document.querySelector(".conn")?.dataset.state === "live", null, "live state");
+    await post(key, room.id, "Live for visitors too.");
+    await messageItems(visitor.page).filter({ hasText: "Live for visitors too." }).waitFor({ timeout: WAIT });
+
+    await sw.click();
+    await until(owner.page, () => document.querySelector("[role=switch]")?.getAttribute("aria-checked") === "false", null, "switch off");
+    await visitor.page.reload();
+    assert.equal(await text(visitor.page.locator(".notice h1")), "Room not found");
+    await owner.done();
+    await visitor.done();
+  });
+
+  test("a returning visitor on /key sees only the prefix and can revoke the key", async () => {
+    const key = await createKey(base);
+    const { page, done } = await open({ key });
+    await page.goto(`${base}/key`);
+    assert.equal(await text(page.locator("h1")), "You have a key");
+    assert.equal(await text(page.locator("code.prefix")), `${key.slice(0, 8)}…`);
+    assert.equal(await page.evaluate((k) => document.body.innerText.includes(k), key), false, "the full key is not shown");
+    const revoke = page.getByRole("button", { name: "Revoke this key" });
+    await revoke.click();
+    await page.getByRole("button", { name: /Really revoke/ }).click();
+    await page.getByRole("button", { name: "Generate my key" }).waitFor({ timeout: WAIT });
+    assert.match(await text(page.locator(".ok")), /revoked/);
+    assert.equal(await page.evaluate(() => localStorage.getItem("meet-ai-key")), null);
+    await api(base, key, "GET", "/api/rooms", undefined, [401]);
+    await done();
+  });
+
+  test("phone width: the rooms drawer opens and closes from the keyboard; the composer fits", async () => {
+    const { key, room } = await newRoom("pocket");
+    await post(key, room.id, "Short message for a small screen.\n\n```bash\ncargo test --workspace -- --test-threads 4\n```");
+    const { page, done } = await open({ key, viewport: PHONE, mobile: true });
+    await page.goto(`${base}/r/${room.id}`);
+    await page.locator("li.msg code.highlighted").waitFor({ timeout: WAIT });
+    const menu = page.getByRole("button", { name: "Rooms" });
+    assert.ok(await menu.isVisible());
+    assert.equal(await page.locator("nav#sidebar").isVisible(), false, "drawer closed");
+    assert.ok(await page.locator(".composer textarea").isVisible());
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `no sideways scrolling (${overflow}px)`);
+    await page.screenshot({ path: join(SHOTS, "chat-phone.png") });
+    await menu.click();
+    assert.equal(await menu.getAttribute("aria-expanded"), "true");
+    await until(page, () => getComputedStyle(document.querySelector("#sidebar")).visibility === "visible", null, "drawer open");
+    assert.ok(await page.locator(`#sidebar a[data-room="${room.id}"]`).isVisible());
+    await page.screenshot({ path: join(SHOTS, "chat-phone-drawer.png") });
+    await page.keyboard.press("Escape");
+    assert.equal(await menu.getAttribute("aria-expanded"), "false");
+    await until(page, () => document.activeElement?.classList.contains("menu-btn"), null, "focus back on the menu button");
+    await done();
+  });
+
+  test("pages carry link-preview tags and a PNG image", async () => {
+    for (const path of ["/", "/key", `/r/${DEMO_ROOM_ID}`]) {
+      const res = await fetch(`${base}${path}`);
+      assert.equal(res.status, 200);
+      const html = await res.text();
+      for (const tag of ['property="og:title"', 'property="og:image"', 'name="twitter:card" content="summary_large_image"', 'name="twitter:image"']) {
+        assert.ok(html.includes(tag), `${path} has ${tag}`);
+      }
+    }
+    const png = await fetch(`${base}/og.png`);
+    assert.equal(png.status, 200);
+    assert.equal(png.headers.get("content-type"), "image/png");
+    const buf = Buffer.from(await png.arrayBuffer());
+    assert.equal(buf.subarray(1, 4).toString(), "PNG");
+    assert.deepEqual([buf.readUInt32BE(16), buf.readUInt32BE(20)], [1200, 630]);
+  });
+});
+
+describe("without a featured room", () => {
+  let other;
+  before(async () => {
+    // A room id that exists nowhere: /api/featured answers 404.
+    other = await startServer({ vars: { FEATURED_ROOM_ID: "00000000-0000-4000-8000-000000000000" } });
+  }, { timeout: 300_000 });
+  after(async () => {
+    await other?.stop();
+  });
+
+  test("a visitor gets a friendly landing that leads to /key", async () => {
+    const res = await fetch(`${other.base}/api/featured`);
+    assert.equal(res.status, 404);
+    const context = await browser.newContext({ viewport: DESKTOP, colorScheme: "dark" });
+    const page = await context.newPage();
+    const errors = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    page.on("console", (m) => /content security policy/i.test(m.text()) && errors.push(m.text()));
+    await page.goto(`${other.base}/`);
+    assert.equal(await text(page.locator(".landing h1")), "Where you and your coding agents talk.");
+    await page.screenshot({ path: join(SHOTS, "landing.png") });
+    await page.getByRole("link", { name: "Get a key →" }).click();
+    await page.waitForURL(`${other.base}/key`, { timeout: WAIT });
+    assert.equal(await text(page.locator("h1")), "Get your API key");
+    await context.close();
+    assert.deepEqual(errors, []);
+  });
+});

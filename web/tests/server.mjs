@@ -1,0 +1,164 @@
+// A real local meet-ai for the browser tests: fresh D1/KV state under
+// target/, migrations and the demo seed applied, `wrangler dev` on a free
+// loopback port in its own process group (bounded by `timeout`), stopped by
+// group on teardown. The Worker must be built first (`make worker`).
+
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
+/** The seeded public room (seed/demo.sql), featured by FEATURED_ROOM_ID. */
+export const DEMO_ROOM_ID = "5eed0000-0000-4000-8000-0000000000a1";
+
+const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
+/** Longest a server may live, even if this process dies without cleaning up. */
+const LIFETIME_SECS = 900;
+const env = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1", CI: "1" };
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function run(args, what) {
+  const out = spawnSync(WRANGLER, args, { cwd: ROOT, env, encoding: "utf8", timeout: 300_000 });
+  if (out.status !== 0) {
+    throw new Error(`${what} failed (${out.status ?? out.signal}):\n${out.stdout}\n${out.stderr}`);
+  }
+}
+
+const running = new Set();
+process.on("exit", () => {
+  for (const pid of running) {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }
+});
+
+/**
+ * Starts a server. `vars` are `--var NAME:VALUE` overrides; FEATURED_ROOM_ID
+ * defaults to the demo room (pass `FEATURED_ROOM_ID: ""` for none).
+ */
+export async function startServer({ vars = {} } = {}) {
+  if (!existsSync(join(ROOT, "build/index.js"))) {
+    throw new Error("build/index.js is missing: run `make build` (or `make worker`) first");
+  }
+  if (!existsSync(join(ROOT, "public/assets/main.js"))) {
+    throw new Error("public/assets/main.js is missing: run `npm run build:web` first");
+  }
+  const stateDir = join(ROOT, "target/web-test-state", `${process.pid}-${Date.now()}`);
+  rmSync(stateDir, { recursive: true, force: true });
+  mkdirSync(stateDir, { recursive: true });
+  run(["d1", "migrations", "apply", "meet-ai", "--local", "--persist-to", stateDir], "migrations");
+  run(["d1", "execute", "meet-ai", "--local", "--persist-to", stateDir, "--file", "seed/demo.sql"], "seed");
+
+  const port = await freePort();
+  const allVars = { FEATURED_ROOM_ID: DEMO_ROOM_ID, ...vars };
+  const args = [
+    "--kill-after=5",
+    String(LIFETIME_SECS),
+    WRANGLER,
+    "dev",
+    "--local",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--inspector-port",
+    String(await freePort()),
+    "--persist-to",
+    stateDir,
+    "--show-interactive-dev-session=false",
+    "--log-level",
+    "warn",
+  ];
+  for (const [k, v] of Object.entries(allVars)) args.push("--var", `${k}:${v}`);
+  const logPath = join(stateDir, "wrangler.log");
+  const log = openSync(logPath, "a");
+  const child = spawn("timeout", args, { cwd: ROOT, env, detached: true, stdio: ["ignore", log, log] });
+  running.add(child.pid);
+  let exited = null;
+  child.on("exit", (code, signal) => {
+    exited = { code, signal };
+  });
+
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (exited) {
+      throw new Error(`wrangler dev exited early (${JSON.stringify(exited)}):\n${readFileSync(logPath, "utf8")}`);
+    }
+    try {
+      const res = await fetch(`${base}/api/health`);
+      if (res.ok) break;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`wrangler dev did not become healthy in 120 s:\n${readFileSync(logPath, "utf8")}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+
+  async function stop() {
+    if (!running.has(child.pid)) return;
+    running.delete(child.pid);
+    const gone = new Promise((r) => (exited ? r() : child.once("exit", r)));
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      return;
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }, 5000);
+    await gone;
+    clearTimeout(timer);
+  }
+
+  return { base, port, stateDir, logPath, stop };
+}
+
+let ipCounter = 0;
+
+/** A fresh key, from its own client IP (the server allows 3 keys per IP per hour). */
+export async function createKey(base) {
+  ipCounter++;
+  const ip = `198.18.${(process.pid >> 8) & 255}.${(ipCounter + process.pid) & 255}`;
+  const res = await fetch(`${base}/api/keys`, { method: "POST", headers: { "CF-Connecting-IP": ip } });
+  if (res.status !== 201) throw new Error(`POST /api/keys: ${res.status} ${await res.text()}`);
+  return (await res.json()).key;
+}
+
+/** A JSON API call with a key; throws on an unexpected status. */
+export async function api(base, key, method, path, body, expect = [200, 201, 204]) {
+  const headers = { Accept: "application/json" };
+  if (key) headers.Authorization = `Bearer ${key}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!expect.includes(res.status)) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : undefined;
+}
