@@ -9,7 +9,7 @@ PORT ?= 8787
 # Local D1 and KV live here between runs (git ignores it).
 STATE ?= .state/dev
 # The public demo room seed/demo.sql creates; `make dev` features it.
-DEMO_ROOM := $(shell sed -n 's/^-- demo-room: *//p' seed/demo.sql 2>/dev/null)
+DEMO_ROOM := 5eed0000-0000-4000-8000-0000000000a1
 
 export WRANGLER_SEND_METRICS := false
 export CARGO_TERM_COLOR ?= never

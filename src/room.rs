@@ -78,7 +78,10 @@ pub fn notify(ctx: &Ctx, owner_key_id: &str, room_id: &str) {
     let name = object_name(owner_key_id, room_id);
     ctx.wctx.wait_until(async move {
         let result = async {
-            let stub = env.durable_object("CHAT_ROOM")?.id_from_name(&name)?.get_stub()?;
+            let stub = env
+                .durable_object("CHAT_ROOM")?
+                .id_from_name(&name)?
+                .get_stub()?;
             stub.fetch_with_str("https://chat-room/notify").await
         };
         if let Err(e) = result.await {
@@ -146,7 +149,10 @@ impl DurableObject for ChatRoom {
         let text = match message {
             WebSocketIncomingMessage::String(text) => text,
             WebSocketIncomingMessage::Binary(_) => {
-                send(&ws, &error_frame("binary frames are not supported; send JSON text"));
+                send(
+                    &ws,
+                    &error_frame("binary frames are not supported; send JSON text"),
+                );
                 return Ok(());
             }
         };
@@ -255,7 +261,10 @@ impl ChatRoom {
         };
         let room = first.1.room.clone();
         let after = sockets.iter().map(|(_, a)| a.last_seq).min().unwrap_or(0);
-        let mut readers: Vec<String> = sockets.iter().filter_map(|(_, a)| a.reader.clone()).collect();
+        let mut readers: Vec<String> = sockets
+            .iter()
+            .filter_map(|(_, a)| a.reader.clone())
+            .collect();
         readers.sort();
         readers.dedup();
         let db = Db::from_env(&self.env)?;

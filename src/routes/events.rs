@@ -72,7 +72,10 @@ pub(crate) fn requested_cursor(ctx: &Ctx) -> AppResult<Option<String>> {
         .or_else(|| ctx.query("after"))
     {
         Some(raw) => parse_id(raw.trim()).map(Some).ok_or_else(|| {
-            AppError::client(ErrorCode::BadRequest, "the cursor is not a valid message id")
+            AppError::client(
+                ErrorCode::BadRequest,
+                "the cursor is not a valid message id",
+            )
         }),
         None => Ok(None),
     }
@@ -83,7 +86,10 @@ pub(crate) fn requested_cursor(ctx: &Ctx) -> AppResult<Option<String>> {
 pub(crate) fn start_seq(start: &StreamStart, cursor: Option<&str>) -> AppResult<i64> {
     match cursor {
         Some(_) => start.cursor_seq.ok_or_else(|| {
-            AppError::client(ErrorCode::NotFound, "the cursor message is not in this room")
+            AppError::client(
+                ErrorCode::NotFound,
+                "the cursor message is not in this room",
+            )
         }),
         None => Ok(start.head_seq.unwrap_or(0)),
     }
@@ -123,7 +129,11 @@ impl Stream {
 
     fn finish(mut self, why: &str) -> Option<(Chunk, Stream)> {
         self.phase = Phase::Done;
-        let text = format!("bye queries={} reason={why}", self.queries());
+        let rows_read = self.db.stats().rows_read;
+        let text = format!(
+            "bye queries={} rows_read={rows_read} reason={why}",
+            self.queries()
+        );
         Some((Ok(encode_comment(&text).into_bytes()), self))
     }
 

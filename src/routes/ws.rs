@@ -29,5 +29,12 @@ pub async fn upgrade(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
             "this route speaks WebSocket: send 'Upgrade: websocket'",
         ));
     }
-    Ok(crate::room::connect(&ctx.env, &start.owner_key_id, &room, reader.as_deref(), after_seq).await?)
+    Ok(crate::room::connect(
+        &ctx.env,
+        &start.owner_key_id,
+        &room,
+        reader.as_deref(),
+        after_seq,
+    )
+    .await?)
 }

@@ -57,11 +57,14 @@ impl<'a> From<Option<&'a str>> for Arg<'a> {
     }
 }
 
-/// Round trips made and milliseconds spent in them.
+/// Round trips made, milliseconds spent in them, and the rows D1 reports
+/// reading and writing (what the free plan's daily limits count).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Stats {
     pub round_trips: u32,
     pub millis: f64,
+    pub rows_read: u64,
+    pub rows_written: u64,
 }
 
 impl Stats {
@@ -73,8 +76,8 @@ impl Stats {
             "queries"
         };
         format!(
-            "d1;dur={:.1};desc=\"{} {noun}\"",
-            self.millis, self.round_trips
+            "d1;dur={:.1};desc=\"{} {noun}\", d1-rows-read;desc=\"{}\", d1-rows-written;desc=\"{}\"",
+            self.millis, self.round_trips, self.rows_read, self.rows_written
         )
     }
 }
@@ -118,10 +121,21 @@ impl Db {
         result.map_err(|e| AppError::Internal(format!("d1: {e}")))
     }
 
+    /// Adds a result's row counts to the stats.
+    fn count_rows(&self, result: &worker::D1Result) {
+        if let Ok(Some(meta)) = result.meta() {
+            let mut stats = self.stats.get();
+            stats.rows_read += meta.rows_read.unwrap_or(0) as u64;
+            stats.rows_written += meta.rows_written.unwrap_or(0) as u64;
+            self.stats.set(stats);
+        }
+    }
+
     /// Runs one statement and returns its rows.
     pub async fn all<T: DeserializeOwned>(&self, sql: &str, args: &[Arg<'_>]) -> AppResult<Vec<T>> {
         let stmt = self.prepare(sql, args)?;
         let result = self.timed(stmt.all()).await?;
+        self.count_rows(&result);
         Ok(result.results()?)
     }
 
@@ -137,7 +151,11 @@ impl Db {
     /// Runs statements in one round trip (and one transaction), returning each
     /// one's rows as raw results for the caller to decode.
     pub async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> AppResult<Vec<worker::D1Result>> {
-        self.timed(self.inner.batch(stmts)).await
+        let results = self.timed(self.inner.batch(stmts)).await?;
+        for result in &results {
+            self.count_rows(result);
+        }
+        Ok(results)
     }
 }
 

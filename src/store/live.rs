@@ -29,7 +29,12 @@ struct PublicRow {
     public: i64,
 }
 
-pub async fn pending(db: &Db, room_id: &str, after_seq: i64, readers: &[String]) -> AppResult<Pending> {
+pub async fn pending(
+    db: &Db,
+    room_id: &str,
+    after_seq: i64,
+    readers: &[String],
+) -> AppResult<Pending> {
     let readers_json = serde_json::to_string(readers).unwrap_or_else(|_| "[]".into());
     let messages = db.prepare(
         "SELECT seq, id, room_id, sender, sender_type, color, content, created_ms \

@@ -3,8 +3,8 @@
 
 pub mod d1;
 pub mod keys;
+pub mod kv;
 #[cfg(feature = "durable-objects")]
 pub mod live;
-pub mod kv;
 pub mod messages;
 pub mod rooms;

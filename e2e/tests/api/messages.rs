@@ -60,20 +60,31 @@ async fn a_message_is_stored_and_shown_in_one_shape() {
             Some(json!({ "sender": "a", "content": "b" })),
         )
         .await;
-    assert_eq!(send.header("Server-Timing").map(queries), Some(2));
+    let timing = send.header("Server-Timing").unwrap_or_default().to_owned();
+    assert_eq!(metric(&timing, "d1"), Some(2), "{timing}");
+    // docs/free-tier.md's per-message write cost: the row, three indexes and
+    // the AUTOINCREMENT counter.
+    assert_eq!(metric(&timing, "d1-rows-written"), Some(5), "{timing}");
     let page = api
         .call(Method::GET, &path(&room.id), Some(&key), None)
         .await;
-    assert_eq!(page.header("Server-Timing").map(queries), Some(2));
+    let timing = page.header("Server-Timing").unwrap_or_default().to_owned();
+    assert_eq!(metric(&timing, "d1"), Some(2), "{timing}");
+    assert_eq!(metric(&timing, "d1-rows-written"), Some(0), "{timing}");
 }
 
-/// The query count in `d1;dur=..;desc="N queries"`.
-fn queries(timing: &str) -> u32 {
-    let desc = timing.split("desc=\"").nth(1).unwrap_or("");
-    desc.split(' ')
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(u32::MAX)
+/// The leading number of a Server-Timing metric's `desc`, e.g. 2 from
+/// `d1;dur=1.8;desc="2 queries"`.
+fn metric(timing: &str, name: &str) -> Option<u32> {
+    timing
+        .split(", ")
+        .find(|m| m.split(';').next() == Some(name))?
+        .split("desc=\"")
+        .nth(1)?
+        .split([' ', '"'])
+        .next()?
+        .parse()
+        .ok()
 }
 
 #[tokio::test]
