@@ -152,6 +152,8 @@ async fn a_bad_cursor_is_refused_not_treated_as_now() {
 async fn across_server_ended_streams_nothing_is_lost_or_repeated() {
     let api = api();
     let (key, room) = api.key_and_room().await;
+    // The listener is connected ("from now") before the first send.
+    let mut next_stream = Some(open(&room.id, Some(&key), "", None).await);
     let sender = {
         let (api, key, room) = (api.clone(), key.clone(), room.id.clone());
         tokio::spawn(async move {
@@ -172,7 +174,10 @@ async fn across_server_ended_streams_nothing_is_lost_or_repeated() {
     let mut last_id: Option<String> = None;
     let started = tokio::time::Instant::now();
     loop {
-        let mut stream = open(&room.id, Some(&key), "", last_id.as_deref()).await;
+        let mut stream = match next_stream.take() {
+            Some(stream) => stream,
+            None => open(&room.id, Some(&key), "", last_id.as_deref()).await,
+        };
         loop {
             match stream.next_message(Duration::from_secs(5)).await {
                 Some(m) => received.push(m),
