@@ -79,6 +79,7 @@ class SseConnection implements LiveConnection {
       if (this.es !== es) return;
       this.attempt = 0;
       window.clearTimeout(this.quietTimer);
+      this.quietTimer = 0;
       this.setState("live");
       // Without a cursor the server starts "from now", at every reconnect:
       // a message sent in between would be missed. Look once over REST, and
@@ -99,12 +100,17 @@ class SseConnection implements LiveConnection {
     es.addEventListener("error", () => {
       if (this.es !== es || this.closed) return;
       if (es.readyState === EventSource.CONNECTING) {
-        // The browser is reconnecting by itself (with Last-Event-ID): routine.
-        window.clearTimeout(this.quietTimer);
-        this.quietTimer = window.setTimeout(() => this.setState("reconnecting"), QUIET_RECONNECT_MS);
+        // The browser is reconnecting by itself (with Last-Event-ID): routine,
+        // unless it is still not back after a moment (it fires this at every
+        // failed attempt; the first one starts the clock).
+        if (!this.quietTimer) {
+          this.quietTimer = window.setTimeout(() => this.setState("reconnecting"), QUIET_RECONNECT_MS);
+        }
         return;
       }
       // CLOSED: the browser gave up (an HTTP error status, or no network).
+      window.clearTimeout(this.quietTimer);
+      this.quietTimer = 0;
       es.close();
       this.es = null;
       this.setState("reconnecting");

@@ -22,7 +22,9 @@ let base;
 before(
   async () => {
     mkdirSync(SHOTS, { recursive: true });
-    server = await startServer();
+    // Streams end after 4 polls (2-8 s) instead of 40: every test then runs
+    // across the server's routine stream ends and EventSource's reconnects.
+    server = await startServer({ vars: { SSE_MAX_POLLS: "4" } });
     base = server.base;
     browser = await chromium.launch({
       executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -67,6 +69,15 @@ async function open({ key = null, viewport = DESKTOP, colorScheme = "dark", ip =
   });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
   await context.addInitScript(() => {
+    // Counts stream (re)connections, to show the tests cross them.
+    window.__streamOpens = 0;
+    const Native = window.EventSource;
+    window.EventSource = class extends Native {
+      constructor(...args) {
+        super(...args);
+        this.addEventListener("open", () => window.__streamOpens++);
+      }
+    };
     window.__csp = [];
     document.addEventListener("securitypolicyviolation", (e) => {
       window.__csp.push(`${e.violatedDirective} blocked ${e.blockedURI}`);
@@ -299,6 +310,8 @@ describe("meet-ai web UI", () => {
 
     await post(key, room.id, "Reading the failing test now.");
     await messageItems(page).filter({ hasText: "Reading the failing test now." }).waitFor({ timeout: WAIT });
+    // Screen readers hear it through the live region.
+    await until(page, () => document.querySelector("#announcer[aria-live=polite]")?.textContent.includes("claude (agent): Reading the failing test now."), null, "the announcement");
 
     const xss =
       'Careful: <img src=x onerror="window.__pwned=1"> and <script>window.__pwned=2</script> ' +
@@ -338,6 +351,37 @@ describe("meet-ai web UI", () => {
       await page.locator("li.msg").evaluateAll((els) => els.map((e) => e.dataset.id)),
       (await api(base, key, "GET", `/api/rooms/${room.id}/messages`)).map((m) => m.id),
     );
+    await done();
+  });
+
+  test("across stream ends and a dropped network, every message arrives once, in order", async () => {
+    const { key, room } = await newRoom("flaky wifi");
+    await post(key, room.id, "before the page opened");
+    const { page, context, done } = await open({ key });
+    await page.goto(`${base}/r/${room.id}`);
+    await until(page, () => document.querySelector(".conn")?.dataset.state === "live", null, "live state");
+    for (let i = 1; i <= 8; i++) {
+      await post(key, room.id, `steady ${i}`);
+      await new Promise((r) => setTimeout(r, 1500));
+    }
+    await messageItems(page).filter({ hasText: "steady 8" }).waitFor({ timeout: WAIT });
+    const opens = await page.evaluate(() => window.__streamOpens);
+    assert.ok(opens >= 2, `the stream was reopened along the way (${opens} opens)`);
+
+    await context.setOffline(true);
+    await until(page, () => document.querySelector(".conn")?.dataset.state === "reconnecting", null, "reconnecting state");
+    assert.equal(await text(page.locator(".conn")), "Reconnecting…");
+    await post(key, room.id, "sent while you were offline 1");
+    await post(key, room.id, "sent while you were offline 2");
+    await context.setOffline(false);
+    await messageItems(page).filter({ hasText: "sent while you were offline 2" }).waitFor({ timeout: WAIT });
+    await until(page, () => document.querySelector(".conn")?.dataset.state === "live", null, "live again");
+
+    await page.waitForTimeout(1500);
+    const shown = await page.locator("li.msg").evaluateAll((els) => els.map((e) => e.dataset.id));
+    const stored = (await api(base, key, "GET", `/api/rooms/${room.id}/messages`)).map((m) => m.id);
+    assert.equal(stored.length, 11);
+    assert.deepEqual(shown, stored, "each message once, in the server's order");
     await done();
   });
 
@@ -403,6 +447,9 @@ describe("meet-ai web UI", () => {
     await sw.click();
     await until(owner.page, () => document.querySelector("[role=switch]")?.getAttribute("aria-checked") === "true", null, "switch on");
     assert.equal((await api(base, key, "GET", `/api/rooms/${room.id}`)).public, true);
+
+    await owner.page.getByRole("button", { name: "Copy link" }).click();
+    assert.equal(await owner.page.evaluate(() => navigator.clipboard.readText()), `${base}/r/${room.id}`);
 
     const visitor = await open();
     await visitor.page.goto(`${base}/r/${room.id}`);

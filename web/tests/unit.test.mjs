@@ -1,0 +1,96 @@
+// The UI's pure modules, bundled by esbuild for node (no browser needed).
+
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { pathToFileURL } from "node:url";
+import * as esbuild from "esbuild";
+import { ROOT } from "./server.mjs";
+
+let dir;
+let m;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "meet-ai-unit-"));
+  const out = join(dir, "pure.mjs");
+  await esbuild.build({
+    stdin: {
+      contents: `
+        export * from "./handle";
+        export * from "./color";
+        export * from "./time";
+        export * from "./langs";
+        export { waitPhrase, isRoomId, ApiError } from "./api";
+      `,
+      resolveDir: join(ROOT, "web/src"),
+      loader: "ts",
+    },
+    bundle: true,
+    format: "esm",
+    platform: "node",
+    outfile: out,
+    logLevel: "error",
+  });
+  m = await import(pathToFileURL(out).href);
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test("handles are adjective-animal-number and normalised like the API's sender", () => {
+  for (let i = 0; i < 200; i++) assert.match(m.randomHandle(), /^[a-z]+-[a-z]+-[1-9]\d$/);
+  let x = 0;
+  const seq = () => [0, 0.5, 0.999][x++ % 3];
+  assert.equal(m.randomHandle(seq), "misty-zebra-10");
+  assert.equal(m.normalizeHandle("  ada   lovelace \n"), "ada lovelace");
+  assert.equal(m.normalizeHandle("   "), null);
+  assert.equal(Array.from(m.normalizeHandle("é".repeat(100))).length, 64, "64 characters, not bytes");
+});
+
+test("sender colors: the message's own if valid, else stable per name", () => {
+  assert.equal(m.senderColor("claude", "#D97757"), "#d97757");
+  assert.equal(m.senderColor("claude", "red"), m.colorForName("claude"));
+  assert.equal(m.senderColor("claude", null), m.colorForName("claude"));
+  assert.equal(m.colorForName("Maya"), m.colorForName(" maya "));
+  assert.notEqual(m.colorForName("maya"), m.colorForName("codex"));
+  for (const name of ["a", "maya", "codex", "brave-otter-42", "🦀"]) assert.match(m.colorForName(name), /^#[0-9a-f]{6}$/);
+});
+
+test("relative times", () => {
+  const now = new Date("2026-11-26T12:00:00Z");
+  const ago = (s) => new Date(now.getTime() - s * 1000);
+  assert.equal(m.relativeTime(ago(5), now), "just now");
+  assert.equal(m.relativeTime(ago(-30), now), "just now", "a clock slightly ahead is still now");
+  assert.equal(m.relativeTime(ago(120), now), "2 min ago");
+  assert.equal(m.relativeTime(ago(3 * 3600), now), "3 h ago");
+  assert.equal(m.relativeTime(ago(30 * 3600), now), "yesterday");
+  assert.equal(m.relativeTime(ago(3 * 86400), now), "3 days ago");
+});
+
+test("code fence languages resolve to the curated grammars", () => {
+  assert.equal(m.resolveLanguage("rust"), "rust");
+  assert.equal(m.resolveLanguage("rs"), "rust");
+  assert.equal(m.resolveLanguage("Rust title=main.rs"), "rust");
+  assert.equal(m.resolveLanguage("sh"), "bash");
+  assert.equal(m.resolveLanguage("patch"), "diff");
+  assert.equal(m.resolveLanguage("yml"), "yaml");
+  assert.equal(m.resolveLanguage("cobol"), null);
+  assert.equal(m.resolveLanguage(""), null);
+  for (const lang of ["rust", "typescript", "javascript", "python", "bash", "json", "diff", "sql", "toml", "yaml", "go", "html", "css"]) {
+    assert.ok(m.LANGUAGES.includes(lang), lang);
+  }
+});
+
+test("rate-limit waits and errors read as sentences", () => {
+  assert.equal(m.waitPhrase(1), "in 1 second");
+  assert.equal(m.waitPhrase(42), "in 42 seconds");
+  assert.equal(m.waitPhrase(61), "in about 2 minutes");
+  assert.equal(m.waitPhrase(3599), "in about 1 hour");
+  assert.equal(m.waitPhrase(7200), "in about 2 hours");
+  const e = new m.ApiError(429, "key generation is limited to 3 per hour per IP address", "rate_limited", 2400);
+  assert.equal(e.describe(), "Key generation is limited to 3 per hour per IP address. Try again in about 40 minutes.");
+  assert.ok(m.isRoomId("5eed0000-0000-4000-8000-0000000000a1"));
+  assert.ok(!m.isRoomId("5EED0000-0000-4000-8000-0000000000A1"));
+  assert.ok(!m.isRoomId("../etc/passwd"));
+});
