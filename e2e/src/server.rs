@@ -64,6 +64,7 @@ pub fn paid_variant() -> bool {
 
 pub struct Server {
     pub base: String,
+    script: PathBuf,
     pub port: u16,
     pub state_dir: PathBuf,
     options: ServerOptions,
@@ -87,14 +88,14 @@ impl Server {
     /// Starts a fresh server: new state folder, migrations applied, healthy.
     pub fn start(options: ServerOptions) -> Server {
         let root = repo_root();
-        let main = if options.env.as_deref() == Some("paid") {
-            "build-paid/index.js"
+        let build = if options.env.as_deref() == Some("paid") {
+            "build-paid"
         } else {
-            "build/index.js"
+            "build"
         };
         assert!(
-            root.join(main).exists(),
-            "{main} is missing: run `make build` / `make build-paid` (make test does) first"
+            root.join(build).join("index.js").exists(),
+            "{build}/index.js is missing: run `make build` / `make build-paid` (make test does) first"
         );
         let n = SEQ.fetch_add(1, Ordering::SeqCst);
         let state_dir = root
@@ -123,8 +124,14 @@ impl Server {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+        // Serve a private copy of the build: `wrangler dev` reloads (dropping
+        // every open stream) when its script changes, and a rebuild elsewhere
+        // must not pull the rug from under a running test.
+        let script_dir = state_dir.with_extension("build");
+        copy_dir(&root.join(build), &script_dir).expect("copy the build");
         let mut server = Server {
             base: String::new(),
+            script: script_dir.join("index.js"),
             port: free_port(),
             // Beside the state, not in it: tests scan the state folder.
             log: state_dir.with_extension("log"),
@@ -153,7 +160,9 @@ impl Server {
         let mut cmd = Command::new("timeout");
         cmd.args(["--kill-after=5", &SERVER_LIFETIME_SECS.to_string()])
             .arg(root.join("node_modules/.bin/wrangler"))
-            .args(["dev", "--local", "--ip", "127.0.0.1", "--port"])
+            .arg("dev")
+            .arg(&self.script)
+            .args(["--local", "--ip", "127.0.0.1", "--port"])
             .arg(self.port.to_string())
             .arg("--persist-to")
             .arg(&self.state_dir)
@@ -267,6 +276,20 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
 }
 
 fn wrangler(root: &Path) -> Command {
