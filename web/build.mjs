@@ -53,25 +53,35 @@ function kb(n) {
   return `${(n / 1024).toFixed(1)} KiB`.padStart(10);
 }
 
-function report() {
-  const files = walk(outdir).filter((f) => !f.endsWith(".map"));
-  let total = 0;
-  let totalGz = 0;
-  const rows = files.map((f) => {
+/** Sizes: what each page loads up front (entry + static imports), then the lazy chunks. */
+function report(metafile) {
+  const size = new Map();
+  for (const f of walk(outdir).filter((f) => !f.endsWith(".map"))) {
     const buf = readFileSync(f);
-    const gz = gzipSync(buf, { level: 9 }).length;
-    total += buf.length;
-    totalGz += gz;
-    return { name: relative(join(root, "public"), f), size: buf.length, gz };
-  });
-  rows.sort((a, b) => b.size - a.size);
-  const initial = rows.filter((r) => /^assets\/(main|key|app)\.(js|css)$/.test(r.name));
-  console.log("web: initial load (per page entry, gzipped)");
-  for (const r of initial) console.log(`  ${r.name.padEnd(44)} ${kb(r.size)} ${kb(r.gz)} gz`);
-  const chunks = rows.filter((r) => !initial.includes(r));
-  console.log(`web: ${chunks.length} lazy chunks; largest:`);
-  for (const r of chunks.slice(0, 6)) console.log(`  ${r.name.padEnd(44)} ${kb(r.size)} ${kb(r.gz)} gz`);
-  console.log(`web: total ${kb(total).trim()} (${kb(totalGz).trim()} gz) in ${rows.length} files`);
+    size.set(relative(root, f), { raw: buf.length, gz: gzipSync(buf, { level: 9 }).length });
+  }
+  const closure = (out, seen = new Set()) => {
+    if (seen.has(out)) return seen;
+    seen.add(out);
+    for (const imp of metafile.outputs[out]?.imports ?? []) {
+      if (imp.kind === "import-statement" && !imp.external) closure(imp.path, seen);
+    }
+    return seen;
+  };
+  const upFront = new Set();
+  console.log("web: loaded up front (raw, gzipped)");
+  for (const entry of ["main.js", "key.js", "app.css"]) {
+    const files = [...closure(`public/assets/${entry}`)];
+    files.forEach((f) => upFront.add(f));
+    const raw = files.reduce((n, f) => n + (size.get(f)?.raw ?? 0), 0);
+    const gz = files.reduce((n, f) => n + (size.get(f)?.gz ?? 0), 0);
+    console.log(`  ${entry.padEnd(10)} ${kb(raw)} ${kb(gz)} gz  (${files.length} file${files.length > 1 ? "s" : ""})`);
+  }
+  const lazy = [...size].filter(([f]) => !upFront.has(f)).sort((a, b) => b[1].raw - a[1].raw);
+  const lazyRaw = lazy.reduce((n, [, s]) => n + s.raw, 0);
+  const lazyGz = lazy.reduce((n, [, s]) => n + s.gz, 0);
+  console.log(`web: ${lazy.length} lazy chunks (Shiki and grammars), ${kb(lazyRaw).trim()} (${kb(lazyGz).trim()} gz) in all; largest:`);
+  for (const [f, s] of lazy.slice(0, 4)) console.log(`  ${f.replace("public/assets/", "").padEnd(40)} ${kb(s.raw)} ${kb(s.gz)} gz`);
 }
 
 rmSync(outdir, { recursive: true, force: true });
@@ -80,6 +90,6 @@ if (watch) {
   await ctx.watch();
   console.log("web: watching web/src for changes (Ctrl-C to stop)");
 } else {
-  await esbuild.build(options);
-  report();
+  const result = await esbuild.build(options);
+  report(result.metafile);
 }

@@ -60,7 +60,16 @@ DOMPurify.addHook("afterSanitizeAttributes", (node) => {
 
 /** Turns markdown into a sanitized fragment, ready to append. */
 export function renderMarkdown(content: string): DocumentFragment {
-  const html = marked.parse(content) as string;
+  let html: string;
+  try {
+    html = marked.parse(content) as string;
+  } catch (e) {
+    // Never lose a message to a parser bug: show it as plain text.
+    console.warn("markdown failed", e);
+    const fragment = document.createDocumentFragment();
+    fragment.appendChild(h("p", { class: "plain" }, content));
+    return fragment;
+  }
   const fragment = DOMPurify.sanitize(html, {
     ALLOWED_TAGS,
     ALLOWED_ATTR,

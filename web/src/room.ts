@@ -60,9 +60,6 @@ export class RoomView {
     const copy = h("button", { type: "button", class: "btn ghost", title: "Copy a link to this room" }, "Copy link");
     copy.addEventListener("click", () => void this.copyLink(copy));
     actions.appendChild(copy);
-    if (!ctx.hasKey) {
-      actions.appendChild(h("a", { class: "btn primary jump-in", href: ctx.jumpInHref }, "Jump in"));
-    }
 
     const header = h(
       "header",

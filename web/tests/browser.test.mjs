@@ -158,7 +158,7 @@ describe("meet-ai web UI", () => {
     assert.equal(await text(page.locator("li.msg").first().locator(".sender")), "maya");
     assert.equal(await page.locator("textarea").count(), 0, "no composer for a visitor");
     assert.equal(await page.locator(".readonly.visitor").count(), 1);
-    const jump = page.getByRole("link", { name: "Jump in", exact: true });
+    const jump = page.getByRole("link", { name: "Jump in →" });
     assert.equal(await jump.getAttribute("href"), "/key?next=%2F");
     await until(page, () => document.querySelector(".conn")?.dataset.state === "live", null, "live state");
     assert.equal(await text(page.locator(".conn")), "Live");
@@ -200,7 +200,7 @@ describe("meet-ai web UI", () => {
   test("Jump in leads to /key: one click makes a key, shown once, then back to the chat", async () => {
     const { page, done } = await open();
     await page.goto(`${base}/`);
-    await page.getByRole("link", { name: "Jump in", exact: true }).click();
+    await page.getByRole("link", { name: "Jump in →" }).click();
     await page.waitForURL(`${base}/key?next=%2F`, { timeout: WAIT });
     await page.getByRole("button", { name: "Generate my key" }).click();
     const key = await text(page.locator("#the-key"));
@@ -457,7 +457,7 @@ describe("meet-ai web UI", () => {
     await messageItems(visitor.page).filter({ hasText: "Welcome, readers." }).waitFor({ timeout: WAIT });
     assert.equal(await visitor.page.locator("textarea").count(), 0, "read-only without the key");
     assert.equal(
-      await visitor.page.getByRole("link", { name: "Jump in", exact: true }).getAttribute("href"),
+      await visitor.page.getByRole("link", { name: "Jump in →" }).getAttribute("href"),
       `/key?next=${encodeURIComponent(`/r/${room.id}`)}`,
     );
     await until(visitor.page, () => document.querySelector(".conn")?.dataset.state === "live", null, "live state");
