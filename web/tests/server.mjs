@@ -132,6 +132,8 @@ export async function startServer({ vars = {} } = {}) {
     }, 5000);
     await gone;
     clearTimeout(timer);
+    // Set MEET_AI_KEEP_STATE=1 to keep the database and wrangler.log for a look.
+    if (!process.env.MEET_AI_KEEP_STATE) rmSync(stateDir, { recursive: true, force: true });
   }
 
   return { base, port, stateDir, logPath, stop };
