@@ -24,7 +24,7 @@ async fn listen_survives_a_restart_and_prints_everything_exactly_once_in_order()
     // clean ends and resumes happen on top of the restart.
     let mut server = Server::start(ServerOptions {
         vars: vec![("SSE_MAX_POLLS".into(), "6".into())],
-        env: None,
+        ..ServerOptions::for_variant()
     });
     let api = Api::new(&server.base);
     let (key, room) = api.key_and_room().await;
@@ -43,20 +43,26 @@ async fn listen_survives_a_restart_and_prints_everything_exactly_once_in_order()
     assert_eq!(busy.message(LONG), json(&b1));
     assert_eq!(busy.message(LONG), json(&b2));
 
-    // A stream the server ends by itself is resumed at once.
-    let ended = busy.event("disconnected", LONG);
-    assert_eq!(ended["reason"], "server_ended", "{ended}");
-    assert!(ended["detail"].as_str().unwrap().starts_with("bye "));
+    // A stream the server ends by itself is resumed at once. (wrangler dev
+    // also reloads when someone rebuilds build/, which drops streams: those
+    // "dropped" ends are skipped here and survived like any other.)
+    let ended = busy.event_where("disconnected", |v| v["reason"] == "server_ended", LONG);
+    assert!(
+        ended["detail"].as_str().unwrap().starts_with("bye "),
+        "{ended}"
+    );
     let again = busy.event("reconnecting", LONG);
-    assert_eq!(again["delay_ms"], 0);
+    assert_eq!(again["delay_ms"], 0, "{again}");
     assert_eq!(busy.event("resumed", LONG)["after"], b2.id.as_str());
 
     // The server goes away.
     server.stop();
-    let dropped = busy.event("disconnected", LONG);
-    assert_eq!(dropped["reason"], "dropped", "{dropped}");
-    let retry = busy.event("reconnecting", LONG);
+    // (A clean end may still slip in first on a slow machine: skip those.)
+    busy.event_where("disconnected", |v| v["reason"] == "dropped", LONG);
+    // Failed attempts back off, and say why.
+    let retry = busy.event_where("reconnecting", |v| v["error"].is_string(), LONG);
     assert!(retry["delay_ms"].as_u64().unwrap() > 0, "{retry}");
+    assert!(retry["attempt"].as_u64().unwrap() >= 2, "{retry}");
     // A send while it is down retries until it is back.
     let mut sender = cli.spawn(&[
         "send-message",

@@ -235,6 +235,17 @@ impl Spawned {
 
     /// Waits for a stderr lifecycle line with `"event": name`; returns it.
     pub fn event(&mut self, name: &str, within: Duration) -> Value {
+        self.event_where(name, |_| true, within)
+    }
+
+    /// Waits for a lifecycle event `name` that also satisfies `pred`,
+    /// skipping others.
+    pub fn event_where(
+        &mut self,
+        name: &str,
+        pred: impl Fn(&Value) -> bool,
+        within: Duration,
+    ) -> Value {
         let deadline = Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -242,7 +253,7 @@ impl Spawned {
                 Ok(line) => {
                     self.stderr_seen.push(line.clone());
                     if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                        if v["event"] == name {
+                        if v["event"] == name && pred(&v) {
                             return v;
                         }
                     }
