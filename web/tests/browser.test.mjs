@@ -354,6 +354,42 @@ describe("meet-ai web UI", () => {
     await done();
   });
 
+  test("every curated language is highlighted, each grammar loaded on demand", async () => {
+    const samples = {
+      rust: "fn main() { let x: u8 = 1; }",
+      typescript: "const n: number = 1;\nexport type T = { a: string };",
+      javascript: "const f = (a) => a + 1; // add",
+      python: "def f(x):\n    return x + 1  # add",
+      bash: "for f in *.rs; do echo \"$f\"; done",
+      json: '{ "a": [1, true, null] }',
+      diff: "--- a/x\n+++ b/x\n-old\n+new",
+      sql: "SELECT id FROM rooms WHERE public = 1;",
+      toml: '[package]\nname = "meet-ai"',
+      yaml: "name: ci\non: [push]",
+      go: "func main() { fmt.Println(\"hi\") }",
+      html: '<a href="/">home</a>',
+      css: ".a { color: red; }",
+    };
+    const content = Object.entries(samples).map(([lang, code]) => "```" + lang + "\n" + code + "\n```").join("\n\n");
+    const { key, room } = await newRoom("polyglot");
+    await post(key, room.id, content);
+    const { page, done } = await open({ key });
+    const grammars = [];
+    page.on("request", (r) => {
+      const m = /\/assets\/chunks\/([a-z]+)-[A-Z0-9]+\.js$/.exec(r.url());
+      if (m) grammars.push(m[1]);
+    });
+    await page.goto(`${base}/r/${room.id}`);
+    for (const lang of Object.keys(samples)) {
+      const sel = `.codeblock:has(code[data-lang='${lang}'])`;
+      const spans = await highlightedSpans(page, sel);
+      assert.ok(spans.colored >= 1 && spans.colors >= 2, `${lang} highlighted: ${JSON.stringify(spans)}`);
+    }
+    for (const lang of ["rust", "python", "go", "sql"]) assert.ok(grammars.includes(lang), `${lang} grammar fetched as its own chunk`);
+    assert.ok(!grammars.includes("tsx") && !grammars.includes("jsx"), "grammars nobody used were not fetched");
+    await done();
+  });
+
   test("across stream ends and a dropped network, every message arrives once, in order", async () => {
     const { key, room } = await newRoom("flaky wifi");
     await post(key, room.id, "before the page opened");
