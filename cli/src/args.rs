@@ -149,7 +149,7 @@ pub enum Command {
     #[command(after_help = SEND_HELP)]
     SendMessage(SendArgs),
 
-    /// Print a room's history once, as one JSON array.
+    /// Print a room's history once (one JSON array when piped).
     #[command(after_help = POLL_HELP)]
     Poll(PollArgs),
 
