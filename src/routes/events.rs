@@ -27,16 +27,49 @@ use crate::store::messages::{self, StreamStart};
 /// Messages per poll. A full page means a backlog: the next poll runs at once.
 const PAGE: u32 = 100;
 
-/// Streams the owner's room, or any public room (with or without a key).
-pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
+/// A live reader, authorised, with the point to deliver after: what the SSE
+/// stream and the WebSocket both start from.
+pub(crate) struct Opened {
+    pub room: String,
+    /// The reader's key id; None for an anonymous reader of a public room.
+    pub reader: Option<String>,
+    /// Whether auth scheduled a `last_used` refresh (one more D1 query).
+    pub touched: bool,
+    pub start: StreamStart,
+    /// Deliver the messages after this `seq`.
+    pub after_seq: i64,
+}
+
+/// Authorises a live reader and resolves its cursor, in two D1 queries (auth,
+/// then access, head and cursor in one statement). Every refusal happens here,
+/// before a stream or socket opens.
+pub(crate) async fn open(ctx: &Ctx, raw_id: &str) -> AppResult<Opened> {
     let caller = optional(ctx).await?;
-    let reader = caller.as_ref().map(|c| c.key_id.clone());
     let room = room_id(raw_id).map_err(|_| not_readable(&caller))?;
     let cursor = requested_cursor(ctx)?;
+    let reader = caller.as_ref().map(|c| c.key_id.clone());
     let start = messages::open_stream(&ctx.db, &room, reader.as_deref(), cursor.as_deref())
         .await?
         .ok_or_else(|| not_readable(&caller))?;
     let after_seq = start_seq(&start, cursor.as_deref())?;
+    Ok(Opened {
+        room,
+        reader,
+        touched: caller.is_some_and(|c| c.touched),
+        start,
+        after_seq,
+    })
+}
+
+/// Streams the owner's room, or any public room (with or without a key).
+pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
+    let Opened {
+        room,
+        reader,
+        touched,
+        start,
+        after_seq,
+    } = open(ctx, raw_id).await?;
     let config = ctx.config.poll;
     let state = Stream {
         db: ctx.db.clone(),
@@ -44,7 +77,7 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         reader,
         cursor: after_seq,
         config,
-        extra_queries: u32::from(caller.is_some_and(|c| c.touched)),
+        extra_queries: u32::from(touched),
         polls_left: config.max_polls,
         interval_ms: config.active_ms,
         immediate: after_seq < start.head_seq.unwrap_or(0),
@@ -65,7 +98,7 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
 /// The cursor a live client asks to resume after: `Last-Event-ID` (what
 /// EventSource sends on reconnect) wins over the `?after=` of the URL it was
 /// first opened with, which is older.
-pub(crate) fn requested_cursor(ctx: &Ctx) -> AppResult<Option<String>> {
+fn requested_cursor(ctx: &Ctx) -> AppResult<Option<String>> {
     match ctx
         .header("Last-Event-ID")
         .filter(|v| !v.trim().is_empty())
@@ -83,7 +116,7 @@ pub(crate) fn requested_cursor(ctx: &Ctx) -> AppResult<Option<String>> {
 
 /// The `seq` to deliver after: the client's cursor, or the room's head ("from
 /// now"). Never falls back to "from now" when the client named a cursor.
-pub(crate) fn start_seq(start: &StreamStart, cursor: Option<&str>) -> AppResult<i64> {
+fn start_seq(start: &StreamStart, cursor: Option<&str>) -> AppResult<i64> {
     match cursor {
         Some(_) => start.cursor_seq.ok_or_else(|| {
             AppError::client(
