@@ -549,10 +549,12 @@ describe("meet-ai web UI", () => {
     await done();
   });
 
-  test("pages carry link-preview tags and a PNG image", async () => {
+  test("pages carry the CSP, link-preview tags and a PNG image", async () => {
     for (const path of ["/", "/key", `/r/${DEMO_ROOM_ID}`]) {
       const res = await fetch(`${base}${path}`);
       assert.equal(res.status, 200);
+      // The pages run under the strict CSP (so "no violations" above means something).
+      assert.match(res.headers.get("content-security-policy") ?? "", /script-src 'self';/);
       const html = await res.text();
       for (const tag of ['property="og:title"', 'property="og:image"', 'name="twitter:card" content="summary_large_image"', 'name="twitter:image"']) {
         assert.ok(html.includes(tag), `${path} has ${tag}`);

@@ -4,7 +4,7 @@
 // group on teardown. The Worker must be built first (`make worker`).
 
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -65,6 +65,14 @@ export async function startServer({ vars = {} } = {}) {
   run(["d1", "migrations", "apply", "meet-ai", "--local", "--persist-to", stateDir], "migrations");
   run(["d1", "execute", "meet-ai", "--local", "--persist-to", stateDir, "--file", "seed/demo.sql"], "seed");
 
+  // Serve private copies of the Worker and of public/: wrangler dev reloads
+  // (ending every open stream) when they change, and a rebuild elsewhere must
+  // not pull the rug from under a running test.
+  const buildCopy = `${stateDir}.build`;
+  const assetsCopy = `${stateDir}.public`;
+  cpSync(join(ROOT, "build"), buildCopy, { recursive: true });
+  cpSync(join(ROOT, "public"), assetsCopy, { recursive: true });
+
   const port = await freePort();
   const allVars = { FEATURED_ROOM_ID: DEMO_ROOM_ID, ...vars };
   const args = [
@@ -72,6 +80,9 @@ export async function startServer({ vars = {} } = {}) {
     String(LIFETIME_SECS),
     WRANGLER,
     "dev",
+    join(buildCopy, "index.js"),
+    "--assets",
+    assetsCopy,
     "--local",
     "--ip",
     "127.0.0.1",
@@ -133,7 +144,9 @@ export async function startServer({ vars = {} } = {}) {
     await gone;
     clearTimeout(timer);
     // Set MEET_AI_KEEP_STATE=1 to keep the database and wrangler.log for a look.
-    if (!process.env.MEET_AI_KEEP_STATE) rmSync(stateDir, { recursive: true, force: true });
+    if (!process.env.MEET_AI_KEEP_STATE) {
+      for (const dir of [stateDir, buildCopy, assetsCopy]) rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   return { base, port, stateDir, logPath, stop };
