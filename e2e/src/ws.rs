@@ -26,7 +26,12 @@ pub struct Refused {
 impl WsClient {
     /// Opens `/api/rooms/{room}/ws{query}`; the key goes in the Authorization
     /// header when given.
-    pub async fn connect(base: &str, room: &str, query: &str, key: Option<&str>) -> Result<WsClient, Refused> {
+    pub async fn connect(
+        base: &str,
+        room: &str,
+        query: &str,
+        key: Option<&str>,
+    ) -> Result<WsClient, Refused> {
         let url = format!(
             "{}/api/rooms/{room}/ws{query}",
             base.replacen("http://", "ws://", 1)
@@ -66,7 +71,9 @@ impl WsClient {
     pub async fn next_frame(&mut self, within: Duration) -> Option<ServerFrame> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
-            let next = tokio::time::timeout_at(deadline, self.socket.next()).await.ok()?;
+            let next = tokio::time::timeout_at(deadline, self.socket.next())
+                .await
+                .ok()?;
             match next {
                 Some(Ok(Frame::Text(text))) => {
                     return Some(

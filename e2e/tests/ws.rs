@@ -31,7 +31,12 @@ async fn the_free_build_has_no_websocket_route() {
     let api = api();
     let (key, room) = api.key_and_room().await;
     let reply = api
-        .call(Method::GET, &format!("/api/rooms/{}/ws", room.id), Some(&key), None)
+        .call(
+            Method::GET,
+            &format!("/api/rooms/{}/ws", room.id),
+            Some(&key),
+            None,
+        )
         .await;
     reply.assert_error(404);
     let refused = WsClient::connect(&api.base, &room.id, "", Some(&key)).await;
@@ -47,7 +52,13 @@ async fn two_clients_get_posted_and_socket_sent_messages_once_in_order() {
     let (key, room) = api.key_and_room().await;
     let mut a = connect(&room.id, &format!("?token={key}"), None).await;
     let mut b = connect(&room.id, "", Some(&key)).await;
-    let mut sse = SseStream::open(&api.base, &format!("/api/rooms/{}/events", room.id), Some(&key), None).await;
+    let mut sse = SseStream::open(
+        &api.base,
+        &format!("/api/rooms/{}/events", room.id),
+        Some(&key),
+        None,
+    )
+    .await;
     let posted = api.send(&key, &room.id, "poster", "by POST").await;
     a.send_text(&message_frame("socketeer", "by socket")).await;
     let got_a = a.exactly(2).await;
@@ -61,7 +72,11 @@ async fn two_clients_get_posted_and_socket_sent_messages_once_in_order() {
     // The socket-sent message reaches SSE listeners too.
     let mut via_sse = Vec::new();
     while via_sse.len() < 2 {
-        via_sse.push(sse.next_message(Duration::from_secs(15)).await.expect("sse message"));
+        via_sse.push(
+            sse.next_message(Duration::from_secs(15))
+                .await
+                .expect("sse message"),
+        );
     }
     assert_eq!(via_sse, history);
 }
@@ -86,7 +101,12 @@ async fn after_resumes_without_gap_or_repeat_while_messages_keep_arriving() {
     // Join late, resuming after the 5th message while sends continue.
     let mut first = Vec::new();
     while first.len() < 10 {
-        first.push(early.next_message(Duration::from_secs(15)).await.expect("early message"));
+        first.push(
+            early
+                .next_message(Duration::from_secs(15))
+                .await
+                .expect("early message"),
+        );
     }
     let mut late = connect(&room.id, &format!("?after={}", first[4].id), Some(&key)).await;
     sender.await.expect("sender");
@@ -94,8 +114,15 @@ async fn after_resumes_without_gap_or_repeat_while_messages_keep_arriving() {
     assert_eq!(history.len(), 40);
     let rest = early.exactly(30).await;
     first.extend(rest);
-    assert_eq!(first, history, "the early client saw everything once, in order");
-    assert_eq!(late.exactly(35).await, history[5..].to_vec(), "replay then live, no seam");
+    assert_eq!(
+        first, history,
+        "the early client saw everything once, in order"
+    );
+    assert_eq!(
+        late.exactly(35).await,
+        history[5..].to_vec(),
+        "replay then live, no seam"
+    );
 }
 
 #[tokio::test]
@@ -107,18 +134,30 @@ async fn upgrades_are_refused_before_the_socket_opens() {
     let (key, room) = api.key_and_room().await;
     let other = api.new_key().await;
     let revoked = api.new_key().await;
-    api.call(Method::DELETE, "/api/keys", Some(&revoked), None).await;
+    api.call(Method::DELETE, "/api/keys", Some(&revoked), None)
+        .await;
     let base = &api.base;
     let status = |r: Result<WsClient, meet_ai_e2e::ws::Refused>| r.err().map(|r| r.status);
-    assert_eq!(status(WsClient::connect(base, &room.id, "", None).await), Some(401));
-    assert_eq!(status(WsClient::connect(base, &room.id, "", Some(&revoked)).await), Some(401));
-    assert_eq!(status(WsClient::connect(base, &room.id, "", Some(&other)).await), Some(404));
+    assert_eq!(
+        status(WsClient::connect(base, &room.id, "", None).await),
+        Some(401)
+    );
+    assert_eq!(
+        status(WsClient::connect(base, &room.id, "", Some(&revoked)).await),
+        Some(401)
+    );
+    assert_eq!(
+        status(WsClient::connect(base, &room.id, "", Some(&other)).await),
+        Some(404)
+    );
     assert_eq!(
         status(WsClient::connect(base, &room.id, &format!("?token={other}"), None).await),
         Some(404)
     );
     assert_eq!(
-        status(WsClient::connect(base, "00000000-0000-4000-8000-000000000000", "", Some(&key)).await),
+        status(
+            WsClient::connect(base, "00000000-0000-4000-8000-000000000000", "", Some(&key)).await
+        ),
         Some(404)
     );
     assert_eq!(
@@ -126,9 +165,14 @@ async fn upgrades_are_refused_before_the_socket_opens() {
         Some(400)
     );
     // A plain GET (no upgrade) is told what the route speaks.
-    api.call(Method::GET, &format!("/api/rooms/{}/ws", room.id), Some(&key), None)
-        .await
-        .assert_error(400);
+    api.call(
+        Method::GET,
+        &format!("/api/rooms/{}/ws", room.id),
+        Some(&key),
+        None,
+    )
+    .await
+    .assert_error(400);
 }
 
 #[tokio::test]
@@ -144,7 +188,8 @@ async fn bad_frames_get_an_error_and_the_socket_survives() {
         json!({ "type": "shout" }).to_string(),
         json!({ "type": "message", "sender": "a" }).to_string(),
         json!({ "type": "message", "sender": "", "content": "x" }).to_string(),
-        json!({ "type": "message", "sender": "a", "content": "x".repeat(32 * 1024 + 1) }).to_string(),
+        json!({ "type": "message", "sender": "a", "content": "x".repeat(32 * 1024 + 1) })
+            .to_string(),
     ] {
         ws.send_text(&bad).await;
         match ws.next_frame(Duration::from_secs(10)).await {
@@ -153,11 +198,17 @@ async fn bad_frames_get_an_error_and_the_socket_survives() {
         }
     }
     ws.send_text(PING).await;
-    assert_eq!(ws.next_frame(Duration::from_secs(10)).await, Some(ServerFrame::Pong));
+    assert_eq!(
+        ws.next_frame(Duration::from_secs(10)).await,
+        Some(ServerFrame::Pong)
+    );
     ws.send_text(&message_frame("me", "still here")).await;
     let got = ws.exactly(1).await;
     assert_eq!(got[0].content, "still here");
-    assert!(api.history(&key, &room.id, "").await.len() == 1, "bad frames stored nothing");
+    assert!(
+        api.history(&key, &room.id, "").await.len() == 1,
+        "bad frames stored nothing"
+    );
 }
 
 #[tokio::test]
@@ -177,7 +228,9 @@ async fn readers_of_a_public_room_cannot_write_and_lose_access_when_revoked() {
     let reader = api.new_key().await;
     let mut anon = connect(&room.id, "", None).await;
     let mut keyed = connect(&room.id, "", Some(&reader)).await;
-    keyed.send_text(&message_frame("intruder", "let me in")).await;
+    keyed
+        .send_text(&message_frame("intruder", "let me in"))
+        .await;
     assert!(matches!(
         keyed.next_frame(Duration::from_secs(10)).await,
         Some(ServerFrame::Error { .. })
@@ -186,7 +239,8 @@ async fn readers_of_a_public_room_cannot_write_and_lose_access_when_revoked() {
     assert_eq!(anon.exactly(1).await, vec![m.clone()]);
     assert_eq!(keyed.exactly(1).await, vec![m]);
     // Revoke the reader's key: its socket closes at the next delivery.
-    api.call(Method::DELETE, "/api/keys", Some(&reader), None).await;
+    api.call(Method::DELETE, "/api/keys", Some(&reader), None)
+        .await;
     let m2 = api.send(&owner, &room.id, "owner", "after revoke").await;
     assert_eq!(anon.exactly(1).await, vec![m2]);
     assert!(keyed.next_frame(Duration::from_secs(10)).await.is_none());

@@ -42,6 +42,16 @@ pub fn encode_event(id: Option<&str>, event: Option<&str>, data: &str) -> String
     out
 }
 
+/// An `id:` with no data: EventSource adopts it as its last event id (what it
+/// sends as `Last-Event-ID` on reconnect) without dispatching an event.
+pub fn encode_cursor(id: &str) -> String {
+    let mut out = String::with_capacity(id.len() + 6);
+    out.push_str("id: ");
+    out.extend(id.chars().filter(|c| !matches!(c, '\r' | '\n' | '\0')));
+    out.push_str("\n\n");
+    out
+}
+
 /// A comment line (ignored by clients; keeps proxies from closing idle streams).
 pub fn encode_comment(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 4);
@@ -194,6 +204,7 @@ mod tests {
         assert_eq!(encode_event(None, None, "a\nb"), "data: a\ndata: b\n\n");
         assert_eq!(encode_comment("hb"), ": hb\n\n");
         assert_eq!(encode_retry(1500), "retry: 1500\n\n");
+        assert_eq!(encode_cursor("a\nb"), "id: ab\n\n");
         assert_eq!(
             encode_event(Some("1\n2"), Some("x\ny"), ""),
             "id: 12\nevent: xy\ndata: \n\n"
@@ -236,6 +247,13 @@ mod tests {
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].data, "hello");
         assert_eq!(events[0].id.as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn a_bare_id_moves_the_cursor_without_an_event() {
+        let mut d = Decoder::new();
+        assert!(d.push(encode_cursor("c1").as_bytes()).is_empty());
+        assert_eq!(d.last_event_id(), Some("c1"));
     }
 
     #[test]

@@ -60,6 +60,12 @@ impl ValidationError {
     }
 }
 
+/// The cursor that names the start of a room (the nil UUID): `after=START`
+/// is the whole history, and a stream opened on an empty room tells its client
+/// this as its resume point, so a reconnect before the first message misses
+/// nothing.
+pub const START: &str = "00000000-0000-0000-0000-000000000000";
+
 /// A UUID in canonical lowercase form. Anything else is "not found" to the
 /// routes (a malformed id must be indistinguishable from another tenant's).
 pub fn parse_id(raw: &str) -> Option<String> {
@@ -471,6 +477,15 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn the_start_cursor_is_a_valid_id() {
+        assert_eq!(parse_id(START).as_deref(), Some(START));
+        assert_eq!(
+            Page::parse(Some(START), None),
+            Ok(Page::After(START.into()))
+        );
     }
 
     #[test]

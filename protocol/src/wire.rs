@@ -30,6 +30,8 @@ pub struct Room {
     pub id: String,
     pub name: String,
     /// Readable without a key (by link); writing still needs the owner's key.
+    /// Defaults to false when absent (servers before public rooms).
+    #[serde(default)]
     pub public: bool,
     pub created_at: String,
 }
@@ -65,6 +67,8 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
     pub ok: bool,
+    /// Absent on servers before features existed: nothing beyond the baseline.
+    #[serde(default)]
     pub features: Features,
 }
 

@@ -10,9 +10,9 @@
 use std::time::Duration;
 
 use futures_util::stream;
-use protocol::sse::{encode_comment, encode_event, encode_retry};
+use protocol::sse::{encode_comment, encode_cursor, encode_event, encode_retry};
 use protocol::stream::PollConfig;
-use protocol::validate::parse_id;
+use protocol::validate::{parse_id, START};
 use protocol::wire::Message;
 use protocol::ErrorCode;
 use worker::{console_error, Delay, Response};
@@ -38,6 +38,8 @@ pub(crate) struct Opened {
     pub start: StreamStart,
     /// Deliver the messages after this `seq`.
     pub after_seq: i64,
+    /// The message id (or START) that `after_seq` stands for.
+    pub resume_id: String,
 }
 
 /// Authorises a live reader and resolves its cursor, in two D1 queries (auth,
@@ -48,16 +50,34 @@ pub(crate) async fn open(ctx: &Ctx, raw_id: &str) -> AppResult<Opened> {
     let room = room_id(raw_id).map_err(|_| not_readable(&caller))?;
     let cursor = requested_cursor(ctx)?;
     let reader = caller.as_ref().map(|c| c.key_id.clone());
-    let start = messages::open_stream(&ctx.db, &room, reader.as_deref(), cursor.as_deref())
+    // START sits before every message: nothing to look up.
+    let lookup = cursor.as_deref().filter(|c| *c != START);
+    let start = messages::open_stream(&ctx.db, &room, reader.as_deref(), lookup)
         .await?
         .ok_or_else(|| not_readable(&caller))?;
-    let after_seq = start_seq(&start, cursor.as_deref())?;
+    let after_seq = match cursor.as_deref() {
+        Some(START) => 0,
+        // Never fall back to "from now" when the client named a cursor.
+        Some(_) => start.cursor_seq.ok_or_else(|| {
+            AppError::client(
+                ErrorCode::NotFound,
+                "the cursor message is not in this room",
+            )
+        })?,
+        None => start.head_seq.unwrap_or(0),
+    };
+    // Where a reconnect must resume: the client's cursor, else the newest
+    // message, else the start of an empty room.
+    let resume_id = cursor
+        .or_else(|| start.head_id.clone())
+        .unwrap_or_else(|| START.to_owned());
     Ok(Opened {
         room,
         reader,
         touched: caller.is_some_and(|c| c.touched),
         start,
         after_seq,
+        resume_id,
     })
 }
 
@@ -69,6 +89,7 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         touched,
         start,
         after_seq,
+        resume_id,
     } = open(ctx, raw_id).await?;
     let config = ctx.config.poll;
     let state = Stream {
@@ -83,7 +104,7 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         immediate: after_seq < start.head_seq.unwrap_or(0),
         last_activity_ms: start.head_ms,
         last_write_ms: now_ms(),
-        phase: Phase::Open,
+        phase: Phase::Open(resume_id),
     };
     let body = stream::unfold(state, Stream::step);
     let mut response = Response::from_stream(body)?;
@@ -114,22 +135,9 @@ fn requested_cursor(ctx: &Ctx) -> AppResult<Option<String>> {
     }
 }
 
-/// The `seq` to deliver after: the client's cursor, or the room's head ("from
-/// now"). Never falls back to "from now" when the client named a cursor.
-fn start_seq(start: &StreamStart, cursor: Option<&str>) -> AppResult<i64> {
-    match cursor {
-        Some(_) => start.cursor_seq.ok_or_else(|| {
-            AppError::client(
-                ErrorCode::NotFound,
-                "the cursor message is not in this room",
-            )
-        }),
-        None => Ok(start.head_seq.unwrap_or(0)),
-    }
-}
-
 enum Phase {
-    Open,
+    /// Not yet started; holds the cursor to announce.
+    Open(String),
     Live,
     Done,
 }
@@ -175,10 +183,16 @@ impl Stream {
     async fn step(mut self) -> Option<(Chunk, Stream)> {
         match self.phase {
             Phase::Done => return None,
-            Phase::Open => {
-                self.phase = Phase::Live;
-                // Something at once, so clients and proxies see the stream open.
-                let hello = encode_retry(self.config.retry_ms) + &encode_comment("connected");
+            Phase::Open(_) => {
+                let Phase::Open(resume_id) = std::mem::replace(&mut self.phase, Phase::Live) else {
+                    return None;
+                };
+                // Something at once, so clients and proxies see the stream
+                // open; and the resume point, so a reconnect before the first
+                // message (even in an empty room) continues from here.
+                let hello = encode_retry(self.config.retry_ms)
+                    + &encode_cursor(&resume_id)
+                    + &encode_comment("connected");
                 return Some((Ok(hello.into_bytes()), self));
             }
             Phase::Live => {}

@@ -5,7 +5,7 @@
 //! ownership and the per-key rate limit inside its INSERT, and a poll checks
 //! that the key is still live inside its SELECT.
 
-use protocol::validate::{NewMessage, Page};
+use protocol::validate::{NewMessage, Page, START};
 use protocol::wire::{MessageRow, SenderType};
 use serde::Deserialize;
 
@@ -152,8 +152,10 @@ pub async fn page(
     page: &Page,
     limit: u32,
 ) -> AppResult<PageResult> {
+    // The START cursor needs no lookup: it sits before every message.
     let cursor = match page {
         Page::Latest => None,
+        Page::After(id) | Page::Before(id) if id == START => None,
         Page::After(id) | Page::Before(id) => Some(id.as_str()),
     };
     let check = db.prepare(
@@ -165,7 +167,11 @@ pub async fn page(
     )?;
     let owned =
         format!("room_id = ?1 AND EXISTS (SELECT 1 FROM rooms WHERE id = ?1 AND {READABLE})");
-    let cursor_seq = "(SELECT seq FROM messages WHERE id = ?3 AND room_id = ?1)";
+    let cursor_seq = if cursor.is_some() {
+        "(SELECT seq FROM messages WHERE id = ?3 AND room_id = ?1)"
+    } else {
+        "0"
+    };
     let sql = match page {
         Page::Latest => format!(
             "SELECT * FROM (SELECT {COLS} FROM messages WHERE {owned} \
@@ -208,6 +214,9 @@ pub struct StreamStart {
     pub owner_key_id: String,
     /// The room's newest message (0 when empty): "from now".
     pub head_seq: Option<i64>,
+    /// The newest message's id: where a stream opened "from now" tells its
+    /// client to resume.
+    pub head_id: Option<String>,
     /// When the newest message was sent, to tell whether the room is active.
     pub head_ms: Option<i64>,
     /// The client's cursor, resolved (None if absent or not in this room).
@@ -226,6 +235,7 @@ pub async fn open_stream(
         &format!(
             "SELECT r.key_id AS owner_key_id, \
                (SELECT MAX(seq) FROM messages WHERE room_id = r.id) AS head_seq, \
+               (SELECT id FROM messages WHERE room_id = r.id ORDER BY seq DESC LIMIT 1) AS head_id, \
                (SELECT created_ms FROM messages WHERE room_id = r.id ORDER BY seq DESC LIMIT 1) AS head_ms, \
                (SELECT seq FROM messages WHERE id = ?3 AND room_id = r.id) AS cursor_seq \
              FROM rooms r WHERE r.id = ?1 AND {READABLE}"

@@ -366,3 +366,47 @@ async fn an_idle_stream_sends_heartbeats() {
         assert!(stream.next_message(Duration::from_secs(1)).await.is_none());
     }
 }
+
+#[tokio::test]
+async fn a_stream_announces_its_resume_point_so_an_empty_room_loses_nothing() {
+    let api = api();
+    let (key, room) = api.key_and_room().await;
+    let start = protocol::validate::START;
+    // An empty room: the stream names the start of the room as its cursor.
+    let mut first = open(&room.id, Some(&key), "", None).await;
+    assert!(first
+        .next_message(Duration::from_millis(800))
+        .await
+        .is_none());
+    assert_eq!(first.decoder.last_event_id(), Some(start));
+    drop(first);
+    // Messages sent while no stream is open arrive on the reconnect.
+    let m1 = api
+        .send(&key, &room.id, "ada", "sent between streams")
+        .await;
+    let mut again = open(&room.id, Some(&key), "", Some(start)).await;
+    assert_eq!(exactly(&mut again, 1).await, vec![m1.clone()]);
+    // A room with messages: the newest one is the resume point.
+    let mut fresh = open(&room.id, Some(&key), "", None).await;
+    assert!(fresh
+        .next_message(Duration::from_millis(800))
+        .await
+        .is_none());
+    assert_eq!(fresh.decoder.last_event_id(), Some(m1.id.as_str()));
+    // History understands START too.
+    let m2 = api.send(&key, &room.id, "ada", "second").await;
+    assert_eq!(
+        api.history(&key, &room.id, &format!("?after={start}"))
+            .await,
+        vec![m1.clone(), m2]
+    );
+    assert_eq!(
+        api.history(&key, &room.id, &format!("?after={start}&limit=1"))
+            .await,
+        vec![m1]
+    );
+    assert!(api
+        .history(&key, &room.id, &format!("?before={start}"))
+        .await
+        .is_empty());
+}
