@@ -1,1 +1,3 @@
-fn main() {}
+fn main() -> std::process::ExitCode {
+    meet_ai_loadtest::cli::main()
+}

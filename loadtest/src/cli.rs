@@ -1,0 +1,218 @@
+//! Command line: global options, then one scenario.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::client::{is_loopback, Client};
+use crate::output::emit;
+use crate::report::ReportArgs;
+use crate::scenarios::fanout::FanoutArgs;
+use crate::scenarios::history::HistoryArgs;
+use crate::scenarios::idle::IdleArgs;
+use crate::scenarios::send::SendArgs;
+use crate::scenarios::soak::SoakArgs;
+use crate::scenarios::{self, Ctx, Report};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "meet-ai-loadtest",
+    version,
+    about = "Load generator and benchmarks for a meet-ai deployment",
+    long_about = "Load generator and benchmarks for a meet-ai deployment. Each scenario prints one \
+                  JSON object on stdout; on a terminal also a table and a progress bar on stderr. \
+                  Exit status: 0 ok, 1 the scenario's checks failed, 2 it could not run."
+)]
+pub struct Cli {
+    /// The deployment to measure.
+    #[arg(
+        long,
+        global = true,
+        default_value = "http://127.0.0.1:8787",
+        env = "MEET_AI_URL"
+    )]
+    pub url: String,
+    /// How the server is run (reported in every result), e.g. `lean-dev`.
+    #[arg(
+        long,
+        global = true,
+        default_value = "unspecified",
+        env = "MEET_AI_RUNNER"
+    )]
+    pub runner: String,
+    /// Allow a URL that is not on this machine (a real deployment). Load
+    /// tests send a lot of traffic: only aim them at servers you own.
+    #[arg(long, global = true)]
+    pub allow_remote: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// N concurrent senders post as fast as they can: accepted msgs/s, POST latency.
+    Send(SendArgs),
+    /// L listeners on one room, one sender at R msg/s: delivery latency, loss, order.
+    Fanout(FanoutArgs),
+    /// Reconnecting listeners for minutes (optionally across a server restart):
+    /// every stored message exactly once, in order, or exit 1.
+    Soak(SoakArgs),
+    /// History page latency in rooms of 100, 10,000 and 100,000 messages.
+    History(HistoryArgs),
+    /// What an idle SSE listener costs: requests per hour, D1 queries per second.
+    Idle(IdleArgs),
+    /// Writes the benchmark report (markdown) from a directory of results.
+    Report(ReportArgs),
+}
+
+impl Command {
+    /// The longest the scenario may run, all phases included.
+    fn time_bound(&self) -> Duration {
+        let secs = match self {
+            Command::Send(a) => a.seconds + 120.0,
+            Command::Fanout(a) => a.seconds + a.drain_seconds + 180.0,
+            Command::Soak(a) => a.minutes * 60.0 + a.drain_seconds + a.hook_timeout + 240.0,
+            Command::History(_) => 1800.0,
+            Command::Idle(a) => a.seconds + 120.0,
+            Command::Report(_) => 60.0,
+        };
+        Duration::from_secs_f64(secs.clamp(1.0, 2.0 * 86_400.0))
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Report(args) = &cli.command {
+        return match crate::report::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("meet-ai-loadtest report: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let client = match Client::new(&cli.url) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("meet-ai-loadtest: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if !is_loopback(&client.base) && !cli.allow_remote {
+        eprintln!(
+            "meet-ai-loadtest: {} is not on this machine; pass --allow-remote to load a deployment you own",
+            client.base
+        );
+        return ExitCode::from(2);
+    }
+    let ctx = Ctx {
+        url: client.base.as_str().trim_end_matches('/').to_owned(),
+        client,
+        runner: cli.runner.clone(),
+        run: crate::content::new_run_tag(),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("meet-ai-loadtest: start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let bound = cli.command.time_bound();
+    let outcome =
+        runtime.block_on(async { tokio::time::timeout(bound, dispatch(&ctx, &cli.command)).await });
+    // Listener tasks still reading streams must not hold the process open.
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    match outcome {
+        Err(_) => {
+            eprintln!(
+                "meet-ai-loadtest: the scenario passed its time bound ({:.0} s) and was stopped",
+                bound.as_secs_f64()
+            );
+            ExitCode::from(2)
+        }
+        Ok(Err(e)) => {
+            eprintln!("meet-ai-loadtest: {e}");
+            ExitCode::from(2)
+        }
+        Ok(Ok(report)) => {
+            emit(&report.json, &report.table);
+            if report.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+async fn dispatch(ctx: &Ctx, command: &Command) -> crate::client::Result<Report> {
+    match command {
+        Command::Send(a) => scenarios::send::run(ctx, a).await,
+        Command::Fanout(a) => scenarios::fanout::run(ctx, a).await,
+        Command::Soak(a) => scenarios::soak::run(ctx, a).await,
+        Command::History(a) => scenarios::history::run(ctx, a).await,
+        Command::Idle(a) => scenarios::idle::run(ctx, a).await,
+        Command::Report(_) => unreachable!("handled before the runtime starts"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_the_standard_invocations() {
+        let c = Cli::try_parse_from([
+            "x",
+            "--url",
+            "http://127.0.0.1:9000",
+            "fanout",
+            "--transport",
+            "ws",
+            "--listeners",
+            "50",
+            "--rate",
+            "10",
+            "--seconds",
+            "20",
+        ])
+        .unwrap();
+        match c.command {
+            Command::Fanout(a) => {
+                assert_eq!(a.listeners, 50);
+                assert_eq!(a.transport, crate::listener::Transport::Ws);
+            }
+            other => panic!("{other:?}"),
+        }
+        let c = Cli::try_parse_from(["x", "history", "--sizes", "100,10000"]).unwrap();
+        match c.command {
+            Command::History(a) => assert_eq!(a.sizes, vec![100, 10_000]),
+            other => panic!("{other:?}"),
+        }
+        // The hook needs its time and the other way round.
+        assert!(Cli::try_parse_from(["x", "soak", "--restart-hook", "true"]).is_err());
+        assert!(Cli::try_parse_from(["x", "soak", "--restart-after", "5"]).is_err());
+        assert!(Cli::try_parse_from([
+            "x",
+            "soak",
+            "--minutes",
+            "1",
+            "--restart-hook",
+            "true",
+            "--restart-after",
+            "5"
+        ])
+        .is_ok());
+    }
+}

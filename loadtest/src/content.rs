@@ -1,0 +1,127 @@
+//! What the load generator writes in a message: which run sent it, its
+//! sequence number and when it was sent, so a listener can measure delivery
+//! latency and order from the message alone.
+//!
+//! Format: `lt/<run>/<seq>/<sent unix µs>`, then optionally a space and
+//! filler up to a requested length. Runs tag their messages so a listener can
+//! tell them from anything else in the room.
+
+/// What a load-generator message carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// The run's tag (random per run).
+    pub run: u32,
+    /// Position in the sender's sequence, from 0.
+    pub seq: u64,
+    /// Microseconds since the Unix epoch when the send started.
+    pub sent_us: i64,
+}
+
+const PREFIX: &str = "lt/";
+
+/// The content for `stamp`, padded with filler to at least `min_len` bytes.
+pub fn encode(stamp: Stamp, min_len: usize) -> String {
+    let mut out = format!("{PREFIX}{:08x}/{}/{}", stamp.run, stamp.seq, stamp.sent_us);
+    if out.len() < min_len {
+        out.push(' ');
+        let filler = b"the quick brown fox jumps over the lazy dog ";
+        let mut i = 0;
+        while out.len() < min_len {
+            out.push(char::from(filler[i % filler.len()]));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Reads a stamp back; `None` for content that is not a load-generator stamp.
+pub fn decode(content: &str) -> Option<Stamp> {
+    let head = content.split(' ').next()?;
+    let rest = head.strip_prefix(PREFIX)?;
+    let mut parts = rest.split('/');
+    let run = parts.next()?;
+    if run.len() != 8 {
+        return None;
+    }
+    let run = u32::from_str_radix(run, 16).ok()?;
+    let seq = parts.next()?.parse().ok()?;
+    let sent_us = parts.next()?.parse().ok()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(Stamp { run, seq, sent_us })
+}
+
+/// Microseconds since the Unix epoch, now. Sender and listeners run in one
+/// process, so they read the same clock.
+pub fn now_us() -> i64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// A random run tag.
+pub fn new_run_tag() -> u32 {
+    fastrand::u32(..)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        let s = Stamp {
+            run: 0xdead_beef,
+            seq: 42,
+            sent_us: 1_732_612_345_678_901,
+        };
+        let text = encode(s, 0);
+        assert_eq!(text, "lt/deadbeef/42/1732612345678901");
+        assert_eq!(decode(&text), Some(s));
+    }
+
+    #[test]
+    fn pads_to_length_and_still_decodes() {
+        let s = Stamp {
+            run: 1,
+            seq: 0,
+            sent_us: 5,
+        };
+        let text = encode(s, 200);
+        assert_eq!(text.len(), 200);
+        assert!(text.starts_with("lt/00000001/0/5 the quick"));
+        assert_eq!(decode(&text), Some(s));
+        // Already longer than asked: no filler.
+        assert_eq!(encode(s, 3), "lt/00000001/0/5");
+    }
+
+    #[test]
+    fn rejects_other_content() {
+        for text in [
+            "",
+            "hello",
+            "lt/",
+            "lt/xyz/1/2",
+            "lt/0000000g/1/2",
+            "lt/00000001/one/2",
+            "lt/00000001/1",
+            "lt/00000001/1/2/3",
+            "lt/00000001/-1/2",
+            " lt/00000001/1/2",
+            "seed message 7",
+        ] {
+            assert_eq!(decode(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn clock_is_plausible() {
+        // After 2024-01-01 and monotone enough for two reads.
+        let a = now_us();
+        let b = now_us();
+        assert!(a > 1_704_067_200_000_000);
+        assert!(b >= a);
+    }
+}

@@ -1,0 +1,172 @@
+//! What a run prints: one JSON object on stdout (always), and on a terminal a
+//! readable table and a progress bar on stderr.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::{json, Value};
+
+use crate::client::CostTotals;
+
+/// The 1, 5 and 15 minute load averages (Linux), or `None` elsewhere.
+pub fn loadavg() -> Option<[f64; 3]> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    parse_loadavg(&text)
+}
+
+pub fn parse_loadavg(text: &str) -> Option<[f64; 3]> {
+    let mut it = text.split_whitespace().map(|s| s.parse::<f64>().ok());
+    Some([it.next()??, it.next()??, it.next()??])
+}
+
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64()
+}
+
+pub fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// A progress bar over `len` steps on stderr, hidden when stderr is not a
+/// terminal.
+pub fn progress(len: u64, prefix: &str) -> ProgressBar {
+    let target = if stderr_is_terminal() {
+        ProgressDrawTarget::stderr_with_hz(4)
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(len), target);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix:>10} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_prefix(prefix.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(250));
+    bar
+}
+
+/// A plain text table for people.
+#[derive(Debug, Default)]
+pub struct Table {
+    pub title: String,
+    pub rows: Vec<(String, String)>,
+}
+
+impl Table {
+    pub fn new(title: impl Into<String>) -> Table {
+        Table {
+            title: title.into(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn row(&mut self, name: impl Into<String>, value: impl Into<String>) -> &mut Table {
+        self.rows.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn render(&self) -> String {
+        let width = self.rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+        let mut out = format!("{}\n", self.title);
+        for (n, v) in &self.rows {
+            out.push_str(&format!("  {n:<width$}  {v}\n"));
+        }
+        out
+    }
+}
+
+/// Envelope common to every scenario's JSON.
+pub struct Run {
+    pub scenario: &'static str,
+    pub url: String,
+    pub runner: String,
+    pub started_unix: f64,
+    pub load_start: Option<[f64; 3]>,
+}
+
+impl Run {
+    pub fn start(scenario: &'static str, url: &str, runner: &str) -> Run {
+        Run {
+            scenario,
+            url: url.to_owned(),
+            runner: runner.to_owned(),
+            started_unix: unix_now(),
+            load_start: loadavg(),
+        }
+    }
+
+    /// The one JSON object a scenario prints.
+    pub fn finish(
+        &self,
+        ok: bool,
+        params: Value,
+        result: Value,
+        cost: CostTotals,
+        notes: &[String],
+    ) -> Value {
+        json!({
+            "scenario": self.scenario,
+            "ok": ok,
+            "url": self.url,
+            "runner": self.runner,
+            "started_unix": self.started_unix.floor(),
+            "duration_s": ((unix_now() - self.started_unix) * 10.0).round() / 10.0,
+            "load_avg": { "start": self.load_start, "end": loadavg() },
+            "params": params,
+            "result": result,
+            "cost": cost,
+            "notes": notes,
+        })
+    }
+}
+
+/// Prints the JSON on stdout and, on a terminal, the table on stderr.
+pub fn emit(json: &Value, table: &Table) {
+    if stderr_is_terminal() {
+        eprintln!("{}", table.render());
+    }
+    println!("{json}");
+}
+
+/// `12.3` style, for tables.
+pub fn f1(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+/// p50/p90/p99/max of a summary, for tables.
+pub fn pcts(s: &crate::stats::Summary) -> String {
+    if s.count == 0 {
+        return "no samples".to_owned();
+    }
+    format!(
+        "p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1} ms  (n={})",
+        s.p50, s.p90, s.p99, s.max, s.count
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_proc_loadavg() {
+        assert_eq!(
+            parse_loadavg("0.52 1.03 0.99 2/345 6789\n"),
+            Some([0.52, 1.03, 0.99])
+        );
+        assert_eq!(parse_loadavg("garbage"), None);
+    }
+
+    #[test]
+    fn table_aligns_names() {
+        let mut t = Table::new("send");
+        t.row("a", "1").row("longer", "2");
+        assert_eq!(t.render(), "send\n  a       1\n  longer  2\n");
+    }
+}

@@ -1,0 +1,342 @@
+//! `fanout`: L listeners on one room, one sender at R messages a second.
+//! Delivery latency runs from the start of the send to the listener's
+//! receipt; every listener is judged against the room's stored history.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::{watch, Semaphore};
+use tokio::time::Instant;
+
+use super::{stream_stats, Ctx, Report};
+use crate::client::{client_ip, Client, Result};
+use crate::content::{encode, now_us, Stamp};
+use crate::delivery::{check, DeliveryCheck};
+use crate::listener::{self, lock, ListenerSpec, Reconnect, SharedLog, Transport};
+use crate::output::{f1, pcts, progress, Run, Table};
+use crate::stats::Summary;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct FanoutArgs {
+    #[arg(long, value_enum, default_value_t = Transport::Sse)]
+    pub transport: Transport,
+    /// Listeners on the room.
+    #[arg(long, default_value_t = 10)]
+    pub listeners: u32,
+    /// Messages per second from the one sender.
+    #[arg(long, default_value_t = 5.0)]
+    pub rate: f64,
+    /// How long to send.
+    #[arg(long, default_value_t = 20.0)]
+    pub seconds: f64,
+    /// Longest wait, after the last send, for every listener to catch up.
+    #[arg(long, default_value_t = 20.0)]
+    pub drain_seconds: f64,
+    /// What a listener does when the server ends a stream.
+    #[arg(long, value_enum, default_value_t = Reconnect::Eventsource)]
+    pub reconnect: Reconnect,
+    /// Content length in bytes.
+    #[arg(long, default_value_t = 120)]
+    pub size: usize,
+}
+
+/// The sender's record of one send.
+pub struct Sent {
+    pub status: String,
+    pub latency_ms: f64,
+}
+
+/// Fails clearly when the deployment has no WebSocket endpoint.
+pub async fn require_websocket(client: &Client) -> Result<()> {
+    let health = client.health().await?;
+    if !health.features.websocket {
+        return Err(format!(
+            "{} has no WebSocket endpoint: GET /api/health says features.websocket=false \
+             (WebSockets are the paid variant: build with the durable-objects feature, e.g. `make dev-paid`)",
+            client.base
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// What [`send_at_rate`] sends.
+pub struct SendPlan {
+    pub rate: f64,
+    pub seconds: f64,
+    /// Content length in bytes.
+    pub size: usize,
+    pub run_tag: u32,
+}
+
+/// Sends at `rate` for `seconds`, open loop: each send starts on its tick
+/// whether or not the previous one has finished (at most 64 in flight).
+pub async fn send_at_rate(
+    client: &Client,
+    key: &str,
+    room: &str,
+    plan: &SendPlan,
+    on_tick: impl Fn(u64),
+) -> Vec<Sent> {
+    let (run_tag, size) = (plan.run_tag, plan.size);
+    let interval = Duration::from_secs_f64(1.0 / plan.rate);
+    let count = (plan.rate * plan.seconds).round().max(1.0) as u64;
+    let start = Instant::now();
+    let permits = Arc::new(Semaphore::new(64));
+    let mut tasks = Vec::with_capacity(count as usize);
+    for seq in 0..count {
+        tokio::time::sleep_until(start + interval.mul_f64(seq as f64)).await;
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        let (client, key, room) = (client.clone(), key.to_owned(), room.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let content = encode(
+                Stamp {
+                    run: run_tag,
+                    seq,
+                    sent_us: now_us(),
+                },
+                size,
+            );
+            let t = client
+                .post_message(&key, &room, "fanout-sender", &content, None)
+                .await;
+            drop(permit);
+            Sent {
+                status: t.status_key(),
+                latency_ms: t.latency_ms,
+            }
+        }));
+        on_tick(seq + 1);
+    }
+    let mut out = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        if let Ok(s) = t.await {
+            out.push(s);
+        }
+    }
+    out
+}
+
+/// Per-listener judgement and the latency of every first arrival.
+pub struct Judged {
+    pub per_listener: Vec<Value>,
+    pub totals: DeliveryCheck,
+    pub all_ok: bool,
+    pub latency: Vec<f64>,
+    pub latency_connected: Vec<f64>,
+    pub latency_across_reconnect: Vec<f64>,
+}
+
+pub fn judge(logs: &[SharedLog], history: &[String], run_tag: u32) -> Judged {
+    let mut per_listener = Vec::new();
+    let mut totals = DeliveryCheck::default();
+    let mut all_ok = true;
+    let (mut latency, mut connected, mut across) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, log) in logs.iter().enumerate() {
+        let l = lock(log);
+        let c = check(history, &l.ids());
+        all_ok &= c.exactly_once_in_order() && l.fatal.is_none();
+        totals.add(&c);
+        let mut seen = std::collections::HashSet::new();
+        for a in &l.arrivals {
+            if !seen.insert(a.id.as_str()) || a.stamp.is_none_or(|s| s.run != run_tag) {
+                continue;
+            }
+            if let Some(ms) = a.latency_ms() {
+                latency.push(ms);
+                if a.across_reconnect {
+                    across.push(ms);
+                } else {
+                    connected.push(ms);
+                }
+            }
+        }
+        per_listener.push(json!({
+            "listener": i,
+            "received": c.received,
+            "lost": c.lost,
+            "duplicated": c.duplicated,
+            "out_of_order": c.out_of_order,
+            "unknown": c.unknown,
+            "connections": l.streams.len(),
+            "errors": l.errors(),
+            "fatal": l.fatal,
+        }));
+    }
+    Judged {
+        per_listener,
+        totals,
+        all_ok,
+        latency,
+        latency_connected: connected,
+        latency_across_reconnect: across,
+    }
+}
+
+pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
+    let run = Run::start("fanout", &ctx.url, &ctx.runner);
+    if args.listeners == 0 || args.listeners > 2000 {
+        return Err("--listeners must be 1..=2000".into());
+    }
+    if !(args.rate > 0.0 && args.rate <= 1000.0) {
+        return Err("--rate must be in (0, 1000]".into());
+    }
+    if args.transport == Transport::Ws {
+        require_websocket(&ctx.client).await?;
+    }
+    let key = ctx.client.create_key(&client_ip(ctx.run, 0)).await?;
+    let room = ctx.client.create_room(&key, "loadtest fanout").await?.id;
+    let client = ctx.measured();
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let hard_deadline =
+        Instant::now() + Duration::from_secs_f64(args.seconds + args.drain_seconds + 60.0);
+    let spec = ListenerSpec {
+        client: client.clone(),
+        key: key.clone(),
+        room: room.clone(),
+        transport: args.transport,
+        reconnect: args.reconnect,
+    };
+    let mut logs = Vec::new();
+    let mut handles = Vec::new();
+    for _ in 0..args.listeners {
+        let (log, h) = listener::spawn(spec.clone(), stop_rx.clone(), hard_deadline);
+        logs.push(log);
+        handles.push(h);
+    }
+    // The room is empty, so a stream opened before the first send sees every
+    // message; start sending only once all are open.
+    if !listener::wait_connected(&logs, Duration::from_secs(60)).await {
+        let _ = stop_tx.send(true);
+        let open = logs.iter().filter(|l| lock(l).connected).count();
+        let err = logs
+            .iter()
+            .find_map(|l| {
+                lock(l).streams.iter().find_map(|s| match &s.end {
+                    crate::listener::StreamEnd::Error(e) => Some(e.clone()),
+                    _ => None,
+                })
+            })
+            .unwrap_or_default();
+        return Err(format!(
+            "only {open} of {} listeners connected within 60 s {err}",
+            args.listeners
+        )
+        .into());
+    }
+
+    let total = (args.rate * args.seconds).round().max(1.0) as u64;
+    let bar = progress(total, "fanout");
+    let plan = SendPlan {
+        rate: args.rate,
+        seconds: args.seconds,
+        size: args.size,
+        run_tag: ctx.run,
+    };
+    let sent = send_at_rate(&client, &key, &room, &plan, |n| bar.set_position(n)).await;
+    bar.set_message("draining");
+    let history: Vec<String> = ctx
+        .client
+        .full_history(&key, &room, 1_000_000)
+        .await?
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    let caught_up = match history.last() {
+        Some(last) => {
+            listener::wait_caught_up(&logs, last, Duration::from_secs_f64(args.drain_seconds)).await
+        }
+        None => true,
+    };
+    // A moment more, so a late duplicate would still be seen.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = stop_tx.send(true);
+    for h in handles {
+        let _ = h.await;
+    }
+    bar.finish_and_clear();
+
+    let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
+    for s in &sent {
+        *statuses.entry(s.status.clone()).or_default() += 1;
+    }
+    let post_latency = Summary::of(&sent.iter().map(|s| s.latency_ms).collect::<Vec<_>>());
+    let j = judge(&logs, &history, ctx.run);
+    let delivery = Summary::of(&j.latency);
+    let delivery_connected = Summary::of(&j.latency_connected);
+    let delivery_across = Summary::of(&j.latency_across_reconnect);
+    let streams = stream_stats(&logs);
+    let ok = j.all_ok && caught_up;
+    let mut notes = Vec::new();
+    if !caught_up {
+        notes.push(format!(
+            "not every listener had the last message {} s after the last send",
+            args.drain_seconds
+        ));
+    }
+    let accepted = statuses.get("201").copied().unwrap_or(0);
+    if accepted as usize != history.len() {
+        notes.push(format!(
+            "{accepted} sends accepted but the history holds {} messages",
+            history.len()
+        ));
+    }
+    let result = json!({
+        "sent": sent.len(),
+        "send_statuses": statuses,
+        "post_latency_ms": post_latency,
+        "stored": history.len(),
+        "delivery_ms": delivery,
+        "delivery_connected_ms": delivery_connected,
+        "delivery_across_reconnect_ms": delivery_across,
+        "totals": j.totals,
+        "all_exactly_once_in_order": j.all_ok,
+        "caught_up": caught_up,
+        "streams": streams,
+        "listeners": j.per_listener,
+    });
+    let mut table = Table::new(format!(
+        "fanout over {:?}: {} listeners, {} msg/s for {} s against {} ({})",
+        args.transport, args.listeners, args.rate, args.seconds, ctx.url, ctx.runner
+    ));
+    table
+        .row(
+            "sent / stored",
+            format!("{} / {}", sent.len(), history.len()),
+        )
+        .row("POST latency", pcts(&post_latency))
+        .row("delivery", pcts(&delivery))
+        .row("  while connected", pcts(&delivery_connected))
+        .row("  across reconnect", pcts(&delivery_across))
+        .row(
+            "lost / dup / out of order",
+            format!(
+                "{} / {} / {} (unknown {})",
+                j.totals.lost, j.totals.duplicated, j.totals.out_of_order, j.totals.unknown
+            ),
+        )
+        .row(
+            "connections",
+            format!(
+                "{} ({} per listener)",
+                streams["connections"],
+                f1(streams["connections"].as_f64().unwrap_or(0.0) / f64::from(args.listeners))
+            ),
+        )
+        .row("verdict", if ok { "ok" } else { "FAILED" });
+    let params = json!({
+        "transport": args.transport, "listeners": args.listeners, "rate": args.rate,
+        "seconds": args.seconds, "drain_seconds": args.drain_seconds,
+        "reconnect": args.reconnect, "size": args.size,
+    });
+    Ok(Report {
+        json: run.finish(ok, params, result, client.cost.totals(), &notes),
+        table,
+        ok,
+    })
+}

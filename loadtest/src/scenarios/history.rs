@@ -1,0 +1,423 @@
+//! `history`: latency of `GET /api/rooms/:id/messages` as rooms grow: the
+//! latest page, and `after` / `before` pages at random points, in rooms of
+//! (by default) 100, 10,000 and 100,000 messages.
+//!
+//! Big rooms are seeded straight into local D1 (one `INSERT ... SELECT` over
+//! a recursive CTE, applied with `wrangler d1 execute --local`), not through
+//! the API; the seeded ids are deterministic, so cursors are known without
+//! reading the room. Without `--state-dir` (a remote deployment) rooms are
+//! seeded through the API instead, which is slow for big rooms.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::{Ctx, Report};
+use crate::client::{client_ip, Result};
+use crate::output::{f1, pcts, progress, Run, Table};
+use crate::stats::Summary;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct HistoryArgs {
+    /// Room sizes, in messages.
+    #[arg(long, value_delimiter = ',', default_value = "100,10000,100000")]
+    pub sizes: Vec<u64>,
+    /// Requests of each kind per room.
+    #[arg(long, default_value_t = 40)]
+    pub requests: u32,
+    /// Messages per page.
+    #[arg(long, default_value_t = 100)]
+    pub limit: u32,
+    /// The local server's state folder (its `--persist-to`): seed big rooms
+    /// directly into its D1. Without it, rooms are seeded through the API.
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// The repository root (where wrangler.toml is), for `wrangler d1 execute`.
+    #[arg(long, default_value = ".")]
+    pub repo: PathBuf,
+    /// The wrangler binary (default: <repo>/node_modules/.bin/wrangler).
+    #[arg(long)]
+    pub wrangler: Option<PathBuf>,
+    /// A wrangler environment for `d1 execute` (`--env`).
+    #[arg(long)]
+    pub wrangler_env: Option<String>,
+    /// The D1 database name in wrangler.toml.
+    #[arg(long, default_value = "meet-ai")]
+    pub database: String,
+}
+
+/// The id of seeded message `n` (1-based) of room `room_index` in run `run`:
+/// a valid version-4-shaped UUID, the same as the SQL's printf.
+pub fn seeded_id(run: u32, room_index: u32, n: u64) -> String {
+    format!("{run:08x}-{room_index:04x}-4000-8000-{n:012x}")
+}
+
+/// The SQL that fills room `room_id` with `size` messages, ids from
+/// [`seeded_id`], owned by the room's key, in one statement.
+pub fn seed_sql(run: u32, room_index: u32, room_id: &str, size: u64, base_ms: i64) -> String {
+    // Room ids come from the API (UUIDs); refuse anything that could break
+    // out of the literal.
+    assert!(
+        room_id.chars().all(|c| c.is_ascii_hexdigit() || c == '-'),
+        "room id {room_id:?} is not a UUID"
+    );
+    format!(
+        "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < {size})\n\
+         INSERT INTO messages (id, room_id, key_id, sender, sender_type, color, content, created_ms)\n\
+         SELECT printf('%08x-%04x-4000-8000-%012x', {run}, {room_index}, n), r.id, r.key_id,\n\
+         \x20 'seed-' || (n % 7), CASE WHEN n % 3 = 0 THEN 'human' ELSE 'agent' END, NULL,\n\
+         \x20 'seeded message ' || n || ': ' || substr('lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua', 1, 20 + n % 100),\n\
+         \x20 {base_ms} + n\n\
+         FROM rooms r, c WHERE r.id = '{room_id}';\n"
+    )
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Latest,
+    After,
+    Before,
+}
+
+impl Kind {
+    const ALL: [Kind; 3] = [Kind::Latest, Kind::After, Kind::Before];
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Latest => "latest",
+            Kind::After => "after",
+            Kind::Before => "before",
+        }
+    }
+}
+
+struct Room {
+    size: u64,
+    id: String,
+    /// Message ids by position (1-based position = index + 1) when seeded
+    /// through the API; empty when ids follow [`seeded_id`].
+    ids: Vec<String>,
+    index: u32,
+}
+
+impl Room {
+    fn id_at(&self, run: u32, n: u64) -> String {
+        if self.ids.is_empty() {
+            seeded_id(run, self.index, n)
+        } else {
+            self.ids[(n - 1) as usize].clone()
+        }
+    }
+}
+
+async fn seed_sql_file(
+    ctx: &Ctx,
+    args: &HistoryArgs,
+    state: &PathBuf,
+    rooms: &[Room],
+) -> Result<f64> {
+    let base_ms = (crate::content::now_us() / 1000) - 200_000;
+    let mut sql = String::new();
+    for r in rooms {
+        sql.push_str(&seed_sql(ctx.run, r.index, &r.id, r.size, base_ms));
+    }
+    let file = std::env::temp_dir().join(format!("meet-ai-loadtest-seed-{:08x}.sql", ctx.run));
+    std::fs::write(&file, sql)?;
+    let wrangler = args
+        .wrangler
+        .clone()
+        .unwrap_or_else(|| args.repo.join("node_modules/.bin/wrangler"));
+    let mut cmd = tokio::process::Command::new(&wrangler);
+    cmd.current_dir(&args.repo)
+        .args(["d1", "execute", &args.database, "--local", "--persist-to"])
+        .arg(state)
+        .arg("--file")
+        .arg(&file)
+        .env("WRANGLER_SEND_METRICS", "false")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    if let Some(env) = &args.wrangler_env {
+        cmd.args(["--env", env]);
+    }
+    let t0 = std::time::Instant::now();
+    let out = tokio::time::timeout(Duration::from_secs(600), cmd.output())
+        .await
+        .map_err(|_| "wrangler d1 execute took over 600 s")?
+        .map_err(|e| format!("run {}: {e}", wrangler.display()))?;
+    let _ = std::fs::remove_file(&file);
+    if !out.status.success() {
+        return Err(format!(
+            "wrangler d1 execute failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    Ok(t0.elapsed().as_secs_f64())
+}
+
+async fn seed_http(ctx: &Ctx, key: &str, room: &mut Room) -> Result<()> {
+    let done = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let (client, key, id, done) = (
+            ctx.client.clone(),
+            key.to_owned(),
+            room.id.clone(),
+            done.clone(),
+        );
+        let size = room.size;
+        tasks.push(tokio::spawn(async move {
+            let mut failures = 0;
+            while done.fetch_add(1, Ordering::Relaxed) < size {
+                let t = client
+                    .post_message(&key, &id, &format!("seed-{w}"), "seeded message", None)
+                    .await;
+                if t.status != 201 {
+                    failures += 1;
+                    done.fetch_sub(1, Ordering::Relaxed);
+                    if failures > 20 {
+                        return Err(format!("seeding: {} {:?}", t.status, t.error));
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            }
+            Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    room.ids = ctx
+        .client
+        .full_history(key, &room.id, room.size as usize + 10)
+        .await?
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    Ok(())
+}
+
+/// The room holds exactly what was seeded: its newest message is number
+/// `size` and the one after `size - 1` is the last.
+async fn verify(ctx: &Ctx, key: &str, room: &Room) -> Result<()> {
+    let latest = ctx.client.history_page(key, &room.id, "limit=1").await;
+    let latest = crate::client::expect(latest, "GET latest")?;
+    let want = room.id_at(ctx.run, room.size);
+    if latest.first().map(|m| &m.id) != Some(&want) {
+        return Err(format!(
+            "room of {} is not seeded as expected: newest is {:?}, want {want}",
+            room.size,
+            latest.first().map(|m| &m.id)
+        )
+        .into());
+    }
+    if room.size > 1 {
+        let q = format!("limit=5&after={}", room.id_at(ctx.run, room.size - 1));
+        let page = crate::client::expect(
+            ctx.client.history_page(key, &room.id, &q).await,
+            "GET after",
+        )?;
+        if page.len() != 1 {
+            return Err(format!(
+                "room of {}: {} messages after the second newest",
+                room.size,
+                page.len()
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
+pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
+    let run = Run::start("history", &ctx.url, &ctx.runner);
+    if args.sizes.is_empty() || args.sizes.iter().any(|&s| s == 0 || s > 10_000_000) {
+        return Err("--sizes must be 1..=10000000 each".into());
+    }
+    if args.requests == 0 || args.requests > 10_000 {
+        return Err("--requests must be 1..=10000".into());
+    }
+    let key = ctx.client.create_key(&client_ip(ctx.run, 0)).await?;
+    let mut rooms = Vec::new();
+    for (i, &size) in args.sizes.iter().enumerate() {
+        let room = ctx
+            .client
+            .create_room(&key, &format!("loadtest history {size}"))
+            .await?;
+        rooms.push(Room {
+            size,
+            id: room.id,
+            ids: Vec::new(),
+            index: i as u32,
+        });
+    }
+    let mut notes = Vec::new();
+    let seeding = match &args.state_dir {
+        Some(state) => {
+            let secs = seed_sql_file(ctx, args, state, &rooms).await?;
+            json!({ "method": "wrangler d1 execute --local", "seconds": secs })
+        }
+        None => {
+            notes.push("seeded through the API (no --state-dir)".to_owned());
+            let t0 = std::time::Instant::now();
+            for r in rooms.iter_mut() {
+                seed_http(ctx, &key, r).await?;
+            }
+            json!({ "method": "POST /api/rooms/:id/messages", "seconds": t0.elapsed().as_secs_f64() })
+        }
+    };
+    for r in &rooms {
+        verify(ctx, &key, r).await?;
+    }
+
+    let client = ctx.measured();
+    let mut rng = fastrand::Rng::with_seed(u64::from(ctx.run));
+    let limit = u64::from(args.limit);
+    // samples[room][kind] = (latency, D1 time, D1 rows read)
+    type Samples = (Vec<f64>, Vec<f64>, Vec<f64>);
+    let mut samples: Vec<Vec<Samples>> = rooms
+        .iter()
+        .map(|_| Kind::ALL.iter().map(|_| Default::default()).collect())
+        .collect();
+    let mut failures = 0u64;
+    let bar = progress(u64::from(args.requests), "history");
+    // Warm-up, unmeasured: first requests pay for compiling statements.
+    for r in &rooms {
+        for _ in 0..3 {
+            let _ = client
+                .history_page(&key, &r.id, &format!("limit={limit}"))
+                .await;
+        }
+    }
+    // Interleaved, so background noise falls on every size alike.
+    for round in 0..args.requests {
+        for (ri, r) in rooms.iter().enumerate() {
+            for (ki, kind) in Kind::ALL.iter().enumerate() {
+                let q = match kind {
+                    Kind::Latest => format!("limit={limit}"),
+                    Kind::After => {
+                        let hi = r.size.saturating_sub(limit).max(1);
+                        format!("limit={limit}&after={}", r.id_at(ctx.run, rng.u64(1..=hi)))
+                    }
+                    Kind::Before => {
+                        let lo = (limit + 1).min(r.size);
+                        format!(
+                            "limit={limit}&before={}",
+                            r.id_at(ctx.run, rng.u64(lo..=r.size))
+                        )
+                    }
+                };
+                let t = client.history_page(&key, &r.id, &q).await;
+                if t.status != 200 {
+                    failures += 1;
+                    continue;
+                }
+                samples[ri][ki].0.push(t.latency_ms);
+                if let Some(timing) = t.timing {
+                    samples[ri][ki].1.push(timing.dur_ms);
+                    if let Some(rows) = timing.rows_read {
+                        samples[ri][ki].2.push(rows as f64);
+                    }
+                }
+            }
+        }
+        bar.set_position(u64::from(round + 1));
+    }
+    bar.finish_and_clear();
+
+    let mut per_room = Vec::new();
+    let mut table = Table::new(format!(
+        "history: {} requests of each kind, {} per page, against {} ({})",
+        args.requests, args.limit, ctx.url, ctx.runner
+    ));
+    let mut p50 = vec![[0.0f64; 3]; rooms.len()];
+    for (ri, r) in rooms.iter().enumerate() {
+        let mut kinds = serde_json::Map::new();
+        for (ki, kind) in Kind::ALL.iter().enumerate() {
+            let lat = Summary::of(&samples[ri][ki].0);
+            let d1 = Summary::of(&samples[ri][ki].1);
+            p50[ri][ki] = lat.p50;
+            table.row(format!("{} msgs, {}", r.size, kind.name()), pcts(&lat));
+            table.row("  D1", pcts(&d1));
+            kinds.insert(
+                kind.name().to_owned(),
+                json!({ "latency_ms": lat, "d1_ms": d1 }),
+            );
+        }
+        per_room.push(json!({ "messages": r.size, "pages": Value::Object(kinds) }));
+    }
+    // Largest room against smallest, by median.
+    let (small, big) = (0, rooms.len() - 1);
+    let mut ratios = serde_json::Map::new();
+    for (ki, kind) in Kind::ALL.iter().enumerate() {
+        let ratio = if p50[small][ki] > 0.0 {
+            Some(p50[big][ki] / p50[small][ki])
+        } else {
+            None
+        };
+        if let Some(x) = ratio {
+            table.row(
+                format!(
+                    "p50 ratio {} / {} ({})",
+                    rooms[big].size,
+                    rooms[small].size,
+                    kind.name()
+                ),
+                format!("{}x", f1(x)),
+            );
+        }
+        ratios.insert(kind.name().to_owned(), json!(ratio));
+    }
+    if failures > 0 {
+        notes.push(format!("{failures} requests failed"));
+    }
+    let ok = failures == 0;
+    let result = json!({
+        "seeding": seeding,
+        "rooms": per_room,
+        "p50_ratio_largest_to_smallest": Value::Object(ratios),
+        "failures": failures,
+    });
+    let params = json!({
+        "sizes": args.sizes, "requests": args.requests, "limit": args.limit,
+        "state_dir": args.state_dir,
+    });
+    Ok(Report {
+        json: run.finish(ok, params, result, client.cost.totals(), &notes),
+        table,
+        ok,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_ids_are_uuids_the_api_accepts() {
+        let id = seeded_id(0xdead_beef, 2, 100_000);
+        assert_eq!(id, "deadbeef-0002-4000-8000-0000000186a0");
+        assert_eq!(
+            protocol::validate::parse_id(&id).as_deref(),
+            Some(id.as_str())
+        );
+    }
+
+    #[test]
+    fn seed_sql_names_the_room_and_count() {
+        let sql = seed_sql(1, 0, "6244a39b-5588-4b8d-a295-ac0346d14fc4", 100, 5);
+        assert!(sql.contains("WHERE n < 100)"));
+        assert!(sql.contains("r.id = '6244a39b-5588-4b8d-a295-ac0346d14fc4'"));
+        assert!(sql.contains("printf('%08x-%04x-4000-8000-%012x', 1, 0, n)"));
+    }
+
+    #[test]
+    #[should_panic(expected = "is not a UUID")]
+    fn seed_sql_refuses_odd_room_ids() {
+        seed_sql(1, 0, "x'; DROP TABLE messages; --", 1, 0);
+    }
+}

@@ -1,0 +1,93 @@
+//! The scenarios. Each returns a [`Report`]: the one JSON object it prints,
+//! a table for people, and whether its assertions held.
+
+pub mod fanout;
+pub mod history;
+pub mod idle;
+pub mod send;
+pub mod soak;
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::client::Client;
+use crate::listener::{lock, SharedLog, StreamEnd};
+use crate::output::Table;
+
+/// What every scenario gets.
+#[derive(Clone)]
+pub struct Ctx {
+    pub client: Client,
+    pub url: String,
+    /// Which server runner is being measured (reported in every result).
+    pub runner: String,
+    /// This run's tag, in message content, seeded ids and client addresses.
+    pub run: u32,
+}
+
+impl Ctx {
+    /// The same target with a fresh cost tally, so a measurement phase does
+    /// not count its setup.
+    pub fn measured(&self) -> Client {
+        let mut c = self.client.clone();
+        c.cost = Default::default();
+        c
+    }
+}
+
+pub struct Report {
+    pub json: Value,
+    pub table: Table,
+    pub ok: bool,
+}
+
+/// Connections made by a set of listeners and how they ended, with the D1
+/// queries their goodbye comments reported.
+pub fn stream_stats(logs: &[SharedLog]) -> Value {
+    let mut ends: BTreeMap<String, usize> = BTreeMap::new();
+    let mut streams = 0;
+    let mut bye_queries: u64 = 0;
+    let mut byes = 0;
+    let mut durations = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    for log in logs {
+        let l = lock(log);
+        for s in &l.streams {
+            streams += 1;
+            let key = match &s.end {
+                StreamEnd::Open => "open".to_owned(),
+                StreamEnd::Bye(r) => format!("bye:{r}"),
+                StreamEnd::Closed => "closed".to_owned(),
+                StreamEnd::Error(e) => {
+                    if errors.len() < 5 && !errors.contains(e) {
+                        errors.push(e.clone());
+                    }
+                    "error".to_owned()
+                }
+                StreamEnd::Stopped => "stopped".to_owned(),
+            };
+            *ends.entry(key).or_default() += 1;
+            if let Some(q) = s.bye_queries {
+                bye_queries += u64::from(q);
+                byes += 1;
+                if let (Some(c), Some(e)) = (s.connected_us, s.ended_us) {
+                    durations.push((e - c) as f64 / 1e6);
+                }
+            }
+        }
+    }
+    let mean_bye_stream_s = if durations.is_empty() {
+        None
+    } else {
+        Some(durations.iter().sum::<f64>() / durations.len() as f64)
+    };
+    json!({
+        "connections": streams,
+        "ends": ends,
+        "completed_streams": byes,
+        "queries_in_completed_streams": bye_queries,
+        "mean_completed_stream_s": mean_bye_stream_s,
+        "sample_errors": errors,
+    })
+}

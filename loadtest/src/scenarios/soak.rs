@@ -1,0 +1,373 @@
+//! `soak`: listeners that reconnect the way real clients do follow one room
+//! for minutes while a sender alternates busy and quiet spells; optionally a
+//! hook command restarts the server part-way. At the end every listener must
+//! have seen every stored message exactly once, in order.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::fanout::judge;
+use super::{stream_stats, Ctx, Report};
+use crate::client::{client_ip, Result};
+use crate::content::{encode, now_us, Stamp};
+use crate::listener::{self, Backoff, ListenerSpec, Reconnect, Transport};
+use crate::output::{pcts, progress, Run, Table};
+use crate::stats::Summary;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct SoakArgs {
+    #[arg(long, default_value_t = 5.0)]
+    pub minutes: f64,
+    #[arg(long, default_value_t = 10)]
+    pub listeners: u32,
+    #[arg(long, value_enum, default_value_t = Transport::Sse)]
+    pub transport: Transport,
+    /// Messages per second during a busy spell.
+    #[arg(long, default_value_t = 2.0)]
+    pub rate: f64,
+    /// Length of a busy spell.
+    #[arg(long, default_value_t = 40.0)]
+    pub active_seconds: f64,
+    /// Length of the quiet spell after it (streams back off to idle polling).
+    #[arg(long, default_value_t = 20.0)]
+    pub quiet_seconds: f64,
+    /// A shell command that restarts the server (same address, same state).
+    #[arg(long, requires = "restart_after")]
+    pub restart_hook: Option<String>,
+    /// Seconds into the run at which to run the hook.
+    #[arg(long, requires = "restart_hook")]
+    pub restart_after: Option<f64>,
+    /// Longest the hook may take.
+    #[arg(long, default_value_t = 180.0)]
+    pub hook_timeout: f64,
+    /// Longest wait at the end for every listener to catch up.
+    #[arg(long, default_value_t = 60.0)]
+    pub drain_seconds: f64,
+    #[arg(long, default_value_t = 120)]
+    pub size: usize,
+}
+
+#[derive(Default)]
+struct SenderLog {
+    attempts: u64,
+    accepted: u64,
+    /// Retries answered 200: the first attempt had been stored after all.
+    replayed: u64,
+    gave_up: u64,
+    statuses: BTreeMap<String, u64>,
+    latency: Vec<f64>,
+}
+
+/// Sends with an Idempotency-Key, retrying failures (no response, 5xx, 429)
+/// with backoff, so a restart neither loses nor doubles a message.
+async fn sender(
+    client: crate::client::Client,
+    key: String,
+    room: String,
+    args: SoakArgs,
+    run_tag: u32,
+    start: Instant,
+    end: Instant,
+) -> SenderLog {
+    let mut log = SenderLog::default();
+    let interval = Duration::from_secs_f64(1.0 / args.rate);
+    let cycle = args.active_seconds + args.quiet_seconds;
+    let give_up_at = end + Duration::from_secs(60);
+    let mut seq = 0u64;
+    let mut next = start;
+    while Instant::now() < end {
+        tokio::time::sleep_until(next.min(end)).await;
+        let t = start.elapsed().as_secs_f64();
+        if Instant::now() >= end {
+            break;
+        }
+        let phase = if cycle > 0.0 { t % cycle } else { 0.0 };
+        if phase >= args.active_seconds {
+            next = Instant::now() + Duration::from_secs_f64(cycle - phase);
+            continue;
+        }
+        next = Instant::now() + interval;
+        let idem = uuid::Uuid::new_v4().to_string();
+        let content = encode(
+            Stamp {
+                run: run_tag,
+                seq,
+                sent_us: now_us(),
+            },
+            args.size,
+        );
+        seq += 1;
+        let mut backoff = Backoff::new();
+        for attempt in 0..60 {
+            log.attempts += 1;
+            let r = client
+                .post_message(&key, &room, "soak-sender", &content, Some(&idem))
+                .await;
+            *log.statuses.entry(r.status_key()).or_default() += 1;
+            if r.ok() {
+                log.accepted += 1;
+                if r.status == 200 && attempt > 0 {
+                    log.replayed += 1;
+                }
+                log.latency.push(r.latency_ms);
+                break;
+            }
+            let retryable = r.status == 0 || r.status == 429 || r.status >= 500;
+            if !retryable || Instant::now() >= give_up_at {
+                log.gave_up += 1;
+                break;
+            }
+            tokio::time::sleep(backoff.next_delay()).await;
+        }
+    }
+    log
+}
+
+struct HookRun {
+    at_s: f64,
+    duration_s: f64,
+    exit: Option<i32>,
+    output_tail: String,
+}
+
+async fn run_hook(cmd: String, timeout: f64, start: Instant) -> HookRun {
+    let at_s = start.elapsed().as_secs_f64();
+    let t0 = Instant::now();
+    let child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(&cmd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn();
+    let (exit, output_tail) = match child {
+        Err(e) => (None, format!("could not start the hook: {e}")),
+        Ok(child) => {
+            match tokio::time::timeout(Duration::from_secs_f64(timeout), child.wait_with_output())
+                .await
+            {
+                Err(_) => (None, format!("the hook did not finish within {timeout} s")),
+                Ok(Err(e)) => (None, format!("waiting for the hook: {e}")),
+                Ok(Ok(out)) => {
+                    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+                    text.push_str(&String::from_utf8_lossy(&out.stderr));
+                    let tail: String = text
+                        .chars()
+                        .rev()
+                        .take(600)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect();
+                    (out.status.code(), tail)
+                }
+            }
+        }
+    };
+    HookRun {
+        at_s,
+        duration_s: t0.elapsed().as_secs_f64(),
+        exit,
+        output_tail,
+    }
+}
+
+pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
+    let run = Run::start("soak", &ctx.url, &ctx.runner);
+    if !(args.minutes > 0.0 && args.minutes <= 24.0 * 60.0) {
+        return Err("--minutes must be in (0, 1440]".into());
+    }
+    if !(args.rate > 0.0 && args.rate <= 100.0) {
+        return Err("--rate must be in (0, 100]".into());
+    }
+    if args.listeners == 0 || args.listeners > 1000 {
+        return Err("--listeners must be 1..=1000".into());
+    }
+    if args.transport == Transport::Ws {
+        super::fanout::require_websocket(&ctx.client).await?;
+    }
+    let key = ctx.client.create_key(&client_ip(ctx.run, 0)).await?;
+    let room = ctx.client.create_room(&key, "loadtest soak").await?.id;
+    let client = ctx.measured();
+    let seconds = args.minutes * 60.0;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let hard_deadline = Instant::now()
+        + Duration::from_secs_f64(seconds + args.drain_seconds + args.hook_timeout + 120.0);
+    let spec = ListenerSpec {
+        client: client.clone(),
+        key: key.clone(),
+        room: room.clone(),
+        transport: args.transport,
+        reconnect: Reconnect::Eventsource,
+    };
+    let mut logs = Vec::new();
+    let mut handles = Vec::new();
+    for _ in 0..args.listeners {
+        let (log, h) = listener::spawn(spec.clone(), stop_rx.clone(), hard_deadline);
+        logs.push(log);
+        handles.push(h);
+    }
+    if !listener::wait_connected(&logs, Duration::from_secs(60)).await {
+        let _ = stop_tx.send(true);
+        return Err("not every listener connected within 60 s".into());
+    }
+    let start = Instant::now();
+    let end = start + Duration::from_secs_f64(seconds);
+    let sender_task = tokio::spawn(sender(
+        client.clone(),
+        key.clone(),
+        room.clone(),
+        args.clone(),
+        ctx.run,
+        start,
+        end,
+    ));
+    let hook_task = match (&args.restart_hook, args.restart_after) {
+        (Some(cmd), Some(after)) if after < seconds => {
+            let (cmd, timeout) = (cmd.clone(), args.hook_timeout);
+            Some(tokio::spawn(async move {
+                tokio::time::sleep_until(start + Duration::from_secs_f64(after)).await;
+                run_hook(cmd, timeout, start).await
+            }))
+        }
+        _ => None,
+    };
+    let bar = progress(seconds.ceil() as u64, "soak");
+    while Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(500).min(end - Instant::now())).await;
+        bar.set_position(start.elapsed().as_secs());
+        let arrivals: usize = logs.iter().map(|l| listener::lock(l).arrivals.len()).sum();
+        bar.set_message(format!("{arrivals} deliveries"));
+    }
+    bar.set_message("draining");
+    let sent = sender_task.await?;
+    let hook = match hook_task {
+        Some(t) => Some(t.await?),
+        None => None,
+    };
+    // The history, retried a few times in case the server is still settling.
+    let mut history = Err("not read".into());
+    for _ in 0..5 {
+        history = ctx.client.full_history(&key, &room, 1_000_000).await;
+        if history.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    let history: Vec<String> = history?.into_iter().map(|m| m.id).collect();
+    let caught_up = match history.last() {
+        Some(last) => {
+            listener::wait_caught_up(&logs, last, Duration::from_secs_f64(args.drain_seconds)).await
+        }
+        None => true,
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _ = stop_tx.send(true);
+    for h in handles {
+        let _ = h.await;
+    }
+    bar.finish_and_clear();
+
+    let j = judge(&logs, &history, ctx.run);
+    let mut notes = Vec::new();
+    let mut ok = j.all_ok && caught_up && !history.is_empty();
+    if history.is_empty() {
+        notes.push("nothing was stored: the sender never got through".to_owned());
+    }
+    if !caught_up {
+        notes.push(format!(
+            "not every listener had the last message {} s after the run",
+            args.drain_seconds
+        ));
+    }
+    if sent.gave_up > 0 {
+        notes.push(format!("the sender gave up on {} messages", sent.gave_up));
+    }
+    let hook_json = match (&hook, &args.restart_hook) {
+        (Some(h), _) => {
+            if h.exit != Some(0) {
+                ok = false;
+                notes.push(format!("the restart hook failed: {}", h.output_tail.trim()));
+            }
+            json!({
+                "at_s": h.at_s, "duration_s": h.duration_s, "exit": h.exit,
+                "output_tail": h.output_tail,
+            })
+        }
+        (None, Some(_)) => {
+            notes.push("--restart-after is past the end of the run: no restart".to_owned());
+            serde_json::Value::Null
+        }
+        (None, None) => serde_json::Value::Null,
+    };
+    let delivery = Summary::of(&j.latency);
+    let delivery_connected = Summary::of(&j.latency_connected);
+    let delivery_across = Summary::of(&j.latency_across_reconnect);
+    let post_latency = Summary::of(&sent.latency);
+    let streams = stream_stats(&logs);
+    let result = json!({
+        "stored": history.len(),
+        "sender": {
+            "attempts": sent.attempts, "accepted": sent.accepted,
+            "replayed_after_retry": sent.replayed, "gave_up": sent.gave_up,
+            "statuses": sent.statuses, "post_latency_ms": post_latency,
+        },
+        "restart": hook_json,
+        "delivery_ms": delivery,
+        "delivery_connected_ms": delivery_connected,
+        "delivery_across_reconnect_ms": delivery_across,
+        "totals": j.totals,
+        "all_exactly_once_in_order": j.all_ok,
+        "caught_up": caught_up,
+        "streams": streams,
+        "listeners": j.per_listener,
+    });
+    let mut table = Table::new(format!(
+        "soak over {:?}: {} listeners, {} min against {} ({})",
+        args.transport, args.listeners, args.minutes, ctx.url, ctx.runner
+    ));
+    table
+        .row("stored", history.len().to_string())
+        .row(
+            "sender",
+            format!(
+                "{} accepted, {} attempts, {} gave up",
+                sent.accepted, sent.attempts, sent.gave_up
+            ),
+        )
+        .row(
+            "restart",
+            hook.as_ref().map_or("none".to_owned(), |h| {
+                format!(
+                    "at {:.0} s, took {:.1} s, exit {:?}",
+                    h.at_s, h.duration_s, h.exit
+                )
+            }),
+        )
+        .row("delivery", pcts(&delivery))
+        .row(
+            "lost / dup / out of order",
+            format!(
+                "{} / {} / {} (unknown {})",
+                j.totals.lost, j.totals.duplicated, j.totals.out_of_order, j.totals.unknown
+            ),
+        )
+        .row("connections", streams["connections"].to_string())
+        .row("verdict", if ok { "ok" } else { "FAILED" });
+    let params = json!({
+        "minutes": args.minutes, "listeners": args.listeners, "transport": args.transport,
+        "rate": args.rate, "active_seconds": args.active_seconds,
+        "quiet_seconds": args.quiet_seconds, "restart_hook": args.restart_hook,
+        "restart_after": args.restart_after, "drain_seconds": args.drain_seconds,
+    });
+    Ok(Report {
+        json: run.finish(ok, params, result, client.cost.totals(), &notes),
+        table,
+        ok,
+    })
+}

@@ -1,0 +1,161 @@
+//! Black-box smoke test: the real binary against a real `wrangler dev`, a few
+//! seconds per scenario, checking that the JSON it prints is consistent.
+
+use std::process::Command;
+use std::sync::OnceLock;
+
+use meet_ai_e2e::{Server, ServerOptions};
+use serde_json::Value;
+
+fn server() -> &'static Server {
+    static SERVER: OnceLock<Server> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let var = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        Server::start(ServerOptions {
+            vars: vec![
+                var("RATE_KEYS_PER_HOUR", "0"),
+                var("RATE_ROOMS_PER_DAY", "0"),
+                // A limit no 3-second run can reach rather than 0 ("off"):
+                // this test checks the load generator, not the limit switch
+                // (docs/BENCHMARKS.md notes how the Worker treats 0).
+                var("RATE_MESSAGES_PER_MINUTE", "1000000000"),
+            ],
+            env: None,
+        })
+    })
+}
+
+/// Runs the binary and returns its one JSON object (stdout must hold exactly one).
+fn run(args: &[&str]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_meet-ai-loadtest"))
+        .arg("--url")
+        .arg(&server().base)
+        .args(["--runner", "wrangler-dev (e2e harness)"])
+        .args(args)
+        .output()
+        .expect("run meet-ai-loadtest");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{args:?} exited {:?}\nstdout: {stdout}\nstderr: {stderr}\nserver log:\n{}",
+        out.status,
+        server().log()
+    );
+    // Not a terminal: no table or progress bar, only the JSON.
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "one JSON line expected: {stdout}"
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+fn u(v: &Value, pointer: &str) -> u64 {
+    v.pointer(pointer)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("{pointer} missing in {v}"))
+}
+
+fn f(v: &Value, pointer: &str) -> f64 {
+    v.pointer(pointer)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("{pointer} missing in {v}"))
+}
+
+#[test]
+fn send_counts_add_up() {
+    let v = run(&["send", "--senders", "2", "--seconds", "3"]);
+    assert_eq!(v["scenario"], "send");
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["runner"], "wrangler-dev (e2e harness)");
+    let accepted = u(&v, "/result/accepted");
+    assert!(accepted > 0, "{v}");
+    assert_eq!(u(&v, "/result/statuses/201"), accepted);
+    assert_eq!(
+        u(&v, "/result/requests"),
+        accepted,
+        "every request accepted: {v}"
+    );
+    assert_eq!(u(&v, "/result/latency_ms/count"), accepted);
+    let p50 = f(&v, "/result/latency_ms/p50");
+    let p99 = f(&v, "/result/latency_ms/p99");
+    assert!(p50 > 0.0 && p50 <= p99 && p99 <= f(&v, "/result/latency_ms/max"));
+    let rate = f(&v, "/result/accepted_per_s");
+    let elapsed = f(&v, "/result/elapsed_s");
+    assert!((rate * elapsed - accepted as f64).abs() < 1.0);
+    // Every send reported its D1 queries in Server-Timing.
+    assert_eq!(u(&v, "/cost/timed_responses"), accepted);
+    assert!(u(&v, "/cost/d1_queries") >= accepted);
+}
+
+#[test]
+fn sse_fanout_delivers_everything_once() {
+    let v = run(&[
+        "fanout",
+        "--transport",
+        "sse",
+        "--listeners",
+        "3",
+        "--rate",
+        "5",
+        "--seconds",
+        "3",
+    ]);
+    assert_eq!(v["scenario"], "fanout");
+    assert_eq!(v["ok"], true, "{v}");
+    let stored = u(&v, "/result/stored");
+    assert_eq!(u(&v, "/result/sent"), 15);
+    assert_eq!(u(&v, "/result/send_statuses/201"), 15);
+    assert_eq!(stored, 15);
+    assert_eq!(u(&v, "/result/totals/expected"), 3 * stored);
+    assert_eq!(u(&v, "/result/totals/received"), 3 * stored);
+    for field in ["lost", "duplicated", "out_of_order", "unknown"] {
+        assert_eq!(u(&v, &format!("/result/totals/{field}")), 0, "{field}: {v}");
+    }
+    let listeners = v["result"]["listeners"].as_array().expect("listeners");
+    assert_eq!(listeners.len(), 3);
+    for l in listeners {
+        assert_eq!(u(l, "/received"), stored);
+    }
+    assert_eq!(u(&v, "/result/delivery_ms/count"), 3 * stored);
+    let p50 = f(&v, "/result/delivery_ms/p50");
+    assert!(p50 > 0.0 && p50 < 5_000.0, "{v}");
+}
+
+#[test]
+fn websocket_fanout_fails_clearly_without_the_paid_variant() {
+    let out = Command::new(env!("CARGO_BIN_EXE_meet-ai-loadtest"))
+        .args(["--url", &server().base])
+        .args([
+            "fanout",
+            "--transport",
+            "ws",
+            "--listeners",
+            "1",
+            "--seconds",
+            "1",
+        ])
+        .output()
+        .expect("run meet-ai-loadtest");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("features.websocket=false"), "{stderr}");
+}
+
+#[test]
+fn refuses_remote_urls_without_consent() {
+    let out = Command::new(env!("CARGO_BIN_EXE_meet-ai-loadtest"))
+        .args([
+            "--url",
+            "https://meet-ai.example.com",
+            "send",
+            "--seconds",
+            "1",
+        ])
+        .output()
+        .expect("run meet-ai-loadtest");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-remote"));
+}
