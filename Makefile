@@ -87,7 +87,7 @@ tests: build
 ## The whole black-box suite again against the paid variant, plus its
 ## WebSocket tests (e2e/tests/ws.rs runs only here).
 test-paid: build-paid
-	MEET_AI_E2E_ENV=paid cargo test -p meet-ai-e2e -- --test-threads 4
+	MEET_AI_E2E_ENV=paid cargo test -p meet-ai-e2e -p meet-ai -- --test-threads 4
 
 ## The web UI in headless Chromium (Debian's package) driven by playwright-core.
 test-browser: build

@@ -11,9 +11,13 @@ use crate::wire::{Message, SenderType};
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ServerFrame {
     /// A stored message, in history order, the same shape as the REST API's.
-    Message { message: Message },
+    Message {
+        message: Message,
+    },
     /// A frame the client sent was refused; the socket stays open.
-    Error { error: String },
+    Error {
+        error: String,
+    },
     Pong,
 }
 
