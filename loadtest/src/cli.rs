@@ -70,7 +70,7 @@ impl Command {
     /// The longest the scenario may run, all phases included.
     fn time_bound(&self) -> Duration {
         let secs = match self {
-            Command::Send(a) => a.seconds + 120.0,
+            Command::Send(a) => a.seconds + a.baseline_seconds.min(60.0) + 120.0,
             Command::Fanout(a) => a.seconds + a.drain_seconds + 180.0,
             Command::Soak(a) => a.minutes * 60.0 + a.drain_seconds + a.hook_timeout + 240.0,
             Command::History(_) => 1800.0,

@@ -74,6 +74,8 @@ pub struct Results {
     pub send: Vec<(u32, Found)>,
     pub fanout_sse: Vec<(u32, Found)>,
     pub fanout_ws: Vec<(u32, Found)>,
+    /// Diagnostic: 50 SSE listeners reconnecting at once (no retry wait).
+    pub fanout_sse_immediate: Found,
     pub history: Found,
     pub idle: Found,
     pub soak: Found,
@@ -125,6 +127,7 @@ impl Results {
                 .iter()
                 .map(|&n| (n, load(dir, &format!("fanout-ws-{n}"), ws_skip.as_deref())))
                 .collect(),
+            fanout_sse_immediate: load(dir, "fanout-sse-50-immediate", None),
             history: load(dir, "history", None),
             idle: load(dir, "idle", None),
             soak: load(dir, "soak", None),
@@ -298,6 +301,17 @@ fn sse_target(r: &Results) -> TargetRow {
         ms(num(v, "/result/delivery_across_reconnect_ms/p50")),
         ms(num(v, "/result/delivery_across_reconnect_ms/max")),
     );
+    let why = match r.fanout_sse_immediate.value() {
+        Some(d) => format!(
+            "{why}. Diagnostic run with listeners reconnecting at once instead: p99 {} ms \
+             (across reconnect p99 {} ms), lost {}, dup {}",
+            ms(num(d, "/result/delivery_ms/p99")),
+            ms(num(d, "/result/delivery_across_reconnect_ms/p99")),
+            int(num(d, "/result/totals/lost")),
+            int(num(d, "/result/totals/duplicated")),
+        ),
+        None => why,
+    };
     let why = if clean {
         why
     } else {
@@ -547,7 +561,7 @@ fn load_range(r: &Results) -> String {
         .chain(&r.fanout_sse)
         .chain(&r.fanout_ws)
         .map(|(_, f)| f)
-        .chain([&r.history, &r.idle, &r.soak])
+        .chain([&r.fanout_sse_immediate, &r.history, &r.idle, &r.soak])
         .collect();
     for f in all {
         if let Some(v) = f.value() {
@@ -674,21 +688,32 @@ pub fn render(r: &Results) -> String {
                 "Delivery latency runs from the start of the send to the listener's receipt. \
                  \"connected\" counts messages sent while the listener's stream was open; \
                  \"across reconnect\" those sent while it was between streams (they wait for the \
-                 reconnect and its replay). Loss, repeats and order are judged against the room's \
-                 stored history, read back with `after` paging.\n"
+                 reconnect and its replay). Before the timed sends one warm-up message goes to \
+                 every listener, so the timed ones measure an active room; \"first message\" is \
+                 that warm-up's latency, what the first message into a quiet room costs. Loss, \
+                 repeats and order are judged against the room's stored history (warm-up \
+                 included), read back with `after` paging.\n"
             );
         }
         let _ = writeln!(
             o,
-            "| listeners | msg/s | stored | delivered | lost | dup | out of order | p50 ms | p90 ms | p99 ms | max ms | p99 connected | p99 across reconnect (n) | POST p99 ms | connections |"
+            "| listeners | msg/s | stored | delivered | lost | dup | out of order | p50 ms | p90 ms | p99 ms | max ms | p99 connected | p99 across reconnect (n) | first message max ms | POST p99 ms | connections |"
         );
-        let _ = writeln!(o, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-        for (n, f) in list.iter() {
+        let _ = writeln!(o, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        let mut rows: Vec<(String, &Found)> =
+            list.iter().map(|(n, f)| (n.to_string(), f)).collect();
+        if title == "SSE" && r.fanout_sse_immediate.value().is_some() {
+            rows.push((
+                "50, reconnecting at once (diagnostic)".to_owned(),
+                &r.fanout_sse_immediate,
+            ));
+        }
+        for (n, f) in rows {
             match f.value() {
                 Some(v) => {
                     let _ = writeln!(
                         o,
-                        "| {n} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} | {} |",
+                        "| {n} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) | {} | {} | {} |",
                         text(v, "/params/rate"),
                         int(num(v, "/result/stored")),
                         int(num(v, "/result/totals/received")),
@@ -702,6 +727,7 @@ pub fn render(r: &Results) -> String {
                         ms(num(v, "/result/delivery_connected_ms/p99")),
                         ms(num(v, "/result/delivery_across_reconnect_ms/p99")),
                         int(num(v, "/result/delivery_across_reconnect_ms/count")),
+                        ms(num(v, "/result/warmup_delivery_ms/max")),
                         ms(num(v, "/result/post_latency_ms/p99")),
                         int(num(v, "/result/streams/connections")),
                     );
@@ -709,7 +735,7 @@ pub fn render(r: &Results) -> String {
                 None => {
                     let _ = writeln!(
                         o,
-                        "| {n} | not run: {} ||||||||||||||",
+                        "| {n} | not run: {} |||||||||||||||",
                         cell(&f.why_missing())
                     );
                 }
@@ -860,7 +886,7 @@ pub fn render(r: &Results) -> String {
         .chain(&r.fanout_sse)
         .chain(&r.fanout_ws)
         .map(|(_, f)| f)
-        .chain([&r.history, &r.idle, &r.soak])
+        .chain([&r.fanout_sse_immediate, &r.history, &r.idle, &r.soak])
     {
         if let Some(v) = f.value() {
             queries += num(v, "/cost/d1_queries").unwrap_or(0.0)
@@ -925,6 +951,7 @@ mod tests {
                 "delivery_across_reconnect_ms": {"count": 0}}})),
             )],
             fanout_ws: vec![(50, Found::Missing("no paid variant".into()))],
+            fanout_sse_immediate: Found::Missing("no result file".into()),
             history: Found::Ran(json!({"scenario": "history", "result": {
                 "p50_ratio_largest_to_smallest": {"latest": 1.1, "after": 1.3, "before": null}}})),
             idle: Found::Ran(json!({"scenario": "idle", "result": {

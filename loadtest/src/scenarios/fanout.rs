@@ -40,6 +40,41 @@ pub struct FanoutArgs {
     /// Content length in bytes.
     #[arg(long, default_value_t = 120)]
     pub size: usize,
+    /// Skip the warm-up message. By default one message goes out and reaches
+    /// every listener before the timed sends, so these measure an active
+    /// room; the warm-up's own latency (a quiet room's first message, which
+    /// waits for streams polling at the idle interval) is reported apart.
+    #[arg(long)]
+    pub no_warmup: bool,
+}
+
+/// Sends one unstamped message and waits until every listener has it;
+/// returns each listener's latency for it.
+async fn warm_up(client: &Client, key: &str, room: &str, logs: &[SharedLog]) -> Result<Vec<f64>> {
+    let sent_us = now_us();
+    let t = client
+        .post_message(
+            key,
+            room,
+            "fanout-warmup",
+            &format!("warm-up at {sent_us}"),
+            None,
+        )
+        .await;
+    let id = crate::client::expect(t, "POST warm-up message")?.id;
+    if !listener::wait_caught_up(logs, &id, Duration::from_secs(30)).await {
+        return Err("the warm-up message did not reach every listener within 30 s".into());
+    }
+    Ok(logs
+        .iter()
+        .filter_map(|l| {
+            lock(l)
+                .arrivals
+                .iter()
+                .find(|a| a.id == id)
+                .map(|a| (a.recv_us - sent_us) as f64 / 1000.0)
+        })
+        .collect())
 }
 
 /// The sender's record of one send.
@@ -230,6 +265,12 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         .into());
     }
 
+    let warmup = if args.no_warmup {
+        Vec::new()
+    } else {
+        warm_up(&client, &key, &room, &logs).await?
+    };
+
     let total = (args.rate * args.seconds).round().max(1.0) as u64;
     let bar = progress(total, "fanout");
     let plan = SendPlan {
@@ -280,20 +321,23 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         ));
     }
     let accepted = statuses.get("201").copied().unwrap_or(0);
-    if accepted as usize != history.len() {
+    let warmups = usize::from(!args.no_warmup);
+    if accepted as usize + warmups != history.len() {
         notes.push(format!(
-            "{accepted} sends accepted but the history holds {} messages",
+            "{accepted} sends (and {warmups} warm-up) accepted but the history holds {} messages",
             history.len()
         ));
     }
     let result = json!({
         "sent": sent.len(),
+        "warmup_messages": warmups,
         "send_statuses": statuses,
         "post_latency_ms": post_latency,
         "stored": history.len(),
         "delivery_ms": delivery,
         "delivery_connected_ms": delivery_connected,
         "delivery_across_reconnect_ms": delivery_across,
+        "warmup_delivery_ms": Summary::of(&warmup),
         "totals": j.totals,
         "all_exactly_once_in_order": j.all_ok,
         "caught_up": caught_up,
@@ -313,6 +357,7 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         .row("delivery", pcts(&delivery))
         .row("  while connected", pcts(&delivery_connected))
         .row("  across reconnect", pcts(&delivery_across))
+        .row("warm-up (first message)", pcts(&Summary::of(&warmup)))
         .row(
             "lost / dup / out of order",
             format!(
@@ -332,7 +377,7 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     let params = json!({
         "transport": args.transport, "listeners": args.listeners, "rate": args.rate,
         "seconds": args.seconds, "drain_seconds": args.drain_seconds,
-        "reconnect": args.reconnect, "size": args.size,
+        "reconnect": args.reconnect, "size": args.size, "warmup": !args.no_warmup,
     });
     Ok(Report {
         json: run.finish(ok, params, result, client.cost.totals(), &notes),

@@ -340,12 +340,16 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
         for (ki, kind) in Kind::ALL.iter().enumerate() {
             let lat = Summary::of(&samples[ri][ki].0);
             let d1 = Summary::of(&samples[ri][ki].1);
+            let rows = Summary::of(&samples[ri][ki].2);
             p50[ri][ki] = lat.p50;
             table.row(format!("{} msgs, {}", r.size, kind.name()), pcts(&lat));
-            table.row("  D1", pcts(&d1));
+            table.row(
+                "  D1",
+                format!("{}; rows read p50 {:.0}", pcts(&d1), rows.p50),
+            );
             kinds.insert(
                 kind.name().to_owned(),
-                json!({ "latency_ms": lat, "d1_ms": d1 }),
+                json!({ "latency_ms": lat, "d1_ms": d1, "d1_rows_read": rows }),
             );
         }
         per_room.push(json!({ "messages": r.size, "pages": Value::Object(kinds) }));

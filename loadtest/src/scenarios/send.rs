@@ -30,6 +30,40 @@ pub struct SendArgs {
     /// Upper bound on requests across all senders.
     #[arg(long, default_value_t = 200_000)]
     pub max_requests: u64,
+    /// Before sending, the same number of clients call `GET /api/health`
+    /// (no D1, no auth) for this long: the cost of the path itself through
+    /// the runtime, to set POST latency against. 0 skips it.
+    #[arg(long, default_value_t = 2.0)]
+    pub baseline_seconds: f64,
+}
+
+/// Latencies of closed-loop `GET /api/health` calls from `clients` tasks.
+async fn health_baseline(client: &crate::client::Client, clients: u32, seconds: f64) -> Vec<f64> {
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            while Instant::now() < deadline && out.len() < 100_000 {
+                let t: crate::client::Timed<serde_json::Value> = client
+                    .timed(client.http.get(client.url("/api/health")))
+                    .await;
+                if t.status != 200 {
+                    break;
+                }
+                out.push(t.latency_ms);
+            }
+            out
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        if let Ok(v) = t.await {
+            all.extend(v);
+        }
+    }
+    all
 }
 
 struct Sample {
@@ -54,6 +88,12 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
             .await?;
         targets.push((key, room.id));
     }
+    let baseline = if args.baseline_seconds > 0.0 {
+        health_baseline(&ctx.client, args.senders, args.baseline_seconds.min(60.0)).await
+    } else {
+        Vec::new()
+    };
+    let baseline = Summary::of(&baseline);
     let client = ctx.measured();
     let total = Arc::new(AtomicU64::new(0));
     let accepted = Arc::new(AtomicU64::new(0));
@@ -169,6 +209,7 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
         "d1_ms": d1_summary,
         "d1_share_of_latency": d1_share,
         "d1_queries_per_message": mean_queries,
+        "health_baseline_ms": baseline,
         "first_error": first_error,
     });
     let mut table = Table::new(format!(
@@ -180,13 +221,14 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
         .row("statuses", format!("{statuses:?}"))
         .row("POST latency", pcts(&latency))
         .row("D1 time", pcts(&d1_summary))
+        .row("GET /api/health (baseline)", pcts(&baseline))
         .row(
             "D1 share",
             d1_share.map_or("-".into(), |s| format!("{:.0}% of mean latency", s * 100.0)),
         );
     let params = json!({
         "senders": args.senders, "seconds": args.seconds, "size": args.size,
-        "max_requests": args.max_requests,
+        "max_requests": args.max_requests, "baseline_seconds": args.baseline_seconds,
     });
     let ok = accepted > 0;
     let notes = if ok {
