@@ -1,10 +1,15 @@
 // A real local meet-ai for the browser tests: fresh D1/KV state under
 // target/, migrations and the demo seed applied, `wrangler dev` on a free
 // loopback port in its own process group (bounded by `timeout`), stopped by
-// group on teardown. The Worker must be built first (`make worker`).
+// group on teardown. The Worker must be built first (`make worker`, or
+// `make worker-paid` for the paid variant).
+//
+// MEET_AI_E2E_ENV=paid (the name the Rust suites use) serves the paid variant
+// (build-paid/, `--env paid`: Durable Objects and the WebSocket route) instead
+// of the free one.
 
 import { spawn, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,6 +17,9 @@ import { fileURLToPath } from "node:url";
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 /** The seeded public room (seed/demo.sql), featured by FEATURED_ROOM_ID. */
 export const DEMO_ROOM_ID = "5eed0000-0000-4000-8000-0000000000a1";
+
+/** The variant under test: "paid" under MEET_AI_E2E_ENV=paid, else "free". */
+export const VARIANT = process.env.MEET_AI_E2E_ENV === "paid" ? "paid" : "free";
 
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 /** Longest a server may live, even if this process dies without cleaning up. */
@@ -49,12 +57,16 @@ process.on("exit", () => {
 });
 
 /**
- * Starts a server. `vars` are `--var NAME:VALUE` overrides; FEATURED_ROOM_ID
- * defaults to the demo room (pass `FEATURED_ROOM_ID: ""` for none).
+ * Starts a server of the variant under test (`variant` overrides it). `vars`
+ * are `--var NAME:VALUE` overrides; FEATURED_ROOM_ID defaults to the demo
+ * room (pass `FEATURED_ROOM_ID: ""` for none).
  */
-export async function startServer({ vars = {} } = {}) {
-  if (!existsSync(join(ROOT, "build/index.js"))) {
-    throw new Error("build/index.js is missing: run `make build` (or `make worker`) first");
+export async function startServer({ vars = {}, variant = VARIANT } = {}) {
+  const paid = variant === "paid";
+  const build = paid ? "build-paid" : "build";
+  const envArgs = paid ? ["--env", "paid"] : [];
+  if (!existsSync(join(ROOT, build, "index.js"))) {
+    throw new Error(`${build}/index.js is missing: run \`make ${paid ? "build-paid" : "build"}\` first`);
   }
   if (!existsSync(join(ROOT, "public/assets/main.js"))) {
     throw new Error("public/assets/main.js is missing: run `npm run build:web` first");
@@ -62,15 +74,15 @@ export async function startServer({ vars = {} } = {}) {
   const stateDir = join(ROOT, "target/web-test-state", `${process.pid}-${Date.now()}`);
   rmSync(stateDir, { recursive: true, force: true });
   mkdirSync(stateDir, { recursive: true });
-  run(["d1", "migrations", "apply", "meet-ai", "--local", "--persist-to", stateDir], "migrations");
-  run(["d1", "execute", "meet-ai", "--local", "--persist-to", stateDir, "--file", "seed/demo.sql"], "seed");
+  run(["d1", "migrations", "apply", "meet-ai", "--local", "--persist-to", stateDir, ...envArgs], "migrations");
+  run(["d1", "execute", "meet-ai", "--local", "--persist-to", stateDir, "--file", "seed/demo.sql", ...envArgs], "seed");
 
   // Serve private copies of the Worker and of public/: wrangler dev reloads
   // (ending every open stream) when they change, and a rebuild elsewhere must
   // not pull the rug from under a running test.
   const buildCopy = `${stateDir}.build`;
   const assetsCopy = `${stateDir}.public`;
-  cpSync(join(ROOT, "build"), buildCopy, { recursive: true });
+  cpSync(join(ROOT, build), buildCopy, { recursive: true });
   cpSync(join(ROOT, "public"), assetsCopy, { recursive: true });
 
   const port = await freePort();
@@ -95,6 +107,7 @@ export async function startServer({ vars = {} } = {}) {
     "--show-interactive-dev-session=false",
     "--log-level",
     "warn",
+    ...envArgs,
   ];
   for (const [k, v] of Object.entries(allVars)) args.push("--var", `${k}:${v}`);
   const logPath = join(stateDir, "wrangler.log");
@@ -112,11 +125,21 @@ export async function startServer({ vars = {} } = {}) {
     if (exited) {
       throw new Error(`wrangler dev exited early (${JSON.stringify(exited)}):\n${readFileSync(logPath, "utf8")}`);
     }
+    let health = null;
     try {
       const res = await fetch(`${base}/api/health`);
-      if (res.ok) break;
+      if (res.ok) health = await res.json();
     } catch {
       // Not listening yet.
+    }
+    if (health) {
+      // The build must be the variant asked for (a stale build-paid/ would
+      // silently test the free code path).
+      if (health.features?.websocket !== paid) {
+        await stop();
+        throw new Error(`${build}/ is not the ${variant} variant: /api/health said ${JSON.stringify(health)}`);
+      }
+      break;
     }
     if (Date.now() > deadline) {
       await stop();
@@ -149,7 +172,15 @@ export async function startServer({ vars = {} } = {}) {
     }
   }
 
-  return { base, port, stateDir, logPath, stop };
+  /**
+   * Makes wrangler dev reload the Worker, as a deploy would: every open event
+   * stream and WebSocket is cut. The server keeps its port and state.
+   */
+  function reload() {
+    appendFileSync(join(buildCopy, "index.js"), `\n// reloaded by the tests at ${Date.now()}\n`);
+  }
+
+  return { base, port, stateDir, logPath, variant, reload, stop };
 }
 
 let ipCounter = 0;
