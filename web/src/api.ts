@@ -25,6 +25,15 @@ export interface KeyCreated {
   prefix: string;
 }
 
+/** `GET /api/health`: what this server offers. */
+export interface Health {
+  ok: boolean;
+  features?: {
+    /** The paid variant: live delivery over `GET /api/rooms/:id/ws`. */
+    websocket?: boolean;
+  };
+}
+
 export interface NewMessage {
   sender: string;
   content: string;
@@ -119,6 +128,10 @@ export class Api {
       throw new ApiError(res.status, "the server sent an unreadable answer", "bad_response");
     }
     return json as T;
+  }
+
+  health(): Promise<Health> {
+    return this.request("GET", "/api/health", { auth: false });
   }
 
   createKey(): Promise<KeyCreated> {

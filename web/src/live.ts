@@ -1,13 +1,21 @@
-// Live delivery of a room's new messages. The one place that knows the
-// transport: today Server-Sent Events (EventSource); the paid variant's
-// WebSocket (`GET /api/rooms/:id/ws`, announced by `features.websocket` in
-// /api/health) would be a second implementation of `LiveConnection` here.
+// Live delivery of a room's new messages: the one place that knows the
+// transport. It is chosen once per page load from `GET /api/health`:
 //
-// The server ends each event stream by itself every 20-80 s; EventSource then
-// reconnects with Last-Event-ID and the server resumes after it. When the
-// browser gives up instead (an HTTP error, the network gone), this module
-// catches up over REST from the last id it delivered and opens a new stream.
-// Duplicates are possible across those seams; the receiver dedupes by id.
+// - `features.websocket` (the paid variant): a WebSocket on
+//   `/api/rooms/:id/ws`. The server never ends a socket by itself except to
+//   shut out a reader who lost access (close code 1008); we ping every 30 s
+//   and drop a socket that stops answering, or when the browser goes offline.
+// - otherwise Server-Sent Events (EventSource on `/api/rooms/:id/events`).
+//   The server ends each stream every 20-80 s; EventSource reconnects by
+//   itself with Last-Event-ID and the server resumes after it.
+//
+// Both open with `after=<last message id>`, or START (the nil UUID) in a room
+// that was empty, and the server replays everything after it before going
+// live, so an (re)open has no gap. When a connection fails before it opens
+// (the browser cannot see an HTTP status there), a REST call from the same
+// cursor tells "no access / not found" (give up) from a network problem
+// (retry with backoff and jitter), and catches up on the way. Overlaps at the
+// seams are harmless: the receiver dedupes by id.
 
 import { Api, ApiError, type Message } from "./api";
 
@@ -18,7 +26,7 @@ export interface LiveOptions {
   roomId: string;
   /** Send the key (owner); public rooms are followed anonymously. */
   auth: boolean;
-  /** Start after this message id; null means "from now". */
+  /** Start after this message id; null means from the start of the room. */
   after: string | null;
   onMessages(messages: Message[]): void;
   onState(state: LiveState, detail?: string): void;
@@ -28,30 +36,88 @@ export interface LiveConnection {
   close(): void;
 }
 
-/** A blip shorter than this (the server's routine stream end) shows no "reconnecting". */
+/** The cursor before a room's first message (valid as `?after=` everywhere). */
+export const START = "00000000-0000-0000-0000-000000000000";
+
+/** A blip shorter than this (e.g. the server's routine stream end) shows no "reconnecting". */
 const QUIET_RECONNECT_MS = 2500;
 const MAX_BACKOFF_MS = 30_000;
+/** A connection up this long has proven itself: the backoff starts over. */
+const STABLE_MS = 10_000;
+/** How often a socket is pinged, and how long it may then stay silent. */
+const PING_MS = 30_000;
+const PONG_TIMEOUT_MS = 10_000;
+/** Exactly the text the server's auto-response matches. */
+const PING = '{"type":"ping"}';
 
-export function connectLive(opts: LiveOptions): LiveConnection {
-  return new SseConnection(opts);
+export type Transport = "websocket" | "sse";
+
+let chosen: Promise<Transport> | null = null;
+
+/** The live transport of this page, asked of the server once per page load. */
+export function liveTransport(api: Api): Promise<Transport> {
+  if (!chosen) {
+    const asked = api.health().then(
+      (h): Transport => (h.features?.websocket === true && typeof WebSocket === "function" ? "websocket" : "sse"),
+      (): Transport => {
+        // Unknown: the event stream works on every variant; ask again next time.
+        chosen = null;
+        return "sse";
+      },
+    );
+    chosen = asked;
+  }
+  return chosen;
 }
 
-class SseConnection implements LiveConnection {
-  private es: EventSource | null = null;
-  private lastId: string | null;
-  private closed = false;
+export function connectLive(opts: LiveOptions): LiveConnection {
+  let inner: LiveConnection | null = null;
+  let closed = false;
+  opts.onState("connecting");
+  void liveTransport(opts.api).then((transport) => {
+    if (closed) return;
+    const conn = transport === "websocket" ? new WsConnection(opts) : new SseConnection(opts);
+    conn.start();
+    inner = conn;
+  });
+  return {
+    close() {
+      closed = true;
+      inner?.close();
+    },
+  };
+}
+
+/**
+ * What both transports share: the cursor, the state shown in the header, the
+ * quiet period for short blips, and recovery over REST with backoff.
+ */
+abstract class Connection implements LiveConnection {
+  protected lastId: string;
+  protected closed = false;
   private state: LiveState | null = null;
   private quietTimer = 0;
   private retryTimer = 0;
+  private stableTimer = 0;
   private attempt = 0;
+  private recovering = false;
   private readonly onOnline = () => {
-    if (!this.es && !this.closed) this.recover();
+    if (!this.active && !this.closed) void this.recover();
   };
 
-  constructor(private readonly opts: LiveOptions) {
-    this.lastId = opts.after;
+  constructor(protected readonly opts: LiveOptions) {
+    this.lastId = opts.after ?? START;
+  }
+
+  /** A channel exists (opening or open). */
+  protected abstract get active(): boolean;
+  /** Opens a channel from `lastId`. */
+  protected abstract open(): void;
+  /** Closes the channel, if any, without telling anyone. */
+  protected abstract shut(): void;
+
+  start(): void {
     window.addEventListener("online", this.onOnline);
-    this.setState("connecting");
     this.open();
   }
 
@@ -60,31 +126,110 @@ class SseConnection implements LiveConnection {
     window.removeEventListener("online", this.onOnline);
     window.clearTimeout(this.quietTimer);
     window.clearTimeout(this.retryTimer);
-    this.es?.close();
-    this.es = null;
+    window.clearTimeout(this.stableTimer);
+    this.shut();
   }
 
-  private url(): string {
+  protected url(kind: "events" | "ws"): string {
     const q = new URLSearchParams();
     if (this.opts.auth && this.opts.api.key) q.set("token", this.opts.api.key);
-    if (this.lastId) q.set("after", this.lastId);
-    const qs = q.toString();
-    return `/api/rooms/${encodeURIComponent(this.opts.roomId)}/events${qs ? `?${qs}` : ""}`;
+    q.set("after", this.lastId);
+    return `/api/rooms/${encodeURIComponent(this.opts.roomId)}/${kind}?${q}`;
   }
 
-  private open(): void {
-    const es = new EventSource(this.url());
+  /** The channel is open: live. */
+  protected opened(): void {
+    window.clearTimeout(this.quietTimer);
+    this.quietTimer = 0;
+    window.clearTimeout(this.stableTimer);
+    this.stableTimer = window.setTimeout(() => (this.attempt = 0), STABLE_MS);
+    this.setState("live");
+  }
+
+  protected deliver(message: Message): void {
+    if (this.closed || message.room_id !== this.opts.roomId) return;
+    this.lastId = message.id;
+    this.opts.onMessages([message]);
+  }
+
+  /** A short interruption may be under way: say so only if it lasts. */
+  protected blip(): void {
+    window.clearTimeout(this.stableTimer);
+    if (!this.quietTimer) {
+      this.quietTimer = window.setTimeout(() => this.setState("reconnecting"), QUIET_RECONNECT_MS);
+    }
+  }
+
+  /**
+   * The channel failed before it opened, or was shut for policy: find out
+   * why over REST (after a backoff), then reopen or give up.
+   */
+  protected failed(): void {
+    window.clearTimeout(this.stableTimer);
+    window.clearTimeout(this.quietTimer);
+    this.quietTimer = 0;
+    this.setState("reconnecting");
+    this.retry(() => void this.recover());
+  }
+
+  /** Runs `then` after the current backoff, with jitter. */
+  protected retry(then: () => void): void {
+    const base = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** this.attempt);
+    const delay = base / 2 + Math.random() * (base / 2);
+    this.attempt++;
+    window.clearTimeout(this.retryTimer);
+    this.retryTimer = window.setTimeout(then, delay);
+  }
+
+  /** Catch up over REST from the cursor (which also tells why the channel failed), then reopen. */
+  private async recover(): Promise<void> {
+    window.clearTimeout(this.retryTimer);
+    if (this.closed || this.active || this.recovering) return;
+    this.recovering = true;
+    let page: Message[];
+    try {
+      page = await this.opts.api.messages(this.opts.roomId, { after: this.lastId, limit: 100 }, this.opts.auth);
+    } catch (e) {
+      if (this.closed) return;
+      if (e instanceof ApiError && (e.status === 401 || e.status === 403 || e.status === 404)) {
+        // Asked without a key, a private room answers 401 and a missing one
+        // 404: the same thing to a reader (and not about a key they lack).
+        this.setState("failed", this.opts.auth ? e.describe() : "This room is private now, or it no longer exists.");
+      } else {
+        this.setState("reconnecting");
+        this.retry(() => void this.recover());
+      }
+      return;
+    } finally {
+      this.recovering = false;
+    }
+    if (this.closed || this.active) return;
+    for (const m of page) this.deliver(m);
+    // The rest, if any, comes as the channel's replay.
+    this.open();
+  }
+
+  private setState(state: LiveState, detail?: string): void {
+    if (this.closed || (state === this.state && !detail)) return;
+    this.state = state;
+    this.opts.onState(state, detail);
+  }
+}
+
+class SseConnection extends Connection {
+  private es: EventSource | null = null;
+
+  protected get active(): boolean {
+    return this.es !== null;
+  }
+
+  protected open(): void {
+    // The stream announces its resume point (`id:`) before any message, so
+    // EventSource's own reconnects resume from here even before one arrives.
+    const es = new EventSource(this.url("events"));
     this.es = es;
     es.addEventListener("open", () => {
-      if (this.es !== es) return;
-      this.attempt = 0;
-      window.clearTimeout(this.quietTimer);
-      this.quietTimer = 0;
-      this.setState("live");
-      // Without a cursor the server starts "from now", at every reconnect:
-      // a message sent in between would be missed. Look once over REST, and
-      // once there is an id, resume from it.
-      if (!this.lastId) void this.catchUpFromNothing(es);
+      if (this.es === es) this.opened();
     });
     es.addEventListener("message", (event: MessageEvent<string>) => {
       if (this.es !== es) return;
@@ -94,8 +239,7 @@ class SseConnection implements LiveConnection {
       } catch {
         return;
       }
-      this.lastId = event.lastEventId || message.id;
-      this.opts.onMessages([message]);
+      this.deliver(message);
     });
     es.addEventListener("error", () => {
       if (this.es !== es || this.closed) return;
@@ -103,77 +247,122 @@ class SseConnection implements LiveConnection {
         // The browser is reconnecting by itself (with Last-Event-ID): routine,
         // unless it is still not back after a moment (it fires this at every
         // failed attempt; the first one starts the clock).
-        if (!this.quietTimer) {
-          this.quietTimer = window.setTimeout(() => this.setState("reconnecting"), QUIET_RECONNECT_MS);
-        }
+        this.blip();
         return;
       }
       // CLOSED: the browser gave up (an HTTP error status, or no network).
-      window.clearTimeout(this.quietTimer);
-      this.quietTimer = 0;
-      es.close();
-      this.es = null;
-      this.setState("reconnecting");
-      this.scheduleRecover();
+      this.shut();
+      this.failed();
     });
   }
 
-  private async catchUpFromNothing(es: EventSource): Promise<void> {
-    let page: Message[];
+  protected shut(): void {
+    this.es?.close();
+    this.es = null;
+  }
+}
+
+interface ServerFrame {
+  type?: unknown;
+  message?: Message;
+}
+
+class WsConnection extends Connection {
+  private ws: WebSocket | null = null;
+  private pingTimer = 0;
+  private pongTimer = 0;
+  private readonly onOffline = () => {
+    // No network: the socket is dead or soon will be, and may not notice for
+    // a long while. Drop it; "online" (or the backoff) brings it back.
+    if (this.ws) this.drop(true);
+  };
+
+  protected get active(): boolean {
+    return this.ws !== null;
+  }
+
+  override start(): void {
+    window.addEventListener("offline", this.onOffline);
+    super.start();
+  }
+
+  override close(): void {
+    window.removeEventListener("offline", this.onOffline);
+    super.close();
+  }
+
+  protected open(): void {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    let ws: WebSocket;
     try {
-      page = await this.opts.api.messages(this.opts.roomId, { limit: 100 }, this.opts.auth);
+      ws = new WebSocket(`${scheme}//${location.host}${this.url("ws")}`);
     } catch {
-      return; // The stream itself reports lasting trouble.
-    }
-    if (this.closed || this.es !== es || !page.length) return;
-    this.opts.onMessages(page);
-    if (this.lastId) return; // The stream delivered meanwhile: it has its cursor.
-    this.lastId = page[page.length - 1]!.id;
-    es.close();
-    this.open();
-  }
-
-  private scheduleRecover(): void {
-    const base = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** this.attempt);
-    const delay = base / 2 + Math.random() * (base / 2);
-    this.attempt++;
-    window.clearTimeout(this.retryTimer);
-    this.retryTimer = window.setTimeout(() => this.recover(), delay);
-  }
-
-  /** Catch up over REST (which also tells why the stream failed), then reopen. */
-  private async recover(): Promise<void> {
-    window.clearTimeout(this.retryTimer);
-    if (this.closed || this.es) return;
-    try {
-      for (;;) {
-        const page = await this.opts.api.messages(
-          this.opts.roomId,
-          this.lastId ? { after: this.lastId, limit: 500 } : { limit: 100 },
-          this.opts.auth,
-        );
-        if (this.closed) return;
-        if (page.length) {
-          this.lastId = page[page.length - 1]!.id;
-          this.opts.onMessages(page);
-        }
-        if (page.length < 500 || !this.lastId) break;
-      }
-    } catch (e) {
-      if (this.closed) return;
-      if (e instanceof ApiError && (e.status === 401 || e.status === 403 || e.status === 404)) {
-        this.setState("failed", e.describe());
-        return;
-      }
-      this.scheduleRecover();
+      this.failed(); // Refused on the spot (a blocked port, say): as if refused by the server.
       return;
     }
-    this.open();
+    this.ws = ws;
+    let wasOpen = false;
+    ws.addEventListener("open", () => {
+      if (this.ws !== ws) return;
+      wasOpen = true;
+      this.opened();
+      this.pingTimer = window.setInterval(() => this.ping(ws), PING_MS);
+    });
+    ws.addEventListener("message", (event: MessageEvent<unknown>) => {
+      if (this.ws !== ws) return;
+      window.clearTimeout(this.pongTimer); // Any frame shows the socket is alive.
+      if (typeof event.data !== "string") return;
+      let frame: ServerFrame;
+      try {
+        frame = JSON.parse(event.data) as ServerFrame;
+      } catch {
+        return;
+      }
+      // "pong" needs nothing more; "error" answers a frame we sent, and we
+      // send only pings (messages go by POST, for its status and retries).
+      if (frame.type === "message" && frame.message && typeof frame.message.id === "string") {
+        this.deliver(frame.message);
+      }
+    });
+    // "error" is always followed by "close".
+    ws.addEventListener("close", (event: CloseEvent) => {
+      if (this.ws !== ws || this.closed) return;
+      this.shut();
+      // Refused before the upgrade (401/404 or no server), or shut out for
+      // policy (key revoked, room now private): ask REST why. Otherwise the
+      // connection broke under us: reopen soon from the last id.
+      if (!wasOpen || event.code === 1008) this.failed();
+      else this.drop(false);
+    });
   }
 
-  private setState(state: LiveState, detail?: string): void {
-    if (this.closed || (state === this.state && !detail)) return;
-    this.state = state;
-    this.opts.onState(state, detail);
+  /** Gives up on the current socket and reconnects from the last id. */
+  private drop(offline: boolean): void {
+    this.shut();
+    if (offline) {
+      this.failed();
+      return;
+    }
+    this.blip();
+    this.retry(() => {
+      if (!this.closed && !this.active) this.open();
+    });
+  }
+
+  private ping(ws: WebSocket): void {
+    if (this.ws !== ws || ws.readyState !== WebSocket.OPEN) return;
+    ws.send(PING);
+    window.clearTimeout(this.pongTimer);
+    this.pongTimer = window.setTimeout(() => {
+      if (this.ws === ws) this.drop(false);
+    }, PONG_TIMEOUT_MS);
+  }
+
+  protected shut(): void {
+    window.clearInterval(this.pingTimer);
+    window.clearTimeout(this.pongTimer);
+    const ws = this.ws;
+    this.ws = null;
+    ws?.close();
   }
 }
