@@ -1,16 +1,26 @@
 // The web UI in headless Chromium (Debian's, driven by playwright-core)
 // against a real local server: wrangler dev with fresh state and the demo
 // seed. Each test makes its own keys (each from its own client IP), so tests
-// do not see each other's rooms. Screenshots go to test-output/.
+// do not see each other's rooms. Screenshots go to test-output/, named with
+// the variant (`-free`, `-paid`).
+//
+// MEET_AI_E2E_ENV=paid (`npm run test:browser:paid`) runs the same suite
+// against the paid variant, where the page must receive over the WebSocket
+// and open no EventSource; the free run must open no WebSocket.
 
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
-import { api, createKey, DEMO_ROOM_ID, ROOT, startServer } from "./server.mjs";
+import { api, createKey, DEMO_ROOM_ID, ROOT, startServer, VARIANT } from "./server.mjs";
 
 const SHOTS = join(ROOT, "test-output");
+const PAID = VARIANT === "paid";
+/** The cursor before a room's first message. */
+const START = "00000000-0000-0000-0000-000000000000";
+/** A screenshot's path, with the variant in its name. */
+const shot = (name) => join(SHOTS, `${name}-${VARIANT}.png`);
 const WAIT = 30_000;
 const DESKTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
@@ -57,8 +67,10 @@ function freshIp() {
 
 /**
  * A page in a fresh context (own localStorage), dark by default, recording
- * CSP violations (event and console) and uncaught errors; `done()` asserts
- * there were none.
+ * CSP violations (event and console), uncaught errors and WebSockets (with the
+ * frames they receive); `done()` asserts there were no violations or errors,
+ * and that the page used only its variant's transport: no WebSocket on the
+ * free one, no EventSource on the paid one.
  */
 async function open({ key = null, viewport = DESKTOP, colorScheme = "dark", ip = freshIp(), mobile = false } = {}) {
   const context = await browser.newContext({
@@ -69,12 +81,15 @@ async function open({ key = null, viewport = DESKTOP, colorScheme = "dark", ip =
   });
   await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
   await context.addInitScript(() => {
-    // Counts stream (re)connections, to show the tests cross them.
+    // Counts event streams made and (re)opened, to show the tests cross
+    // reconnects and which transport a page uses.
+    window.__streams = 0;
     window.__streamOpens = 0;
     const Native = window.EventSource;
     window.EventSource = class extends Native {
       constructor(...args) {
         super(...args);
+        window.__streams++;
         this.addEventListener("open", () => window.__streamOpens++);
       }
     };
@@ -92,6 +107,13 @@ async function open({ key = null, viewport = DESKTOP, colorScheme = "dark", ip =
     }, key);
   }
   const page = await context.newPage();
+  const sockets = [];
+  page.on("websocket", (ws) => {
+    const socket = { url: new URL(ws.url()), received: [], closed: false };
+    ws.on("framereceived", (f) => socket.received.push(typeof f.payload === "string" ? JSON.parse(f.payload) : null));
+    ws.on("close", () => (socket.closed = true));
+    sockets.push(socket);
+  });
   const problems = [];
   page.on("console", (m) => {
     if (/content security policy|refused to (load|execute|apply|connect)/i.test(m.text())) {
@@ -102,10 +124,14 @@ async function open({ key = null, viewport = DESKTOP, colorScheme = "dark", ip =
   return {
     page,
     context,
+    sockets,
     async done() {
       const csp = await page.evaluate(() => window.__csp).catch(() => []);
+      const streams = await page.evaluate(() => window.__streams).catch(() => 0);
       await context.close();
       assert.deepEqual([...problems, ...csp], [], "no CSP violations or uncaught errors");
+      if (PAID) assert.equal(streams, 0, "the paid variant opens no EventSource");
+      else assert.deepEqual(sockets.map((s) => s.url.pathname), [], "the free variant opens no WebSocket");
     },
   };
 }
@@ -127,6 +153,24 @@ async function until(page, fn, arg, what) {
 
 const messageItems = (page) => page.locator("ol.messages:not(.pending) > li.msg");
 
+/** The page's WebSockets to a room's live route. */
+const roomSockets = (sockets, roomId) => sockets.filter((s) => s.url.pathname === `/api/rooms/${roomId}/ws`);
+
+/** Ids of the message frames the sockets received, in order. */
+const frameIds = (sockets) =>
+  sockets.flatMap((s) => s.received.filter((f) => f?.type === "message").map((f) => f.message.id));
+
+/** Waits until the room's sockets have received message frames for all `ids` (paid only). */
+async function framesArrive(sockets, roomId, ids, what) {
+  const deadline = Date.now() + WAIT;
+  for (;;) {
+    const got = new Set(frameIds(roomSockets(sockets, roomId)));
+    if (ids.every((id) => got.has(id))) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for WebSocket frames of ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function newRoom(name, { isPublic = false } = {}) {
   const key = await createKey(base);
   const room = await api(base, key, "POST", "/api/rooms", { name });
@@ -136,6 +180,27 @@ async function newRoom(name, { isPublic = false } = {}) {
 
 function post(key, roomId, content, sender = "claude", sender_type = "agent") {
   return api(base, key, "POST", `/api/rooms/${roomId}/messages`, { sender, sender_type, content });
+}
+
+/** Posts through a server that may be reloading: retried with one Idempotency-Key. */
+async function postSurely(key, roomId, content) {
+  const idem = `test-${Date.now()}-${Math.random()}`;
+  const deadline = Date.now() + WAIT;
+  for (;;) {
+    try {
+      const res = await fetch(`${base}/api/rooms/${roomId}/messages`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json", "Idempotency-Key": idem },
+        body: JSON.stringify({ sender: "claude", sender_type: "agent", content }),
+      });
+      if (res.status === 201 || res.status === 200) return await res.json();
+      if (res.status < 500) throw new Error(`POST: ${res.status} ${await res.text()}`);
+    } catch (e) {
+      if (e.message.startsWith("POST:")) throw e;
+    }
+    if (Date.now() > deadline) throw new Error("the server did not take the message");
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 async function highlightedSpans(page, selector) {
@@ -178,7 +243,7 @@ describe("meet-ai web UI", () => {
       return s.scrollHeight - s.scrollTop - s.clientHeight;
     });
     assert.ok(gap <= 2, `scrolled to the bottom (gap ${gap})`);
-    await page.screenshot({ path: join(SHOTS, "featured-visitor-desktop.png") });
+    await page.screenshot({ path: shot("featured-visitor-desktop") });
     await done();
   });
 
@@ -192,7 +257,7 @@ describe("meet-ai web UI", () => {
       assert.ok(overflow <= 0, `no sideways scrolling on a phone (${overflow}px)`);
       const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
       assert.equal(bg, colorScheme === "dark" ? "rgb(14, 17, 22)" : "rgb(255, 255, 255)");
-      await page.screenshot({ path: join(SHOTS, `featured-visitor-phone-${colorScheme}.png`) });
+      await page.screenshot({ path: shot(`featured-visitor-phone-${colorScheme}`) });
       await done();
     }
   });
@@ -213,7 +278,7 @@ describe("meet-ai web UI", () => {
     }
     await page.getByRole("button", { name: "Copy the key" }).click();
     assert.equal(await page.evaluate(() => navigator.clipboard.readText()), key);
-    await page.screenshot({ path: join(SHOTS, "key-created.png"), fullPage: true });
+    await page.screenshot({ path: shot("key-created"), fullPage: true });
 
     await page.getByRole("link", { name: "Continue to the chat →" }).click();
     await page.waitForURL(`${base}/`, { timeout: WAIT });
@@ -303,10 +368,20 @@ describe("meet-ai web UI", () => {
 
   test("messages from another client arrive live; HTML in them stays inert text; rust is highlighted", async () => {
     const { key, room } = await newRoom("agents at work");
-    const { page, done } = await open({ key });
+    const { page, sockets, done } = await open({ key });
+    const streams = [];
+    page.on("request", (r) => {
+      const url = new URL(r.url());
+      if (url.pathname === `/api/rooms/${room.id}/events`) streams.push(url);
+    });
     await page.goto(`${base}/r/${room.id}`);
     await until(page, () => document.querySelector(".conn")?.dataset.state === "live", null, "live state");
     assert.equal(await messageItems(page).count(), 0);
+    // The room is empty: the live connection starts at START, not "from now".
+    const [first] = PAID ? roomSockets(sockets, room.id).map((s) => s.url) : streams;
+    assert.ok(first, `a live ${PAID ? "WebSocket" : "event stream"} to the room`);
+    assert.equal(first.searchParams.get("after"), START);
+    assert.equal(first.searchParams.get("token"), key);
 
     await post(key, room.id, "Reading the failing test now.");
     await messageItems(page).filter({ hasText: "Reading the failing test now." }).waitFor({ timeout: WAIT });
@@ -339,18 +414,29 @@ describe("meet-ai web UI", () => {
       assert.deepEqual(state, { imgs: 0, scripts: 0, jsLinks: 0, pwned: null });
     };
     await inert();
-    await page.screenshot({ path: join(SHOTS, "chat-desktop.png") });
+    await page.screenshot({ path: shot("chat-desktop") });
+    const ids = (await api(base, key, "GET", `/api/rooms/${room.id}/messages`)).map((m) => m.id);
+    if (PAID) {
+      // They came over the socket, each once.
+      await framesArrive(sockets, room.id, ids, "the 3 messages");
+      assert.deepEqual(frameIds(roomSockets(sockets, room.id)), ids);
+    }
 
     // The same through history (a reload), and nothing shown twice.
     await page.reload();
     await until(page, () => document.querySelectorAll("li.msg").length === 3, null, "3 messages after reload");
     await page.locator("li.msg code.highlighted").waitFor({ timeout: WAIT });
     await inert();
+    await until(page, () => document.querySelector(".conn")?.dataset.state === "live", null, "live after reload");
     await page.waitForTimeout(1500);
-    assert.deepEqual(
-      await page.locator("li.msg").evaluateAll((els) => els.map((e) => e.dataset.id)),
-      (await api(base, key, "GET", `/api/rooms/${room.id}/messages`)).map((m) => m.id),
-    );
+    assert.deepEqual(await page.locator("li.msg").evaluateAll((els) => els.map((e) => e.dataset.id)), ids);
+    if (PAID) {
+      // The new page's socket resumes after the newest message it loaded.
+      const reopened = roomSockets(sockets, room.id);
+      assert.equal(reopened.length, 2);
+      assert.equal(reopened[1].url.searchParams.get("after"), ids[2]);
+      assert.deepEqual(frameIds([reopened[1]]), [], "nothing replayed twice");
+    }
     await done();
   });
 
@@ -392,17 +478,28 @@ describe("meet-ai web UI", () => {
 
   test("across stream ends and a dropped network, every message arrives once, in order", async () => {
     const { key, room } = await newRoom("flaky wifi");
-    await post(key, room.id, "before the page opened");
-    const { page, context, done } = await open({ key });
+    const opening = await post(key, room.id, "before the page opened");
+    const { page, context, sockets, done } = await open({ key });
     await page.goto(`${base}/r/${room.id}`);
     await until(page, () => document.querySelector(".conn")?.dataset.state === "live", null, "live state");
+    const steady = [];
     for (let i = 1; i <= 8; i++) {
-      await post(key, room.id, `steady ${i}`);
+      steady.push((await post(key, room.id, `steady ${i}`)).id);
       await new Promise((r) => setTimeout(r, 1500));
     }
     await messageItems(page).filter({ hasText: "steady 8" }).waitFor({ timeout: WAIT });
-    const opens = await page.evaluate(() => window.__streamOpens);
-    assert.ok(opens >= 2, `the stream was reopened along the way (${opens} opens)`);
+    if (PAID) {
+      // One socket, opened after the loaded message, carried all eight (the
+      // server never ends a socket by itself).
+      await framesArrive(sockets, room.id, steady, "the steady messages");
+      const [ws, ...more] = roomSockets(sockets, room.id);
+      assert.equal(more.length, 0, "one socket so far");
+      assert.equal(ws.url.searchParams.get("after"), opening.id);
+      assert.deepEqual(frameIds([ws]), steady);
+    } else {
+      const opens = await page.evaluate(() => window.__streamOpens);
+      assert.ok(opens >= 2, `the stream was reopened along the way (${opens} opens)`);
+    }
 
     await context.setOffline(true);
     await until(page, () => document.querySelector(".conn")?.dataset.state === "reconnecting", null, "reconnecting state");
@@ -418,6 +515,66 @@ describe("meet-ai web UI", () => {
     const stored = (await api(base, key, "GET", `/api/rooms/${room.id}/messages`)).map((m) => m.id);
     assert.equal(stored.length, 11);
     assert.deepEqual(shown, stored, "each message once, in the server's order");
+    if (PAID) {
+      // Offline dropped the socket; the one that replaced it resumed after
+      // the last message received (the two sent while offline came with the
+      // REST check before it, or in its replay), and a message sent now
+      // arrives on it.
+      const all = roomSockets(sockets, room.id);
+      assert.ok(all.length >= 2 && all[0].closed, `the first socket was dropped (${all.length} sockets)`);
+      const last = all[all.length - 1];
+      assert.ok(stored.slice(8).includes(last.url.searchParams.get("after")), `resumed after ${last.url.searchParams.get("after")}`);
+      const now = await post(key, room.id, "back online");
+      await framesArrive(sockets, room.id, [now.id], "the message sent after reconnecting");
+      assert.equal(new Set(frameIds(all)).size, frameIds(all).length, "no message received twice");
+    }
+    await done();
+  });
+
+  test("the server reloads under the page: it reconnects by itself, every message once", async () => {
+    const { key, room } = await newRoom("deploy day");
+    const opening = await post(key, room.id, "before the reload");
+    const { page, sockets, done } = await open({ key });
+    await page.goto(`${base}/r/${room.id}`);
+    await until(page, () => document.querySelector(".conn")?.dataset.state === "live", null, "live state");
+    const opens = await page.evaluate(() => window.__streamOpens);
+
+    server.reload();
+    if (PAID) {
+      const deadline = Date.now() + WAIT;
+      while (!roomSockets(sockets, room.id)[0]?.closed) {
+        assert.ok(Date.now() < deadline, "the reload closed the socket");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    // Sent while the page is (probably) still reconnecting: it must come with
+    // the new connection's replay. The server may be mid-reload: retry with
+    // one Idempotency-Key, so a retry never doubles it.
+    const during = await postSurely(key, room.id, "sent during the reload");
+    await messageItems(page).filter({ hasText: "sent during the reload" }).waitFor({ timeout: WAIT });
+    await until(page, () => document.querySelector(".conn")?.dataset.state === "live", null, "live again");
+    const later = await post(key, room.id, "sent after the reload");
+    await messageItems(page).filter({ hasText: "sent after the reload" }).waitFor({ timeout: WAIT });
+
+    await page.waitForTimeout(1500);
+    const shown = await page.locator("li.msg").evaluateAll((els) => els.map((e) => e.dataset.id));
+    const stored = (await api(base, key, "GET", `/api/rooms/${room.id}/messages`)).map((m) => m.id);
+    assert.deepEqual(stored, [opening.id, during.id, later.id]);
+    assert.deepEqual(shown, stored, "each message once, in the server's order");
+    if (PAID) {
+      const [first, ...rest] = roomSockets(sockets, room.id);
+      assert.ok(rest.length >= 1, "a new socket");
+      assert.deepEqual(frameIds([first]), [], "the first socket saw nothing new");
+      // The new socket resumed after the last message the page had (or the
+      // REST check caught up first), and brought the rest, each once.
+      assert.ok([opening.id, during.id].includes(rest[rest.length - 1].url.searchParams.get("after")));
+      const ids = frameIds(rest);
+      assert.ok(ids.includes(later.id), "the later message came over the new socket");
+      assert.equal(new Set(ids).size, ids.length, "no message received twice");
+    } else {
+      const reopened = await page.evaluate(() => window.__streamOpens);
+      assert.ok(reopened > opens, "the event stream reopened");
+    }
     await done();
   });
 
@@ -497,11 +654,24 @@ describe("meet-ai web UI", () => {
       `/key?next=${encodeURIComponent(`/r/${room.id}`)}`,
     );
     await until(visitor.page, () => document.querySelector(".conn")?.dataset.state === "live", null, "live state");
-    await post(key, room.id, "Live for visitors too.");
+    const live = await post(key, room.id, "Live for visitors too.");
     await messageItems(visitor.page).filter({ hasText: "Live for visitors too." }).waitFor({ timeout: WAIT });
+    if (PAID) {
+      // Over a socket of the visitor's own, without a key.
+      await framesArrive(visitor.sockets, room.id, [live.id], "the live message");
+      const [ws] = roomSockets(visitor.sockets, room.id);
+      assert.equal(ws.url.searchParams.get("token"), null, "no key in the visitor's socket");
+      assert.equal(ws.url.searchParams.get("after"), (await api(base, key, "GET", `/api/rooms/${room.id}/messages`))[0].id);
+    }
 
     await sw.click();
     await until(owner.page, () => document.querySelector("[role=switch]")?.getAttribute("aria-checked") === "false", null, "switch off");
+    // The open page loses the room at the next message, which it never shows.
+    await post(key, room.id, "For the owner's eyes only.");
+    await until(visitor.page, () => document.querySelector(".conn")?.dataset.state === "failed", null, "the visitor disconnected");
+    assert.equal(await text(visitor.page.locator(".room-status")), "This room is private now, or it no longer exists.");
+    assert.equal(await messageItems(visitor.page).filter({ hasText: "owner's eyes" }).count(), 0);
+    if (PAID) assert.ok(roomSockets(visitor.sockets, room.id)[0].closed, "the server closed the visitor's socket");
     await visitor.page.reload();
     assert.equal(await text(visitor.page.locator(".notice h1")), "Room not found");
     await owner.done();
@@ -537,12 +707,12 @@ describe("meet-ai web UI", () => {
     assert.ok(await page.locator(".composer textarea").isVisible());
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(overflow <= 0, `no sideways scrolling (${overflow}px)`);
-    await page.screenshot({ path: join(SHOTS, "chat-phone.png") });
+    await page.screenshot({ path: shot("chat-phone") });
     await menu.click();
     assert.equal(await menu.getAttribute("aria-expanded"), "true");
     await until(page, () => getComputedStyle(document.querySelector("#sidebar")).visibility === "visible", null, "drawer open");
     assert.ok(await page.locator(`#sidebar a[data-room="${room.id}"]`).isVisible());
-    await page.screenshot({ path: join(SHOTS, "chat-phone-drawer.png") });
+    await page.screenshot({ path: shot("chat-phone-drawer") });
     await page.keyboard.press("Escape");
     assert.equal(await menu.getAttribute("aria-expanded"), "false");
     await until(page, () => document.activeElement?.classList.contains("menu-btn"), null, "focus back on the menu button");
@@ -589,7 +759,7 @@ describe("without a featured room", () => {
     page.on("console", (m) => /content security policy/i.test(m.text()) && errors.push(m.text()));
     await page.goto(`${other.base}/`);
     assert.equal(await text(page.locator(".landing h1")), "Where you and your coding agents talk.");
-    await page.screenshot({ path: join(SHOTS, "landing.png") });
+    await page.screenshot({ path: shot("landing") });
     await page.getByRole("link", { name: "Get a key →" }).click();
     await page.waitForURL(`${other.base}/key`, { timeout: WAIT });
     assert.equal(await text(page.locator("h1")), "Get your API key");
