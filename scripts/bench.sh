@@ -275,6 +275,7 @@ export BENCH_META_OS="$(uname -sr), node $(node --version)"
 export BENCH_META_RUNNER="$RUNNER_DETAIL"
 export BENCH_META_VARS="${SERVER_VARS[*]}; SSE intervals from wrangler.toml"
 export BENCH_META_SSE_ACTIVE=$(awk -F'"' '/^SSE_ACTIVE_POLL_MS/ { print $2; exit }' wrangler.toml)
+export BENCH_META_SSE_RETRY=$(awk -F'"' '/^SSE_RETRY_MS/ { print $2; exit }' wrangler.toml)
 export RSS_BEFORE RSS_AFTER_LOAD RSS_AFTER_SOAK RSS_PEAK WASM_GZ WASM_PAID_GZ WS_SKIPPED OUT
 node -e '
 const fs = require("fs");
@@ -289,6 +290,7 @@ const meta = {
   machine: { nproc: n(e.BENCH_META_NPROC), cpu_model: e.BENCH_META_CPU, mem_total_kb: n(e.BENCH_META_MEM), os: e.BENCH_META_OS },
   server_vars: e.BENCH_META_VARS,
   sse_active_poll_ms: n(e.BENCH_META_SSE_ACTIVE) ?? 500,
+  sse_retry_ms: n(e.BENCH_META_SSE_RETRY) ?? 1000,
   rss_kb: { before: n(e.RSS_BEFORE), after_load: n(e.RSS_AFTER_LOAD), after_soak: n(e.RSS_AFTER_SOAK), peak: n(e.RSS_PEAK) },
   wasm_gz_bytes: n(e.WASM_GZ), wasm_paid_gz_bytes: n(e.WASM_PAID_GZ),
   ws_skipped: e.WS_SKIPPED || null,

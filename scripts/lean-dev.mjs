@@ -74,6 +74,9 @@ function parseArgs(argv) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
+// Miniflare would fetch the Request.cf placeholder from the internet at
+// start; benchmarks stay on this machine.
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 const bindings = Object.fromEntries(
   Object.entries(opts.vars).map(([name, value]) => [name, { type: "plain_text", value }]),
 );

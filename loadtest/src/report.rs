@@ -228,13 +228,15 @@ fn send_target(r: &Results) -> TargetRow {
     let share = num(v, "/result/d1_share_of_latency");
     let mean = num(v, "/result/latency_ms/mean");
     let mut why = format!(
-        "mean POST {} ms of which D1 {} ({}); D1 p50 {} / p99 {} ms; {} queries per send",
+        "mean POST {} ms of which D1 {} (Server-Timing); D1 p50 {} / p99 {} ms; {} queries per \
+         send; GET /api/health (no D1) at the same concurrency p50 {} / p99 {} ms",
         ms(mean),
         share.map_or("–".into(), |s| format!("{:.0}%", s * 100.0)),
-        "Server-Timing",
         ms(d1_p50),
         ms(d1_p99),
         ms(num(v, "/result/d1_queries_per_message")),
+        ms(num(v, "/result/health_baseline_ms/p50")),
+        ms(num(v, "/result/health_baseline_ms/p99")),
     );
     if !met {
         let mut parts = Vec::new();
@@ -292,15 +294,38 @@ fn sse_target(r: &Results) -> TargetRow {
     let total = num(v, "/result/delivery_ms/count").unwrap_or(0.0);
     let across = num(v, "/result/delivery_across_reconnect_ms/count").unwrap_or(0.0);
     let share = if total > 0.0 { across / total } else { 0.0 };
-    let why = format!(
-        "p99 while a stream was open {} ms; {:.1}% of deliveries ({across:.0}) waited out a stream \
-         reconnect (p50 {} ms, max {} ms): each stream ends after its poll budget and EventSource \
-         waits the retry: hint before reconnecting",
-        ms(num(v, "/result/delivery_connected_ms/p99")),
-        share * 100.0,
-        ms(num(v, "/result/delivery_across_reconnect_ms/p50")),
-        ms(num(v, "/result/delivery_across_reconnect_ms/max")),
-    );
+    let connected_p99 = num(v, "/result/delivery_connected_ms/p99").unwrap_or(0.0);
+    let retry = num(&r.meta, "/sse_retry_ms").unwrap_or(1000.0);
+    let mut parts = vec![format!(
+        "messages sent while the listener's stream was open: p99 {} ms (the stream polls every \
+         {poll:.0} ms after the previous poll ends, and latency includes the POST)",
+        ms(Some(connected_p99)),
+    )];
+    if across > 0.0 {
+        parts.push(format!(
+            "{:.1}% of deliveries ({across:.0}) were of messages sent while the listener was between \
+             streams (p50 {} ms, max {} ms): a stream ends itself after its poll budget (about 20 s \
+             in an active room) and EventSource waits the server's retry: hint ({retry:.0} ms) \
+             before reconnecting",
+            share * 100.0,
+            ms(num(v, "/result/delivery_across_reconnect_ms/p50")),
+            ms(num(v, "/result/delivery_across_reconnect_ms/max")),
+        ));
+    }
+    if p99 > limit {
+        if share > 0.01 && connected_p99 <= limit {
+            parts.push(
+                "more than 1% of deliveries waited out a reconnect, so the reconnect wait sets p99"
+                    .to_owned(),
+            );
+        } else if connected_p99 > limit {
+            parts.push(format!(
+                "even between reconnects p99 is over {limit:.0} ms: poll period plus D1, POST and \
+                 scheduling delay on the shared CPU (see the load average above)"
+            ));
+        }
+    }
+    let why = parts.join("; ");
     let why = match r.fanout_sse_immediate.value() {
         Some(d) => format!(
             "{why}. Diagnostic run with listeners reconnecting at once instead: p99 {} ms \
@@ -636,26 +661,36 @@ pub fn render(r: &Results) -> String {
         );
     }
 
+    let found = findings(r);
+    if !found.is_empty() {
+        let _ = writeln!(o, "\n## Findings\n");
+        for (i, f) in found.iter().enumerate() {
+            let _ = writeln!(o, "{}. {f}", i + 1);
+        }
+    }
     let _ = writeln!(o, "\n## send: N senders posting as fast as they can\n");
     let _ = writeln!(
         o,
-        "Each sender has its own key and room and one request in flight. Latency is per accepted POST."
+        "Each sender has its own key and room and one request in flight. Latency is per accepted POST. \
+         D1 time is what the Worker reports in Server-Timing (its D1 calls, as the Worker's clock \
+         sees them). \"health\" is `GET /api/health` (no auth, no D1) from the same number of \
+         clients just before: the cost of a request's path through the runner and runtime alone."
     );
     let _ = writeln!(o);
     let _ = writeln!(
         o,
-        "| senders | seconds | accepted msg/s | statuses | p50 ms | p90 ms | p99 ms | max ms | D1 p50 ms | D1 p99 ms | D1 share | queries/msg |"
+        "| senders | seconds | accepted msg/s | statuses | p50 ms | p90 ms | p99 ms | max ms | D1 p50 ms | D1 p99 ms | D1 share | queries/msg | health p50 / p99 ms |"
     );
     let _ = writeln!(
         o,
-        "| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "| ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     for (n, f) in &r.send {
         match f.value() {
             Some(v) => {
                 let _ = writeln!(
                     o,
-                    "| {n} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    "| {n} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} / {} |",
                     text(v, "/params/seconds"),
                     int(num(v, "/result/accepted_per_s")),
                     cell(&text(v, "/result/statuses")),
@@ -668,12 +703,14 @@ pub fn render(r: &Results) -> String {
                     num(v, "/result/d1_share_of_latency")
                         .map_or("–".into(), |s| format!("{:.0}%", s * 100.0)),
                     ms(num(v, "/result/d1_queries_per_message")),
+                    ms(num(v, "/result/health_baseline_ms/p50")),
+                    ms(num(v, "/result/health_baseline_ms/p99")),
                 );
             }
             None => {
                 let _ = writeln!(
                     o,
-                    "| {n} | did not run: {} |||||||||||",
+                    "| {n} | did not run: {} ||||||||||||",
                     cell(&f.why_missing())
                 );
             }
@@ -911,6 +948,102 @@ pub fn render(r: &Results) -> String {
     o
 }
 
+/// What the numbers say beyond met or missed, and the Worker changes they
+/// point to. Each item appears only when its evidence is in the results.
+pub fn findings(r: &Results) -> Vec<String> {
+    let mut out = Vec::new();
+    let limit_fallback = r
+        .meta
+        .get("notes")
+        .and_then(Value::as_array)
+        .is_some_and(|n| {
+            n.iter()
+                .filter_map(Value::as_str)
+                .any(|t| t.contains("RATE_MESSAGES_PER_MINUTE=0"))
+        });
+    if limit_fallback {
+        out.push(
+            "**Limit \"off\" breaks sending.** With `RATE_MESSAGES_PER_MINUTE=0` every \
+             `POST /api/rooms/:id/messages` answers 500 (`D1_ERROR: Wrong number of parameter \
+             bindings`): `store::messages::insert` drops the rate-limit clause (the only user of \
+             `?10` and `?11`) when `max == 0` but still binds all 11 arguments, and D1 refuses a \
+             statement with more bindings than placeholders. Fix in the Worker: bind \
+             `window_start_ms` and `max` only when the clause is present (or keep the clause and \
+             write it as `AND (?11 = 0 OR (SELECT COUNT(*) ...) < ?11)`). These runs used a limit \
+             of 10^9 instead, so every send still pays the limit's COUNT over the key's last \
+             minute of messages (up to several thousand index entries per send at full speed)."
+                .to_owned(),
+        );
+    }
+    if let Some(v) = find(&r.fanout_sse, 50).and_then(Found::value) {
+        let across = num(v, "/result/delivery_across_reconnect_ms/count").unwrap_or(0.0);
+        let total = num(v, "/result/delivery_ms/count").unwrap_or(0.0);
+        if across > 0.0 && total > 0.0 {
+            let diag = r.fanout_sse_immediate.value().map_or(String::new(), |d| {
+                format!(
+                    " The diagnostic run that reconnects at once had p99 {} ms against {} ms.",
+                    ms(num(d, "/result/delivery_ms/p99")),
+                    ms(num(v, "/result/delivery_ms/p99")),
+                )
+            });
+            out.push(format!(
+                "**The SSE seam costs the retry wait.** {:.1}% of SSE deliveries at 50 listeners \
+                 were of messages sent while a listener was between streams; they waited a median \
+                 {} ms (max {} ms) against {} ms for the rest. A stream ends itself on its poll \
+                 budget every ~20 s in an active room, and EventSource then waits the `retry:` \
+                 hint (SSE_RETRY_MS) before reconnecting.{diag} Recommended Worker change: when a \
+                 stream ends on its budget (a planned end, not an error), write a short \
+                 `retry: 100` just before the `: bye` comment, so EventSource reconnects at once; \
+                 the next stream's opening `retry:` restores the normal value for real errors. \
+                 No change to the query budget.",
+                across / total * 100.0,
+                ms(num(v, "/result/delivery_across_reconnect_ms/p50")),
+                ms(num(v, "/result/delivery_across_reconnect_ms/max")),
+                ms(num(v, "/result/delivery_connected_ms/p50")),
+            ));
+        }
+        if let Some(w) = num(v, "/result/warmup_delivery_ms/max") {
+            out.push(format!(
+                "**A room's first message.** The warm-up message (the first into the room, sent \
+                 right after the 50 listeners connected) reached the last of them after {} ms \
+                 (p50 {} ms). Streams speed up only once they see a message: in a room quiet for \
+                 a while they poll at the idle interval (SSE_IDLE_POLL_MS, 2 s), so its first \
+                 message can take up to that. This is the price of the idle budget, not a defect.",
+                ms(Some(w)),
+                ms(num(v, "/result/warmup_delivery_ms/p50")),
+            ));
+        }
+    }
+    if let Some(v) = find(&r.send, 4).and_then(Found::value) {
+        if let (Some(post), Some(health), Some(d1)) = (
+            num(v, "/result/latency_ms/p50"),
+            num(v, "/result/health_baseline_ms/p50"),
+            num(v, "/result/d1_ms/p50"),
+        ) {
+            out.push(format!(
+                "**Where a send's time goes (4 senders, medians).** POST {} ms = runner and \
+                 runtime path {} ms (GET /api/health from 4 clients) + D1 {} ms (2 round trips: \
+                 the key lookup and the INSERT that checks room and key) + the Worker's own work \
+                 {} ms. Locally the runner adds a hop (wrangler's proxy worker in front of the \
+                 user worker), which a deployment does not have.",
+                ms(Some(post)),
+                ms(Some(health)),
+                ms(Some(d1)),
+                ms(Some((post - health - d1).max(0.0))),
+            ));
+        }
+    }
+    out.push(
+        "**Benchmarks serve a snapshot.** wrangler watches the assets folder even with watching \
+         off (and so does `wrangler dev`, which the e2e harness runs): any rebuild of public/ by \
+         another build in the same tree reloads the Worker and drops every open stream. \
+         scripts/bench.sh serves copies of build/ and public/ for that reason; tests that hold \
+         streams open while `make web` runs elsewhere can see unexpected reconnects."
+            .to_owned(),
+    );
+    out
+}
+
 /// Makes text safe inside a table cell.
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
@@ -1003,6 +1136,25 @@ mod tests {
         }
         let send = rows.iter().find(|r| r.name.starts_with("send")).unwrap();
         assert!(send.why.contains("outside D1"), "{}", send.why);
+    }
+
+    #[test]
+    fn findings_follow_the_evidence() {
+        let mut r = results();
+        let f = findings(&r);
+        assert!(!f.iter().any(|x| x.contains("Limit")));
+        assert!(f.iter().any(|x| x.contains("snapshot")));
+        r.meta["notes"] = json!(["With RATE_MESSAGES_PER_MINUTE=0 (limit off) every send failed"]);
+        r.fanout_sse[0].1 = Found::Ran(json!({"scenario": "fanout", "result": {
+            "delivery_ms": {"p99": 900.0, "count": 100},
+            "delivery_connected_ms": {"p50": 250.0},
+            "delivery_across_reconnect_ms": {"count": 5, "p50": 600.0, "max": 1100.0}}}));
+        let f = findings(&r);
+        assert!(f
+            .iter()
+            .any(|x| x.contains("Wrong number of parameter bindings")));
+        let seam = f.iter().find(|x| x.contains("seam")).expect("seam finding");
+        assert!(seam.contains("5.0%"), "{seam}");
     }
 
     #[test]
