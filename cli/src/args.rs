@@ -24,6 +24,7 @@ Exit codes:
   1 other error             5 rate limited
   2 usage error             6 server unreachable
   3 missing or bad API key  7 listen --timeout passed with no message
+  8 listen --transport ws on a server without WebSocket
   130 listen stopped by Ctrl-C (SIGINT); SIGTERM ends listen with 0
 
 Examples:
@@ -91,12 +92,17 @@ the server ends are survived: listen reconnects by itself (at once after a
 clean end, otherwise backing off from ~1 s to 15 s with jitter) and resumes
 after the last message it received, so nothing is lost or printed twice.
 
+It follows the room over the server's WebSocket when /api/health announces
+one (the paid plan), otherwise over Server-Sent Events; --transport picks one
+(the output is the same either way).
+
 Connection events go to stderr as JSON lines:
-  {\"event\":\"connected\",...} {\"event\":\"disconnected\",...}
+  {\"event\":\"connected\",\"transport\":\"sse|ws\",...} {\"event\":\"disconnected\",...}
   {\"event\":\"reconnecting\",\"attempt\":N,\"delay_ms\":M} {\"event\":\"resumed\",...}
 
 Exit: 0 after --count messages (or on SIGTERM), 7 when --timeout seconds pass
-without a message printed, 130 on Ctrl-C, 3/4 if the key or room goes away.
+without a message printed, 130 on Ctrl-C, 3/4 if the key or room goes away,
+8 for --transport ws on a server without WebSocket.
 
 Examples:
   meet-ai listen <room> --exclude claude
@@ -251,6 +257,23 @@ pub struct ListenArgs {
     /// Exit 7 when this many seconds pass with no message printed.
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
+
+    /// How to follow the room: auto (WebSocket when the server offers it,
+    /// else SSE), sse, or ws (exit 8 if the server has no WebSocket).
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = TransportArg::Auto)]
+    pub transport: TransportArg,
+}
+
+/// `listen --transport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum TransportArg {
+    /// Ask `/api/health`: WebSocket if `features.websocket`, else SSE.
+    #[default]
+    Auto,
+    /// Server-Sent Events (every server has them).
+    Sse,
+    /// WebSocket (the paid variant).
+    Ws,
 }
 
 fn parse_color(raw: &str) -> Result<String, String> {
@@ -397,6 +420,25 @@ mod tests {
         assert_eq!(listen.count, Some(3));
         assert_eq!(listen.timeout, Some(60));
         assert_eq!(listen.after.as_deref(), Some("m1"));
+        assert_eq!(listen.transport, TransportArg::Auto);
+
+        for (flag, want) in [
+            ("auto", TransportArg::Auto),
+            ("sse", TransportArg::Sse),
+            ("ws", TransportArg::Ws),
+        ] {
+            let cli = parse(&["listen", "room", "--transport", flag]).unwrap();
+            let Command::Listen(listen) = cli.command else {
+                panic!()
+            };
+            assert_eq!(listen.transport, want);
+        }
+        assert_eq!(
+            parse(&["listen", "room", "--transport", "carrier-pigeon"])
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidValue
+        );
 
         for bad in [["--count", "0"], ["--timeout", "0"], ["--count", "-1"]] {
             let mut args = vec!["listen", "room"];

@@ -5,12 +5,14 @@ use std::future::Future;
 use std::time::Duration;
 
 use protocol::validate::parse_id;
-use protocol::wire::{ErrorBody, KeyCreated, Message, SenderType};
+use protocol::wire::{ErrorBody, Health, KeyCreated, Message, SenderType};
 use protocol::ErrorCode;
 use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request as WsRequest;
 
 use crate::backoff::{jitter, retry_delay, Backoff};
 use crate::config::Config;
@@ -165,6 +167,14 @@ impl Client {
         CliError::unreachable(format!("cannot reach the server at {}: {cause}", self.base))
     }
 
+    /// `GET /api/health`: whether the server is up, and what it offers.
+    pub async fn health(&self) -> Result<Health> {
+        Ok(self
+            .call(self.request(Method::GET, "/api/health"))
+            .await?
+            .value)
+    }
+
     pub async fn create_key(&self) -> Result<Fetched<KeyCreated>> {
         self.call(self.request(Method::POST, "/api/keys")).await
     }
@@ -252,6 +262,67 @@ impl Client {
         }
         Ok(req)
     }
+
+    /// The handshake that opens a room's WebSocket, delivering what follows
+    /// message `after` (or `START`). The key, when there is one, goes in the
+    /// Authorization header, never in the URL.
+    pub fn ws_request(&self, room: &str, after: &str) -> Result<WsRequest> {
+        let url = ws_url(&self.base, room, after)?;
+        let mut req = url.as_str().into_client_request().map_err(|e| {
+            CliError::other(format!("cannot build a WebSocket request for {url}: {e}"))
+        })?;
+        let headers = req.headers_mut();
+        headers.insert(
+            "User-Agent",
+            concat!("meet-ai-cli/", env!("CARGO_PKG_VERSION"))
+                .parse()
+                .expect("a valid header value"),
+        );
+        if self.key.is_some() {
+            let value = format!("Bearer {}", self.key()?);
+            // A well-formed key is ASCII letters, digits, - and _.
+            let value = value
+                .parse()
+                .map_err(|_| CliError::other("the API key cannot go in a header"))?;
+            headers.insert("Authorization", value);
+        }
+        Ok(req)
+    }
+
+    /// The body of the refusal a WebSocket handshake got with `status`,
+    /// asked again without the upgrade (the route refuses before it looks
+    /// for one); `None` if the answer differs or does not come.
+    pub async fn ws_refusal(&self, room: &str, after: &str, status: u16) -> Option<String> {
+        let req = self
+            .maybe_authed(Method::GET, &ws_http_path(room, after))
+            .ok()?
+            .timeout(REQUEST_TIMEOUT);
+        let resp = req.send().await.ok()?;
+        if resp.status().as_u16() != status {
+            return None;
+        }
+        resp.text().await.ok()
+    }
+}
+
+/// `ws_url` over plain HTTP.
+fn ws_http_path(room: &str, after: &str) -> String {
+    format!("/api/rooms/{room}/ws?after={after}")
+}
+
+/// `wss://host/api/rooms/:id/ws?after=...` for a server at `https://host`
+/// (`ws://` for `http://`).
+pub fn ws_url(base: &str, room: &str, after: &str) -> Result<String> {
+    let socket_base = if let Some(rest) = base.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = base.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        return Err(CliError::other(format!(
+            "the server URL must start with http:// or https:// (got {base:?})"
+        )));
+    };
+    Ok(format!("{socket_base}{}", ws_http_path(room, after)))
 }
 
 /// The one room named `name`, or why there is not one.
@@ -308,7 +379,7 @@ pub fn error_from_parts(status: u16, retry_after: Option<Duration>, body: &str) 
 
 /// The innermost cause of an error, which is the informative one for
 /// networking ("Connection refused", "dns error: ..."), without "(os error N)".
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = e;
     while let Some(next) = cur.source() {
         cur = next;
@@ -448,6 +519,49 @@ mod tests {
             .unwrap();
             assert_eq!(c.key().unwrap_err().exit_code(), 3, "{key:?}");
         }
+    }
+
+    #[test]
+    fn socket_urls_follow_the_server_scheme() {
+        let id = "0b6f3c1e-8a7d-4f7e-9c55-7f0e0b2c9d11";
+        assert_eq!(
+            ws_url("https://meet-ai.cc", "r1", id).unwrap(),
+            format!("wss://meet-ai.cc/api/rooms/r1/ws?after={id}")
+        );
+        assert_eq!(
+            ws_url("http://127.0.0.1:8787", "r1", protocol::validate::START).unwrap(),
+            "ws://127.0.0.1:8787/api/rooms/r1/ws?after=00000000-0000-0000-0000-000000000000"
+        );
+        assert!(ws_url("ftp://x", "r", id).is_err());
+    }
+
+    #[test]
+    fn socket_requests_carry_the_key_in_a_header() {
+        let with_key = client("http://127.0.0.1:9");
+        let req = with_key.ws_request("r", "m").unwrap();
+        assert_eq!(
+            req.uri().to_string(),
+            "ws://127.0.0.1:9/api/rooms/r/ws?after=m"
+        );
+        assert_eq!(
+            req.headers()["Authorization"],
+            "Bearer mai_abcdefghijklmnopqrstuvwx"
+        );
+        assert!(!req.uri().to_string().contains("mai_"));
+        let anonymous = Client::new(&Config {
+            url: "https://example.com".into(),
+            key: None,
+        })
+        .unwrap();
+        let req = anonymous.ws_request("r", "m").unwrap();
+        assert!(req.headers().get("Authorization").is_none());
+        assert_eq!(req.headers()["Upgrade"], "websocket");
+        let malformed = Client::new(&Config {
+            url: "http://x".into(),
+            key: Some("nope".into()),
+        })
+        .unwrap();
+        assert_eq!(malformed.ws_request("r", "m").unwrap_err().exit_code(), 3);
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub mod exit {
     pub const UNREACHABLE: u8 = 6;
     /// `listen --timeout` passed with no message printed.
     pub const TIMEOUT: u8 = 7;
+    /// The server does not offer what was asked for (`listen --transport ws`
+    /// on a server without WebSocket).
+    pub const UNSUPPORTED: u8 = 8;
     /// `listen` stopped by SIGINT (Ctrl-C), as shells report 128 + 2.
     pub const INTERRUPTED: u8 = 130;
 }
@@ -46,6 +49,8 @@ pub enum Kind {
     Unreachable,
     /// `listen --timeout` expired.
     Timeout,
+    /// The server lacks a feature the command asked for.
+    Unsupported,
     /// stdout was closed by its reader (`| head`): a normal end, exit 0.
     StdoutClosed,
     /// Local problems and unexpected answers.
@@ -103,6 +108,13 @@ impl CliError {
         }
     }
 
+    pub fn unsupported(message: impl Into<String>) -> CliError {
+        CliError {
+            kind: Kind::Unsupported,
+            message: message.into(),
+        }
+    }
+
     /// The server's error code, if the server answered.
     pub fn code(&self) -> Option<ErrorCode> {
         match self.kind {
@@ -117,6 +129,7 @@ impl CliError {
             Kind::NoKey => exit::AUTH,
             Kind::Unreachable => exit::UNREACHABLE,
             Kind::Timeout => exit::TIMEOUT,
+            Kind::Unsupported => exit::UNSUPPORTED,
             Kind::StdoutClosed => exit::OK,
             Kind::Other => exit::FAILURE,
         }
@@ -214,6 +227,8 @@ mod tests {
         assert_eq!(CliError::no_key().exit_code(), 3);
         assert_eq!(CliError::unreachable("x").exit_code(), 6);
         assert_eq!(CliError::timeout(5).exit_code(), 7);
+        assert_eq!(CliError::unsupported("x").exit_code(), 8);
+        assert!(!CliError::unsupported("x").is_transient());
         assert_eq!(CliError::other("x").exit_code(), 1);
         let closed = CliError::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
         assert_eq!(closed.exit_code(), 0);

@@ -1,11 +1,14 @@
 //! `meet-ai listen`: follow a room for as long as it takes.
 //!
-//! The loop connects through a [`Transport`], prints each new message, and
-//! when the connection ends reconnects by itself, resuming after the last
-//! message it received (`Last-Event-ID` for SSE): at once after a clean end
-//! (the server closes streams on purpose every 20-80 s), otherwise after an
-//! exponential backoff with jitter. Messages are also deduplicated by id, so
-//! a server that replays too much still prints each message once.
+//! It asks `/api/health` once which transport to use (WebSocket where the
+//! server offers one, else SSE; `--transport` decides otherwise). The loop
+//! connects through that [`Transport`], prints each new message, and when
+//! the connection ends reconnects by itself, resuming after the last message
+//! it received, or where the first connection started if none came yet
+//! (`Last-Event-ID` for SSE, `?after=` for WebSocket): at once after a clean
+//! end (the free server closes streams on purpose every 20-80 s), otherwise
+//! after an exponential backoff with jitter. Messages are also deduplicated
+//! by id, so a server that replays too much still prints each message once.
 //!
 //! stdout carries messages only; connection events go to stderr as JSON lines.
 
@@ -13,15 +16,17 @@ use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::time::Duration;
 
-use protocol::validate::MAX_LIMIT;
+use protocol::validate::START;
 use serde::Serialize;
 use tokio::time::Instant;
 
+use crate::args::TransportArg;
 use crate::backoff::{jitter, Backoff};
 use crate::client::{Client, RawMessage};
 use crate::error::{CliError, Kind, Result};
 use crate::output::{is_excluded, Output};
-use crate::transport::{Connection, Ended, Incoming, Transport};
+use crate::transport::{choose, Chosen, Connection, Ended, Incoming, Sse, Transport};
+use crate::ws::Ws;
 
 #[derive(Debug, Clone, Default)]
 pub struct ListenOptions {
@@ -29,6 +34,7 @@ pub struct ListenOptions {
     pub after: Option<String>,
     pub count: Option<u64>,
     pub timeout_secs: Option<u64>,
+    pub transport: TransportArg,
 }
 
 /// A connection event, written to stderr as one JSON line.
@@ -38,8 +44,10 @@ pub enum Lifecycle<'a> {
     /// The first connection is open.
     Connected {
         room: &'a str,
+        /// `sse` or `ws`.
         transport: &'a str,
-        /// The message id it starts after (`null`: the room was empty).
+        /// The message id it starts after (`null`: the start of the room,
+        /// which was empty).
         after: Option<&'a str>,
     },
     /// A connection ended. `reason` is `server_ended` (on purpose, e.g. the
@@ -151,6 +159,15 @@ impl Feed {
         self.cursor.as_deref()
     }
 
+    /// Adopts where a connection started as the cursor, if there is none
+    /// yet: resuming from there loses nothing that came after.
+    pub fn started_at(&mut self, start: Option<&str>) {
+        if let (None, Some(start)) = (&self.cursor, start) {
+            self.seen.insert(start);
+            self.cursor = Some(start.to_owned());
+        }
+    }
+
     /// Classifies a message and advances the cursor past new ones (excluded
     /// or not: the cursor is where the room is, not what was shown).
     pub fn accept(&mut self, m: &RawMessage) -> Verdict {
@@ -218,108 +235,98 @@ impl Deadline {
     }
 }
 
+/// A cursor as lifecycle events show it: `START` (the start of the room)
+/// as `null`.
+fn shown(cursor: Option<&str>) -> Option<&str> {
+    cursor.filter(|c| *c != START)
+}
+
 /// Follows `room` until `--count` is reached (Ok), `--timeout` passes, or a
 /// permanent error (bad key, unknown room) ends it.
-pub async fn run<T: Transport>(
-    client: &Client,
+pub async fn run(client: &Client, room: &str, opts: &ListenOptions, out: &Output) -> Result<Stop> {
+    let mut deadline = Deadline::new(opts.timeout_secs);
+    let websocket = match opts.transport {
+        TransportArg::Sse => false,
+        requested => match deadline.bound(client.health()).await? {
+            Ok(health) => health.features.websocket,
+            // A wrong URL fails fast, as on any first request.
+            Err(e) if e.kind == Kind::Unreachable => return Err(e),
+            Err(e) if requested == TransportArg::Ws => return Err(e),
+            // Every server streams SSE.
+            Err(_) => false,
+        },
+    };
+    match choose(opts.transport, websocket, &client.base)? {
+        Chosen::Sse => follow(&Sse { client }, room, opts, out, &mut deadline).await,
+        Chosen::Ws => follow(&Ws { client }, room, opts, out, &mut deadline).await,
+    }
+}
+
+async fn follow<T: Transport>(
     transport: &T,
     room: &str,
     opts: &ListenOptions,
     out: &Output,
+    deadline: &mut Deadline,
 ) -> Result<Stop> {
-    let mut deadline = Deadline::new(opts.timeout_secs);
-    // Pin the start point now, so a reconnect before the first message still
-    // resumes from here rather than from "now" (which would lose messages).
-    let (cursor, started_empty) = match &opts.after {
-        Some(after) => (Some(after.clone()), false),
-        None => {
-            let latest = deadline
-                .bound(client.history(room, None, Some(1)))
-                .await??;
-            let last = latest.last().map(|m| m.message.id.clone());
-            let empty = last.is_none();
-            (last, empty)
-        }
-    };
-    let mut feed = Feed::new(cursor, opts.exclude.clone(), opts.count);
+    // No cursor yet means "from now": the first connection says where that
+    // is, and the feed keeps it, so that a reconnect before the first
+    // message still resumes from there rather than from a later "now".
+    let mut feed = Feed::new(opts.after.clone(), opts.exclude.clone(), opts.count);
     let mut attempt: u32 = 0;
     let mut connected_once = false;
 
     loop {
-        let mut failure: Option<CliError> = None;
-
-        // A room that was empty when we started has no message to resume
-        // after: what arrived while we were away is its whole history.
-        if started_empty && feed.cursor().is_none() && connected_once {
-            match deadline
-                .bound(client.history(room, None, Some(MAX_LIMIT)))
-                .await?
-            {
-                Ok(backlog) => {
-                    for m in backlog {
-                        if deliver(&mut feed, &m, out, &mut deadline)? {
-                            return Ok(Stop::Count);
-                        }
-                    }
-                }
-                Err(e) => failure = Some(e),
-            }
-        }
-
-        if failure.is_none() {
-            match deadline
-                .bound(transport.connect(room, feed.cursor()))
-                .await?
-            {
-                Ok(mut conn) => {
-                    if connected_once {
-                        report(&Lifecycle::Resumed {
-                            transport: transport.name(),
-                            after: feed.cursor(),
-                        });
-                    } else {
-                        report(&Lifecycle::Connected {
-                            room,
-                            transport: transport.name(),
-                            after: feed.cursor(),
-                        });
-                    }
-                    connected_once = true;
-                    let opened = Instant::now();
-                    let ended = loop {
-                        match deadline.bound(conn.next()).await? {
-                            Ok(Incoming::Message(m)) => {
-                                if deliver(&mut feed, &m, out, &mut deadline)? {
-                                    return Ok(Stop::Count);
-                                }
-                            }
-                            Ok(Incoming::Unreadable(why)) => {
-                                report(&Lifecycle::Warning { message: &why })
-                            }
-                            Err(end) => break end,
-                        }
-                    };
-                    drop(conn);
-                    let (reason, detail) = match &ended {
-                        Ended::Clean(note) => ("server_ended", note.as_str()),
-                        Ended::Dropped(why) => ("dropped", why.as_str()),
-                    };
-                    report(&Lifecycle::Disconnected { reason, detail });
-                    let (next, delay) = reconnect_wait(&ended, opened.elapsed(), jitter());
-                    attempt = next;
-                    report(&Lifecycle::Reconnecting {
-                        attempt,
-                        delay_ms: delay.as_millis() as u64,
-                        error: None,
+        let e = match deadline
+            .bound(transport.connect(room, feed.cursor()))
+            .await?
+        {
+            Ok(mut conn) => {
+                feed.started_at(conn.start());
+                if connected_once {
+                    report(&Lifecycle::Resumed {
+                        transport: transport.name(),
+                        after: shown(feed.cursor()),
                     });
-                    deadline.bound(tokio::time::sleep(delay)).await?;
-                    continue;
+                } else {
+                    report(&Lifecycle::Connected {
+                        room,
+                        transport: transport.name(),
+                        after: shown(feed.cursor()),
+                    });
                 }
-                Err(e) => failure = Some(e),
+                connected_once = true;
+                let opened = Instant::now();
+                let ended = loop {
+                    match deadline.bound(conn.next()).await? {
+                        Ok(Incoming::Message(m)) => {
+                            if deliver(&mut feed, &m, out, deadline)? {
+                                return Ok(Stop::Count);
+                            }
+                        }
+                        Ok(Incoming::Warning(why)) => report(&Lifecycle::Warning { message: &why }),
+                        Err(end) => break end,
+                    }
+                };
+                drop(conn);
+                let (reason, detail) = match &ended {
+                    Ended::Clean(note) => ("server_ended", note.as_str()),
+                    Ended::Dropped(why) => ("dropped", why.as_str()),
+                };
+                report(&Lifecycle::Disconnected { reason, detail });
+                let (next, delay) = reconnect_wait(&ended, opened.elapsed(), jitter());
+                attempt = next;
+                report(&Lifecycle::Reconnecting {
+                    attempt,
+                    delay_ms: delay.as_millis() as u64,
+                    error: None,
+                });
+                deadline.bound(tokio::time::sleep(delay)).await?;
+                continue;
             }
-        }
+            Err(e) => e,
+        };
 
-        let Some(e) = failure else { continue };
         if !e.is_transient() {
             return Err(e);
         }
@@ -401,6 +408,31 @@ mod tests {
         assert_eq!(feed.accept(&m("a", "me")), Verdict::Excluded);
         assert_eq!(feed.cursor(), Some("a"));
         assert_eq!(feed.accept(&m("a", "me")), Verdict::Duplicate);
+    }
+
+    #[test]
+    fn the_first_start_point_becomes_the_cursor() {
+        let mut feed = Feed::new(None, vec![], None);
+        feed.started_at(None);
+        assert_eq!(feed.cursor(), None);
+        feed.started_at(Some(START));
+        assert_eq!(feed.cursor(), Some(START));
+        // Later connections start where they were asked to: the cursor stays.
+        feed.started_at(Some("m9"));
+        assert_eq!(feed.cursor(), Some(START));
+        assert_eq!(feed.accept(&m("m1", "ada")), Verdict::Print);
+        feed.started_at(Some("m0"));
+        assert_eq!(feed.cursor(), Some("m1"));
+        let mut given = Feed::new(Some("m5".into()), vec![], None);
+        given.started_at(Some("m5"));
+        assert_eq!(given.cursor(), Some("m5"));
+    }
+
+    #[test]
+    fn the_start_of_a_room_shows_as_null() {
+        assert_eq!(shown(Some(START)), None);
+        assert_eq!(shown(None), None);
+        assert_eq!(shown(Some("m1")), Some("m1"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod error;
 mod listen;
 mod output;
 mod transport;
+mod ws;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -100,10 +101,10 @@ async fn dispatch(command: Command, client: &Client, out: &Output) -> Result<Exi
                 after: args.after,
                 count: args.count,
                 timeout_secs: args.timeout,
+                transport: args.transport,
             };
-            let sse = transport::Sse { client };
             let (reason, code) = tokio::select! {
-                done = listen::run(client, &sse, &room, &opts, out) => {
+                done = listen::run(client, &room, &opts, out) => {
                     match done {
                         Ok(listen::Stop::Count) => ("count", exit::OK),
                         Err(e) if e.kind == Kind::Timeout => {

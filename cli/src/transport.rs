@@ -1,8 +1,8 @@
-//! How `listen` receives a room's messages. [`Transport`] is the seam: the
-//! free plan streams over Server-Sent Events ([`Sse`]); the paid variant will
-//! announce `features.websocket` in `/api/health`, and a WebSocket transport
-//! then only has to implement these two traits — the reconnect, resume,
-//! dedupe and output logic in `listen` stays as it is.
+//! How `listen` receives a room's messages. [`Transport`] is the seam: every
+//! server streams over Server-Sent Events ([`Sse`]); the paid variant, which
+//! announces `features.websocket` in `/api/health`, also pushes over a
+//! WebSocket ([`crate::ws::Ws`]). The reconnect, resume, dedupe and output
+//! logic in `listen` is the same for both.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -11,8 +11,9 @@ use std::time::Duration;
 use futures_util::{Stream, StreamExt};
 use protocol::sse::{Decoder, Event};
 
+use crate::args::TransportArg;
 use crate::client::{error_from_response, Client, RawMessage};
-use crate::error::Result;
+use crate::error::{CliError, Result};
 
 /// The server sends a heartbeat at least every 15 s; this much silence means
 /// the connection is dead even if TCP has not noticed.
@@ -22,14 +23,16 @@ const IDLE_LIMIT: Duration = Duration::from_secs(45);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Incoming {
     Message(RawMessage),
-    /// Something arrived that is not a readable message (reported, skipped).
-    Unreadable(String),
+    /// Something arrived that is not a message to print (an unreadable
+    /// event, an error frame): reported, skipped.
+    Warning(String),
 }
 
 /// How a connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ended {
-    /// The server closed the stream on purpose (free-tier budget): reconnect at once.
+    /// The server closed the stream on purpose (free-tier budget, access
+    /// lost): reconnect at once.
     Clean(String),
     /// The connection failed or went silent: reconnect with backoff.
     Dropped(String),
@@ -39,15 +42,39 @@ pub trait Transport {
     type Conn: Connection;
     /// Short name for lifecycle events.
     fn name(&self) -> &'static str;
-    /// Opens a live feed of `room` that starts after message `cursor` (or
-    /// from now). Fails with the server's error (401, 404: permanent) or a
-    /// network error (transient).
+    /// Opens a live feed of `room` that starts after message `cursor`
+    /// (`START`: the start of the room), or from now. Fails with the
+    /// server's error (401, 404: permanent) or a network error (transient).
     async fn connect(&self, room: &str, cursor: Option<&str>) -> Result<Self::Conn>;
 }
 
 pub trait Connection {
+    /// Where this connection starts: the message id (or `START`) it delivers
+    /// what follows of. Resuming from here after a drop loses nothing, even
+    /// before the first message. `None` only from a server that does not say.
+    fn start(&self) -> Option<&str>;
     /// The next thing that arrived, or how the connection ended.
     async fn next(&mut self) -> std::result::Result<Incoming, Ended>;
+}
+
+/// Which transport `listen` uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chosen {
+    Sse,
+    Ws,
+}
+
+/// The transport for `--transport requested`, given whether the server
+/// announced `features.websocket`.
+pub fn choose(requested: TransportArg, websocket: bool, base: &str) -> Result<Chosen> {
+    match (requested, websocket) {
+        (TransportArg::Sse, _) | (TransportArg::Auto, false) => Ok(Chosen::Sse),
+        (TransportArg::Ws, true) | (TransportArg::Auto, true) => Ok(Chosen::Ws),
+        (TransportArg::Ws, false) => Err(CliError::unsupported(format!(
+            "the server at {base} does not offer WebSocket (its /api/health does not announce \
+             features.websocket); use --transport sse or auto"
+        ))),
+    }
 }
 
 /// `GET /api/rooms/:id/events`, resumed with `Last-Event-ID`.
@@ -61,6 +88,8 @@ pub struct SseConnection {
     body: Body,
     decoder: Decoder,
     pending: VecDeque<Event>,
+    /// The resume point the stream announced as it opened.
+    start: Option<String>,
 }
 
 impl Transport for Sse<'_> {
@@ -83,15 +112,50 @@ impl Transport for Sse<'_> {
             .bytes_stream()
             .map(|r| r.map(|b| b.to_vec()))
             .boxed_local();
-        Ok(SseConnection {
+        let mut conn = SseConnection {
             body,
             decoder: Decoder::new(),
             pending: VecDeque::new(),
-        })
+            start: None,
+        };
+        // The stream opens with its resume point (a bare `id:`), then a
+        // `: connected` comment: read up to either, so the caller knows where
+        // this stream starts before it reports being connected.
+        while conn.decoder.last_event_id().is_none()
+            && conn.decoder.comments == 0
+            && conn.pending.is_empty()
+        {
+            let broke = |why: String| {
+                CliError::unreachable(format!(
+                    "the event stream from {} broke as it opened: {why}",
+                    self.client.base
+                ))
+            };
+            match tokio::time::timeout(IDLE_LIMIT, conn.body.next()).await {
+                Ok(Some(Ok(chunk))) => {
+                    let events = conn.decoder.push(&chunk);
+                    conn.pending.extend(events);
+                }
+                Ok(Some(Err(e))) => return Err(broke(describe(&e))),
+                Ok(None) => return Err(broke("it ended".into())),
+                Err(_) => {
+                    return Err(broke(format!(
+                        "nothing received for {} s",
+                        IDLE_LIMIT.as_secs()
+                    )))
+                }
+            }
+        }
+        conn.start = conn.decoder.last_event_id().map(str::to_owned);
+        Ok(conn)
     }
 }
 
 impl Connection for SseConnection {
+    fn start(&self) -> Option<&str> {
+        self.start.as_deref()
+    }
+
     async fn next(&mut self) -> std::result::Result<Incoming, Ended> {
         loop {
             if let Some(event) = self.pending.pop_front() {
@@ -122,7 +186,7 @@ pub fn read_event(event: &Event) -> Option<Incoming> {
     }
     Some(match RawMessage::parse(&event.data) {
         Ok(m) => Incoming::Message(m),
-        Err(e) => Incoming::Unreadable(format!("unreadable message event ({e})")),
+        Err(e) => Incoming::Warning(format!("unreadable message event ({e})")),
     })
 }
 
@@ -135,9 +199,10 @@ pub fn end_of_stream(decoder: &Decoder) -> Ended {
     }
 }
 
-fn describe(e: &reqwest::Error) -> String {
+/// An error with its chain of causes, as one line.
+pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
-    let mut cur: &dyn std::error::Error = e;
+    let mut cur = e;
     while let Some(next) = cur.source() {
         text = format!("{text}: {next}");
         cur = next;
@@ -148,6 +213,26 @@ fn describe(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auto_follows_the_health_announcement_and_ws_requires_it() {
+        let base = "http://127.0.0.1:9";
+        assert_eq!(choose(TransportArg::Auto, true, base), Ok(Chosen::Ws));
+        assert_eq!(choose(TransportArg::Auto, false, base), Ok(Chosen::Sse));
+        assert_eq!(choose(TransportArg::Sse, true, base), Ok(Chosen::Sse));
+        assert_eq!(choose(TransportArg::Sse, false, base), Ok(Chosen::Sse));
+        assert_eq!(choose(TransportArg::Ws, true, base), Ok(Chosen::Ws));
+        let refused = choose(TransportArg::Ws, false, base).unwrap_err();
+        assert_eq!(refused.exit_code(), 8);
+        assert!(
+            refused
+                .message
+                .starts_with("the server at http://127.0.0.1:9 does not offer WebSocket"),
+            "{}",
+            refused.message
+        );
+        assert!(!refused.message.contains('\n'));
+    }
 
     #[test]
     fn only_bye_is_a_clean_end() {
@@ -180,6 +265,6 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(read[1], None);
-        assert!(matches!(read[2], Some(Incoming::Unreadable(_))));
+        assert!(matches!(read[2], Some(Incoming::Warning(_))));
     }
 }
