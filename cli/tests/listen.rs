@@ -1,12 +1,15 @@
 //! Black-box tests of `meet-ai listen` against the real Worker (one server
 //! shared by this file): what is printed, in what order, and how it exits.
+//! They run against the variant `MEET_AI_E2E_ENV` names, so in auto mode over
+//! SSE on the free one and over WebSocket on the paid one; a few pin a
+//! transport, and those that need WebSocket skip the free run.
 
 mod common;
 
 use std::time::Duration;
 
 use common::*;
-use meet_ai_e2e::{Api, Server};
+use meet_ai_e2e::{paid_variant, Api, Server};
 use protocol::wire::Message;
 use serde_json::Value;
 
@@ -51,7 +54,7 @@ async fn listen_prints_only_the_others_messages_in_order_as_json_lines() {
     ]);
     let connected = me.event("connected", LONG);
     assert_eq!(connected["room"], room.id.as_str());
-    assert_eq!(connected["transport"], "sse");
+    assert_eq!(connected["transport"], auto_transport());
     two.event("connected", LONG);
 
     let mut sent = Vec::new();
@@ -197,6 +200,172 @@ async fn a_closed_stdout_ends_listen_quietly_with_0() {
     assert_eq!(status.code(), Some(0), "stderr: {:#?}", l.stderr_seen);
     assert!(
         !l.stderr_seen.iter().any(|s| s.contains("error")),
+        "{:#?}",
+        l.stderr_seen
+    );
+}
+
+#[tokio::test]
+async fn auto_picks_websocket_where_the_server_offers_it_and_sse_pins_sse() {
+    let api = api();
+    let (key, room) = api.key_and_room().await;
+    let cli = Cli::new(&base(), Some(&key));
+    let mut auto = cli.spawn(&["listen", &room.id, "--count", "1"]);
+    let mut sse = cli.spawn(&["listen", &room.id, "--count", "1", "--transport", "sse"]);
+    let connected = auto.event("connected", LONG);
+    assert_eq!(connected["transport"], auto_transport(), "{connected}");
+    assert_eq!(connected["after"], Value::Null, "the room was empty");
+    assert_eq!(sse.event("connected", LONG)["transport"], "sse");
+    let sent = api.send(&key, &room.id, "ada", "one for both").await;
+    for l in [&mut auto, &mut sse] {
+        let (status, lines) = l.wait(LONG);
+        assert_eq!(status.code(), Some(0), "stderr: {:#?}", l.stderr_seen);
+        assert_eq!(lines_json(&lines), vec![json(&sent)]);
+    }
+}
+
+#[tokio::test]
+async fn websocket_prints_exactly_what_was_posted_in_order() {
+    if !paid_variant() {
+        eprintln!("skipped: the free variant has no WebSocket (run with MEET_AI_E2E_ENV=paid)");
+        return;
+    }
+    let api = api();
+    let (key, room) = api.key_and_room().await;
+    let before = api.send(&key, &room.id, "ada", "before listen").await;
+    let cli = Cli::new(&base(), Some(&key));
+    let mut l = cli.spawn(&[
+        "listen",
+        &room.id,
+        "--transport",
+        "ws",
+        "--exclude",
+        "me",
+        "--count",
+        "12",
+    ]);
+    let connected = l.event("connected", LONG);
+    assert_eq!(connected["transport"], "ws");
+    assert_eq!(connected["after"], before.id.as_str(), "starts from now");
+    // A replay from the start of the room over the socket, alongside.
+    let mut replay = cli.spawn(&[
+        "listen",
+        &room.id,
+        "--transport",
+        "ws",
+        "--after",
+        protocol::validate::START,
+        "--count",
+        "16",
+    ]);
+    assert_eq!(replay.event("connected", LONG)["after"], Value::Null);
+
+    let mut sent = Vec::new();
+    for i in 0..15 {
+        let sender = if i % 5 == 2 { "me" } else { "ada" };
+        sent.push(api.send(&key, &room.id, sender, &format!("n{i}")).await);
+    }
+    let (status, lines) = l.wait(LONG);
+    assert_eq!(status.code(), Some(0), "stderr: {:#?}", l.stderr_seen);
+    let expected: Vec<Value> = sent.iter().filter(|m| m.sender != "me").map(json).collect();
+    assert_eq!(expected.len(), 12);
+    assert_eq!(lines_json(&lines), expected);
+    assert!(lines.iter().all(|l| l.starts_with("{\"id\":")));
+    assert!(
+        !l.events_seen().iter().any(|e| e == "warning"),
+        "{:#?}",
+        l.stderr_seen
+    );
+
+    let (status, lines) = replay.wait(LONG);
+    assert_eq!(status.code(), Some(0), "stderr: {:#?}", replay.stderr_seen);
+    let history: Vec<Value> = api
+        .full_history(&key, &room.id)
+        .await
+        .iter()
+        .map(json)
+        .collect();
+    assert_eq!(lines_json(&lines), history);
+}
+
+#[tokio::test]
+async fn websocket_on_a_server_without_it_exits_8_with_one_line() {
+    if paid_variant() {
+        eprintln!("skipped: the paid variant offers WebSocket (this checks the free one)");
+        return;
+    }
+    let (key, room) = api().key_and_room().await;
+    let cli = Cli::new(&base(), Some(&key));
+    let err = cli.run(&["listen", &room.id, "--transport", "ws"]).error(8);
+    assert_eq!(
+        err,
+        format!(
+            "the server at {} does not offer WebSocket (its /api/health does not announce \
+             features.websocket); use --transport sse or auto",
+            base()
+        )
+    );
+}
+
+#[tokio::test]
+async fn losing_access_ends_listen_with_3() {
+    let api = api();
+    let (key, room) = api.key_and_room().await;
+    let public = api
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/rooms/{}", room.id),
+            Some(&key),
+            Some(serde_json::json!({ "public": true })),
+        )
+        .await;
+    assert_eq!(public.status.as_u16(), 200, "{}", public.body);
+    // An anonymous reader of the public room.
+    let anonymous = Cli::new(&base(), None);
+    let mut l = anonymous.spawn(&["listen", &room.id]);
+    assert_eq!(l.event("connected", LONG)["transport"], auto_transport());
+    let first = api.send(&key, &room.id, "ada", "still public").await;
+    assert_eq!(l.message(LONG), json(&first));
+
+    let private = api
+        .call(
+            reqwest::Method::PATCH,
+            &format!("/api/rooms/{}", room.id),
+            Some(&key),
+            Some(serde_json::json!({ "public": false })),
+        )
+        .await;
+    assert_eq!(private.status.as_u16(), 200, "{}", private.body);
+    // The socket learns at its next delivery, the stream at its next poll.
+    api.send(&key, &room.id, "ada", "now private").await;
+    let (status, rest) = l.wait(LONG);
+    assert_eq!(status.code(), Some(3), "stderr: {:#?}", l.stderr_seen);
+    assert!(rest.is_empty(), "{rest:?}");
+    let last = l.stderr_seen.last().unwrap();
+    assert!(last.starts_with("meet-ai: error: "), "{last}");
+}
+
+#[tokio::test]
+async fn a_quiet_websocket_is_kept_open_by_its_pings() {
+    if !paid_variant() {
+        eprintln!("skipped: the free variant has no WebSocket (run with MEET_AI_E2E_ENV=paid)");
+        return;
+    }
+    let api = api();
+    let (key, room) = api.key_and_room().await;
+    let cli = Cli::new(&base(), Some(&key));
+    let mut l = cli.spawn(&["listen", &room.id, "--transport", "ws", "--count", "1"]);
+    l.event("connected", LONG);
+    // Past the first ping (30 s) and the wait for its answer (15 s more): a
+    // server that did not answer would have been given up on by now.
+    tokio::time::sleep(Duration::from_secs(50)).await;
+    let sent = api.send(&key, &room.id, "ada", "still there?").await;
+    let (status, lines) = l.wait(LONG);
+    assert_eq!(status.code(), Some(0), "stderr: {:#?}", l.stderr_seen);
+    assert_eq!(lines_json(&lines), vec![json(&sent)]);
+    assert_eq!(
+        l.events_seen(),
+        vec!["connected", "stopped"],
         "{:#?}",
         l.stderr_seen
     );

@@ -19,6 +19,16 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_meet-ai");
 pub const UNKNOWN_KEY: &str = "mai_AAAAAAAAAAAAAAAAAAAAAAAA";
 pub const UNKNOWN_ROOM: &str = "00000000-0000-4000-8000-000000000000";
 
+/// The transport `listen` picks by itself on the variant under test: the
+/// paid one announces WebSocket, the free one only streams SSE.
+pub fn auto_transport() -> &'static str {
+    if meet_ai_e2e::paid_variant() {
+        "ws"
+    } else {
+        "sse"
+    }
+}
+
 /// A port nothing listens on (bound, then released).
 pub fn closed_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
