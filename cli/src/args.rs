@@ -258,8 +258,7 @@ pub struct ListenArgs {
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
 
-    /// How to follow the room: auto (WebSocket when the server offers it,
-    /// else SSE), sse, or ws (exit 8 if the server has no WebSocket).
+    /// How to follow the room (ws exits 8 on a server without WebSocket).
     #[arg(long, value_enum, value_name = "MODE", default_value_t = TransportArg::Auto)]
     pub transport: TransportArg,
 }
@@ -272,7 +271,7 @@ pub enum TransportArg {
     Auto,
     /// Server-Sent Events (every server has them).
     Sse,
-    /// WebSocket (the paid variant).
+    /// WebSocket (servers that announce it: the paid plan).
     Ws,
 }
 
