@@ -84,10 +84,12 @@ lint: setup
 tests: build
 	cargo test --workspace --exclude meet-ai-worker -- --test-threads 4
 
-## The whole black-box suite again against the paid variant, plus its
-## WebSocket tests (e2e/tests/ws.rs runs only here).
+## The whole black-box suite (REST, SSE, CLI, browser) again against the paid
+## variant, plus its WebSocket tests (e2e/tests/ws.rs runs only here).
 test-paid: build-paid
 	MEET_AI_E2E_ENV=paid cargo test -p meet-ai-e2e -p meet-ai -- --test-threads 4
+	scripts/setup-browser.sh
+	npm run --silent test:browser:paid
 
 ## The web UI in headless Chromium (Debian's package) driven by playwright-core.
 test-browser: build

@@ -246,3 +246,25 @@ async fn readers_of_a_public_room_cannot_write_and_lose_access_when_revoked() {
     assert!(keyed.next_frame(Duration::from_secs(10)).await.is_none());
     assert_eq!(keyed.closed, Some(1008), "closed for policy");
 }
+
+#[tokio::test]
+async fn revoking_the_owners_key_closes_its_idle_sockets_at_once() {
+    if !paid_variant() {
+        return;
+    }
+    let api = api();
+    let (key, room) = api.key_and_room().await;
+    let mut ws = connect(&room.id, "", Some(&key)).await;
+    ws.send_text(PING).await;
+    assert_eq!(
+        ws.next_frame(Duration::from_secs(10)).await,
+        Some(ServerFrame::Pong)
+    );
+    let revoked = api
+        .call(Method::DELETE, "/api/keys", Some(&key), None)
+        .await;
+    assert_eq!(revoked.status, 204);
+    // No message is sent: the revocation itself wakes the room's object.
+    assert!(ws.next_frame(Duration::from_secs(10)).await.is_none());
+    assert_eq!(ws.closed, Some(1008), "closed for policy");
+}

@@ -40,14 +40,19 @@ pub async fn touch(env: &Env, id: &str, now_ms: i64) -> AppResult<()> {
     Ok(())
 }
 
-/// Revokes the key with this hash; false if there was no active key to revoke.
-/// Auth and revocation are one statement, one round trip.
-pub async fn revoke(db: &Db, hash: &str, now_ms: i64) -> AppResult<bool> {
-    let rows: Vec<serde_json::Value> = db
+#[derive(Deserialize)]
+struct IdRow {
+    id: String,
+}
+
+/// Revokes the key with this hash and returns its id; None if there was no
+/// active key to revoke. Auth and revocation are one statement, one round trip.
+pub async fn revoke(db: &Db, hash: &str, now_ms: i64) -> AppResult<Option<String>> {
+    let rows: Vec<IdRow> = db
         .all(
             "UPDATE api_keys SET revoked_ms = ?2 WHERE key_hash = ?1 AND revoked_ms IS NULL RETURNING id",
             &[hash.into(), now_ms.into()],
         )
         .await?;
-    Ok(!rows.is_empty())
+    Ok(rows.into_iter().next().map(|r| r.id))
 }
