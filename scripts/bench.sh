@@ -49,9 +49,12 @@ free_port() {
   node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
 }
 
-# Sum of VmRSS (kB) of the workerd processes in process group $1.
-rss_kb() {
-  local pg=$1 total=0 d stat rest kb
+# VmRSS (kB) of the workerd processes in process group $1, as "total proxy
+# runtime": the proxy is the one listening on the runner's port $2 (wrangler's
+# local proxy worker, which a deployment does not have), the runtime the rest
+# (the Worker's isolate and the local D1/KV/Durable Object simulators).
+rss_split() {
+  local pg=$1 port=${2:-0} total=0 proxy=0 d stat rest kb
   for d in /proc/[0-9]*; do
     [ "$(cat "$d/comm" 2>/dev/null)" = workerd ] || continue
     stat=$(cat "$d/stat" 2>/dev/null) || continue
@@ -60,9 +63,19 @@ rss_kb() {
     set -- $rest
     [ "${3:-}" = "$pg" ] || continue
     kb=$(awk '/^VmRSS:/ { print $2 }' "$d/status" 2>/dev/null || echo 0)
-    total=$((total + ${kb:-0}))
+    kb=${kb:-0}
+    total=$((total + kb))
+    if tr '\0' '\n' < "$d/cmdline" 2>/dev/null | grep -q "^--socket-addr=entry=127.0.0.1:$port\$"; then
+      proxy=$((proxy + kb))
+    fi
   done
-  echo "$total"
+  echo "$total $proxy $((total - proxy))"
+}
+
+# Sum of VmRSS (kB) of the workerd processes in process group $1.
+rss_kb() {
+  local split; split=$(rss_split "$1")
+  echo "${split%% *}"
 }
 
 # start_runner NAME: runs $OUT/NAME.start (written by define_runner) in its own
@@ -146,13 +159,18 @@ run() {
   if [ "$rc" -ne 0 ]; then
     say "$name exited $rc: $(tail -n 1 "$RESULTS/$name.err")"
   fi
-  sample_rss
+  sample_rss "$name"
 }
 
+# After each scenario: the free runner's workerd RSS (total, proxy, runtime)
+# to results/rss.txt, and the peak so far.
 RSS_PEAK=0
 sample_rss() {
   [ -f "$OUT/free.pgid" ] || return 0
-  local kb; kb=$(rss_kb "$(cat "$OUT/free.pgid")")
+  local split kb
+  split=$(rss_split "$(cat "$OUT/free.pgid")" "$(cat "$OUT/free.port")")
+  echo "${1:-sample} $split" >> "$RESULTS/rss.txt"
+  kb=${split%% *}
   [ "$kb" -gt "$RSS_PEAK" ] && RSS_PEAK=$kb
   return 0
 }
@@ -200,6 +218,7 @@ if ! "$LT" --url "$URL" --runner "$RUNNER_NAME" send --senders 1 --seconds 1 > "
   start_runner free
 fi
 RSS_BEFORE=$(rss_kb "$(cat "$OUT/free.pgid")")
+sample_rss start
 
 say "idle listener in the background for $IDLE_SECONDS s"
 command_ran "target/release/meet-ai-loadtest --url \$URL idle --seconds $IDLE_SECONDS   # alongside the scenarios below"
@@ -215,6 +234,10 @@ done
 # Diagnostic, not a target: the same 50 listeners reconnecting at once when a
 # stream ends instead of waiting the retry: hint, to show what that wait costs.
 run fanout-sse-50-immediate fanout --transport sse --listeners 50 --rate 5 --seconds "$FANOUT_SECONDS" --reconnect immediate
+# Diagnostic: a 20 s run sees about one stream seam per listener, wherever it
+# happens to fall; three times as long shows the steady share of messages
+# that wait out a reconnect.
+run fanout-sse-50-long fanout --transport sse --listeners 50 --rate 5 --seconds "$((FANOUT_SECONDS * 3))"
 run history history --sizes "$HISTORY_SIZES" --state-dir "$STATE" --repo "$ROOT"
 
 # WebSocket fanout on the paid variant, while the idle listener finishes.
@@ -255,7 +278,7 @@ fi
 say "waiting for the idle listener"
 wait "$IDLE_PID" || say "idle exited non-zero: $(tail -n 1 "$RESULTS/idle.err")"
 IDLE_PID=""
-sample_rss
+sample_rss idle
 RSS_AFTER_LOAD=$(rss_kb "$(cat "$OUT/free.pgid")")
 
 run soak soak --minutes "$SOAK_MINUTES" --listeners 10 \
@@ -294,6 +317,13 @@ const meta = {
   rss_kb: { before: n(e.RSS_BEFORE), after_load: n(e.RSS_AFTER_LOAD), after_soak: n(e.RSS_AFTER_SOAK), peak: n(e.RSS_PEAK) },
   wasm_gz_bytes: n(e.WASM_GZ), wasm_paid_gz_bytes: n(e.WASM_PAID_GZ),
   ws_skipped: e.WS_SKIPPED || null,
+  rss_series: fs.existsSync(e.OUT + "/results/rss.txt")
+    ? lines(e.OUT + "/results/rss.txt").map((l) => {
+        const p = l.trim().split(" ");
+        const [total, proxy, runtime] = p.slice(-3).map(Number);
+        return { after: p.slice(0, -3).join(" "), total_kb: total, proxy_kb: proxy, runtime_kb: runtime };
+      })
+    : [],
   notes,
   commands: ["make bench   # all of the below, about 13 minutes", ...lines(e.OUT + "/commands.txt")],
 };

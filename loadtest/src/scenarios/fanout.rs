@@ -79,8 +79,13 @@ async fn warm_up(client: &Client, key: &str, room: &str, logs: &[SharedLog]) -> 
 
 /// The sender's record of one send.
 pub struct Sent {
+    pub seq: u64,
     pub status: String,
     pub latency_ms: f64,
+    /// When the response arrived (µs since the epoch).
+    pub acked_us: i64,
+    /// The Worker's D1 time for it, from Server-Timing.
+    pub d1_ms: Option<f64>,
 }
 
 /// Fails clearly when the deployment has no WebSocket endpoint.
@@ -139,10 +144,14 @@ pub async fn send_at_rate(
             let t = client
                 .post_message(&key, &room, "fanout-sender", &content, None)
                 .await;
+            let acked_us = now_us();
             drop(permit);
             Sent {
+                seq,
                 status: t.status_key(),
                 latency_ms: t.latency_ms,
+                acked_us,
+                d1_ms: t.timing.map(|x| x.dur_ms),
             }
         }));
         on_tick(seq + 1);
@@ -164,13 +173,24 @@ pub struct Judged {
     pub latency: Vec<f64>,
     pub latency_connected: Vec<f64>,
     pub latency_across_reconnect: Vec<f64>,
+    /// Receipt minus the sender's response, for messages sent while the
+    /// listener was connected: the push or poll part alone. Negative when
+    /// the message arrived before the sender heard back.
+    pub after_ack: Vec<f64>,
 }
 
-pub fn judge(logs: &[SharedLog], history: &[String], run_tag: u32) -> Judged {
+/// `acks` maps a stamp's sequence number to when its send was answered (µs).
+pub fn judge(
+    logs: &[SharedLog],
+    history: &[String],
+    run_tag: u32,
+    acks: &std::collections::HashMap<u64, i64>,
+) -> Judged {
     let mut per_listener = Vec::new();
     let mut totals = DeliveryCheck::default();
     let mut all_ok = true;
     let (mut latency, mut connected, mut across) = (Vec::new(), Vec::new(), Vec::new());
+    let mut after_ack = Vec::new();
     for (i, log) in logs.iter().enumerate() {
         let l = lock(log);
         let c = check(history, &l.ids());
@@ -187,6 +207,10 @@ pub fn judge(logs: &[SharedLog], history: &[String], run_tag: u32) -> Judged {
                     across.push(ms);
                 } else {
                     connected.push(ms);
+                    let acked = a.stamp.and_then(|s| acks.get(&s.seq));
+                    if let Some(&acked) = acked {
+                        after_ack.push((a.recv_us - acked) as f64 / 1000.0);
+                    }
                 }
             }
         }
@@ -209,6 +233,7 @@ pub fn judge(logs: &[SharedLog], history: &[String], run_tag: u32) -> Judged {
         latency,
         latency_connected: connected,
         latency_across_reconnect: across,
+        after_ack,
     }
 }
 
@@ -307,7 +332,12 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         *statuses.entry(s.status.clone()).or_default() += 1;
     }
     let post_latency = Summary::of(&sent.iter().map(|s| s.latency_ms).collect::<Vec<_>>());
-    let j = judge(&logs, &history, ctx.run);
+    let acks = sent
+        .iter()
+        .filter(|s| s.status == "201")
+        .map(|s| (s.seq, s.acked_us))
+        .collect();
+    let j = judge(&logs, &history, ctx.run, &acks);
     let delivery = Summary::of(&j.latency);
     let delivery_connected = Summary::of(&j.latency_connected);
     let delivery_across = Summary::of(&j.latency_across_reconnect);
@@ -338,6 +368,8 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         "delivery_connected_ms": delivery_connected,
         "delivery_across_reconnect_ms": delivery_across,
         "warmup_delivery_ms": Summary::of(&warmup),
+        "delivery_after_ack_ms": Summary::of(&j.after_ack),
+        "post_d1_ms": Summary::of(&sent.iter().filter_map(|s| s.d1_ms).collect::<Vec<_>>()),
         "totals": j.totals,
         "all_exactly_once_in_order": j.all_ok,
         "caught_up": caught_up,
@@ -358,6 +390,10 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         .row("  while connected", pcts(&delivery_connected))
         .row("  across reconnect", pcts(&delivery_across))
         .row("warm-up (first message)", pcts(&Summary::of(&warmup)))
+        .row(
+            "after the send's response",
+            pcts(&Summary::of(&j.after_ack)),
+        )
         .row(
             "lost / dup / out of order",
             format!(

@@ -273,7 +273,7 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     }
     bar.finish_and_clear();
 
-    let j = judge(&logs, &history, ctx.run);
+    let j = judge(&logs, &history, ctx.run, &Default::default());
     let mut notes = Vec::new();
     let mut ok = j.all_ok && caught_up && !history.is_empty();
     if history.is_empty() {
