@@ -26,6 +26,8 @@ use crate::store::messages::{self, StreamStart};
 
 /// Messages per poll. A full page means a backlog: the next poll runs at once.
 const PAGE: u32 = 100;
+/// The `retry:` sent just before a stream ends on its budget.
+const RECONNECT_AT_ONCE_MS: u32 = 100;
 
 /// A live reader, authorised, with the point to deliver after: what the SSE
 /// stream and the WebSocket both start from.
@@ -171,11 +173,18 @@ impl Stream {
     fn finish(mut self, why: &str) -> Option<(Chunk, Stream)> {
         self.phase = Phase::Done;
         let rows_read = self.db.stats().rows_read;
-        let text = format!(
+        let mut text = String::new();
+        if why == "budget" {
+            // A planned end, not a failure: ask EventSource to come back at
+            // once rather than after the usual retry hint (the next stream
+            // restores it), so messages sent across the seam are not held up.
+            text.push_str(&encode_retry(RECONNECT_AT_ONCE_MS));
+        }
+        text.push_str(&encode_comment(&format!(
             "bye queries={} rows_read={rows_read} reason={why}",
             self.queries()
-        );
-        Some((Ok(encode_comment(&text).into_bytes()), self))
+        )));
+        Some((Ok(text.into_bytes()), self))
     }
 
     /// Produces the next chunk: the opening hint, a batch of events, a

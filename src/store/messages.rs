@@ -51,23 +51,24 @@ pub async fn insert(db: &Db, rec: &NewRecord<'_>) -> AppResult<Option<MessageRow
          RETURNING {COLS}"
     );
     let m = rec.message;
-    db.first(
-        &sql,
-        &[
-            rec.id.into(),
-            rec.room_id.into(),
-            rec.key_id.into(),
-            m.sender.as_ref().into(),
-            m.sender_type.as_str().into(),
-            m.color.as_ref().map(|c| c.as_ref()).into(),
-            m.content.as_ref().into(),
-            rec.now_ms.into(),
-            rec.idempotency_key.into(),
-            rec.window_start_ms.into(),
-            i64::from(rec.max).into(),
-        ],
-    )
-    .await
+    let mut args: Vec<Arg<'_>> = vec![
+        rec.id.into(),
+        rec.room_id.into(),
+        rec.key_id.into(),
+        m.sender.as_ref().into(),
+        m.sender_type.as_str().into(),
+        m.color.as_ref().map(|c| c.as_ref()).into(),
+        m.content.as_ref().into(),
+        rec.now_ms.into(),
+        rec.idempotency_key.into(),
+    ];
+    // D1 refuses more bindings than placeholders: the limit's two go only
+    // with its clause.
+    if !limit_clause.is_empty() {
+        args.push(rec.window_start_ms.into());
+        args.push(i64::from(rec.max).into());
+    }
+    db.first(&sql, &args).await
 }
 
 /// Why [`insert`] stored nothing, in the order a client should hear it.

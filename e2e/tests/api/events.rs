@@ -195,6 +195,10 @@ async fn across_server_ended_streams_nothing_is_lost_or_repeated() {
             .filter(|c| c.starts_with("bye"))
         {
             server_ends += 1;
+            if comment.contains("reason=budget") {
+                // A planned end asks for an immediate reconnect.
+                assert_eq!(stream.decoder.retry, Some(100), "retry hint before bye");
+            }
             let q: u32 = comment
                 .split_whitespace()
                 .find_map(|w| w.strip_prefix("queries="))

@@ -127,3 +127,33 @@ async fn the_61st_message_in_a_minute_is_refused_and_not_stored() {
     let (other, other_room) = api.key_and_room().await;
     api.send(&other, &other_room.id, "calm", "still fine").await;
 }
+
+/// `0` turns a limit off: a deployment (or the benchmarks) can lift each one.
+#[tokio::test]
+async fn a_limit_of_zero_is_off() {
+    let vars = [
+        "RATE_KEYS_PER_HOUR",
+        "RATE_ROOMS_PER_DAY",
+        "RATE_MESSAGES_PER_MINUTE",
+    ]
+    .map(|name| (name.to_owned(), "0".to_owned()));
+    let server = meet_ai_e2e::Server::start(meet_ai_e2e::ServerOptions {
+        vars: vars.to_vec(),
+        ..meet_ai_e2e::ServerOptions::for_variant()
+    });
+    let api = Api::new(&server.base);
+    let ip = fresh_ip();
+    for _ in 0..4 {
+        assert_eq!(api.create_key_from(&ip).await.status, 201);
+    }
+    let key = api.new_key().await;
+    let mut last = None;
+    for i in 0..6 {
+        last = Some(api.create_room(&key, &format!("room {i}")).await);
+    }
+    let room = last.expect("a room");
+    for i in 0..61 {
+        api.send(&key, &room.id, "fast", &format!("m{i}")).await;
+    }
+    assert_eq!(api.history(&key, &room.id, "?limit=500").await.len(), 61);
+}
