@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # `make bench`: the standard benchmark set against the Worker served by the
 # lean runner (scripts/lean-dev.mjs: wrangler's API with the inspector off),
-# then docs/BENCHMARKS.md from the results. About 13 minutes.
+# then docs/BENCHMARKS.md from the results. About 10 minutes (plus the paid
+# variant's build when it is out of date).
 #
 #   send      N = 1, 4, 16 senders, 10 s each
-#   fanout    SSE, L = 1, 10, 50 listeners at 5 msg/s, 20 s each
+#   fanout    SSE, L = 1, 10, 50 listeners at 5 msg/s, 20 s each; and two
+#             diagnostics at 50: reconnecting at once, and a 60 s run
 #   fanout    WebSocket, L = 1, 10, 50 at 10 msg/s (paid variant; skipped with a
 #             note when wrangler.toml has no [env.paid] or it has no WebSocket)
 #   history   rooms of 100, 10,000 and 100,000 messages, seeded into local D1
@@ -147,7 +149,8 @@ if [ "${1:-}" = "--restart-runner" ]; then
 fi
 
 note() { printf '%s\n' "$*" >> "$OUT/notes.txt"; say "note: $*"; }
-command_ran() { printf '%s\n' "$*" >> "$OUT/commands.txt"; }
+# Commands for the report, with this checkout's paths made relative.
+command_ran() { printf '%s\n' "${*//$ROOT\//}" >> "$OUT/commands.txt"; }
 
 # run NAME ARGS...: one scenario; its JSON to results/NAME.json, stderr beside it.
 run() {
@@ -325,7 +328,7 @@ const meta = {
       })
     : [],
   notes,
-  commands: ["make bench   # all of the below, about 13 minutes", ...lines(e.OUT + "/commands.txt")],
+  commands: ["make bench   # all of the below, about 10 minutes", ...lines(e.OUT + "/commands.txt")],
 };
 fs.writeFileSync(e.OUT + "/results/meta.json", JSON.stringify(meta, null, 2));
 '

@@ -147,6 +147,11 @@ fn text(v: &Value, pointer: &str) -> String {
     match v.pointer(pointer) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
+        // 250.0 reads as 250 in prose.
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+            _ => n.to_string(),
+        },
         Some(other) => other.to_string(),
     }
 }
@@ -351,7 +356,7 @@ fn sse_target(r: &Results) -> TargetRow {
             format!(
                 "{why}. Over {} s (diagnostic, same setup) p99 was {} ms with {:.1}% of \
                  deliveries across a reconnect, lost {}, dup {}: {verdict}",
-                text(d, "/params/seconds"),
+                int(num(d, "/params/seconds")),
                 ms(Some(long_p99)),
                 if n > 0.0 { a / n * 100.0 } else { 0.0 },
                 int(num(d, "/result/totals/lost")),
@@ -836,7 +841,7 @@ pub fn render(r: &Results) -> String {
         if title == "SSE" {
             if let Some(v) = r.fanout_sse_long.value() {
                 rows.push((
-                    format!("50, {} s (diagnostic)", text(v, "/params/seconds")),
+                    format!("50, {} s (diagnostic)", int(num(v, "/params/seconds"))),
                     &r.fanout_sse_long,
                 ));
             }
@@ -1102,18 +1107,18 @@ pub fn findings(r: &Results) -> Vec<String> {
     if let Some(v) = find(&r.fanout_sse, 50).and_then(Found::value) {
         // The share of seam-crossing messages is steadier over the long run.
         let (seam, seam_label) = match r.fanout_sse_long.value() {
-            Some(l) => (l, format!("over {} s", text(l, "/params/seconds"))),
-            None => (v, format!("over {} s", text(v, "/params/seconds"))),
+            Some(l) => (l, format!("Over {} s", int(num(l, "/params/seconds")))),
+            None => (v, format!("Over {} s", int(num(v, "/params/seconds")))),
         };
         let across = num(seam, "/result/delivery_across_reconnect_ms/count").unwrap_or(0.0);
         let total = num(seam, "/result/delivery_ms/count").unwrap_or(0.0);
         if across > 0.0 && total > 0.0 {
             let diag = r.fanout_sse_immediate.value().map_or(String::new(), |d| {
                 format!(
-                    " The diagnostic run that reconnects at once had p99 {} ms against {} ms for \
-                     the same 20 s run with EventSource's wait.",
-                    ms(num(d, "/result/delivery_ms/p99")),
-                    ms(num(v, "/result/delivery_ms/p99")),
+                    " In the diagnostic run whose listeners reconnect at once, messages sent \
+                     across a reconnect arrived with p99 {} ms ({} of them).",
+                    ms(num(d, "/result/delivery_across_reconnect_ms/p99")),
+                    int(num(d, "/result/delivery_across_reconnect_ms/count")),
                 )
             });
             out.push(format!(
@@ -1268,6 +1273,16 @@ mod tests {
         }
         let send = rows.iter().find(|r| r.name.starts_with("send")).unwrap();
         assert!(send.why.contains("outside D1"), "{}", send.why);
+    }
+
+    #[test]
+    fn whole_numbers_read_plainly() {
+        let v = json!({"a": 250.0, "b": 2.5, "c": "x", "d": null, "e": [1]});
+        assert_eq!(text(&v, "/a"), "250");
+        assert_eq!(text(&v, "/b"), "2.5");
+        assert_eq!(text(&v, "/c"), "x");
+        assert_eq!(text(&v, "/d"), "");
+        assert_eq!(text(&v, "/e"), "[1]");
     }
 
     #[test]
