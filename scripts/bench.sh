@@ -192,6 +192,10 @@ rm -rf "$RESULTS" "$SNAP" "$OUT"/state-* "$OUT"/*.log "$OUT"/*.port "$OUT"/*.sta
 mkdir -p "$RESULTS" "$SNAP"
 : > "$OUT/notes.txt"; : > "$OUT/commands.txt"
 
+# What is measured is the tree as it is now: note its commit before building.
+export BENCH_META_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+export BENCH_META_DIRTY=$(git status --porcelain -- src protocol 2>/dev/null | head -c 1 | wc -c)
+
 say "building the load generator (release)"
 cargo build --release -p meet-ai-loadtest --quiet
 command_ran "make build && cargo build --release -p meet-ai-loadtest"
@@ -292,8 +296,6 @@ stop_runner free
 
 say "writing $DOC"
 export BENCH_META_DATE=$(date -u +%Y-%m-%dT%H:%MZ)
-export BENCH_META_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-export BENCH_META_DIRTY=$(git status --porcelain -- src protocol 2>/dev/null | head -c 1 | wc -c)
 export BENCH_META_NPROC=$(nproc)
 export BENCH_META_CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 export BENCH_META_MEM=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)

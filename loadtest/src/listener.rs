@@ -92,6 +92,9 @@ pub struct StreamRecord {
     pub setup: Option<ServerTiming>,
     /// From the goodbye comment: every D1 query the stream made.
     pub bye_queries: Option<u32>,
+    /// The `retry:` hint in force when the server ended the stream cleanly
+    /// (what EventSource waits before reconnecting).
+    pub retry_ms: Option<u64>,
     pub messages: usize,
 }
 
@@ -251,6 +254,7 @@ async fn run(
                 end: StreamEnd::Open,
                 setup: None,
                 bye_queries: None,
+                retry_ms: None,
                 messages: 0,
             });
         }
@@ -437,6 +441,9 @@ async fn sse_stream(
                 return Outcome::Failed { refused: false };
             }
             Ok(None) => {
+                if let Some(s) = lock(log).streams.last_mut() {
+                    s.retry_ms = Some(*retry_ms);
+                }
                 let end = match bye {
                     Some((_, reason)) => StreamEnd::Bye(reason),
                     None => StreamEnd::Closed,

@@ -303,7 +303,9 @@ fn sse_target(r: &Results) -> TargetRow {
     let across = num(v, "/result/delivery_across_reconnect_ms/count").unwrap_or(0.0);
     let share = if total > 0.0 { across / total } else { 0.0 };
     let connected_p99 = num(v, "/result/delivery_connected_ms/p99").unwrap_or(0.0);
-    let retry = num(&r.meta, "/sse_retry_ms").unwrap_or(1000.0);
+    let retry = num(v, "/result/streams/retry_after_bye_ms")
+        .or_else(|| num(&r.meta, "/sse_retry_ms"))
+        .unwrap_or(1000.0);
     let mut parts = vec![format!(
         "messages sent while the listener's stream was open: p99 {} ms (the stream polls every \
          {poll:.0} ms after the previous poll ends, and latency includes the POST)",
@@ -313,8 +315,8 @@ fn sse_target(r: &Results) -> TargetRow {
         parts.push(format!(
             "{:.1}% of deliveries ({across:.0}) were of messages sent while the listener was between \
              streams (p50 {} ms, max {} ms): a stream ends itself after its poll budget (about 20 s \
-             in an active room) and EventSource waits the server's retry: hint ({retry:.0} ms) \
-             before reconnecting",
+             in an active room) and EventSource waits the server's retry: hint ({retry:.0} ms \
+             after a planned end) before reconnecting",
             share * 100.0,
             ms(num(v, "/result/delivery_across_reconnect_ms/p50")),
             ms(num(v, "/result/delivery_across_reconnect_ms/max")),
@@ -1121,22 +1123,33 @@ pub fn findings(r: &Results) -> Vec<String> {
                     int(num(d, "/result/delivery_across_reconnect_ms/count")),
                 )
             });
-            out.push(format!(
-                "**The SSE seam costs the retry wait.** {seam_label}, {:.1}% of SSE deliveries at \
-                 50 listeners were of messages sent while a listener was between streams (p99 is \
-                 set by them once that share passes 1%); they waited a median {} ms (max {} ms) \
-                 against {} ms for the rest. A stream ends itself on its poll \
-                 budget every ~20 s in an active room, and EventSource then waits the `retry:` \
-                 hint (SSE_RETRY_MS) before reconnecting.{diag} Recommended Worker change: when a \
-                 stream ends on its budget (a planned end, not an error), write a short \
-                 `retry: 100` just before the `: bye` comment, so EventSource reconnects at once; \
-                 the next stream's opening `retry:` restores the normal value for real errors. \
-                 No change to the query budget.",
-                across / total * 100.0,
+            let share = across / total * 100.0;
+            let waited = format!(
+                "{seam_label}, {share:.1}% of SSE deliveries at 50 listeners were of messages sent \
+                 while a listener was between streams (p99 is set by them once that share passes \
+                 1%); they took a median {} ms (max {} ms) against {} ms for the rest",
                 ms(num(seam, "/result/delivery_across_reconnect_ms/p50")),
                 ms(num(seam, "/result/delivery_across_reconnect_ms/max")),
                 ms(num(seam, "/result/delivery_connected_ms/p50")),
-            ));
+            );
+            let retry = num(seam, "/result/streams/retry_after_bye_ms");
+            match retry {
+                Some(rt) if rt <= 200.0 => out.push(format!(
+                    "**The SSE seam is short.** Streams that end on their poll budget ask for \
+                     `retry: {rt:.0}` before their goodbye, so EventSource reconnects almost at \
+                     once. {waited}.{diag}"
+                )),
+                _ => out.push(format!(
+                    "**The SSE seam costs the retry wait.** {waited}. A stream ends itself on its \
+                     poll budget every ~20 s in an active room, and EventSource then waits the \
+                     `retry:` hint ({}) before reconnecting.{diag} Recommended Worker change: \
+                     when a stream ends on its budget (a planned end, not an error), write a \
+                     short `retry: 100` just before the `: bye` comment, so EventSource \
+                     reconnects at once; the next stream's opening `retry:` restores the normal \
+                     value for real errors. No change to the query budget.",
+                    retry.map_or("SSE_RETRY_MS".to_owned(), |x| format!("{x:.0} ms")),
+                )),
+            }
         }
         if let Some(w) = num(v, "/result/warmup_delivery_ms/max") {
             out.push(format!(
@@ -1302,6 +1315,19 @@ mod tests {
             .any(|x| x.contains("Wrong number of parameter bindings")));
         let seam = f.iter().find(|x| x.contains("seam")).expect("seam finding");
         assert!(seam.contains("5.0%"), "{seam}");
+        assert!(seam.contains("Recommended Worker change"), "{seam}");
+        // Once the server asks for a short retry on planned ends, no recommendation.
+        r.fanout_sse[0].1 = Found::Ran(json!({"scenario": "fanout", "result": {
+            "delivery_ms": {"p99": 520.0, "count": 100},
+            "delivery_connected_ms": {"p50": 250.0},
+            "delivery_across_reconnect_ms": {"count": 5, "p50": 300.0, "max": 500.0},
+            "streams": {"retry_after_bye_ms": 100.0}}}));
+        let f = findings(&r);
+        let seam = f.iter().find(|x| x.contains("seam")).expect("seam finding");
+        assert!(
+            seam.contains("`retry: 100`") && !seam.contains("Recommended"),
+            "{seam}"
+        );
     }
 
     #[test]

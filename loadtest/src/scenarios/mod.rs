@@ -51,6 +51,7 @@ pub fn stream_stats(logs: &[SharedLog]) -> Value {
     let mut byes = 0;
     let mut durations = Vec::new();
     let mut errors: Vec<String> = Vec::new();
+    let mut retries: Vec<f64> = Vec::new();
     for log in logs {
         let l = lock(log);
         for s in &l.streams {
@@ -68,6 +69,9 @@ pub fn stream_stats(logs: &[SharedLog]) -> Value {
                 StreamEnd::Stopped => "stopped".to_owned(),
             };
             *ends.entry(key).or_default() += 1;
+            if let (StreamEnd::Bye(_), Some(r)) = (&s.end, s.retry_ms) {
+                retries.push(r as f64);
+            }
             if let Some(q) = s.bye_queries {
                 bye_queries += u64::from(q);
                 byes += 1;
@@ -88,6 +92,7 @@ pub fn stream_stats(logs: &[SharedLog]) -> Value {
         "completed_streams": byes,
         "queries_in_completed_streams": bye_queries,
         "mean_completed_stream_s": mean_bye_stream_s,
+        "retry_after_bye_ms": crate::stats::median(&retries),
         "sample_errors": errors,
     })
 }
