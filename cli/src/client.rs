@@ -9,7 +9,7 @@ use protocol::wire::{ErrorBody, Health, KeyCreated, Message, SenderType};
 use protocol::ErrorCode;
 use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request as WsRequest;
@@ -52,17 +52,9 @@ impl RawMessage {
     }
 }
 
-/// A room as this CLI reads it. Like `protocol::wire::Room`, but `public`
-/// may be absent, so the CLI also works against servers from before public
-/// rooms (JSON output prints the server's bytes either way).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Room {
-    pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub public: bool,
-    pub created_at: String,
-}
+/// A room: the shared wire type (its `public` defaults to false, so older
+/// servers read fine).
+pub use protocol::wire::Room;
 
 /// `POST /api/rooms/:id/messages` body.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
