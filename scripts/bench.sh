@@ -214,6 +214,7 @@ start_runner free
 URL="http://127.0.0.1:$(cat "$OUT/free.port")"
 command_ran "node scripts/lean-dev.mjs --port 8787 --persist .state/bench --var RATE_KEYS_PER_HOUR:0 --var RATE_ROOMS_PER_DAY:0 --var RATE_MESSAGES_PER_MINUTE:0   # URL=http://127.0.0.1:8787, after wrangler d1 migrations apply meet-ai --local --persist-to .state/bench"
 
+RSS_BEFORE=$(rss_kb "$(cat "$OUT/free.pgid")")
 # Limits off must let a message through; if the Worker refuses every send with
 # the message limit at 0, measure with a limit no run can reach instead, and say so.
 if ! "$LT" --url "$URL" --runner "$RUNNER_NAME" send --senders 1 --seconds 1 > "$OUT/preflight.json" 2>&1; then
@@ -223,9 +224,9 @@ if ! "$LT" --url "$URL" --runner "$RUNNER_NAME" send --senders 1 --seconds 1 > "
   SERVER_VARS=(RATE_KEYS_PER_HOUR:0 RATE_ROOMS_PER_DAY:0 RATE_MESSAGES_PER_MINUTE:1000000000)
   define_runner free "$STATE" "$SNAP/build/index.js"
   start_runner free
+  RSS_BEFORE=$(rss_kb "$(cat "$OUT/free.pgid")")
 fi
-RSS_BEFORE=$(rss_kb "$(cat "$OUT/free.pgid")")
-sample_rss start
+sample_rss "start (and a 1 s preflight send)"
 
 say "idle listener in the background for $IDLE_SECONDS s"
 command_ran "target/release/meet-ai-loadtest --url \$URL idle --seconds $IDLE_SECONDS   # alongside the scenarios below"
