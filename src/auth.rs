@@ -68,9 +68,13 @@ pub async fn optional(ctx: &Ctx) -> AppResult<Option<Caller>> {
 /// unknown or revoked key.
 pub async fn authenticate(ctx: &Ctx) -> AppResult<Caller> {
     let hash = presented_hash(ctx)?;
-    let row = keys::find_active(&ctx.db, &hash)
-        .await?
-        .ok_or_else(|| AppError::unauthorized("invalid or revoked API key"))?;
+    admit(ctx, keys::find_active(&ctx.db, &hash).await?)
+}
+
+/// Turns the key lookup's row into the caller (401 when there is none), and
+/// refreshes `last_used` off the response path when it is an hour old.
+pub fn admit(ctx: &Ctx, row: Option<keys::KeyRow>) -> AppResult<Caller> {
+    let row = row.ok_or_else(|| AppError::unauthorized("invalid or revoked API key"))?;
     let touched = row
         .last_used_ms
         .is_none_or(|t| ctx.now_ms - t >= TOUCH_EVERY_MS);

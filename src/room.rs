@@ -29,7 +29,7 @@ use crate::context::{now_ms, Ctx};
 use crate::error::AppResult;
 use crate::store::d1::Db;
 use crate::store::live;
-use crate::store::messages::{self, NewRecord, Refusal};
+use crate::store::messages::{self, KeyRef, NewRecord, Refusal};
 
 /// The object's address: the owning key and the room, so two tenants can
 /// never share an object.
@@ -323,7 +323,7 @@ impl ChatRoom {
         let rec = NewRecord {
             id: &id,
             room_id: &attachment.room,
-            key_id: &attachment.owner,
+            key: KeyRef::Id(&attachment.owner),
             message,
             idempotency_key: None,
             now_ms: now,
@@ -335,7 +335,9 @@ impl ChatRoom {
             if messages::insert(&db, &rec).await?.is_some() {
                 return Ok(None);
             }
-            messages::explain_refusal(&db, &rec).await.map(Some)
+            messages::explain_refusal(&db, &rec, &attachment.owner)
+                .await
+                .map(Some)
         };
         match outcome.await {
             Ok(None) => self.pump().await,

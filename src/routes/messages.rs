@@ -2,15 +2,17 @@
 
 use protocol::ratelimit::retry_after_secs;
 use protocol::validate::{IdempotencyKey, Limit, NewMessage, Page};
-use protocol::wire::Message;
+use protocol::wire::{Message, MessageRow};
 use protocol::ErrorCode;
 use worker::Response;
 
-use crate::auth::{authenticate, not_readable, optional};
+use crate::auth::{admit, authenticate, not_readable, optional, presented_hash};
 use crate::context::Ctx;
 use crate::error::{json_response, AppError, AppResult};
 use crate::routes::room_id;
-use crate::store::messages::{self, NewRecord, PageResult, Refusal};
+use crate::store::d1::rows;
+use crate::store::keys;
+use crate::store::messages::{self, KeyRef, NewRecord, PageResult, Refusal};
 
 /// History of the owner's room, or of any public room (with or without a key).
 pub async fn list(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
@@ -35,32 +37,64 @@ pub async fn list(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     }
 }
 
+/// What a send carries, parsed.
+struct Outgoing {
+    room: String,
+    idempotency_key: Option<IdempotencyKey>,
+    message: NewMessage,
+}
+
+async fn parse_send(ctx: &mut Ctx, raw_id: &str) -> AppResult<Outgoing> {
+    Ok(Outgoing {
+        room: room_id(raw_id)?,
+        idempotency_key: ctx
+            .header("Idempotency-Key")
+            .map(|k| IdempotencyKey::parse(&k))
+            .transpose()?,
+        message: NewMessage::from_json(&ctx.body().await?)?,
+    })
+}
+
+/// One D1 round trip on the hot path: the key lookup and an INSERT that
+/// authenticates the key by its hash, checks the room and the send limit, go
+/// as one batch.
 pub async fn send(ctx: &mut Ctx, raw_id: &str) -> AppResult<Response> {
-    let caller = authenticate(ctx).await?;
-    let room = room_id(raw_id)?;
-    let idempotency_key = ctx
-        .header("Idempotency-Key")
-        .map(|k| IdempotencyKey::parse(&k))
-        .transpose()?;
-    let message = NewMessage::from_json(&ctx.body().await?)?;
+    let hash = presented_hash(ctx)?;
+    let out = match parse_send(ctx, raw_id).await {
+        Ok(out) => out,
+        Err(e) => {
+            // A bad key outranks bad input, as on every other route.
+            authenticate(ctx).await?;
+            return Err(e);
+        }
+    };
     let limit = ctx.config.messages_per_key;
     let id = uuid::Uuid::new_v4().to_string();
     let rec = NewRecord {
         id: &id,
-        room_id: &room,
-        key_id: &caller.key_id,
-        message: &message,
-        idempotency_key: idempotency_key.as_ref().map(AsRef::as_ref),
+        room_id: &out.room,
+        key: KeyRef::Hash(&hash),
+        message: &out.message,
+        idempotency_key: out.idempotency_key.as_ref().map(AsRef::as_ref),
         now_ms: ctx.now_ms,
         max: limit.max,
         window_start_ms: limit.window_start(ctx.now_ms),
     };
-    if let Some(row) = messages::insert(&ctx.db, &rec).await? {
+    let results = ctx
+        .db
+        .batch(vec![
+            keys::find_active_statement(&ctx.db, &hash)?,
+            messages::insert_statement(&ctx.db, &rec)?,
+        ])
+        .await?;
+    let caller = admit(ctx, rows(results.first())?.into_iter().next())?;
+    let inserted: Option<MessageRow> = rows(results.get(1))?.into_iter().next();
+    if let Some(row) = inserted {
         #[cfg(feature = "durable-objects")]
-        crate::room::notify(ctx, &caller.key_id, &room);
+        crate::room::notify(ctx, &caller.key_id, &out.room);
         return Ok(json_response(&Message::from(row), 201));
     }
-    match messages::explain_refusal(&ctx.db, &rec).await? {
+    match messages::explain_refusal(&ctx.db, &rec, &caller.key_id).await? {
         Refusal::KeyRevoked => Err(AppError::unauthorized("invalid or revoked API key")),
         Refusal::RoomNotFound => Err(AppError::room_not_found()),
         Refusal::Duplicate(original) => Ok(json_response(&Message::from(*original), 200)),

@@ -133,7 +133,11 @@ impl Db {
 
     /// Runs one statement and returns its rows.
     pub async fn all<T: DeserializeOwned>(&self, sql: &str, args: &[Arg<'_>]) -> AppResult<Vec<T>> {
-        let stmt = self.prepare(sql, args)?;
+        self.run(self.prepare(sql, args)?).await
+    }
+
+    /// Runs a prepared statement and returns its rows.
+    pub async fn run<T: DeserializeOwned>(&self, stmt: D1PreparedStatement) -> AppResult<Vec<T>> {
         let result = self.timed(stmt.all()).await?;
         self.count_rows(&result);
         Ok(result.results()?)

@@ -1,7 +1,7 @@
 //! The `api_keys` table.
 
 use serde::Deserialize;
-use worker::Env;
+use worker::{D1PreparedStatement, Env};
 
 use crate::error::AppResult;
 use crate::store::d1::{Arg, Db};
@@ -21,12 +21,16 @@ pub async fn insert(db: &Db, id: &str, hash: &str, prefix: &str, now_ms: i64) ->
     Ok(())
 }
 
+const FIND_ACTIVE: &str =
+    "SELECT id, last_used_ms FROM api_keys WHERE key_hash = ?1 AND revoked_ms IS NULL";
+
 pub async fn find_active(db: &Db, hash: &str) -> AppResult<Option<KeyRow>> {
-    db.first(
-        "SELECT id, last_used_ms FROM api_keys WHERE key_hash = ?1 AND revoked_ms IS NULL",
-        &[hash.into()],
-    )
-    .await
+    db.first(FIND_ACTIVE, &[hash.into()]).await
+}
+
+/// [`find_active`] as a statement, for a caller that batches it.
+pub fn find_active_statement(db: &Db, hash: &str) -> AppResult<D1PreparedStatement> {
+    db.prepare(FIND_ACTIVE, &[hash.into()])
 }
 
 /// Records use. Runs after the response, through its own handle on the binding.

@@ -10,16 +10,28 @@ use protocol::wire::{MessageRow, SenderType};
 use serde::Deserialize;
 
 use crate::error::AppResult;
+use worker::D1PreparedStatement;
+
 use crate::store::d1::{rows, Arg, Db};
 use crate::store::rooms::READABLE;
 
 const COLS: &str = "seq, id, room_id, sender, sender_type, color, content, created_ms";
 
+/// How an INSERT names the sending key.
+pub enum KeyRef<'a> {
+    /// Already authenticated (a WebSocket knows its key's id).
+    #[cfg(feature = "durable-objects")]
+    Id(&'a str),
+    /// The presented key's hash: the INSERT authenticates it itself, so a
+    /// POST can send its auth and its INSERT in one round trip.
+    Hash(&'a str),
+}
+
 /// Everything one INSERT needs.
 pub struct NewRecord<'a> {
     pub id: &'a str,
     pub room_id: &'a str,
-    pub key_id: &'a str,
+    pub key: KeyRef<'a>,
     pub message: &'a NewMessage,
     pub idempotency_key: Option<&'a str>,
     pub now_ms: i64,
@@ -29,24 +41,35 @@ pub struct NewRecord<'a> {
     pub window_start_ms: i64,
 }
 
-/// Stores a message if the room is the key's, the key is under its send limit
-/// and the idempotency key is new; returns it, or `None` if any check refused
-/// (then [`explain_refusal`] says which).
+/// Stores a message if the key is live, the room is the key's, the key is under
+/// its send limit and the idempotency key is new; returns it, or `None` if any
+/// check refused (then [`explain_refusal`] says which).
+#[cfg(feature = "durable-objects")]
 pub async fn insert(db: &Db, rec: &NewRecord<'_>) -> AppResult<Option<MessageRow>> {
+    Ok(db.run(insert_statement(db, rec)?).await?.into_iter().next())
+}
+
+/// The INSERT of [`insert`], for a caller that batches it with other work.
+pub fn insert_statement(db: &Db, rec: &NewRecord<'_>) -> AppResult<D1PreparedStatement> {
     // The limit counts rows D1 already holds: exact across isolates, and no
     // extra write. The inner LIMIT bounds the rows read to the limit itself.
     let limit_clause = if rec.max == 0 {
         ""
     } else {
         " AND (SELECT COUNT(*) FROM (SELECT 1 FROM messages \
-              WHERE key_id = ?3 AND created_ms > ?10 LIMIT ?11)) < ?11"
+              WHERE key_id = r.key_id AND created_ms > ?10 LIMIT ?11)) < ?11"
+    };
+    let (key_column, key) = match rec.key {
+        #[cfg(feature = "durable-objects")]
+        KeyRef::Id(id) => ("id", id),
+        KeyRef::Hash(hash) => ("key_hash", hash),
     };
     let sql = format!(
         "INSERT INTO messages \
            (id, room_id, key_id, sender, sender_type, color, content, created_ms, idempotency_key) \
          SELECT ?1, r.id, r.key_id, ?4, ?5, ?6, ?7, ?8, ?9 FROM rooms r \
-         WHERE r.id = ?2 AND r.key_id = ?3 \
-           AND EXISTS (SELECT 1 FROM api_keys WHERE id = ?3 AND revoked_ms IS NULL){limit_clause} \
+         JOIN api_keys k ON k.id = r.key_id AND k.{key_column} = ?3 AND k.revoked_ms IS NULL \
+         WHERE r.id = ?2{limit_clause} \
          ON CONFLICT (room_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
          RETURNING {COLS}"
     );
@@ -54,7 +77,7 @@ pub async fn insert(db: &Db, rec: &NewRecord<'_>) -> AppResult<Option<MessageRow
     let mut args: Vec<Arg<'_>> = vec![
         rec.id.into(),
         rec.room_id.into(),
-        rec.key_id.into(),
+        key.into(),
         m.sender.as_ref().into(),
         m.sender_type.as_str().into(),
         m.color.as_ref().map(|c| c.as_ref()).into(),
@@ -68,7 +91,7 @@ pub async fn insert(db: &Db, rec: &NewRecord<'_>) -> AppResult<Option<MessageRow
         args.push(rec.window_start_ms.into());
         args.push(i64::from(rec.max).into());
     }
-    db.first(&sql, &args).await
+    db.prepare(&sql, &args)
 }
 
 /// Why [`insert`] stored nothing, in the order a client should hear it.
@@ -92,9 +115,9 @@ struct RefusalRow {
     blocking_ms: Option<i64>,
 }
 
-/// Finds out why a send stored nothing: one round trip (a batch), only on
-/// this rare path.
-pub async fn explain_refusal(db: &Db, rec: &NewRecord<'_>) -> AppResult<Refusal> {
+/// Finds out why a send by `key_id` stored nothing: one round trip (a batch),
+/// only on this rare path.
+pub async fn explain_refusal(db: &Db, rec: &NewRecord<'_>, key_id: &str) -> AppResult<Refusal> {
     let check = db.prepare(
         "SELECT EXISTS (SELECT 1 FROM api_keys WHERE id = ?2 AND revoked_ms IS NULL) AS live, \
            EXISTS (SELECT 1 FROM rooms WHERE id = ?1 AND key_id = ?2) AS owned, \
@@ -102,7 +125,7 @@ pub async fn explain_refusal(db: &Db, rec: &NewRecord<'_>) -> AppResult<Refusal>
             ORDER BY created_ms DESC LIMIT 1 OFFSET ?4) AS blocking_ms",
         &[
             rec.room_id.into(),
-            rec.key_id.into(),
+            key_id.into(),
             rec.window_start_ms.into(),
             (i64::from(rec.max) - 1).max(0).into(),
         ],
@@ -111,7 +134,7 @@ pub async fn explain_refusal(db: &Db, rec: &NewRecord<'_>) -> AppResult<Refusal>
         &format!(
             "SELECT {COLS} FROM messages WHERE room_id = ?1 AND key_id = ?2 AND idempotency_key = ?3"
         ),
-        &[rec.room_id.into(), rec.key_id.into(), rec.idempotency_key.into()],
+        &[rec.room_id.into(), key_id.into(), rec.idempotency_key.into()],
     )?;
     let results = db.batch(vec![check, original]).await?;
     let check: Vec<RefusalRow> = rows(results.first())?;
