@@ -1171,13 +1171,12 @@ pub fn findings(r: &Results) -> Vec<String> {
         ) {
             out.push(format!(
                 "**Where a send's time goes (4 senders, medians).** POST {} ms = runner and \
-                 runtime path {} ms (GET /api/health from 4 clients) + D1 {} ms (2 round trips: \
-                 the key lookup and the INSERT that checks room and key) + the Worker's own work \
-                 {} ms. Locally the runner adds a hop (wrangler's proxy worker in front of the \
-                 user worker), which a deployment does not have. The one Worker-side lever is \
-                 round trips: sending the key lookup and the INSERT as one D1 batch (the INSERT \
-                 resolving the key id from its hash itself) would make a send one round trip, \
-                 which matters more against remote D1 than here.",
+                 runtime path {} ms (GET /api/health from 4 clients) + D1 {} ms (one round trip: \
+                 a batch of the key lookup and the INSERT, which authenticates the key by its \
+                 hash and checks room and limit) + the Worker's own work {} ms. Locally the \
+                 runner adds a hop (wrangler's proxy worker in front of the user worker), which \
+                 a deployment does not have; against remote D1 the single round trip matters \
+                 more than here.",
                 ms(Some(post)),
                 ms(Some(health)),
                 ms(Some(d1)),
