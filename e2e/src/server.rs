@@ -139,11 +139,36 @@ impl Server {
             options,
             child: None,
         };
-        server.spawn();
+        server.spawn(true);
         server
     }
 
-    fn spawn(&mut self) {
+    /// Starts wrangler and waits until it is healthy. workerd sometimes fails
+    /// to start (a port taken between our probe and its bind, on a busy
+    /// machine): that is retried, on fresh ports when `may_move`.
+    fn spawn(&mut self, may_move: bool) {
+        const ATTEMPTS: u32 = 3;
+        for attempt in 1..=ATTEMPTS {
+            self.launch();
+            match self.wait_healthy(Duration::from_secs(90)) {
+                Ok(()) => return,
+                Err(Failure::Exited(why)) if attempt < ATTEMPTS => {
+                    eprintln!("wrangler dev failed to start (attempt {attempt}), retrying: {why}");
+                    self.stop();
+                    std::thread::sleep(Duration::from_secs(1));
+                    if may_move {
+                        self.port = free_port();
+                    }
+                }
+                Err(Failure::Exited(why) | Failure::TimedOut(why)) => {
+                    self.stop();
+                    panic!("{why}:\n{}", self.log());
+                }
+            }
+        }
+    }
+
+    fn launch(&mut self) {
         use std::os::unix::process::CommandExt;
         ATEXIT.call_once(|| {
             // SAFETY: registering a plain extern "C" fn with no captured state.
@@ -190,32 +215,28 @@ impl Server {
         GROUPS.lock().expect("groups lock").push(child.id() as i32);
         self.child = Some(child);
         self.base = format!("http://127.0.0.1:{}", self.port);
-        self.wait_healthy(Duration::from_secs(90));
     }
 
-    fn wait_healthy(&mut self, within: Duration) {
+    fn wait_healthy(&mut self, within: Duration) -> Result<(), Failure> {
         let deadline = Instant::now() + within;
         let url = format!("{}/api/health", self.base);
         loop {
             if let Ok(body) = blocking_get(&url) {
                 if body.contains("\"ok\":true") {
-                    return;
+                    return Ok(());
                 }
             }
             if let Some(child) = self.child.as_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
-                    panic!(
-                        "wrangler dev exited ({status}) before it was healthy:\n{}",
-                        std::fs::read_to_string(&self.log).unwrap_or_default()
-                    );
+                    return Err(Failure::Exited(format!(
+                        "wrangler dev exited ({status}) before it was healthy"
+                    )));
                 }
             }
             if Instant::now() > deadline {
-                self.stop();
-                panic!(
-                    "wrangler dev not healthy within {within:?}:\n{}",
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                );
+                return Err(Failure::TimedOut(format!(
+                    "wrangler dev not healthy within {within:?}"
+                )));
             }
             std::thread::sleep(Duration::from_millis(250));
         }
@@ -256,13 +277,13 @@ impl Server {
     /// Stops and starts the server on the same port with the same state.
     pub fn restart(&mut self) {
         self.stop();
-        self.spawn();
+        self.spawn(false);
     }
 
     /// Starts a stopped server again (same port, same state).
     pub fn start_again(&mut self) {
         if self.child.is_none() {
-            self.spawn();
+            self.spawn(false);
         }
     }
 
@@ -270,6 +291,11 @@ impl Server {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+}
+
+enum Failure {
+    Exited(String),
+    TimedOut(String),
 }
 
 impl Drop for Server {
