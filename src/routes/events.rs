@@ -190,12 +190,10 @@ impl Stream {
     /// Produces the next chunk: the opening hint, a batch of events, a
     /// heartbeat, or the closing comment; `None` ends the stream.
     async fn step(mut self) -> Option<(Chunk, Stream)> {
-        match self.phase {
+        // Returning None ends the stream, so Done needs no state kept.
+        match std::mem::replace(&mut self.phase, Phase::Live) {
             Phase::Done => return None,
-            Phase::Open(_) => {
-                let Phase::Open(resume_id) = std::mem::replace(&mut self.phase, Phase::Live) else {
-                    return None;
-                };
+            Phase::Open(resume_id) => {
                 // Something at once, so clients and proxies see the stream
                 // open; and the resume point, so a reconnect before the first
                 // message (even in an empty room) continues from here.

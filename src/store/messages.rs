@@ -8,10 +8,9 @@
 use protocol::validate::{NewMessage, Page, START};
 use protocol::wire::{MessageRow, SenderType};
 use serde::Deserialize;
-
-use crate::error::AppResult;
 use worker::D1PreparedStatement;
 
+use crate::error::AppResult;
 use crate::store::d1::{rows, Arg, Db};
 use crate::store::rooms::READABLE;
 
