@@ -51,8 +51,7 @@ pub fn mentions(content: &str, handle: &str) -> bool {
 
 fn scan(text: &str, found: &mut Vec<String>) {
     let mut prev: Option<char> = None;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
+    for (i, c) in text.char_indices() {
         if c == '@' && !prev.is_some_and(is_word_char) {
             let rest = &text[i + 1..];
             let end = rest
