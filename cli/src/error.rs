@@ -7,7 +7,7 @@ use std::fmt;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use protocol::ErrorCode;
+use serde::Deserialize;
 
 /// Documented exit codes.
 pub mod exit {
@@ -31,15 +31,91 @@ pub mod exit {
     /// The server does not offer what was asked for (`listen --transport ws`
     /// on a server without WebSocket).
     pub const UNSUPPORTED: u8 = 8;
+    /// The credential may not do this (`forbidden`): a member token doing an
+    /// owner's job, a viewer sending, a sender name that is not the token's.
+    pub const FORBIDDEN: u8 = 9;
+    /// It clashes with what exists (`conflict`): the handle is taken, the
+    /// room is full of members.
+    pub const CONFLICT: u8 = 10;
+    /// The room's loop guard refused an agent's message (`loop_guard`): the
+    /// last messages were all from agents. Wait for a human; do not retry.
+    pub const LOOP_GUARD: u8 = 11;
     /// `listen` stopped by SIGINT (Ctrl-C), as shells report 128 + 2.
     pub const INTERRUPTED: u8 = 130;
+}
+
+/// The server's error codes, as the CLI reads them. This mirrors
+/// `protocol::ErrorCode` plus the codes of the members and mentions contract
+/// (`forbidden`, `conflict`, `loop_guard`); kept here so that a code this
+/// build does not know yet still yields the server's sentence and a fitting
+/// exit code (by status) instead of an unreadable body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiCode {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    RateLimited,
+    LoopGuard,
+    Internal,
+}
+
+impl ApiCode {
+    /// The code named `name` (`not_found`, ...), if this build knows it.
+    pub fn parse(name: &str) -> Option<ApiCode> {
+        serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
+    }
+
+    /// The code to assume for a status when the body named none (or one
+    /// this build does not know).
+    pub fn from_status(status: u16) -> ApiCode {
+        match status {
+            401 => ApiCode::Unauthorized,
+            403 => ApiCode::Forbidden,
+            404 => ApiCode::NotFound,
+            405 => ApiCode::MethodNotAllowed,
+            409 => ApiCode::Conflict,
+            413 => ApiCode::PayloadTooLarge,
+            429 => ApiCode::RateLimited,
+            400..=499 => ApiCode::BadRequest,
+            _ => ApiCode::Internal,
+        }
+    }
+
+    /// The HTTP status the server answers this code with.
+    pub fn status(self) -> u16 {
+        match self {
+            ApiCode::BadRequest => 400,
+            ApiCode::Unauthorized => 401,
+            ApiCode::Forbidden => 403,
+            ApiCode::NotFound => 404,
+            ApiCode::MethodNotAllowed => 405,
+            ApiCode::Conflict => 409,
+            ApiCode::PayloadTooLarge => 413,
+            ApiCode::RateLimited | ApiCode::LoopGuard => 429,
+            ApiCode::Internal => 500,
+        }
+    }
+}
+
+/// Every 4xx/5xx body: `{"error": "...", "code": "..."}`. The code is read
+/// as a string so that an unknown one does not hide the sentence.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiErrorBody {
+    pub error: String,
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
     /// The server answered with an error body (or a status without one).
     Api {
-        code: ErrorCode,
+        code: ApiCode,
         status: u16,
         retry_after: Option<Duration>,
     },
@@ -53,6 +129,9 @@ pub enum Kind {
     Unsupported,
     /// stdout was closed by its reader (`| head`): a normal end, exit 0.
     StdoutClosed,
+    /// A command line that parses but cannot work (e.g. no sender with an
+    /// owner key): exit 2, like clap's own usage errors.
+    Usage,
     /// Local problems and unexpected answers.
     Other,
 }
@@ -74,7 +153,7 @@ impl CliError {
         }
     }
 
-    pub fn api(code: ErrorCode, status: u16, message: impl Into<String>) -> CliError {
+    pub fn api(code: ApiCode, status: u16, message: impl Into<String>) -> CliError {
         CliError {
             kind: Kind::Api {
                 code,
@@ -108,6 +187,13 @@ impl CliError {
         }
     }
 
+    pub fn usage(message: impl Into<String>) -> CliError {
+        CliError {
+            kind: Kind::Usage,
+            message: message.into(),
+        }
+    }
+
     pub fn unsupported(message: impl Into<String>) -> CliError {
         CliError {
             kind: Kind::Unsupported,
@@ -116,7 +202,7 @@ impl CliError {
     }
 
     /// The server's error code, if the server answered.
-    pub fn code(&self) -> Option<ErrorCode> {
+    pub fn code(&self) -> Option<ApiCode> {
         match self.kind {
             Kind::Api { code, .. } => Some(code),
             _ => None,
@@ -131,6 +217,7 @@ impl CliError {
             Kind::Timeout => exit::TIMEOUT,
             Kind::Unsupported => exit::UNSUPPORTED,
             Kind::StdoutClosed => exit::OK,
+            Kind::Usage => exit::USAGE,
             Kind::Other => exit::FAILURE,
         }
     }
@@ -141,7 +228,8 @@ impl CliError {
         match &self.kind {
             Kind::Unreachable => true,
             Kind::Api { code, status, .. } => {
-                *code == ErrorCode::RateLimited || *code == ErrorCode::Internal || *status >= 500
+                // Not loop_guard: only a human's message lifts it.
+                *code == ApiCode::RateLimited || *code == ApiCode::Internal || *status >= 500
             }
             _ => false,
         }
@@ -156,15 +244,18 @@ impl CliError {
 }
 
 /// The exit code for a server error code.
-pub fn exit_for(code: ErrorCode) -> u8 {
+pub fn exit_for(code: ApiCode) -> u8 {
     match code {
-        ErrorCode::Unauthorized => exit::AUTH,
-        ErrorCode::NotFound => exit::NOT_FOUND,
-        ErrorCode::RateLimited => exit::RATE_LIMITED,
-        ErrorCode::BadRequest
-        | ErrorCode::MethodNotAllowed
-        | ErrorCode::PayloadTooLarge
-        | ErrorCode::Internal => exit::FAILURE,
+        ApiCode::Unauthorized => exit::AUTH,
+        ApiCode::Forbidden => exit::FORBIDDEN,
+        ApiCode::NotFound => exit::NOT_FOUND,
+        ApiCode::Conflict => exit::CONFLICT,
+        ApiCode::RateLimited => exit::RATE_LIMITED,
+        ApiCode::LoopGuard => exit::LOOP_GUARD,
+        ApiCode::BadRequest
+        | ApiCode::MethodNotAllowed
+        | ApiCode::PayloadTooLarge
+        | ApiCode::Internal => exit::FAILURE,
     }
 }
 
@@ -173,7 +264,7 @@ impl fmt::Display for CliError {
         f.write_str(&self.message)?;
         if let Kind::Api {
             retry_after: Some(after),
-            code: ErrorCode::RateLimited,
+            code: ApiCode::RateLimited,
             ..
         } = self.kind
         {
@@ -212,13 +303,16 @@ mod tests {
     #[test]
     fn every_server_code_has_a_documented_exit_code() {
         let cases = [
-            (ErrorCode::Unauthorized, 3),
-            (ErrorCode::NotFound, 4),
-            (ErrorCode::RateLimited, 5),
-            (ErrorCode::BadRequest, 1),
-            (ErrorCode::MethodNotAllowed, 1),
-            (ErrorCode::PayloadTooLarge, 1),
-            (ErrorCode::Internal, 1),
+            (ApiCode::Unauthorized, 3),
+            (ApiCode::NotFound, 4),
+            (ApiCode::RateLimited, 5),
+            (ApiCode::Forbidden, 9),
+            (ApiCode::Conflict, 10),
+            (ApiCode::LoopGuard, 11),
+            (ApiCode::BadRequest, 1),
+            (ApiCode::MethodNotAllowed, 1),
+            (ApiCode::PayloadTooLarge, 1),
+            (ApiCode::Internal, 1),
         ];
         for (code, exit) in cases {
             assert_eq!(exit_for(code), exit, "{code:?}");
@@ -228,6 +322,7 @@ mod tests {
         assert_eq!(CliError::unreachable("x").exit_code(), 6);
         assert_eq!(CliError::timeout(5).exit_code(), 7);
         assert_eq!(CliError::unsupported("x").exit_code(), 8);
+        assert_eq!(CliError::usage("x").exit_code(), 2);
         assert!(!CliError::unsupported("x").is_transient());
         assert_eq!(CliError::other("x").exit_code(), 1);
         let closed = CliError::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
@@ -240,32 +335,63 @@ mod tests {
     #[test]
     fn only_network_server_and_rate_limit_failures_are_transient() {
         assert!(CliError::unreachable("x").is_transient());
-        assert!(CliError::api(ErrorCode::Internal, 500, "x").is_transient());
-        assert!(CliError::api(ErrorCode::Internal, 503, "x").is_transient());
-        assert!(CliError::api(ErrorCode::RateLimited, 429, "x").is_transient());
+        assert!(CliError::api(ApiCode::Internal, 500, "x").is_transient());
+        assert!(CliError::api(ApiCode::Internal, 503, "x").is_transient());
+        assert!(CliError::api(ApiCode::RateLimited, 429, "x").is_transient());
         for code in [
-            ErrorCode::BadRequest,
-            ErrorCode::Unauthorized,
-            ErrorCode::NotFound,
-            ErrorCode::PayloadTooLarge,
+            ApiCode::BadRequest,
+            ApiCode::Unauthorized,
+            ApiCode::Forbidden,
+            ApiCode::NotFound,
+            ApiCode::Conflict,
+            ApiCode::PayloadTooLarge,
+            ApiCode::LoopGuard,
         ] {
             assert!(!CliError::api(code, code.status(), "x").is_transient());
         }
         assert!(!CliError::no_key().is_transient());
+        assert!(!CliError::usage("x").is_transient());
         assert!(!CliError::other("x").is_transient());
     }
 
     #[test]
+    fn codes_parse_by_name_and_fall_back_by_status() {
+        assert_eq!(ApiCode::parse("forbidden"), Some(ApiCode::Forbidden));
+        assert_eq!(ApiCode::parse("conflict"), Some(ApiCode::Conflict));
+        assert_eq!(ApiCode::parse("loop_guard"), Some(ApiCode::LoopGuard));
+        assert_eq!(ApiCode::parse("not_found"), Some(ApiCode::NotFound));
+        assert_eq!(ApiCode::parse("teapot"), None);
+        assert_eq!(ApiCode::from_status(403), ApiCode::Forbidden);
+        assert_eq!(ApiCode::from_status(409), ApiCode::Conflict);
+        assert_eq!(ApiCode::from_status(418), ApiCode::BadRequest);
+        assert_eq!(ApiCode::from_status(502), ApiCode::Internal);
+        for code in [
+            ApiCode::BadRequest,
+            ApiCode::Unauthorized,
+            ApiCode::Forbidden,
+            ApiCode::NotFound,
+            ApiCode::MethodNotAllowed,
+            ApiCode::Conflict,
+            ApiCode::PayloadTooLarge,
+            ApiCode::RateLimited,
+            ApiCode::Internal,
+        ] {
+            assert_eq!(ApiCode::from_status(code.status()), code);
+        }
+        assert_eq!(ApiCode::LoopGuard.status(), 429);
+    }
+
+    #[test]
     fn rate_limit_message_says_when_to_come_back() {
-        let mut e = CliError::api(ErrorCode::RateLimited, 429, "slow down");
+        let mut e = CliError::api(ApiCode::RateLimited, 429, "slow down");
         e.kind = Kind::Api {
-            code: ErrorCode::RateLimited,
+            code: ApiCode::RateLimited,
             status: 429,
             retry_after: Some(Duration::from_secs(42)),
         };
         assert_eq!(e.to_string(), "slow down (retry after 42 s)");
         assert_eq!(
-            CliError::api(ErrorCode::NotFound, 404, "room not found").to_string(),
+            CliError::api(ApiCode::NotFound, 404, "room not found").to_string(),
             "room not found"
         );
     }

@@ -5,6 +5,8 @@
 //! The formatting is pure (`*_text` functions return strings); only
 //! [`Output::emit`] does I/O.
 
+mod members;
+
 use std::cell::Cell;
 use std::io::{self, IsTerminal, Write};
 
@@ -12,6 +14,7 @@ use protocol::wire::{KeyCreated, Message, SenderType};
 
 use crate::client::{Fetched, RawMessage, Room};
 use crate::config::KEY_VAR;
+use crate::wire::MessageMeta;
 
 #[derive(Debug, Default)]
 pub struct Output {
@@ -78,8 +81,10 @@ impl Output {
             self.emit(message.raw.trim())
         } else {
             let m = &message.value;
+            let meta: MessageMeta = serde_json::from_str(&message.raw).unwrap_or_default();
+            let badge = if meta.verified { " \u{2713}" } else { "" };
             self.emit(&format!(
-                "Sent as {} ({}): message {}",
+                "Sent as {}{badge} ({}): message {}",
                 m.sender,
                 m.sender_type.as_str(),
                 m.id
@@ -94,7 +99,7 @@ impl Output {
         } else if messages.is_empty() {
             self.emit("(no messages)")
         } else {
-            let text: Vec<String> = messages.iter().map(|m| message_text(&m.message)).collect();
+            let text: Vec<String> = messages.iter().map(message_text).collect();
             self.emit(&text.join("\n"))
         }
     }
@@ -104,7 +109,7 @@ impl Output {
         if self.json {
             self.emit(&message.raw)?;
         } else {
-            self.emit(&message_text(&message.message))?;
+            self.emit(&message_text(message))?;
         }
         self.printed.set(self.printed.get() + 1);
         Ok(())
@@ -144,11 +149,19 @@ pub fn room_created_text(room: &Room) -> String {
 }
 
 /// `[hh:mm:ss] sender: text` for one line; a multi-line message puts its
-/// lines below the header, indented, so code blocks stay readable.
-pub fn message_text(m: &Message) -> String {
-    let who = match m.sender_type {
-        SenderType::Agent => format!("{} [agent]", m.sender),
-        SenderType::Human => m.sender.clone(),
+/// lines below the header, indented, so code blocks stay readable. A sender
+/// a member token vouches for gets a check mark (`ada ✓`); a server notice
+/// reads as `*** notice:` rather than as someone's message.
+pub fn message_text(raw: &RawMessage) -> String {
+    let (m, meta) = (&raw.message, &raw.meta);
+    let badge = if meta.verified { " \u{2713}" } else { "" };
+    let who = if meta.is_notice() {
+        "*** notice".to_owned()
+    } else {
+        match m.sender_type {
+            SenderType::Agent => format!("{}{badge} [agent]", m.sender),
+            SenderType::Human => format!("{}{badge}", m.sender),
+        }
     };
     let time = clock(&m.created_at);
     let content = m.content.trim_end_matches(['\n', '\r']);
@@ -193,19 +206,38 @@ pub fn is_excluded(sender: &str, exclude: &[String]) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn msg(sender: &str, kind: SenderType, content: &str) -> Message {
-        Message {
-            id: "0b6f3c1e-8a7d-4f7e-9c55-7f0e0b2c9d11".into(),
-            room_id: "r".into(),
-            sender: sender.into(),
-            sender_type: kind,
-            color: None,
-            content: content.into(),
-            created_at: "2026-11-26T09:30:45.123Z".into(),
+    /// A message as a server sends it (built from JSON, so new fields in
+    /// the shared type do not break these tests), plus `extra` fields.
+    pub(crate) fn raw_message(
+        sender: &str,
+        kind: SenderType,
+        content: &str,
+        extra: &str,
+    ) -> RawMessage {
+        let json = serde_json::json!({
+            "id": "0b6f3c1e-8a7d-4f7e-9c55-7f0e0b2c9d11",
+            "room_id": "r",
+            "sender": sender,
+            "sender_type": kind.as_str(),
+            "color": null,
+            "content": content,
+            "created_at": "2026-11-26T09:30:45.123Z",
+        });
+        let mut text = json.to_string();
+        if !extra.is_empty() {
+            text.pop();
+            text.push(',');
+            text.push_str(extra);
+            text.push('}');
         }
+        RawMessage::parse(&text).unwrap()
+    }
+
+    fn msg(sender: &str, kind: SenderType, content: &str) -> RawMessage {
+        raw_message(sender, kind, content, "")
     }
 
     #[test]
@@ -217,6 +249,37 @@ mod tests {
         assert_eq!(
             message_text(&msg("claude", SenderType::Agent, "done\n")),
             "[09:30:45] claude [agent]: done"
+        );
+    }
+
+    #[test]
+    fn verified_senders_get_a_check_mark_and_notices_stand_apart() {
+        let verified = raw_message(
+            "ada",
+            SenderType::Human,
+            "hi @claude",
+            r#""verified":true,"mentions":["claude"],"kind":"message""#,
+        );
+        assert_eq!(
+            message_text(&verified),
+            "[09:30:45] ada \u{2713}: hi @claude"
+        );
+        let agent = raw_message("claude", SenderType::Agent, "ok", r#""verified":true"#);
+        assert_eq!(
+            message_text(&agent),
+            "[09:30:45] claude \u{2713} [agent]: ok"
+        );
+        let unverified = raw_message("bob", SenderType::Human, "x", r#""verified":false"#);
+        assert_eq!(message_text(&unverified), "[09:30:45] bob: x");
+        let notice = raw_message(
+            "meet-ai",
+            SenderType::Agent,
+            "Loop guard: 20 agent messages in a row.",
+            r#""verified":true,"mentions":[],"kind":"notice""#,
+        );
+        assert_eq!(
+            message_text(&notice),
+            "[09:30:45] *** notice: Loop guard: 20 agent messages in a row."
         );
     }
 
@@ -271,14 +334,10 @@ mod tests {
 
     #[test]
     fn json_array_joins_server_objects_unchanged() {
-        let a = RawMessage {
-            message: msg("a", SenderType::Human, "x"),
-            raw: r#"{"id":"1","z":1}"#.into(),
-        };
-        let b = RawMessage {
-            message: msg("b", SenderType::Human, "y"),
-            raw: r#"{"id":"2"}"#.into(),
-        };
+        let mut a = msg("a", SenderType::Human, "x");
+        a.raw = r#"{"id":"1","z":1}"#.into();
+        let mut b = msg("b", SenderType::Human, "y");
+        b.raw = r#"{"id":"2"}"#.into();
         assert_eq!(json_array(&[]), "[]");
         assert_eq!(json_array(&[a, b]), r#"[{"id":"1","z":1},{"id":"2"}]"#);
     }
