@@ -7,6 +7,7 @@ use std::fmt;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use protocol::ErrorCode;
 use serde::Deserialize;
 
 /// Documented exit codes.
@@ -44,66 +45,16 @@ pub mod exit {
     pub const INTERRUPTED: u8 = 130;
 }
 
-/// The server's error codes, as the CLI reads them. This mirrors
-/// `protocol::ErrorCode` plus the codes of the members and mentions contract
-/// (`forbidden`, `conflict`, `loop_guard`); kept here so that a code this
-/// build does not know yet still yields the server's sentence and a fitting
-/// exit code (by status) instead of an unreadable body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ApiCode {
-    BadRequest,
-    Unauthorized,
-    Forbidden,
-    NotFound,
-    MethodNotAllowed,
-    Conflict,
-    PayloadTooLarge,
-    RateLimited,
-    LoopGuard,
-    Internal,
+/// A server error code by its name (`not_found`, ...), if this build
+/// knows it.
+pub fn parse_code(name: &str) -> Option<ErrorCode> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
 }
 
-impl ApiCode {
-    /// The code named `name` (`not_found`, ...), if this build knows it.
-    pub fn parse(name: &str) -> Option<ApiCode> {
-        serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
-    }
-
-    /// The code to assume for a status when the body named none (or one
-    /// this build does not know).
-    pub fn from_status(status: u16) -> ApiCode {
-        match status {
-            401 => ApiCode::Unauthorized,
-            403 => ApiCode::Forbidden,
-            404 => ApiCode::NotFound,
-            405 => ApiCode::MethodNotAllowed,
-            409 => ApiCode::Conflict,
-            413 => ApiCode::PayloadTooLarge,
-            429 => ApiCode::RateLimited,
-            400..=499 => ApiCode::BadRequest,
-            _ => ApiCode::Internal,
-        }
-    }
-
-    /// The HTTP status the server answers this code with.
-    pub fn status(self) -> u16 {
-        match self {
-            ApiCode::BadRequest => 400,
-            ApiCode::Unauthorized => 401,
-            ApiCode::Forbidden => 403,
-            ApiCode::NotFound => 404,
-            ApiCode::MethodNotAllowed => 405,
-            ApiCode::Conflict => 409,
-            ApiCode::PayloadTooLarge => 413,
-            ApiCode::RateLimited | ApiCode::LoopGuard => 429,
-            ApiCode::Internal => 500,
-        }
-    }
-}
-
-/// Every 4xx/5xx body: `{"error": "...", "code": "..."}`. The code is read
-/// as a string so that an unknown one does not hide the sentence.
+/// Every 4xx/5xx body: `{"error": "...", "code": "..."}`. Unlike
+/// `protocol::wire::ErrorBody` the code is read as a string, so that a code
+/// this build does not know yet still leaves the server's sentence (and the
+/// status decides the exit code).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ApiErrorBody {
     pub error: String,
@@ -115,7 +66,7 @@ pub struct ApiErrorBody {
 pub enum Kind {
     /// The server answered with an error body (or a status without one).
     Api {
-        code: ApiCode,
+        code: ErrorCode,
         status: u16,
         retry_after: Option<Duration>,
     },
@@ -153,7 +104,7 @@ impl CliError {
         }
     }
 
-    pub fn api(code: ApiCode, status: u16, message: impl Into<String>) -> CliError {
+    pub fn api(code: ErrorCode, status: u16, message: impl Into<String>) -> CliError {
         CliError {
             kind: Kind::Api {
                 code,
@@ -202,7 +153,7 @@ impl CliError {
     }
 
     /// The server's error code, if the server answered.
-    pub fn code(&self) -> Option<ApiCode> {
+    pub fn code(&self) -> Option<ErrorCode> {
         match self.kind {
             Kind::Api { code, .. } => Some(code),
             _ => None,
@@ -229,7 +180,7 @@ impl CliError {
             Kind::Unreachable => true,
             Kind::Api { code, status, .. } => {
                 // Not loop_guard: only a human's message lifts it.
-                *code == ApiCode::RateLimited || *code == ApiCode::Internal || *status >= 500
+                *code == ErrorCode::RateLimited || *code == ErrorCode::Internal || *status >= 500
             }
             _ => false,
         }
@@ -244,18 +195,18 @@ impl CliError {
 }
 
 /// The exit code for a server error code.
-pub fn exit_for(code: ApiCode) -> u8 {
+pub fn exit_for(code: ErrorCode) -> u8 {
     match code {
-        ApiCode::Unauthorized => exit::AUTH,
-        ApiCode::Forbidden => exit::FORBIDDEN,
-        ApiCode::NotFound => exit::NOT_FOUND,
-        ApiCode::Conflict => exit::CONFLICT,
-        ApiCode::RateLimited => exit::RATE_LIMITED,
-        ApiCode::LoopGuard => exit::LOOP_GUARD,
-        ApiCode::BadRequest
-        | ApiCode::MethodNotAllowed
-        | ApiCode::PayloadTooLarge
-        | ApiCode::Internal => exit::FAILURE,
+        ErrorCode::Unauthorized => exit::AUTH,
+        ErrorCode::Forbidden => exit::FORBIDDEN,
+        ErrorCode::NotFound => exit::NOT_FOUND,
+        ErrorCode::Conflict => exit::CONFLICT,
+        ErrorCode::RateLimited => exit::RATE_LIMITED,
+        ErrorCode::LoopGuard => exit::LOOP_GUARD,
+        ErrorCode::BadRequest
+        | ErrorCode::MethodNotAllowed
+        | ErrorCode::PayloadTooLarge
+        | ErrorCode::Internal => exit::FAILURE,
     }
 }
 
@@ -264,7 +215,7 @@ impl fmt::Display for CliError {
         f.write_str(&self.message)?;
         if let Kind::Api {
             retry_after: Some(after),
-            code: ApiCode::RateLimited,
+            code: ErrorCode::RateLimited,
             ..
         } = self.kind
         {
@@ -303,16 +254,16 @@ mod tests {
     #[test]
     fn every_server_code_has_a_documented_exit_code() {
         let cases = [
-            (ApiCode::Unauthorized, 3),
-            (ApiCode::NotFound, 4),
-            (ApiCode::RateLimited, 5),
-            (ApiCode::Forbidden, 9),
-            (ApiCode::Conflict, 10),
-            (ApiCode::LoopGuard, 11),
-            (ApiCode::BadRequest, 1),
-            (ApiCode::MethodNotAllowed, 1),
-            (ApiCode::PayloadTooLarge, 1),
-            (ApiCode::Internal, 1),
+            (ErrorCode::Unauthorized, 3),
+            (ErrorCode::NotFound, 4),
+            (ErrorCode::RateLimited, 5),
+            (ErrorCode::Forbidden, 9),
+            (ErrorCode::Conflict, 10),
+            (ErrorCode::LoopGuard, 11),
+            (ErrorCode::BadRequest, 1),
+            (ErrorCode::MethodNotAllowed, 1),
+            (ErrorCode::PayloadTooLarge, 1),
+            (ErrorCode::Internal, 1),
         ];
         for (code, exit) in cases {
             assert_eq!(exit_for(code), exit, "{code:?}");
@@ -335,17 +286,17 @@ mod tests {
     #[test]
     fn only_network_server_and_rate_limit_failures_are_transient() {
         assert!(CliError::unreachable("x").is_transient());
-        assert!(CliError::api(ApiCode::Internal, 500, "x").is_transient());
-        assert!(CliError::api(ApiCode::Internal, 503, "x").is_transient());
-        assert!(CliError::api(ApiCode::RateLimited, 429, "x").is_transient());
+        assert!(CliError::api(ErrorCode::Internal, 500, "x").is_transient());
+        assert!(CliError::api(ErrorCode::Internal, 503, "x").is_transient());
+        assert!(CliError::api(ErrorCode::RateLimited, 429, "x").is_transient());
         for code in [
-            ApiCode::BadRequest,
-            ApiCode::Unauthorized,
-            ApiCode::Forbidden,
-            ApiCode::NotFound,
-            ApiCode::Conflict,
-            ApiCode::PayloadTooLarge,
-            ApiCode::LoopGuard,
+            ErrorCode::BadRequest,
+            ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::Conflict,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::LoopGuard,
         ] {
             assert!(!CliError::api(code, code.status(), "x").is_transient());
         }
@@ -356,42 +307,42 @@ mod tests {
 
     #[test]
     fn codes_parse_by_name_and_fall_back_by_status() {
-        assert_eq!(ApiCode::parse("forbidden"), Some(ApiCode::Forbidden));
-        assert_eq!(ApiCode::parse("conflict"), Some(ApiCode::Conflict));
-        assert_eq!(ApiCode::parse("loop_guard"), Some(ApiCode::LoopGuard));
-        assert_eq!(ApiCode::parse("not_found"), Some(ApiCode::NotFound));
-        assert_eq!(ApiCode::parse("teapot"), None);
-        assert_eq!(ApiCode::from_status(403), ApiCode::Forbidden);
-        assert_eq!(ApiCode::from_status(409), ApiCode::Conflict);
-        assert_eq!(ApiCode::from_status(418), ApiCode::BadRequest);
-        assert_eq!(ApiCode::from_status(502), ApiCode::Internal);
+        assert_eq!(parse_code("forbidden"), Some(ErrorCode::Forbidden));
+        assert_eq!(parse_code("conflict"), Some(ErrorCode::Conflict));
+        assert_eq!(parse_code("loop_guard"), Some(ErrorCode::LoopGuard));
+        assert_eq!(parse_code("not_found"), Some(ErrorCode::NotFound));
+        assert_eq!(parse_code("teapot"), None);
+        assert_eq!(ErrorCode::from_status(403), ErrorCode::Forbidden);
+        assert_eq!(ErrorCode::from_status(409), ErrorCode::Conflict);
+        assert_eq!(ErrorCode::from_status(418), ErrorCode::BadRequest);
+        assert_eq!(ErrorCode::from_status(502), ErrorCode::Internal);
         for code in [
-            ApiCode::BadRequest,
-            ApiCode::Unauthorized,
-            ApiCode::Forbidden,
-            ApiCode::NotFound,
-            ApiCode::MethodNotAllowed,
-            ApiCode::Conflict,
-            ApiCode::PayloadTooLarge,
-            ApiCode::RateLimited,
-            ApiCode::Internal,
+            ErrorCode::BadRequest,
+            ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::Conflict,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::RateLimited,
+            ErrorCode::Internal,
         ] {
-            assert_eq!(ApiCode::from_status(code.status()), code);
+            assert_eq!(ErrorCode::from_status(code.status()), code);
         }
-        assert_eq!(ApiCode::LoopGuard.status(), 429);
+        assert_eq!(ErrorCode::LoopGuard.status(), 429);
     }
 
     #[test]
     fn rate_limit_message_says_when_to_come_back() {
-        let mut e = CliError::api(ApiCode::RateLimited, 429, "slow down");
+        let mut e = CliError::api(ErrorCode::RateLimited, 429, "slow down");
         e.kind = Kind::Api {
-            code: ApiCode::RateLimited,
+            code: ErrorCode::RateLimited,
             status: 429,
             retry_after: Some(Duration::from_secs(42)),
         };
         assert_eq!(e.to_string(), "slow down (retry after 42 s)");
         assert_eq!(
-            CliError::api(ApiCode::NotFound, 404, "room not found").to_string(),
+            CliError::api(ErrorCode::NotFound, 404, "room not found").to_string(),
             "room not found"
         );
     }

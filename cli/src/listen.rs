@@ -194,7 +194,7 @@ impl Feed {
         let unmentioned = self
             .mentions
             .as_deref()
-            .is_some_and(|handle| !m.meta.mentions(handle));
+            .is_some_and(|handle| !m.message.mentions_handle(handle.trim()));
         if unmentioned || is_excluded(&m.message.sender, &self.exclude) {
             Verdict::Excluded
         } else {

@@ -1,8 +1,7 @@
 //! Arguments of the members (issue 12) and read-cursor (issue 13) commands.
 
-use clap::Args;
-
-use crate::wire::Role;
+use clap::{Args, ValueEnum};
+use protocol::wire::Role;
 
 pub(super) const WAIT_HELP: &str = "\
 Waits until the room holds something unread for HANDLE: a message that
@@ -158,8 +157,29 @@ pub struct InviteArgs {
     pub handle: String,
 
     /// agent or human (read and send), viewer (read only).
-    #[arg(long, value_enum, default_value_t = Role::Agent)]
-    pub role: Role,
+    #[arg(long, value_enum, default_value_t = RoleArg::Agent)]
+    pub role: RoleArg,
+}
+
+/// `invite --role`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Reads and sends; its messages are sender_type agent.
+    Agent,
+    /// Reads and sends; its messages are sender_type human.
+    Human,
+    /// Reads only.
+    Viewer,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Role {
+        match role {
+            RoleArg::Agent => Role::Agent,
+            RoleArg::Human => Role::Human,
+            RoleArg::Viewer => Role::Viewer,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

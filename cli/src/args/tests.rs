@@ -274,7 +274,7 @@ fn wait_takes_as_any_timeout_follow_and_no_ack() {
 
 #[test]
 fn member_commands_parse() {
-    use crate::wire::Role;
+    use super::members::RoleArg as Role;
     let Command::Invite(invite) = parse(&["invite", "r", "ada", "--role", "human"])
         .unwrap()
         .command

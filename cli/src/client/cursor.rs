@@ -7,14 +7,14 @@ use reqwest::{Method, StatusCode};
 
 use super::{parse_messages, Client, Fetched, RawMessage};
 use crate::error::Result;
-use crate::wire::{Inbox, ReadCursor, ReadRequest, WaitBatch};
+use protocol::validate::MAX_WAIT_SECS;
+use protocol::wire::{Inbox, ReadCursor};
+
+use crate::wire::{ReadRequest, WaitBatch};
 
 /// How much longer than its own `timeout` a wait call may take before the
 /// CLI gives up on the connection (the server answers 204 at `timeout`).
 const WAIT_GRACE: Duration = Duration::from_secs(15);
-
-/// The longest single wait the server holds (larger is capped by it).
-pub const MAX_WAIT_SECS: u64 = 50;
 
 /// What one wait call delivered.
 #[derive(Debug)]
@@ -75,7 +75,7 @@ impl Client {
         timeout_secs: u64,
         any: bool,
     ) -> Result<Option<Waited>> {
-        let timeout_secs = timeout_secs.clamp(1, MAX_WAIT_SECS);
+        let timeout_secs = timeout_secs.clamp(1, u64::from(MAX_WAIT_SECS));
         let mut query = vec![
             ("for", handle.to_owned()),
             ("timeout", timeout_secs.to_string()),

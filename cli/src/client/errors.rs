@@ -7,7 +7,9 @@ use std::time::Duration;
 use reqwest::Response;
 
 use crate::backoff::{jitter, retry_delay, Backoff};
-use crate::error::{ApiCode, ApiErrorBody, CliError, Kind, Result};
+use protocol::ErrorCode;
+
+use crate::error::{parse_code, ApiErrorBody, CliError, Kind, Result};
 
 /// Reads an error response: the server's sentence and code, or the status.
 pub async fn error_from_response(resp: Response) -> CliError {
@@ -28,8 +30,8 @@ pub fn error_from_parts(status: u16, retry_after: Option<Duration>, body: &str) 
     let code = parsed
         .as_ref()
         .and_then(|b| b.code.as_deref())
-        .and_then(ApiCode::parse)
-        .unwrap_or_else(|| ApiCode::from_status(status));
+        .and_then(parse_code)
+        .unwrap_or_else(|| ErrorCode::from_status(status));
     let message = match parsed {
         Some(b) if !b.error.trim().is_empty() => b.error.trim().to_owned(),
         _ => format!("the server answered HTTP {status}"),

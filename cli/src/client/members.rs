@@ -5,7 +5,9 @@ use reqwest::Method;
 
 use super::{Client, Fetched, REQUEST_TIMEOUT};
 use crate::error::Result;
-use crate::wire::{Member, MemberCreated, NewMember, Role, Whoami};
+use protocol::wire::{Member, MemberCreated, Role, WhoAmI};
+
+use crate::wire::NewMember;
 
 impl Client {
     /// `GET /api/rooms/:id/members`, oldest first.
@@ -45,7 +47,7 @@ impl Client {
     }
 
     /// `GET /api/whoami`.
-    pub async fn whoami(&self) -> Result<Fetched<Whoami>> {
+    pub async fn whoami(&self) -> Result<Fetched<WhoAmI>> {
         self.call(self.authed_at(Method::GET, &["api", "whoami"])?)
             .await
     }

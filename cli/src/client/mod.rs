@@ -18,12 +18,13 @@ use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request as WsRequest;
 
-pub use cursor::MAX_WAIT_SECS;
 pub use errors::{error_from_parts, error_from_response, root_cause, with_retries};
 
 use crate::config::Config;
-use crate::error::{ApiCode, CliError, Result};
-use crate::wire::{Credential, MessageMeta};
+use protocol::ErrorCode;
+
+use crate::error::{CliError, Result};
+use protocol::key::CredentialKind;
 
 /// How long a REST call may take in all.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -41,8 +42,6 @@ pub struct Fetched<T> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawMessage {
     pub message: Message,
-    /// verified, mentions, kind (read from the same JSON).
-    pub meta: MessageMeta,
     pub raw: String,
 }
 
@@ -50,7 +49,6 @@ impl RawMessage {
     /// Decodes one message; `raw` is kept (made single-line if it somehow was not).
     pub fn parse(raw: &str) -> std::result::Result<RawMessage, serde_json::Error> {
         let message: Message = serde_json::from_str(raw)?;
-        let meta: MessageMeta = serde_json::from_str(raw)?;
         let raw = raw.trim();
         let raw = if raw.contains(['\n', '\r']) {
             let value: serde_json::Value = serde_json::from_str(raw)?;
@@ -58,7 +56,7 @@ impl RawMessage {
         } else {
             raw.to_owned()
         };
-        Ok(RawMessage { message, meta, raw })
+        Ok(RawMessage { message, raw })
     }
 }
 
@@ -107,16 +105,16 @@ impl Client {
     }
 
     /// What the configured key is: an owner key or a member token.
-    pub fn credential(&self) -> Result<Credential> {
+    pub fn credential(&self) -> Result<CredentialKind> {
         self.key_and_kind().map(|(_, kind)| kind)
     }
 
-    fn key_and_kind(&self) -> Result<(&str, Credential)> {
+    fn key_and_kind(&self) -> Result<(&str, CredentialKind)> {
         let key = self.key.as_deref().ok_or_else(CliError::no_key)?;
-        match Credential::of(key) {
+        match protocol::key::kind(key) {
             Some(kind) => Ok((key, kind)),
             None => Err(CliError::api(
-                ApiCode::Unauthorized,
+                ErrorCode::Unauthorized,
                 401,
                 "the API key is malformed (an owner key is mai_, a member token mem_, followed \
                  by 24 letters, digits, - or _)",
@@ -376,7 +374,7 @@ pub fn pick_room(name: &str, rooms: &[Room]) -> Result<String> {
     match matches.as_slice() {
         [one] => Ok(one.id.clone()),
         [] => Err(CliError::api(
-            ApiCode::NotFound,
+            ErrorCode::NotFound,
             404,
             format!("room not found: no room id or room name {name:?} for this key (`meet-ai rooms` lists yours)"),
         )),

@@ -1,6 +1,6 @@
 use super::*;
 use crate::backoff::Backoff;
-use crate::wire::Credential;
+use protocol::key::CredentialKind;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -13,7 +13,7 @@ fn error_bodies_become_sentences_and_codes() {
         r#"{"error":"room not found","code":"not_found"}"#,
     );
     assert_eq!(e.message, "room not found");
-    assert_eq!(e.code(), Some(ApiCode::NotFound));
+    assert_eq!(e.code(), Some(ErrorCode::NotFound));
     assert_eq!(e.exit_code(), 4);
 
     let e = error_from_parts(
@@ -28,7 +28,7 @@ fn error_bodies_become_sentences_and_codes() {
     // No body (a proxy, a crashed Worker): the status decides.
     let e = error_from_parts(502, None, "<html>bad gateway</html>");
     assert_eq!(e.message, "the server answered HTTP 502");
-    assert_eq!(e.code(), Some(ApiCode::Internal));
+    assert_eq!(e.code(), Some(ErrorCode::Internal));
     assert!(e.is_transient());
     let e = error_from_parts(401, None, "");
     assert_eq!(e.exit_code(), 3);
@@ -39,6 +39,7 @@ fn room(id: &str, name: &str) -> Room {
         id: id.into(),
         name: name.into(),
         public: false,
+        loop_guard: 20,
         created_at: "2026-01-01T00:00:00.000Z".into(),
     }
 }
@@ -139,8 +140,11 @@ fn member_tokens_are_keys_too() {
     })
     .unwrap();
     assert_eq!(c.key().unwrap(), "mem_abcdefghijklmnopqrstuvwx");
-    assert_eq!(c.credential().unwrap(), Credential::Member);
-    assert_eq!(client("http://x").credential().unwrap(), Credential::Owner);
+    assert_eq!(c.credential().unwrap(), CredentialKind::Member);
+    assert_eq!(
+        client("http://x").credential().unwrap(),
+        CredentialKind::Owner
+    );
 }
 
 #[test]

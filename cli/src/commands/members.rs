@@ -5,20 +5,21 @@ use crate::args::{InboxArgs, InviteArgs, MemberArgs, ReadArgs};
 use crate::client::Client;
 use crate::error::{CliError, Result};
 use crate::output::Output;
-use crate::wire::{Credential, Whoami};
+use protocol::key::CredentialKind;
+use protocol::wire::WhoAmI;
 
 /// The handle a cursor command acts for: `--as`, or with a member token
 /// `None` (the server takes the token's own). An owner key needs `--as`.
 pub fn for_handle(
     as_handle: Option<&str>,
-    credential: Credential,
+    credential: CredentialKind,
     command: &str,
 ) -> Result<Option<String>> {
     match (as_handle.map(str::trim), credential) {
         (Some(""), _) => Err(CliError::usage("--as needs a handle")),
         (Some(handle), _) => Ok(Some(handle.to_owned())),
-        (None, Credential::Member) => Ok(None),
-        (None, Credential::Owner) => Err(CliError::usage(format!(
+        (None, CredentialKind::Member) => Ok(None),
+        (None, CredentialKind::Owner) => Err(CliError::usage(format!(
             "with an owner key, say whose: meet-ai {command} <room> --as <handle> \
              (a member token, MEET_AI_KEY=mem_..., is its own handle)"
         ))),
@@ -35,8 +36,8 @@ pub async fn handle_or_mine(
         return Ok(handle);
     }
     match client.whoami().await?.value {
-        Whoami::Member { handle, .. } => Ok(handle),
-        Whoami::Owner => Err(CliError::other(
+        WhoAmI::Member { handle, .. } => Ok(handle),
+        WhoAmI::Owner => Err(CliError::other(
             "the server says this is an owner key, not a member token; pass --as <handle>",
         )),
     }
@@ -51,7 +52,9 @@ pub async fn members(room: &str, client: &Client, out: &Output) -> Result<()> {
 pub async fn invite(args: InviteArgs, client: &Client, out: &Output) -> Result<()> {
     client.key()?;
     let room = client.resolve_room(&args.room).await?;
-    let created = client.invite(&room, args.handle.trim(), args.role).await?;
+    let created = client
+        .invite(&room, args.handle.trim(), args.role.into())
+        .await?;
     out.member_created(&created, &client.base)?;
     Ok(())
 }
@@ -79,7 +82,8 @@ pub async fn inbox(args: InboxArgs, client: &Client, out: &Output) -> Result<()>
     let inbox = client
         .inbox(&room, handle.as_deref(), args.after.as_deref(), args.limit)
         .await?;
-    out.inbox(&inbox)
+    out.inbox(&inbox)?;
+    Ok(())
 }
 
 pub async fn read(args: ReadArgs, client: &Client, out: &Output) -> Result<()> {
@@ -99,15 +103,18 @@ mod tests {
     #[test]
     fn as_defaults_to_the_member_token_and_is_required_for_an_owner() {
         assert_eq!(
-            for_handle(Some(" ada "), Credential::Owner, "inbox").unwrap(),
+            for_handle(Some(" ada "), CredentialKind::Owner, "inbox").unwrap(),
             Some("ada".to_owned())
         );
         assert_eq!(
-            for_handle(Some("ada"), Credential::Member, "inbox").unwrap(),
+            for_handle(Some("ada"), CredentialKind::Member, "inbox").unwrap(),
             Some("ada".to_owned())
         );
-        assert_eq!(for_handle(None, Credential::Member, "wait").unwrap(), None);
-        let e = for_handle(None, Credential::Owner, "wait").unwrap_err();
+        assert_eq!(
+            for_handle(None, CredentialKind::Member, "wait").unwrap(),
+            None
+        );
+        let e = for_handle(None, CredentialKind::Owner, "wait").unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(
             e.message
@@ -115,7 +122,7 @@ mod tests {
             "{e}"
         );
         assert_eq!(
-            for_handle(Some(" "), Credential::Member, "read")
+            for_handle(Some(" "), CredentialKind::Member, "read")
                 .unwrap_err()
                 .exit_code(),
             2

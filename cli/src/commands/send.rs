@@ -6,14 +6,16 @@ use std::io::Read;
 use crate::args::{ContentSource, SendArgs};
 use crate::backoff::Backoff;
 use crate::client::{with_retries, Client, NewMessage};
-use crate::error::{ApiCode, CliError, Result};
+use protocol::ErrorCode;
+
+use crate::error::{CliError, Result};
 use crate::output::Output;
-use crate::wire::Credential;
+use protocol::key::CredentialKind;
 
 /// Whether a send may go out without a sender: only a member token names it.
-pub fn check_sender(sender: Option<&str>, credential: Credential) -> Result<()> {
+pub fn check_sender(sender: Option<&str>, credential: CredentialKind) -> Result<()> {
     match (sender, credential) {
-        (None, Credential::Owner) => Err(CliError::usage(
+        (None, CredentialKind::Owner) => Err(CliError::usage(
             "an owner key needs a sender: meet-ai send-message <room> <sender> <content> \
              (only a member token, MEET_AI_KEY=mem_..., sends without one)",
         )),
@@ -26,9 +28,9 @@ pub fn check_sender(sender: Option<&str>, credential: Credential) -> Result<()> 
 pub fn explain_forbidden(
     mut err: CliError,
     sender: Option<&str>,
-    credential: Credential,
+    credential: CredentialKind,
 ) -> CliError {
-    if let (Some(sender), Credential::Member, Some(ApiCode::Forbidden)) =
+    if let (Some(sender), CredentialKind::Member, Some(ErrorCode::Forbidden)) =
         (sender, credential, err.code())
     {
         err.message = format!(
@@ -98,18 +100,18 @@ mod tests {
 
     #[test]
     fn only_a_member_token_sends_without_a_sender() {
-        let e = check_sender(None, Credential::Owner).unwrap_err();
+        let e = check_sender(None, CredentialKind::Owner).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.message.starts_with("an owner key needs a sender"), "{e}");
-        assert!(check_sender(Some("claude"), Credential::Owner).is_ok());
-        assert!(check_sender(None, Credential::Member).is_ok());
-        assert!(check_sender(Some("claude"), Credential::Member).is_ok());
+        assert!(check_sender(Some("claude"), CredentialKind::Owner).is_ok());
+        assert!(check_sender(None, CredentialKind::Member).is_ok());
+        assert!(check_sender(Some("claude"), CredentialKind::Member).is_ok());
     }
 
     #[test]
     fn a_forbidden_member_send_with_a_sender_explains_the_two_forms() {
-        let forbidden = || CliError::api(ApiCode::Forbidden, 403, "sender must be ada");
-        let e = explain_forbidden(forbidden(), Some("hello"), Credential::Member);
+        let forbidden = || CliError::api(ErrorCode::Forbidden, 403, "sender must be ada");
+        let e = explain_forbidden(forbidden(), Some("hello"), CredentialKind::Member);
         assert_eq!(e.exit_code(), 9);
         assert_eq!(
             e.message,
@@ -118,16 +120,16 @@ mod tests {
         );
         // Anything else passes unchanged.
         assert_eq!(
-            explain_forbidden(forbidden(), None, Credential::Member).message,
+            explain_forbidden(forbidden(), None, CredentialKind::Member).message,
             "sender must be ada"
         );
         assert_eq!(
-            explain_forbidden(forbidden(), Some("x"), Credential::Owner).message,
+            explain_forbidden(forbidden(), Some("x"), CredentialKind::Owner).message,
             "sender must be ada"
         );
-        let other = CliError::api(ApiCode::NotFound, 404, "room not found");
+        let other = CliError::api(ErrorCode::NotFound, 404, "room not found");
         assert_eq!(
-            explain_forbidden(other.clone(), Some("x"), Credential::Member),
+            explain_forbidden(other.clone(), Some("x"), CredentialKind::Member),
             other
         );
     }

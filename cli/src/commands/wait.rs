@@ -11,7 +11,9 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::backoff::{jitter, Backoff};
-use crate::client::{with_retries, Client, RawMessage, MAX_WAIT_SECS};
+use protocol::validate::MAX_WAIT_SECS;
+
+use crate::client::{with_retries, Client, RawMessage};
 use crate::error::{CliError, Kind, Result};
 use crate::listen::{report, Lifecycle};
 use crate::output::Output;
@@ -36,10 +38,10 @@ const ACK_RETRIES: u32 = 5;
 /// left of `--timeout` (rounded up), at least 1 s.
 pub fn call_secs(left: Option<Duration>) -> u64 {
     match left {
-        None => MAX_WAIT_SECS,
+        None => u64::from(MAX_WAIT_SECS),
         Some(left) => {
             let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-            secs.clamp(1, MAX_WAIT_SECS)
+            secs.clamp(1, u64::from(MAX_WAIT_SECS))
         }
     }
 }

@@ -3,11 +3,11 @@
 
 use std::io;
 
+use protocol::wire::{Inbox, Member, MemberCreated, ReadCursor, Role, WhoAmI};
+
 use super::{message_text, short_time, Output};
-use crate::client::{parse_messages, Fetched};
+use crate::client::Fetched;
 use crate::config::{KEY_VAR, URL_VAR};
-use crate::error::Result;
-use crate::wire::{Inbox, Member, MemberCreated, ReadCursor, Whoami};
 
 impl Output {
     pub fn members(&self, members: &Fetched<Vec<Member>>) -> io::Result<()> {
@@ -38,27 +38,29 @@ impl Output {
         }
     }
 
-    pub fn whoami(&self, who: &Fetched<Whoami>) -> io::Result<()> {
+    pub fn whoami(&self, who: &Fetched<WhoAmI>) -> io::Result<()> {
         if self.json {
             return self.emit(who.raw.trim());
         }
         match &who.value {
-            Whoami::Owner => self.emit("An owner key: it owns rooms and manages their members."),
-            Whoami::Member {
+            WhoAmI::Owner => self.emit("An owner key: it owns rooms and manages their members."),
+            WhoAmI::Member {
                 room_id,
                 handle,
                 role,
             } => self.emit(&format!(
-                "Member {handle} ({role}) of room {room_id}; messages go out as {handle}."
+                "Member {handle} ({}) of room {room_id}; messages go out as {handle}.",
+                role.as_str()
             )),
         }
     }
 
-    pub fn inbox(&self, inbox: &Fetched<Inbox>) -> Result<()> {
+    pub fn inbox(&self, inbox: &Fetched<Inbox>) -> io::Result<()> {
         if self.json {
-            return Ok(self.emit(inbox.raw.trim())?);
+            self.emit(inbox.raw.trim())
+        } else {
+            self.emit(&inbox_text(&inbox.value))
         }
-        Ok(self.emit(&inbox_text(&inbox.value)?)?)
     }
 
     pub fn read_cursor(&self, read: &Fetched<ReadCursor>) -> io::Result<()> {
@@ -90,11 +92,11 @@ pub fn members_text(members: &[Member]) -> String {
         rows.push(["HANDLE", "ROLE"].map(str::to_owned).to_vec());
     }
     for m in members {
-        let mut row = vec![m.handle.clone(), m.role.clone()];
+        let mut row = vec![m.handle.clone(), m.role.as_str().to_owned()];
         if owner_view {
-            let time = |t: &Option<String>| t.as_deref().map(short_time).unwrap_or("-".into());
-            row.push(time(&m.created_at));
-            row.push(time(&m.last_seen_at));
+            let time = |t: Option<&str>| t.map(short_time).unwrap_or("-".into());
+            row.push(time(m.created_at.as_deref()));
+            row.push(time(m.last_seen_at.as_ref().and_then(|t| t.as_deref())));
             row.push(
                 m.token_prefix
                     .as_deref()
@@ -150,16 +152,19 @@ pub fn invite_link(base: &str, room: &str, token: &str) -> String {
 pub fn member_created_text(m: &MemberCreated, base: &str) -> String {
     let mut text = format!(
         "Member {} ({}) of room {}.\nToken (shown only once): {}",
-        m.handle, m.role, m.room_id, m.token
+        m.handle,
+        m.role.as_str(),
+        m.room_id,
+        m.token
     );
-    if m.role != "human" {
+    if m.role != Role::Human {
         text.push_str(&format!(
             "\nFor an agent: put these lines in .env in its working directory \
              (its messages then go out as {}, verified):\n{URL_VAR}={base}\n{KEY_VAR}={}",
             m.handle, m.token
         ));
     }
-    if m.role != "agent" {
+    if m.role != Role::Agent {
         text.push_str(&format!(
             "\nFor a person: send them this link (it signs them in as {}):\n{}",
             m.handle,
@@ -169,8 +174,8 @@ pub fn member_created_text(m: &MemberCreated, base: &str) -> String {
     text
 }
 
-fn inbox_text(inbox: &Inbox) -> Result<String> {
-    let mentions = parse_messages(&inbox.mentions)?;
+fn inbox_text(inbox: &Inbox) -> String {
+    let mentions = &inbox.mentions;
     let plural = |n: u64, one: &str, many: &str| {
         if n == 1 {
             format!("1 {one}")
@@ -181,34 +186,31 @@ fn inbox_text(inbox: &Inbox) -> Result<String> {
     let mut text = format!(
         "{}: {} unread, {}",
         inbox.handle,
-        plural(inbox.unread, "message", "messages"),
+        plural(u64::from(inbox.unread), "message", "messages"),
         plural(mentions.len() as u64, "mention", "mentions")
     );
-    for m in &mentions {
+    for m in mentions {
         text.push('\n');
         text.push_str(&message_text(m));
     }
     if inbox.has_more {
         if let Some(last) = mentions.last() {
-            text.push_str(&format!(
-                "\n(more mentions: add --after {})",
-                last.message.id
-            ));
+            text.push_str(&format!("\n(more mentions: add --after {})", last.id));
         }
     }
-    Ok(text)
+    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn member(handle: &str, role: &str, owner: bool) -> Member {
+    fn member(handle: &str, role: Role, owner: bool) -> Member {
         Member {
             handle: handle.into(),
-            role: role.into(),
+            role,
             created_at: owner.then(|| "2026-11-29T18:00:05.000Z".into()),
-            last_seen_at: None,
+            last_seen_at: owner.then_some(None),
             token_prefix: owner.then(|| "mem_Ab12".into()),
         }
     }
@@ -216,34 +218,37 @@ mod tests {
     #[test]
     fn members_read_as_a_table_for_owner_and_member() {
         assert!(members_text(&[]).contains("meet-ai invite"));
-        let mut seen = member("claude", "agent", true);
-        seen.last_seen_at = Some("2026-11-29T18:30:00.000Z".into());
+        let mut seen = member("claude", Role::Agent, true);
+        seen.last_seen_at = Some(Some("2026-11-29T18:30:00.000Z".into()));
         assert_eq!(
-            members_text(&[member("ada", "human", true), seen]),
+            members_text(&[member("ada", Role::Human, true), seen]),
             "HANDLE  ROLE   JOINED            LAST SEEN         TOKEN\n\
              ada     human  2026-11-29 18:00  -                 mem_Ab12\u{2026}\n\
              claude  agent  2026-11-29 18:00  2026-11-29 18:30  mem_Ab12\u{2026}"
         );
         assert_eq!(
-            members_text(&[member("ada", "human", false), member("bo", "viewer", false)]),
+            members_text(&[
+                member("ada", Role::Human, false),
+                member("bo", Role::Viewer, false)
+            ]),
             "HANDLE  ROLE\nada     human\nbo      viewer"
         );
     }
 
-    fn created(role: &str) -> MemberCreated {
+    fn created(role: Role) -> MemberCreated {
         MemberCreated {
             room_id: "r1".into(),
             handle: "ada".into(),
-            role: role.into(),
+            role,
             token: "mem_abcdefghijklmnopqrstuvwx".into(),
-            token_prefix: Some("mem_abcd".into()),
-            created_at: None,
+            token_prefix: "mem_abcd".into(),
+            created_at: "2026-11-29T18:00:05.000Z".into(),
         }
     }
 
     #[test]
     fn an_agent_invitation_shows_the_dotenv_lines() {
-        let text = member_created_text(&created("agent"), "http://127.0.0.1:8787");
+        let text = member_created_text(&created(Role::Agent), "http://127.0.0.1:8787");
         assert_eq!(
             text,
             "Member ada (agent) of room r1.\n\
@@ -257,13 +262,13 @@ mod tests {
 
     #[test]
     fn a_human_invitation_shows_the_link_and_a_viewer_both() {
-        let text = member_created_text(&created("human"), "https://meet-ai.cc");
+        let text = member_created_text(&created(Role::Human), "https://meet-ai.cc");
         assert!(!text.contains("MEET_AI_KEY="), "{text}");
         assert!(text.ends_with(
             "\nFor a person: send them this link (it signs them in as ada):\n\
              https://meet-ai.cc/r/r1#invite=mem_abcdefghijklmnopqrstuvwx"
         ));
-        let text = member_created_text(&created("viewer"), "https://meet-ai.cc");
+        let text = member_created_text(&created(Role::Viewer), "https://meet-ai.cc");
         assert!(text.contains("\nMEET_AI_KEY=mem_abcdefghijklmnopqrstuvwx\n"));
         assert!(text.contains("#invite=mem_"));
     }
@@ -278,7 +283,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            inbox_text(&inbox).unwrap(),
+            inbox_text(&inbox),
             "ada: 3 messages unread, 1 mention\n\
              [18:00:01] bob \u{2713}: @ada look\n\
              (more mentions: add --after m1)"
@@ -287,9 +292,6 @@ mod tests {
             r#"{"handle":"ada","cursor":"c","unread":1,"has_more":false,"mentions":[]}"#,
         )
         .unwrap();
-        assert_eq!(
-            inbox_text(&empty).unwrap(),
-            "ada: 1 message unread, 0 mentions"
-        );
+        assert_eq!(inbox_text(&empty), "ada: 1 message unread, 0 mentions");
     }
 }

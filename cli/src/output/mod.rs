@@ -10,11 +10,10 @@ mod members;
 use std::cell::Cell;
 use std::io::{self, IsTerminal, Write};
 
-use protocol::wire::{KeyCreated, Message, SenderType};
+use protocol::wire::{KeyCreated, Message, MessageKind, SenderType};
 
 use crate::client::{Fetched, RawMessage, Room};
 use crate::config::KEY_VAR;
-use crate::wire::MessageMeta;
 
 #[derive(Debug, Default)]
 pub struct Output {
@@ -81,8 +80,7 @@ impl Output {
             self.emit(message.raw.trim())
         } else {
             let m = &message.value;
-            let meta: MessageMeta = serde_json::from_str(&message.raw).unwrap_or_default();
-            let badge = if meta.verified { " \u{2713}" } else { "" };
+            let badge = if m.verified { " \u{2713}" } else { "" };
             self.emit(&format!(
                 "Sent as {}{badge} ({}): message {}",
                 m.sender,
@@ -99,7 +97,7 @@ impl Output {
         } else if messages.is_empty() {
             self.emit("(no messages)")
         } else {
-            let text: Vec<String> = messages.iter().map(message_text).collect();
+            let text: Vec<String> = messages.iter().map(|m| message_text(&m.message)).collect();
             self.emit(&text.join("\n"))
         }
     }
@@ -109,7 +107,7 @@ impl Output {
         if self.json {
             self.emit(&message.raw)?;
         } else {
-            self.emit(&message_text(message))?;
+            self.emit(&message_text(&message.message))?;
         }
         self.printed.set(self.printed.get() + 1);
         Ok(())
@@ -152,10 +150,9 @@ pub fn room_created_text(room: &Room) -> String {
 /// lines below the header, indented, so code blocks stay readable. A sender
 /// a member token vouches for gets a check mark (`ada ✓`); a server notice
 /// reads as `*** notice:` rather than as someone's message.
-pub fn message_text(raw: &RawMessage) -> String {
-    let (m, meta) = (&raw.message, &raw.meta);
-    let badge = if meta.verified { " \u{2713}" } else { "" };
-    let who = if meta.is_notice() {
+pub fn message_text(m: &Message) -> String {
+    let badge = if m.verified { " \u{2713}" } else { "" };
+    let who = if m.kind == MessageKind::Notice {
         "*** notice".to_owned()
     } else {
         match m.sender_type {
@@ -236,6 +233,10 @@ pub(crate) mod tests {
         RawMessage::parse(&text).unwrap()
     }
 
+    fn text(m: &RawMessage) -> String {
+        message_text(&m.message)
+    }
+
     fn msg(sender: &str, kind: SenderType, content: &str) -> RawMessage {
         raw_message(sender, kind, content, "")
     }
@@ -243,11 +244,11 @@ pub(crate) mod tests {
     #[test]
     fn one_line_messages_read_as_chat() {
         assert_eq!(
-            message_text(&msg("ada", SenderType::Human, "hello there")),
+            text(&msg("ada", SenderType::Human, "hello there")),
             "[09:30:45] ada: hello there"
         );
         assert_eq!(
-            message_text(&msg("claude", SenderType::Agent, "done\n")),
+            text(&msg("claude", SenderType::Agent, "done\n")),
             "[09:30:45] claude [agent]: done"
         );
     }
@@ -260,17 +261,11 @@ pub(crate) mod tests {
             "hi @claude",
             r#""verified":true,"mentions":["claude"],"kind":"message""#,
         );
-        assert_eq!(
-            message_text(&verified),
-            "[09:30:45] ada \u{2713}: hi @claude"
-        );
+        assert_eq!(text(&verified), "[09:30:45] ada \u{2713}: hi @claude");
         let agent = raw_message("claude", SenderType::Agent, "ok", r#""verified":true"#);
-        assert_eq!(
-            message_text(&agent),
-            "[09:30:45] claude \u{2713} [agent]: ok"
-        );
+        assert_eq!(text(&agent), "[09:30:45] claude \u{2713} [agent]: ok");
         let unverified = raw_message("bob", SenderType::Human, "x", r#""verified":false"#);
-        assert_eq!(message_text(&unverified), "[09:30:45] bob: x");
+        assert_eq!(text(&unverified), "[09:30:45] bob: x");
         let notice = raw_message(
             "meet-ai",
             SenderType::Agent,
@@ -278,14 +273,14 @@ pub(crate) mod tests {
             r#""verified":true,"mentions":[],"kind":"notice""#,
         );
         assert_eq!(
-            message_text(&notice),
+            text(&notice),
             "[09:30:45] *** notice: Loop guard: 20 agent messages in a row."
         );
     }
 
     #[test]
     fn multi_line_messages_are_indented_below_the_header() {
-        let text = message_text(&msg(
+        let text = text(&msg(
             "claude",
             SenderType::Agent,
             "Fix:\n```rust\nfn main() {\n    run();\n}\n```\n",
@@ -313,6 +308,7 @@ pub(crate) mod tests {
             id: "r1".into(),
             name: "design".into(),
             public: false,
+            loop_guard: 20,
             created_at: "2026-11-26T09:30:45.123Z".into(),
         }];
         assert_eq!(rooms_text(&rooms), "r1  2026-11-26 09:30  design");
@@ -320,6 +316,7 @@ pub(crate) mod tests {
             id: "r2".into(),
             name: "demo".into(),
             public: true,
+            loop_guard: 20,
             created_at: "2026-11-27T10:00:00.000Z".into(),
         });
         assert_eq!(
