@@ -27,7 +27,8 @@ Configuration:
 
 Output:
   On a terminal, readable text. Otherwise (pipes, files, agents) JSON: the
-  API's objects, one JSON array for lists, one object per line for `listen`.
+  API's objects, one JSON array for lists, one object per line for `listen`
+  and `wait` (`wait` prints JSON lines on a terminal too).
   --json forces JSON on a terminal too. Errors go to stderr as one line.
 
 Exit codes:
