@@ -307,8 +307,9 @@ async fn wait_follow_prints_one_line_per_mention_as_they_come() {
 
 #[tokio::test]
 async fn listen_mentions_prints_only_messages_that_mention_the_handle() {
-    let (owner, room, _claude, _) = room_with_member("claude", "agent").await;
-    let mut listen = owner.spawn(&["listen", &room, "--mentions", "Claude", "--count", "2"]);
+    let (owner, room, claude, _) = room_with_member("claude", "agent").await;
+    // Followed with the member token (SSE or WebSocket, as the variant offers).
+    let mut listen = claude.spawn(&["listen", &room, "--mentions", "Claude", "--count", "2"]);
     listen.event("connected", LONG);
     let mut sent = Vec::new();
     for text in ["plain", "@claude one", "@bob no", "@all two"] {
