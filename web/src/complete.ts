@@ -10,6 +10,8 @@ let seq = 0;
 
 export interface Completion {
   isOpen(): boolean;
+  /** The listbox; the caller places it next to the textarea. */
+  readonly list: HTMLElement;
 }
 
 export function attachCompletion(
@@ -109,6 +111,5 @@ export function attachCompletion(
     },
     { capture: true },
   );
-  textarea.insertAdjacentElement("beforebegin", list);
-  return { isOpen: () => !list.hidden };
+  return { isOpen: () => !list.hidden, list };
 }

@@ -161,9 +161,11 @@ export class MembersPanel {
     if (button.dataset.confirm !== "1") {
       button.dataset.confirm = "1";
       button.textContent = "Sure? The old token stops";
+      button.setAttribute("aria-label", `Sure? ${m.handle}'s old token stops working`);
       window.setTimeout(() => {
         button.dataset.confirm = "";
         button.textContent = "New token";
+        button.setAttribute("aria-label", `New token for ${m.handle}`);
       }, 4000);
       return;
     }
@@ -182,9 +184,11 @@ export class MembersPanel {
     if (button.dataset.confirm !== "1") {
       button.dataset.confirm = "1";
       button.textContent = `Remove ${m.handle}?`;
+      button.setAttribute("aria-label", `Remove ${m.handle}?`);
       window.setTimeout(() => {
         button.dataset.confirm = "";
         button.textContent = "Remove";
+        button.setAttribute("aria-label", `Remove ${m.handle}`);
       }, 4000);
       return;
     }

@@ -464,6 +464,7 @@ export class RoomView {
         "div",
         { class: "composer-row" },
         h("label", { for: id, class: "sr-only" }, `Message ${this.room.name}`),
+        completion.list,
         textarea,
         send,
       ),

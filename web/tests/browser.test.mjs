@@ -780,7 +780,7 @@ describe("members and mentions (issues 12, 13)", () => {
     const adaToken = url.hash.slice("#invite=".length);
     await until(owner.page, () => document.querySelectorAll(".member-list li.member").length === 2, null, "two members listed");
     const rows = await owner.page.locator(".member-list li.member").allInnerTexts();
-    assert.match(rows[0], /claude[\s\S]*agent[\s\S]*never seen/);
+    assert.match(rows[0], /claude[\s\S]*agent[\s\S]*seen just now/, "its token was just used");
     assert.match(rows[1], /ada[\s\S]*human[\s\S]*never seen/);
     await owner.page.screenshot({ path: shot("members-panel") });
 
