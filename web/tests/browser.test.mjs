@@ -836,6 +836,17 @@ describe("members and mentions (issues 12, 13)", () => {
       "ada's last-seen time",
     );
 
+    // A new token for the agent: fresh .env lines, the old token dead.
+    await owner.page.getByRole("button", { name: "New token for claude" }).click();
+    await owner.page.getByRole("button", { name: "Sure? claude's old token stops working" }).click();
+    await until(owner.page, (old) => {
+      const env = document.querySelector(".agent-env code")?.textContent ?? "";
+      return /MEET_AI_KEY=mem_/.test(env) && !env.includes(old);
+    }, agentToken, "the new token shown");
+    const renewed = (await text(owner.page.locator(".agent-env code"))).split("MEET_AI_KEY=")[1];
+    assert.equal((await api(base, renewed, "GET", "/api/whoami")).handle, "claude");
+    await api(base, agentToken, "GET", "/api/whoami", undefined, [401]);
+
     // Removing ada kills the token: her next visit forgets the room.
     await owner.page.getByRole("button", { name: "Remove ada" }).click();
     await owner.page.getByRole("button", { name: "Remove ada?" }).click();
