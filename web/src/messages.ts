@@ -263,8 +263,11 @@ export class MessageList {
   private regroup(el: HTMLElement | null): void {
     if (!el) return;
     const prev = el.previousElementSibling as HTMLElement | null;
+    // A message that mentions the reader keeps its header: who is asking matters.
     const grouped =
       !!prev &&
+      !el.classList.contains("mentions-me") &&
+      el.dataset.sender !== "notice" &&
       prev.dataset.sender === el.dataset.sender &&
       Number(el.dataset.t) - Number(prev.dataset.t) < GROUP_MS;
     el.classList.toggle("grouped", grouped);
