@@ -580,6 +580,8 @@ describe("meet-ai web UI", () => {
 
   test("scrolled up: older history loads without a jump, new messages show a pill", async () => {
     const { key, room } = await newRoom("long thread");
+    // 54 agent messages in a row: more than the default loop guard (20) allows.
+    await api(base, key, "PATCH", `/api/rooms/${room.id}`, { loop_guard: 0 });
     const total = 54;
     for (let i = 1; i <= total; i++) {
       await post(key, room.id, `Message ${i}\n\nwith a second paragraph so the thread is tall`);
