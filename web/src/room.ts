@@ -6,7 +6,7 @@ import { attachCompletion } from "./complete";
 import { announce, copyText, h } from "./dom";
 import { MAX_HANDLE_CHARS, normalizeHandle } from "./handle";
 import { connectLive, type LiveConnection, type LiveState } from "./live";
-import { MembersPanel } from "./members";
+import type { MembersPanel } from "./members";
 import { MessageList } from "./messages";
 import { toast } from "./toast";
 
@@ -71,7 +71,7 @@ export class RoomView {
         { type: "button", class: "btn ghost members-btn", "aria-expanded": "false", title: "Invite people and agents to this room" },
         "Members",
       );
-      membersBtn.addEventListener("click", () => this.toggleMembers(membersBtn));
+      membersBtn.addEventListener("click", () => void this.toggleMembers(membersBtn));
       actions.appendChild(membersBtn);
     } else if (ctx.member) {
       actions.appendChild(
@@ -136,12 +136,27 @@ export class RoomView {
     }
   }
 
-  private toggleMembers(button: HTMLButtonElement): void {
+  private membersLoading = false;
+
+  /** Opens or closes the owner's members panel (its code loads on first use). */
+  private async toggleMembers(button: HTMLButtonElement): Promise<void> {
     if (this.members) {
       this.members.close();
       return;
     }
-    const panel = new MembersPanel({
+    if (this.membersLoading) return;
+    this.membersLoading = true;
+    let Panel: typeof MembersPanel;
+    try {
+      Panel = (await import("./members")).MembersPanel;
+    } catch {
+      toast("Could not load the members panel; check your connection.", "error");
+      return;
+    } finally {
+      this.membersLoading = false;
+    }
+    if (this.destroyed || this.members) return;
+    const panel = new Panel({
       api: this.ctx.api,
       room: this.room,
       onMembers: (members) => (this.memberHandles = members.map((m) => m.handle)),
