@@ -315,6 +315,12 @@ function openRoom(room: Room, owner: boolean, member: MemberRoom | null = null):
       state.sidebar?.renderCounts();
     },
     onLive: () => scheduleCounts(),
+    onMemberGone: (id) => {
+      store.removeMemberToken(id);
+      state.memberRooms = state.memberRooms.filter((m) => m.room.id !== id);
+      state.unread.delete(id);
+      state.sidebar?.render();
+    },
     handle,
     setHandle: (name) => store.setHandle(name),
     onRoomChanged: (updated) => {

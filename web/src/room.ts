@@ -32,6 +32,8 @@ export interface RoomContext {
   onRead?: (roomId: string) => void;
   /** Messages arrived live (the sidebar refreshes the other rooms' counts). */
   onLive?: () => void;
+  /** The member token of this room stopped working (removed, re-issued). */
+  onMemberGone?: (roomId: string) => void;
 }
 
 export class RoomView {
@@ -322,6 +324,23 @@ export class RoomView {
     this.conn.textContent = text[state];
     this.conn.title = detail ?? (state === "live" ? "New messages appear as they are sent" : "");
     if (state === "failed" && detail) this.showStatus(detail);
+    if (state === "failed" && this.ctx.member) void this.checkMembership();
+  }
+
+  /** A member's connection was refused: say so plainly if the token is dead (removed or re-issued). */
+  private async checkMembership(): Promise<void> {
+    try {
+      await this.ctx.api.whoami();
+    } catch (e) {
+      if (this.destroyed || !(e instanceof ApiError) || e.status !== 401) return;
+      this.showStatus(
+        "You are no longer a member of this room: the owner removed you or gave you a new token. Ask them for a new invite link.",
+      );
+      for (const el of Array.from(this.root.querySelectorAll<HTMLTextAreaElement | HTMLButtonElement>(".composer textarea, .composer button"))) {
+        el.disabled = true;
+      }
+      this.ctx.onMemberGone?.(this.room.id);
+    }
   }
 
   private async togglePublic(): Promise<void> {

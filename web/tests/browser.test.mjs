@@ -854,6 +854,10 @@ describe("members and mentions (issues 12, 13)", () => {
     await owner.page.getByRole("button", { name: "Remove ada?" }).click();
     await until(owner.page, () => document.querySelectorAll(".member-list li.member").length === 1, null, "one member left");
     await api(base, adaToken, "GET", `/api/rooms/${room.id}`, undefined, [401]);
+    // Her open page loses the room at the stream's next poll (the socket closes at once) and says why.
+    await until(ada.page, () => /no longer a member of this room/.test(document.querySelector(".room-status")?.textContent ?? ""), null, "ada told she was removed");
+    assert.equal(await ada.page.locator(".composer textarea").isDisabled(), true);
+    assert.equal(await ada.page.evaluate(() => localStorage.getItem("meet-ai-members")), null, "the dead token forgotten");
     await ada.page.reload();
     await until(ada.page, () => localStorage.getItem("meet-ai-members") === null, null, "the dead token forgotten");
     await owner.done();
