@@ -502,7 +502,7 @@ export class RoomView {
         textarea,
         send,
       ),
-      h("p", { id: `${id}-hint`, class: "hint" }, "Enter sends · Shift+Enter adds a line · Markdown and ``` code blocks work"),
+      h("p", { id: `${id}-hint`, class: "hint" }, "Enter sends · Shift+Enter adds a line · @ mentions someone · Markdown and ``` code blocks work"),
       error,
     );
     form.addEventListener("submit", (e) => {
