@@ -39,7 +39,7 @@ async fn a_member_token_opens_exactly_its_room() {
         .iter()
         .map(|r| r["id"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(ids, [room.id.clone()], "a member lists just its room");
+    assert_eq!(ids, vec![room.id.clone()], "a member lists just its room");
 
     let who = api
         .call(Method::GET, "/api/whoami", Some(&token), None)
