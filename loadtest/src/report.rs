@@ -22,6 +22,10 @@ pub struct ReportArgs {
     /// Where to write the markdown (stdout when absent).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Only the mentions section, from wake.json and waiting*.json (no
+    /// meta.json needed): what `scripts/bench.sh --mentions` prints.
+    #[arg(long)]
+    pub mentions_only: bool,
 }
 
 /// The standard set's sizes (scripts/bench.sh runs these).
@@ -1215,8 +1219,22 @@ pub(crate) fn cell(s: &str) -> String {
 }
 
 pub fn run(args: &ReportArgs) -> Result<(), String> {
-    let results = Results::read(&args.results)?;
-    let md = render(&results);
+    let md = if args.mentions_only {
+        let dir = &args.results;
+        let waiting = [
+            load(dir, "waiting", None),
+            load(dir, "waiting-history", None),
+        ];
+        let mut md = String::new();
+        crate::report_wake::render(
+            &mut md,
+            &load(dir, "wake", None),
+            &[&waiting[0], &waiting[1]],
+        );
+        md
+    } else {
+        render(&Results::read(&args.results)?)
+    };
     match &args.out {
         Some(path) => std::fs::write(path, md).map_err(|e| format!("{}: {e}", path.display())),
         None => {

@@ -23,8 +23,8 @@ pub fn render(o: &mut String, wake: &Found, waiting: &[&Found]) {
                 o,
                 "A room with an agent member `waiter` and a human member `caller`. Each round the \
                  waiter calls `GET …/wait?for=waiter&timeout={}&ack=1` with its token; after a \
-                 random pause of {}–{} s (so the wait's poll schedule, 500 ms doubling to 2 s, is \
-                 caught at every phase) the caller posts a message mentioning `@waiter`. \
+                 random pause of {}–{} s (so the wait's poll schedule, which doubles its interval up \
+                 to 2 s while nothing changes, is caught at every phase) the caller posts a message mentioning `@waiter`. \
                  Mention-to-wake latency runs from the start of that POST to the wait's whole 200 \
                  response; \"after the send's response\" subtracts the send itself (negative when \
                  the wait answered first). Every wait must return exactly the message sent; \
@@ -72,8 +72,8 @@ pub fn render(o: &mut String, wake: &Found, waiting: &[&Found]) {
     let _ = writeln!(
         o,
         "A waiting agent's cost: the same kind of room, nobody speaking, the waiter calling \
-         `wait?for=waiter&timeout=50&ack=1` back to back, run alongside the scenarios above on \
-         its own room; once in an empty room and once caught up (everything read) in a room \
+         `wait?for=waiter&timeout=50&ack=1` back to back, run alongside the other scenarios \
+         on its own room; once in an empty room and once caught up (everything read) in a room \
          holding some history. Every call ends in a 204 whose Server-Timing reports all its D1 \
          queries and rows read. \"Agents on the free plan\" is how many such agents, waiting \
          around the clock, fit the free plan's daily allowances: min(100,000 requests / \
@@ -113,6 +113,36 @@ pub fn render(o: &mut String, wake: &Found, waiting: &[&Found]) {
             }
         }
     }
+    if let Some((history, per_message, per_query)) = history_growth(waiting) {
+        if per_message >= 0.5 {
+            let _ = writeln!(
+                o,
+                "\nRows read grow with the room: with {history:.0} messages in it, all read, each call \
+                 read {per_message:.1} more rows per message than in the empty room, {per_query:.2} per \
+                 query, so every poll reads the whole room rather than what is new. A waiting \
+                 agent's cost, and the free plan's room for such agents, falls with the size of its \
+                 room."
+            );
+        }
+    }
+}
+
+/// When both an empty room and one with read history were measured: how
+/// many more rows a call read per message in the room, and per query.
+pub fn history_growth(waiting: &[&Found]) -> Option<(f64, f64, f64)> {
+    let runs: Vec<&Value> = waiting.iter().filter_map(|f| f.value()).collect();
+    let empty = runs
+        .iter()
+        .find(|v| num(v, "/params/history") == Some(0.0))?;
+    let full = runs
+        .iter()
+        .find(|v| num(v, "/params/history").is_some_and(|h| h > 0.0))?;
+    let history = num(full, "/params/history")?;
+    let extra =
+        num(full, "/result/rows_read_per_call")? - num(empty, "/result/rows_read_per_call")?;
+    let per_message = extra / history;
+    let per_query = per_message / num(full, "/result/queries_per_call")?.max(1.0);
+    Some((history, per_message, per_query))
 }
 
 /// Whole agents; below one, the share of one agent's day the plan covers.
@@ -160,6 +190,33 @@ mod tests {
             o.contains("| 3 | {\"204\":3} | 50.1 | 27.0 | 60.0 | 71.9 | 0.540 | 4314 | 72 | 58 |"),
             "{o}"
         );
+    }
+
+    #[test]
+    fn notices_rows_read_growing_with_the_room() {
+        let run = |history: u32, rows: f64| {
+            Found::Ran(
+                json!({"scenario": "waiting", "params": {"history": history},
+                "result": {"rows_read_per_call": rows, "queries_per_call": 28.0}}),
+            )
+        };
+        let (empty, full) = (run(0, 245.0), run(1000, 27_245.0));
+        let (h, per_message, per_query) = history_growth(&[&empty, &full]).unwrap();
+        assert_eq!(h, 1000.0);
+        assert!((per_message - 27.0).abs() < 1e-9);
+        assert!((per_query - 27.0 / 28.0).abs() < 1e-9);
+        let mut o = String::new();
+        render(&mut o, &Found::Missing("x".into()), &[&empty, &full]);
+        assert!(o.contains("Rows read grow with the room"), "{o}");
+        // Flat cost: no such sentence.
+        let mut o = String::new();
+        render(
+            &mut o,
+            &Found::Missing("x".into()),
+            &[&empty, &run(1000, 250.0)],
+        );
+        assert!(!o.contains("Rows read grow"), "{o}");
+        assert_eq!(history_growth(&[&empty]), None);
     }
 
     #[test]
