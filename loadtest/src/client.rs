@@ -279,8 +279,6 @@ impl Client {
         Ok(expect(t, "POST /api/keys")?.key)
     }
 
-    /// A room for load: its loop guard is off, since a load run posts
-    /// thousands of agent messages in a row with no human between.
     pub async fn create_room(&self, key: &str, name: &str) -> Result<Room> {
         let t: Timed<Room> = self
             .timed(
@@ -288,14 +286,7 @@ impl Client {
                     .json(&json!({ "name": name })),
             )
             .await;
-        let room = expect(t, "POST /api/rooms")?;
-        let t: Timed<Room> = self
-            .timed(
-                self.request(Method::PATCH, &format!("/api/rooms/{}", room.id), Some(key))
-                    .json(&json!({ "loop_guard": 0 })),
-            )
-            .await;
-        expect(t, "PATCH /api/rooms/:id")
+        expect(t, "POST /api/rooms")
     }
 
     pub async fn post_message(
