@@ -18,6 +18,7 @@ import { inviteFromHash } from "./invite";
 import { refreshTimes } from "./messages";
 import { RoomView } from "./room";
 import * as store from "./store";
+import { type InboxAsk, type Unread, UnreadCounts } from "./unread";
 import { toast } from "./toast";
 
 /** A room this browser was invited to: its own token, handle and role. */
@@ -26,11 +27,6 @@ interface MemberRoom {
   api: Api;
   handle: string;
   role: Role;
-}
-
-interface Unread {
-  unread: number;
-  mentioned: boolean;
 }
 
 interface State {
@@ -314,7 +310,7 @@ function openRoom(room: Room, owner: boolean, member: MemberRoom | null = null):
       state.unread.delete(id);
       state.sidebar?.renderCounts();
     },
-    onLive: () => scheduleCounts(),
+    onLive: () => counts.schedule(),
     onMemberGone: (id) => {
       store.removeMemberToken(id);
       state.memberRooms = state.memberRooms.filter((m) => m.room.id !== id);
@@ -521,53 +517,20 @@ async function loadMemberRooms(): Promise<MemberRoom[]> {
 
 // --- unread counts --------------------------------------------------------
 
-let countsTimer = 0;
-let countsRunning = false;
-
-/** Asks for the counts again soon (several triggers close together ask once). */
-function scheduleCounts(delay = 1500): void {
-  window.clearTimeout(countsTimer);
-  countsTimer = window.setTimeout(() => void refreshCounts(), delay);
-}
-
-async function refreshCounts(): Promise<void> {
-  if (countsRunning || document.visibilityState !== "visible") return;
-  countsRunning = true;
-  try {
-    const jobs: [string, () => Promise<{ unread: number; mentions: unknown[] }>][] = [];
+const counts = new UnreadCounts(
+  state.unread,
+  () => {
+    const jobs: [string, InboxAsk][] = [];
     if (state.key) {
       const me = handle();
       for (const r of state.rooms) jobs.push([r.id, () => state.api.inbox(r.id, me)]);
     }
     for (const m of state.memberRooms) jobs.push([m.room.id, () => m.api.inbox(m.room.id, null)]);
-    // A few at a time: an owner with many rooms should not burst the server.
-    for (let i = 0; i < jobs.length; i += 4) {
-      await Promise.all(
-        jobs.slice(i, i + 4).map(async ([id, ask]) => {
-          if (id === openRoomId) return;
-          try {
-            const inbox = await ask();
-            state.unread.set(id, { unread: inbox.unread, mentioned: inbox.mentions.length > 0 });
-          } catch (e) {
-            console.warn("inbox failed", e);
-          }
-        }),
-      );
-    }
-    state.sidebar?.renderCounts();
-  } finally {
-    countsRunning = false;
-  }
-}
-
-window.addEventListener("focus", () => scheduleCounts(200));
-document.addEventListener("visibilitychange", () => {
-  if (document.visibilityState === "visible") scheduleCounts(200);
-});
-// A slow backstop for rooms with no open connection: once a minute, only while visible.
-window.setInterval(() => {
-  if (document.visibilityState === "visible") void refreshCounts();
-}, 60_000);
+    return jobs;
+  },
+  () => openRoomId,
+  () => state.sidebar?.renderCounts(),
+);
 
 async function boot(): Promise<void> {
   state.key = store.getKey();
@@ -594,7 +557,7 @@ async function boot(): Promise<void> {
   state.featured = await featured;
   shell(!!state.key || state.memberRooms.length > 0);
   await route();
-  void refreshCounts();
+  void counts.refresh();
 }
 
 window.addEventListener("popstate", () => void route());
