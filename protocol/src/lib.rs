@@ -17,6 +17,7 @@
 
 pub mod error;
 pub mod key;
+pub mod mcp;
 pub mod ratelimit;
 pub mod route;
 pub mod sse;
