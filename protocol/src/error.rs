@@ -11,14 +11,24 @@ pub enum ErrorCode {
     BadRequest,
     /// Missing, malformed, unknown or revoked API key.
     Unauthorized,
+    /// The credential is valid but may not do this: a member token on an
+    /// owner-only action, a viewer sending, a sender name that is not its own.
+    Forbidden,
     /// No such resource for this key (also: another tenant's, or a malformed id).
     NotFound,
     /// The path exists but not with this method.
     MethodNotAllowed,
+    /// The request clashes with what exists: a handle taken in the room, a
+    /// room holding as many members as it may.
+    Conflict,
     /// The body or the message content is larger than allowed.
     PayloadTooLarge,
     /// A rate limit refused the request; `Retry-After` says when to come back.
     RateLimited,
+    /// The room's loop guard refused an agent's message: too many agent
+    /// messages in a row with no human between. Wait for a human, or have the
+    /// owner raise the room's `loop_guard`.
+    LoopGuard,
     /// Our fault. The cause is logged, never shown.
     Internal,
 }
@@ -29,10 +39,12 @@ impl ErrorCode {
         match self {
             ErrorCode::BadRequest => 400,
             ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
-            ErrorCode::RateLimited => 429,
+            ErrorCode::RateLimited | ErrorCode::LoopGuard => 429,
             ErrorCode::Internal => 500,
         }
     }
@@ -40,7 +52,9 @@ impl ErrorCode {
     /// The code a client should assume for a status when the body carried none.
     pub fn from_status(status: u16) -> ErrorCode {
         match status {
-            401 | 403 => ErrorCode::Unauthorized,
+            401 => ErrorCode::Unauthorized,
+            403 => ErrorCode::Forbidden,
+            409 => ErrorCode::Conflict,
             404 => ErrorCode::NotFound,
             405 => ErrorCode::MethodNotAllowed,
             413 => ErrorCode::PayloadTooLarge,
@@ -60,14 +74,22 @@ mod tests {
         for code in [
             ErrorCode::BadRequest,
             ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
             ErrorCode::NotFound,
             ErrorCode::MethodNotAllowed,
+            ErrorCode::Conflict,
             ErrorCode::PayloadTooLarge,
             ErrorCode::RateLimited,
             ErrorCode::Internal,
         ] {
             assert_eq!(ErrorCode::from_status(code.status()), code);
         }
+        // Two codes share 429; a bare status means the plain rate limit.
+        assert_eq!(ErrorCode::LoopGuard.status(), 429);
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::LoopGuard).unwrap(),
+            "\"loop_guard\""
+        );
     }
 
     #[test]

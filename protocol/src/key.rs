@@ -1,4 +1,6 @@
 //! API keys: `mai_` followed by 24 characters of `A-Za-z0-9_-` (144 bits).
+//! Member tokens (one room, one handle) have the same body behind `mem_`, so a
+//! person can tell at a glance which of the two they are about to paste.
 //!
 //! The key is made from caller-supplied entropy (the Worker passes CSPRNG bytes),
 //! so this module stays pure and testable. Only [`hash`] and [`prefix`] are ever
@@ -9,6 +11,8 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 
 pub const KEY_PREFIX: &str = "mai_";
+/// A member token's prefix: same length and alphabet as a key otherwise.
+pub const MEMBER_PREFIX: &str = "mem_";
 /// 18 bytes encode to exactly 24 base64url characters, with no padding.
 pub const ENTROPY_BYTES: usize = 18;
 pub const KEY_BODY_CHARS: usize = 24;
@@ -18,20 +22,57 @@ pub const PREFIX_CHARS: usize = 8;
 
 /// Builds a key from random bytes.
 pub fn from_entropy(bytes: &[u8; ENTROPY_BYTES]) -> String {
+    with_prefix(KEY_PREFIX, bytes)
+}
+
+/// Builds a member token from random bytes.
+pub fn member_token_from_entropy(bytes: &[u8; ENTROPY_BYTES]) -> String {
+    with_prefix(MEMBER_PREFIX, bytes)
+}
+
+fn with_prefix(prefix: &str, bytes: &[u8; ENTROPY_BYTES]) -> String {
     let mut key = String::with_capacity(KEY_LEN);
-    key.push_str(KEY_PREFIX);
+    key.push_str(prefix);
     URL_SAFE_NO_PAD.encode_string(bytes, &mut key);
     key
 }
 
-/// Whether a presented string has the shape of a key. Checked before hashing so
-/// obvious garbage never costs a database lookup.
+/// What a well-formed credential is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    /// An owner key (`mai_`): all of its rooms.
+    Owner,
+    /// A member token (`mem_`): one room, one handle.
+    Member,
+}
+
+/// The kind of a presented credential, or None if it has the shape of
+/// neither. Checked before hashing so obvious garbage never costs a lookup.
+pub fn kind(candidate: &str) -> Option<CredentialKind> {
+    let body_ok = |prefix: &str| {
+        candidate.len() == KEY_LEN
+            && candidate.starts_with(prefix)
+            && candidate[prefix.len()..]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    if body_ok(KEY_PREFIX) {
+        Some(CredentialKind::Owner)
+    } else if body_ok(MEMBER_PREFIX) {
+        Some(CredentialKind::Member)
+    } else {
+        None
+    }
+}
+
+/// Whether a presented string has the shape of a key or a member token.
 pub fn is_well_formed(candidate: &str) -> bool {
-    candidate.len() == KEY_LEN
-        && candidate.starts_with(KEY_PREFIX)
-        && candidate[KEY_PREFIX.len()..]
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    kind(candidate).is_some()
+}
+
+/// Whether a presented string has the shape of a member token.
+pub fn is_member_token(candidate: &str) -> bool {
+    kind(candidate) == Some(CredentialKind::Member)
 }
 
 /// Lowercase hex SHA-256 of the whole key: what the database stores and looks up.
@@ -66,6 +107,20 @@ mod tests {
         assert_eq!(prefix(&key), "mai_____");
         let key = from_entropy(&[0; ENTROPY_BYTES]);
         assert_eq!(key, "mai_AAAAAAAAAAAAAAAAAAAAAAAA");
+    }
+
+    #[test]
+    fn member_tokens_are_told_apart_from_keys() {
+        let token = member_token_from_entropy(&[0; ENTROPY_BYTES]);
+        assert_eq!(token, "mem_AAAAAAAAAAAAAAAAAAAAAAAA");
+        assert_eq!(kind(&token), Some(CredentialKind::Member));
+        assert!(is_member_token(&token));
+        let key = from_entropy(&[0; ENTROPY_BYTES]);
+        assert_eq!(kind(&key), Some(CredentialKind::Owner));
+        assert!(!is_member_token(&key));
+        assert_ne!(hash(&token), hash(&key));
+        assert_eq!(kind("mem_AAAA"), None);
+        assert_eq!(kind("mex_AAAAAAAAAAAAAAAAAAAAAAAA"), None);
     }
 
     #[test]

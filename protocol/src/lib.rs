@@ -7,7 +7,9 @@
 //! - [`error`]: the stable error codes every client sees, and their HTTP statuses.
 //! - [`wire`]: the JSON shapes of the API (rooms, messages, keys, errors).
 //! - [`validate`]: parse-don't-validate newtypes for everything a client sends.
-//! - [`key`]: API key format, generation from caller-supplied entropy, hashing.
+//! - [`key`]: API key and member token formats, generation from caller-supplied entropy, hashing.
+//! - [`mention`]: which `@names` a message's text addresses (outside code).
+//! - [`access`]: who may do what: the order of refusals for owners and members.
 //! - [`route`]: the API's route table, as a pure function of method and path.
 //! - [`sse`]: Server-Sent Events encoding (server) and incremental decoding (clients).
 //! - [`stream`]: the SSE poll schedule and its per-invocation query budget.
@@ -15,9 +17,11 @@
 //! - [`time`]: timestamps as the API shows them.
 //! - [`ws`]: WebSocket frames of the paid variant.
 
+pub mod access;
 pub mod error;
 pub mod key;
 pub mod mcp;
+pub mod mention;
 pub mod ratelimit;
 pub mod route;
 pub mod sse;

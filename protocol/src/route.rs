@@ -18,6 +18,16 @@ pub enum Endpoint {
     Events(String),
     /// The paid variant's WebSocket; 404 in the free build.
     Socket(String),
+    /// What the presented credential is (owner key or member token).
+    WhoAmI,
+    ListMembers(String),
+    AddMember(String),
+    /// Room id and handle (percent-decoded).
+    RemoveMember(String, String),
+    ReissueToken(String, String),
+    Inbox(String),
+    MarkRead(String),
+    Wait(String),
 }
 
 /// What a request resolves to.
@@ -90,13 +100,91 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
         ["rooms", id, "ws"] if !id.is_empty() => {
             pick("GET", (method == "GET").then(|| Socket((*id).into())))
         }
+        ["whoami"] => pick("GET", (method == "GET").then_some(WhoAmI)),
+        ["rooms", id, "members"] if !id.is_empty() => pick(
+            "GET, POST",
+            match method {
+                "GET" => Some(ListMembers((*id).into())),
+                "POST" => Some(AddMember((*id).into())),
+                _ => None,
+            },
+        ),
+        ["rooms", id, "members", handle] if !id.is_empty() && !handle.is_empty() => pick(
+            "DELETE",
+            (method == "DELETE").then(|| RemoveMember((*id).into(), decode(handle))),
+        ),
+        ["rooms", id, "members", handle, "token"] if !id.is_empty() && !handle.is_empty() => pick(
+            "POST",
+            (method == "POST").then(|| ReissueToken((*id).into(), decode(handle))),
+        ),
+        ["rooms", id, "inbox"] if !id.is_empty() => {
+            pick("GET", (method == "GET").then(|| Inbox((*id).into())))
+        }
+        ["rooms", id, "read"] if !id.is_empty() => {
+            pick("POST", (method == "POST").then(|| MarkRead((*id).into())))
+        }
+        ["rooms", id, "wait"] if !id.is_empty() => {
+            pick("GET", (method == "GET").then(|| Wait((*id).into())))
+        }
         _ => Resolved::NotFound,
     }
+}
+
+/// A path segment, percent-decoded (a handle may hold any character a name
+/// may). Invalid UTF-8 after decoding is kept lossily: such a handle cannot
+/// exist, so it simply matches no member.
+fn decode(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn member_inbox_and_wait_routes() {
+        let ep = |m, p| match resolve(m, p) {
+            Resolved::Endpoint(e) => e,
+            other => panic!("{m} {p}: {other:?}"),
+        };
+        assert_eq!(ep("GET", "/api/whoami"), Endpoint::WhoAmI);
+        assert_eq!(
+            ep("GET", "/api/rooms/r/members"),
+            Endpoint::ListMembers("r".into())
+        );
+        assert_eq!(
+            ep("POST", "/api/rooms/r/members"),
+            Endpoint::AddMember("r".into())
+        );
+        assert_eq!(
+            ep("DELETE", "/api/rooms/r/members/zo%C3%AB%20b"),
+            Endpoint::RemoveMember("r".into(), "zoë b".into())
+        );
+        assert_eq!(
+            ep("POST", "/api/rooms/r/members/ada/token"),
+            Endpoint::ReissueToken("r".into(), "ada".into())
+        );
+        assert_eq!(ep("GET", "/api/rooms/r/inbox"), Endpoint::Inbox("r".into()));
+        assert_eq!(
+            ep("POST", "/api/rooms/r/read"),
+            Endpoint::MarkRead("r".into())
+        );
+        assert_eq!(ep("GET", "/api/rooms/r/wait"), Endpoint::Wait("r".into()));
+        assert_eq!(
+            resolve("GET", "/api/rooms/r/members/ada"),
+            Resolved::MethodNotAllowed { allow: "DELETE" }
+        );
+        assert_eq!(
+            resolve("PUT", "/api/rooms/r/members"),
+            Resolved::MethodNotAllowed { allow: "GET, POST" }
+        );
+        assert_eq!(
+            resolve("GET", "/api/rooms/r/read"),
+            Resolved::MethodNotAllowed { allow: "POST" }
+        );
+    }
 
     #[test]
     fn every_endpoint_resolves() {

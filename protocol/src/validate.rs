@@ -7,7 +7,7 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use crate::error::ErrorCode;
-use crate::wire::SenderType;
+use crate::wire::{Role, SenderType};
 
 /// Largest message content, in bytes of UTF-8.
 pub const MAX_CONTENT_BYTES: usize = 32 * 1024;
@@ -19,6 +19,13 @@ pub const MAX_ROOM_NAME_CHARS: usize = 100;
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 500;
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 64;
+/// The largest loop guard an owner may set.
+pub const MAX_LOOP_GUARD: u32 = 1000;
+/// The longest one `wait` call may sleep, in seconds: under the ~60 s after
+/// which MCP and HTTP clients give up, and inside a free invocation's query
+/// budget at the slowest poll rate.
+pub const MAX_WAIT_SECS: u32 = 50;
+pub const DEFAULT_WAIT_SECS: u32 = 30;
 
 /// Why a client's input was refused. Each maps to one [`ErrorCode`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -35,6 +42,22 @@ pub enum ValidationError {
     TooLong { field: &'static str, max: usize },
     #[error("{field} must not contain control characters")]
     ControlChars { field: &'static str },
+    #[error("{field} must not contain invisible or text-direction characters")]
+    InvisibleChars { field: &'static str },
+    #[error("sender is required with an owner key (a member token's handle is its sender)")]
+    SenderRequired,
+    #[error("role must be agent, human or viewer")]
+    Role,
+    #[error("loop_guard must be an integer from 0 to {MAX_LOOP_GUARD}")]
+    LoopGuard,
+    #[error("send at least one of public, loop_guard")]
+    EmptyUpdate,
+    #[error("timeout must be a whole number of seconds from 1 to {MAX_WAIT_SECS}")]
+    Timeout,
+    #[error("{0} must be 1 or 0")]
+    Flag(&'static str),
+    #[error("for (the handle) is required with an owner key")]
+    ForRequired,
     #[error("content must be at most {MAX_CONTENT_BYTES} bytes")]
     ContentTooLarge,
     #[error("color must look like #rrggbb")]
@@ -96,7 +119,21 @@ fn trimmed_text(
     if text.chars().any(char::is_control) {
         return Err(ValidationError::ControlChars { field });
     }
+    if text.chars().any(is_invisible) {
+        return Err(ValidationError::InvisibleChars { field });
+    }
     Ok(text.to_owned())
+}
+
+/// Zero-width and text-direction characters: in a name they make two names
+/// that look alike compare unequal (`cla\u{200B}ude`) or show reversed.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{2028}' | '\u{2029}' | '\u{FEFF}')
 }
 
 fn utf8_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ValidationError> {
@@ -139,6 +176,28 @@ impl Sender {
 }
 
 impl AsRef<str> for Sender {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A member's handle: the same rules as a sender name, since it becomes the
+/// sender of the member's messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handle(String);
+
+impl Handle {
+    pub fn parse(raw: &str) -> Result<Handle, ValidationError> {
+        trimmed_text(raw, "handle", MAX_SENDER_CHARS).map(Handle)
+    }
+
+    /// As the `for` of the inbox, read and wait routes.
+    pub fn parse_for(raw: &str) -> Result<Handle, ValidationError> {
+        trimmed_text(raw, "for", MAX_SENDER_CHARS).map(Handle)
+    }
+}
+
+impl AsRef<str> for Handle {
     fn as_ref(&self) -> &str {
         &self.0
     }
@@ -208,23 +267,127 @@ impl NewRoom {
     }
 }
 
-/// `PATCH /api/rooms/:id` body: the settings an owner may change.
+/// `PATCH /api/rooms/:id` body: the settings an owner may change, at least one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoomUpdate {
-    pub public: bool,
+    #[serde(default)]
+    pub public: Option<bool>,
+    #[serde(default)]
+    pub loop_guard: Option<i64>,
 }
 
 impl RoomUpdate {
     pub fn from_json(body: &[u8]) -> Result<RoomUpdate, ValidationError> {
-        utf8_json(body)
+        let update: RoomUpdate = utf8_json(body)?;
+        if update.public.is_none() && update.loop_guard.is_none() {
+            return Err(ValidationError::EmptyUpdate);
+        }
+        if update
+            .loop_guard
+            .is_some_and(|n| !(0..=i64::from(MAX_LOOP_GUARD)).contains(&n))
+        {
+            return Err(ValidationError::LoopGuard);
+        }
+        Ok(update)
     }
 }
 
-/// `POST /api/rooms/:id/messages` body.
+/// `POST /api/rooms/:id/members` body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMember {
+    pub handle: Handle,
+    pub role: Role,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewMemberBody {
+    handle: String,
+    role: String,
+}
+
+impl NewMember {
+    pub fn from_json(body: &[u8]) -> Result<NewMember, ValidationError> {
+        let raw: NewMemberBody = utf8_json(body)?;
+        Ok(NewMember {
+            handle: Handle::parse(&raw.handle)?,
+            role: Role::parse(raw.role.trim()).ok_or(ValidationError::Role)?,
+        })
+    }
+}
+
+/// `POST /api/rooms/:id/read` body: move `for`'s cursor forward to `through`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkRead {
+    /// None: the member token's own handle.
+    pub handle: Option<Handle>,
+    pub through: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MarkReadBody {
+    #[serde(default, rename = "for")]
+    handle: Option<String>,
+    through: String,
+}
+
+impl MarkRead {
+    pub fn from_json(body: &[u8]) -> Result<MarkRead, ValidationError> {
+        let raw: MarkReadBody = utf8_json(body)?;
+        Ok(MarkRead {
+            handle: raw.handle.as_deref().map(Handle::parse_for).transpose()?,
+            through: parse_id(raw.through.trim()).ok_or(ValidationError::Cursor("through"))?,
+        })
+    }
+}
+
+/// `GET /api/rooms/:id/wait` query: how long, and what wakes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitOptions {
+    pub timeout_secs: u32,
+    /// Any message not sent by the handle, not only mentions of it.
+    pub any: bool,
+    /// Move the cursor through what is returned.
+    pub ack: bool,
+}
+
+impl WaitOptions {
+    pub fn parse(
+        timeout: Option<&str>,
+        any: Option<&str>,
+        ack: Option<&str>,
+    ) -> Result<WaitOptions, ValidationError> {
+        let timeout_secs = match timeout.map(str::trim) {
+            None => DEFAULT_WAIT_SECS,
+            Some(raw) => match raw.parse::<i128>() {
+                Ok(n) if n >= 1 => n.min(i128::from(MAX_WAIT_SECS)) as u32,
+                _ => return Err(ValidationError::Timeout),
+            },
+        };
+        Ok(WaitOptions {
+            timeout_secs,
+            any: flag(any, "any")?,
+            ack: flag(ack, "ack")?,
+        })
+    }
+}
+
+/// A query flag: absent, `0` or `false` is off; `1` or `true` is on.
+pub fn flag(raw: Option<&str>, name: &'static str) -> Result<bool, ValidationError> {
+    match raw.map(str::trim) {
+        None | Some("0") | Some("false") => Ok(false),
+        Some("1") | Some("true") | Some("") => Ok(true),
+        Some(_) => Err(ValidationError::Flag(name)),
+    }
+}
+
+/// `POST /api/rooms/:id/messages` body. The sender is absent when a member
+/// token sends: its handle is the sender.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMessage {
-    pub sender: Sender,
+    pub sender: Option<Sender>,
     pub content: Content,
     pub sender_type: SenderType,
     pub color: Option<Color>,
@@ -232,7 +395,8 @@ pub struct NewMessage {
 
 #[derive(Deserialize)]
 struct NewMessageBody {
-    sender: String,
+    #[serde(default)]
+    sender: Option<String>,
     content: String,
     #[serde(default)]
     sender_type: Option<SenderType>,
@@ -249,13 +413,13 @@ impl NewMessage {
     /// Validates the fields of a message however they arrived (a POST body or
     /// a WebSocket frame): one set of rules for both.
     pub fn from_parts(
-        sender: String,
+        sender: Option<String>,
         content: String,
         sender_type: Option<SenderType>,
         color: Option<String>,
     ) -> Result<NewMessage, ValidationError> {
         Ok(NewMessage {
-            sender: Sender::parse(&sender)?,
+            sender: sender.as_deref().map(Sender::parse).transpose()?,
             content: Content::parse(content)?,
             sender_type: sender_type.unwrap_or_default(),
             color: color.as_deref().map(Color::parse).transpose()?,
@@ -341,6 +505,103 @@ mod tests {
     use super::*;
 
     #[test]
+    fn names_refuse_invisible_and_direction_characters() {
+        for c in [
+            '\u{200B}', '\u{200F}', '\u{202A}', '\u{202E}', '\u{2060}', '\u{2064}', '\u{2066}',
+            '\u{2069}', '\u{2028}', '\u{2029}', '\u{FEFF}',
+        ] {
+            let name = format!("cla{c}ude");
+            assert_eq!(
+                Sender::parse(&name),
+                Err(ValidationError::InvisibleChars { field: "sender" }),
+                "U+{:04X}",
+                c as u32
+            );
+            assert!(RoomName::parse(&name).is_err());
+            assert!(Handle::parse(&name).is_err());
+        }
+        // Neighbours stay allowed: an en dash, a non-breaking space inside.
+        assert!(Sender::parse("a\u{2013}b").is_ok());
+        assert!(Handle::parse("zoë").is_ok());
+    }
+
+    #[test]
+    fn members_parse_handle_and_role() {
+        let m = NewMember::from_json(br#"{"handle":" ada ","role":"agent"}"#).unwrap();
+        assert_eq!(m.handle.as_ref(), "ada");
+        assert_eq!(m.role, Role::Agent);
+        assert_eq!(
+            NewMember::from_json(br#"{"handle":"ada","role":"admin"}"#),
+            Err(ValidationError::Role)
+        );
+        assert_eq!(
+            NewMember::from_json(br#"{"handle":"","role":"human"}"#),
+            Err(ValidationError::Empty { field: "handle" })
+        );
+        assert!(NewMember::from_json(br#"{"handle":"a"}"#).is_err());
+        assert!(NewMember::from_json(br#"{"handle":"a","role":"agent","x":1}"#).is_err());
+    }
+
+    #[test]
+    fn room_update_takes_public_and_or_loop_guard() {
+        let u = RoomUpdate::from_json(br#"{"loop_guard":5}"#).unwrap();
+        assert_eq!((u.public, u.loop_guard), (None, Some(5)));
+        let u = RoomUpdate::from_json(br#"{"public":true,"loop_guard":0}"#).unwrap();
+        assert_eq!((u.public, u.loop_guard), (Some(true), Some(0)));
+        assert_eq!(
+            RoomUpdate::from_json(b"{}"),
+            Err(ValidationError::EmptyUpdate)
+        );
+        assert_eq!(
+            RoomUpdate::from_json(br#"{"loop_guard":-1}"#),
+            Err(ValidationError::LoopGuard)
+        );
+        assert_eq!(
+            RoomUpdate::from_json(br#"{"loop_guard":1001}"#),
+            Err(ValidationError::LoopGuard)
+        );
+        assert!(RoomUpdate::from_json(br#"{"loop_guard":"5"}"#).is_err());
+    }
+
+    #[test]
+    fn mark_read_and_wait_options() {
+        let id = "0b6f3c1e-8a7d-4f7e-9c55-7f0e0b2c9d11";
+        let r =
+            MarkRead::from_json(format!(r#"{{"for":"ada","through":"{id}"}}"#).as_bytes()).unwrap();
+        assert_eq!(r.handle.unwrap().as_ref(), "ada");
+        assert_eq!(r.through, id);
+        let r = MarkRead::from_json(format!(r#"{{"through":"{id}"}}"#).as_bytes()).unwrap();
+        assert!(r.handle.is_none());
+        assert_eq!(
+            MarkRead::from_json(br#"{"through":"nope"}"#),
+            Err(ValidationError::Cursor("through"))
+        );
+        let w = WaitOptions::parse(None, None, None).unwrap();
+        assert_eq!(
+            (w.timeout_secs, w.any, w.ack),
+            (DEFAULT_WAIT_SECS, false, false)
+        );
+        let w = WaitOptions::parse(Some("999"), Some("1"), Some("true")).unwrap();
+        assert_eq!((w.timeout_secs, w.any, w.ack), (MAX_WAIT_SECS, true, true));
+        for bad in ["0", "-1", "x", "1.5"] {
+            assert_eq!(
+                WaitOptions::parse(Some(bad), None, None),
+                Err(ValidationError::Timeout)
+            );
+        }
+        assert_eq!(
+            WaitOptions::parse(None, Some("yes"), None),
+            Err(ValidationError::Flag("any"))
+        );
+    }
+
+    #[test]
+    fn a_message_may_leave_out_its_sender() {
+        let m = NewMessage::from_json(br#"{"content":"hi"}"#).unwrap();
+        assert_eq!(m.sender, None);
+    }
+
+    #[test]
     fn ids_must_be_canonical_uuids() {
         let id = "0b6f3c1e-8a7d-4f7e-9c55-7f0e0b2c9d11";
         assert_eq!(parse_id(id).as_deref(), Some(id));
@@ -418,6 +679,7 @@ mod tests {
             br#"{"sender":1,"content":"b"}"#,
             br#"{"sender":"a"}"#,
             br#"{"sender":"a","content":"b""#,
+            br#"{"sender":"cla\u200bude","content":"b"}"#,
             br#"[]"#,
             br#"["a","b"]"#,
             br#""a""#,
@@ -436,7 +698,10 @@ mod tests {
     fn room_update_takes_exactly_a_boolean_public() {
         assert_eq!(
             RoomUpdate::from_json(br#"{"public":true}"#),
-            Ok(RoomUpdate { public: true })
+            Ok(RoomUpdate {
+                public: Some(true),
+                loop_guard: None
+            })
         );
         for bad in [
             &br#"{"public":"yes"}"#[..],

@@ -24,6 +24,9 @@ impl SenderType {
     }
 }
 
+/// The loop guard of a new room: at most this many agent messages in a row.
+pub const DEFAULT_LOOP_GUARD: u32 = 20;
+
 /// A room, as every route shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Room {
@@ -33,8 +36,39 @@ pub struct Room {
     /// Defaults to false when absent (servers before public rooms).
     #[serde(default)]
     pub public: bool,
+    /// At most this many agent messages in a row with no human message
+    /// between; 0 is off. Absent on servers before the guard: the default.
+    #[serde(default = "default_loop_guard")]
+    pub loop_guard: u32,
     pub created_at: String,
 }
+
+fn default_loop_guard() -> u32 {
+    DEFAULT_LOOP_GUARD
+}
+
+/// What a message is: something a person or agent said, or a notice the
+/// server posted (the loop guard tripping). Clients show notices as such,
+/// never as someone's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageKind {
+    #[default]
+    Message,
+    Notice,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Message => "message",
+            MessageKind::Notice => "notice",
+        }
+    }
+}
+
+/// The sender name the server posts its notices under.
+pub const NOTICE_SENDER: &str = "meet-ai";
 
 /// A message, the same shape wherever it appears (REST, SSE `data:`, CLI output).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +80,145 @@ pub struct Message {
     pub color: Option<String>,
     pub content: String,
     pub created_at: String,
+    /// The server vouches for `sender` and `sender_type`: the message was sent
+    /// with a member token, whose handle and role they are (or it is a notice).
+    /// Absent on servers before members: false.
+    #[serde(default)]
+    pub verified: bool,
+    /// The handles this message mentions (`all` for `@all`), as the room
+    /// knows them. Absent on servers before mentions: none.
+    #[serde(default)]
+    pub mentions: Vec<String>,
+    #[serde(default)]
+    pub kind: MessageKind,
+}
+
+impl Message {
+    /// Whether this message addresses `handle`: it mentions it or `all`, and
+    /// `handle` did not send it. Case-insensitive, as handles are.
+    pub fn mentions_handle(&self, handle: &str) -> bool {
+        !self.sender.eq_ignore_ascii_case(handle)
+            && self
+                .mentions
+                .iter()
+                .any(|m| m == crate::mention::ALL || m.eq_ignore_ascii_case(handle))
+    }
+}
+
+/// What a member may do in its room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A coding agent: reads and sends; its messages are `sender_type: agent`.
+    Agent,
+    /// A person: reads and sends, and may answer for the room's humans.
+    Human,
+    /// Reads only.
+    Viewer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Human => "human",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Role> {
+        match raw {
+            "agent" => Some(Role::Agent),
+            "human" => Some(Role::Human),
+            "viewer" => Some(Role::Viewer),
+            _ => None,
+        }
+    }
+
+    pub fn can_send(self) -> bool {
+        self != Role::Viewer
+    }
+
+    /// The `sender_type` of this role's messages (a viewer sends none).
+    pub fn sender_type(self) -> SenderType {
+        match self {
+            Role::Agent => SenderType::Agent,
+            Role::Human | Role::Viewer => SenderType::Human,
+        }
+    }
+}
+
+/// A room member, as `GET /api/rooms/:id/members` shows it. Members see
+/// handles and roles; the owner also sees the times and the token's prefix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub handle: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// When its token was last used (refreshed at most every few minutes);
+    /// `null` if never. Shown to the owner only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_at: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_prefix: Option<String>,
+}
+
+/// `POST /api/rooms/:id/members` and its re-issue: the token, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberCreated {
+    pub room_id: String,
+    pub handle: String,
+    pub role: Role,
+    pub token: String,
+    pub token_prefix: String,
+    pub created_at: String,
+}
+
+/// `GET /api/whoami`: what the presented credential is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum WhoAmI {
+    Owner,
+    Member {
+        room_id: String,
+        handle: String,
+        role: Role,
+    },
+}
+
+/// `GET /api/rooms/:id/inbox`: what is unread for one handle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inbox {
+    pub handle: String,
+    /// The last message read (START when nothing is).
+    pub cursor: String,
+    /// Messages after the cursor that the handle did not send, counted up to
+    /// [`UNREAD_COUNT_CAP`].
+    pub unread: u32,
+    /// Unread messages that mention the handle or `all`, oldest first.
+    pub mentions: Vec<Message>,
+    /// More unread mentions follow the last one shown (page on with `after`).
+    pub has_more: bool,
+}
+
+/// Unread counts stop here: counting costs a row read per message.
+pub const UNREAD_COUNT_CAP: u32 = 1000;
+
+/// `POST /api/rooms/:id/read`: where a handle's cursor now stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadCursor {
+    pub handle: String,
+    pub cursor: String,
+}
+
+/// `GET /api/rooms/:id/wait` when something arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waited {
+    pub handle: String,
+    pub messages: Vec<Message>,
+    /// The handle's cursor after the call (moved only with `ack=1`).
+    pub cursor: String,
 }
 
 /// `POST /api/keys`: the plaintext key, shown exactly once.
@@ -77,6 +250,12 @@ pub struct Health {
 pub struct Features {
     /// `GET /api/rooms/:id/ws` exists (the `durable-objects` build).
     pub websocket: bool,
+    /// Member tokens, verified senders (`/members`, `/api/whoami`).
+    #[serde(default)]
+    pub members: bool,
+    /// Mentions, read cursors, `/inbox`, `/read`, `/wait`, the loop guard.
+    #[serde(default)]
+    pub mentions: bool,
 }
 
 /// A room as D1 returns it.
@@ -86,6 +265,7 @@ pub struct RoomRow {
     pub name: String,
     /// SQLite has no booleans: 0 or 1.
     pub public: i64,
+    pub loop_guard: i64,
     pub created_ms: i64,
 }
 
@@ -95,6 +275,7 @@ impl From<RoomRow> for Room {
             id: row.id,
             name: row.name,
             public: row.public != 0,
+            loop_guard: u32::try_from(row.loop_guard).unwrap_or(0),
             created_at: rfc3339_millis(row.created_ms),
         }
     }
@@ -112,6 +293,14 @@ pub struct MessageRow {
     pub color: Option<String>,
     pub content: String,
     pub created_ms: i64,
+    /// 0 or 1.
+    #[serde(default)]
+    pub verified: i64,
+    /// A JSON array of handles, or NULL for none.
+    #[serde(default)]
+    pub mentions: Option<String>,
+    #[serde(default)]
+    pub kind: MessageKind,
 }
 
 impl From<MessageRow> for Message {
@@ -124,6 +313,13 @@ impl From<MessageRow> for Message {
             color: row.color,
             content: row.content,
             created_at: rfc3339_millis(row.created_ms),
+            verified: row.verified != 0,
+            // Written by our own INSERT as a JSON array; anything else is none.
+            mentions: row
+                .mentions
+                .and_then(|m| serde_json::from_str(&m).ok())
+                .unwrap_or_default(),
+            kind: row.kind,
         }
     }
 }
@@ -144,9 +340,84 @@ mod tests {
             json,
             serde_json::json!({
                 "id": "m", "room_id": "r", "sender": "ada", "sender_type": "agent",
-                "color": null, "content": "hi", "created_at": "1970-01-01T00:00:01.000Z"
+                "color": null, "content": "hi", "created_at": "1970-01-01T00:00:01.000Z",
+                "verified": false, "mentions": [], "kind": "message"
             })
         );
+    }
+
+    #[test]
+    fn verified_mentions_and_kind_round_trip() {
+        let row: MessageRow = serde_json::from_value(serde_json::json!({
+            "seq": 7, "id": "m", "room_id": "r", "sender": "meet-ai", "sender_type": "agent",
+            "color": null, "content": "stop", "created_ms": 1000, "verified": 1,
+            "mentions": "[\"ada\",\"all\"]", "kind": "notice"
+        }))
+        .unwrap();
+        let message = Message::from(row);
+        assert!(message.verified);
+        assert_eq!(message.mentions, ["ada", "all"]);
+        assert_eq!(message.kind, MessageKind::Notice);
+        let back: Message =
+            serde_json::from_str(&serde_json::to_string(&message).unwrap()).unwrap();
+        assert_eq!(back, message);
+        assert!(message.mentions_handle("bob"), "@all mentions everyone");
+        assert!(!message.mentions_handle("meet-ai"), "never its own sender");
+    }
+
+    #[test]
+    fn old_servers_messages_still_parse() {
+        let m: Message = serde_json::from_value(serde_json::json!({
+            "id": "m", "room_id": "r", "sender": "ada", "sender_type": "human",
+            "color": null, "content": "hi", "created_at": "x"
+        }))
+        .unwrap();
+        assert!(!m.verified && m.mentions.is_empty() && m.kind == MessageKind::Message);
+    }
+
+    #[test]
+    fn members_and_whoami_have_the_documented_shape() {
+        let seen_by_member = Member {
+            handle: "ada".into(),
+            role: Role::Agent,
+            created_at: None,
+            last_seen_at: None,
+            token_prefix: None,
+        };
+        assert_eq!(
+            serde_json::to_value(&seen_by_member).unwrap(),
+            serde_json::json!({"handle": "ada", "role": "agent"})
+        );
+        let seen_by_owner = Member {
+            last_seen_at: Some(None),
+            created_at: Some("t".into()),
+            token_prefix: Some("mem_abcd".into()),
+            ..seen_by_member
+        };
+        assert_eq!(
+            serde_json::to_value(&seen_by_owner).unwrap(),
+            serde_json::json!({"handle": "ada", "role": "agent", "created_at": "t",
+                "last_seen_at": null, "token_prefix": "mem_abcd"})
+        );
+        let who = WhoAmI::Member {
+            room_id: "r".into(),
+            handle: "ada".into(),
+            role: Role::Viewer,
+        };
+        let json = serde_json::to_value(&who).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"kind": "member", "room_id": "r", "handle": "ada", "role": "viewer"})
+        );
+        assert_eq!(serde_json::from_value::<WhoAmI>(json).unwrap(), who);
+        assert_eq!(
+            serde_json::to_value(WhoAmI::Owner).unwrap(),
+            serde_json::json!({"kind": "owner"})
+        );
+        for role in [Role::Agent, Role::Human, Role::Viewer] {
+            assert_eq!(Role::parse(role.as_str()), Some(role));
+        }
+        assert!(!Role::Viewer.can_send());
     }
 
     #[test]

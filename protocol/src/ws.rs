@@ -25,9 +25,11 @@ pub enum ServerFrame {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ClientFrame {
-    /// Same fields and rules as `POST /api/rooms/:id/messages`.
+    /// Same fields and rules as `POST /api/rooms/:id/messages` (a member
+    /// token's socket may leave out `sender`).
     Message {
-        sender: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sender: Option<String>,
         content: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sender_type: Option<SenderType>,
@@ -99,6 +101,9 @@ mod tests {
             color: None,
             content: "c".into(),
             created_at: "t".into(),
+            verified: false,
+            mentions: vec![],
+            kind: crate::wire::MessageKind::Message,
         };
         let json = serde_json::to_value(ServerFrame::Message { message: m }).unwrap();
         assert_eq!(json["type"], "message");
@@ -117,7 +122,7 @@ mod tests {
         .unwrap() else {
             panic!("not a message")
         };
-        assert_eq!(m.sender.as_ref(), "a");
+        assert_eq!(m.sender.as_ref().map(AsRef::as_ref), Some("a"));
         assert_eq!(m.color.unwrap().as_ref(), "#abcdef");
         for bad in [
             "not json",

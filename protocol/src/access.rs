@@ -1,0 +1,242 @@
+//! Who may do what, decided without a database: the rules that follow from the
+//! credential alone. What needs rows (does this key own the room, is the
+//! token still live) is checked by the statements themselves.
+//!
+//! An owner key may do everything to its own rooms. A member token opens one
+//! room: owner-only actions answer 403 wherever they point, other rooms answer
+//! 404 as if they did not exist, and a viewer reads but never sends.
+
+use thiserror::Error;
+
+use crate::error::ErrorCode;
+use crate::validate::{Handle, ValidationError};
+use crate::wire::Role;
+
+/// Who the credential is, as far as the rules care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Principal<'a> {
+    Owner,
+    Member {
+        room_id: &'a str,
+        handle: &'a str,
+        role: Role,
+    },
+}
+
+/// What a request wants to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    ListRooms,
+    CreateRoom,
+    /// PATCH: public, loop guard.
+    UpdateRoom,
+    RevokeKey,
+    /// Add, remove, re-issue.
+    ManageMembers,
+    ListMembers,
+    /// The room, its history, its stream and socket, inbox and wait.
+    Read,
+    Send,
+}
+
+impl Action {
+    fn owner_only(self) -> bool {
+        matches!(
+            self,
+            Action::CreateRoom | Action::UpdateRoom | Action::RevokeKey | Action::ManageMembers
+        )
+    }
+}
+
+/// Why a rule refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Denied {
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The room is not this credential's: the same answer as an unknown room.
+    #[error("room not found")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(ValidationError),
+}
+
+impl Denied {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Denied::Forbidden(_) => ErrorCode::Forbidden,
+            Denied::NotFound => ErrorCode::NotFound,
+            Denied::Invalid(e) => e.code(),
+        }
+    }
+}
+
+pub const OWNER_ONLY: &str =
+    "a member token cannot do this: it needs the owner's key (mai_...), not a member token (mem_...)";
+pub const VIEWER_CANNOT_SEND: &str = "this member is a viewer: it may read the room but not send";
+pub const NOT_YOUR_NAME: &str =
+    "a member sends under its own handle: leave out sender, or send exactly the handle";
+pub const NOT_YOUR_CURSOR: &str =
+    "a member token reads and moves only its own cursor: leave out for";
+
+/// Checks an action on a room (`room_id` None for actions on no room).
+/// Owner-only actions refuse a member before anything else, so the answer
+/// says nothing about the room they name.
+pub fn check(who: Principal<'_>, action: Action, room_id: Option<&str>) -> Result<(), Denied> {
+    let Principal::Member {
+        room_id: own, role, ..
+    } = who
+    else {
+        return Ok(());
+    };
+    if action.owner_only() {
+        return Err(Denied::Forbidden(OWNER_ONLY));
+    }
+    if room_id.is_some_and(|r| r != own) {
+        return Err(Denied::NotFound);
+    }
+    if action == Action::Send && !role.can_send() {
+        return Err(Denied::Forbidden(VIEWER_CANNOT_SEND));
+    }
+    Ok(())
+}
+
+/// The name a send goes out under. An owner names any sender (400 without
+/// one); a member's handle is its sender, and naming another is refused.
+/// The handle comparison folds ASCII case only, as the database's does.
+pub fn sender_for(who: Principal<'_>, requested: Option<&str>) -> Result<String, Denied> {
+    match (who, requested) {
+        (Principal::Owner, Some(name)) => Ok(name.to_owned()),
+        (Principal::Owner, None) => Err(Denied::Invalid(ValidationError::SenderRequired)),
+        (Principal::Member { handle, .. }, None) => Ok(handle.to_owned()),
+        (Principal::Member { handle, .. }, Some(name)) if name.eq_ignore_ascii_case(handle) => {
+            Ok(handle.to_owned())
+        }
+        (Principal::Member { .. }, Some(_)) => Err(Denied::Forbidden(NOT_YOUR_NAME)),
+    }
+}
+
+/// The handle whose inbox, cursor or wait a request is about: an owner names
+/// any (`for` required); a member is always itself.
+pub fn reader_handle(who: Principal<'_>, requested: Option<&Handle>) -> Result<String, Denied> {
+    match (who, requested) {
+        (Principal::Owner, Some(h)) => Ok(h.as_ref().to_owned()),
+        (Principal::Owner, None) => Err(Denied::Invalid(ValidationError::ForRequired)),
+        (Principal::Member { handle, .. }, None) => Ok(handle.to_owned()),
+        (Principal::Member { handle, .. }, Some(h)) if h.as_ref().eq_ignore_ascii_case(handle) => {
+            Ok(handle.to_owned())
+        }
+        (Principal::Member { .. }, Some(_)) => Err(Denied::Forbidden(NOT_YOUR_CURSOR)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROOM: &str = "room-a";
+
+    fn member(role: Role) -> Principal<'static> {
+        Principal::Member {
+            room_id: ROOM,
+            handle: "ada",
+            role,
+        }
+    }
+
+    #[test]
+    fn owners_may_do_everything() {
+        for action in [
+            Action::ListRooms,
+            Action::CreateRoom,
+            Action::UpdateRoom,
+            Action::RevokeKey,
+            Action::ManageMembers,
+            Action::ListMembers,
+            Action::Read,
+            Action::Send,
+        ] {
+            assert_eq!(check(Principal::Owner, action, Some("any")), Ok(()));
+        }
+    }
+
+    #[test]
+    fn members_get_403_for_owner_actions_wherever_they_point() {
+        for action in [
+            Action::CreateRoom,
+            Action::UpdateRoom,
+            Action::RevokeKey,
+            Action::ManageMembers,
+        ] {
+            for room in [None, Some(ROOM), Some("room-b")] {
+                assert_eq!(
+                    check(member(Role::Human), action, room),
+                    Err(Denied::Forbidden(OWNER_ONLY))
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn members_see_only_their_room() {
+        for action in [Action::Read, Action::Send, Action::ListMembers] {
+            assert_eq!(
+                check(member(Role::Agent), action, Some("room-b")),
+                Err(Denied::NotFound)
+            );
+            assert_eq!(check(member(Role::Agent), action, Some(ROOM)), Ok(()));
+        }
+        // Even a viewer's send to another room is "not found" first.
+        assert_eq!(
+            check(member(Role::Viewer), Action::Send, Some("room-b")),
+            Err(Denied::NotFound)
+        );
+    }
+
+    #[test]
+    fn viewers_read_but_never_send() {
+        assert_eq!(
+            check(member(Role::Viewer), Action::Read, Some(ROOM)),
+            Ok(())
+        );
+        assert_eq!(
+            check(member(Role::Viewer), Action::Send, Some(ROOM)),
+            Err(Denied::Forbidden(VIEWER_CANNOT_SEND))
+        );
+        assert_eq!(Denied::Forbidden(VIEWER_CANNOT_SEND).code().status(), 403);
+    }
+
+    #[test]
+    fn a_members_sender_is_its_handle() {
+        let m = member(Role::Agent);
+        assert_eq!(sender_for(m, None).unwrap(), "ada");
+        assert_eq!(sender_for(m, Some("ADA")).unwrap(), "ada");
+        assert_eq!(
+            sender_for(m, Some("bob")),
+            Err(Denied::Forbidden(NOT_YOUR_NAME))
+        );
+        assert_eq!(sender_for(Principal::Owner, Some("bob")).unwrap(), "bob");
+        let missing = sender_for(Principal::Owner, None).unwrap_err();
+        assert_eq!(missing.code(), ErrorCode::BadRequest);
+    }
+
+    #[test]
+    fn a_member_reads_only_its_own_cursor() {
+        let m = member(Role::Viewer);
+        let other = Handle::parse("bob").unwrap();
+        let own = Handle::parse("Ada").unwrap();
+        assert_eq!(reader_handle(m, None).unwrap(), "ada");
+        assert_eq!(reader_handle(m, Some(&own)).unwrap(), "ada");
+        assert_eq!(
+            reader_handle(m, Some(&other)),
+            Err(Denied::Forbidden(NOT_YOUR_CURSOR))
+        );
+        assert_eq!(
+            reader_handle(Principal::Owner, Some(&other)).unwrap(),
+            "bob"
+        );
+        assert_eq!(
+            reader_handle(Principal::Owner, None).unwrap_err().code(),
+            ErrorCode::BadRequest
+        );
+    }
+}
