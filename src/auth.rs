@@ -1,27 +1,78 @@
-//! Who is calling. A key arrives as `Authorization: Bearer <key>` or, where a
-//! header cannot be set (EventSource, WebSocket), as `?token=<key>`. Only its
-//! SHA-256 is ever compared or stored.
+//! Who is calling. A credential arrives as `Authorization: Bearer <key>` or,
+//! where a header cannot be set (EventSource, WebSocket), as `?token=<key>`.
+//! It is an owner key (`mai_`, all of its rooms) or a member token (`mem_`,
+//! one room under one handle). Only SHA-256 hashes are compared or stored.
 
-use protocol::key;
+use protocol::access::{self, Action, Principal};
+use protocol::key::{self, CredentialKind};
+use protocol::wire::Role;
 
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::store::keys;
+use crate::store::{keys, members};
+
+/// A member token's identity: its one room and the handle it speaks as.
+#[derive(Debug, Clone)]
+pub struct MemberId {
+    /// Names the member to the paid variant's room object.
+    #[cfg_attr(not(feature = "durable-objects"), allow(dead_code))]
+    pub id: String,
+    pub room_id: String,
+    pub handle: String,
+    pub role: Role,
+    /// The token's hash: a re-issue changes it, which ends open streams.
+    pub token_hash: String,
+}
 
 /// An authenticated caller.
+#[derive(Debug, Clone)]
 pub struct Caller {
+    /// The owner key's id: the caller's own, or its room's owner for a member.
     pub key_id: String,
-    /// Whether a `last_used` refresh was scheduled: one more D1 query this
-    /// invocation, which a stream's query budget must count.
+    pub member: Option<MemberId>,
+    /// Whether a `last_used`/`last_seen` refresh was scheduled: one more D1
+    /// query this invocation, which a stream's query budget must count.
     pub touched: bool,
+}
+
+impl Caller {
+    pub fn principal(&self) -> Principal<'_> {
+        match &self.member {
+            None => Principal::Owner,
+            Some(m) => Principal::Member {
+                room_id: &m.room_id,
+                handle: &m.handle,
+                role: m.role,
+            },
+        }
+    }
+
+    /// Applies the credential-only rules ([`protocol::access`]) to an action.
+    pub fn may(&self, action: Action, room_id: Option<&str>) -> AppResult<()> {
+        access::check(self.principal(), action, room_id).map_err(AppError::from)
+    }
+
+    /// The member token's hash, for statements that re-check it is live.
+    pub fn member_hash(&self) -> Option<&str> {
+        self.member.as_ref().map(|m| m.token_hash.as_str())
+    }
 }
 
 /// `last_used` is refreshed at most this often, so reads never cost a write.
 const TOUCH_EVERY_MS: i64 = 60 * 60 * 1000;
+/// A member's `last_seen` is shown to the owner, so it is kept fresher.
+const SEEN_EVERY_MS: i64 = 5 * 60 * 1000;
 
-/// The key the request presents, if any. A malformed `Authorization` header is
-/// refused outright rather than silently ignored in favour of `?token=`.
-fn presented_key(ctx: &Ctx) -> AppResult<Option<String>> {
+/// A credential as presented: its kind and its hash.
+#[derive(Debug, Clone)]
+pub struct Presented {
+    pub kind: CredentialKind,
+    pub hash: String,
+}
+
+/// The credential the request presents, if any. A malformed `Authorization`
+/// header is refused outright rather than silently ignored for `?token=`.
+fn presented_text(ctx: &Ctx) -> AppResult<Option<String>> {
     if let Some(header) = ctx.header("Authorization") {
         return match key::from_bearer(&header) {
             Some(k) => Ok(Some(k.to_owned())),
@@ -33,16 +84,17 @@ fn presented_key(ctx: &Ctx) -> AppResult<Option<String>> {
     Ok(ctx.query("token").filter(|t| !t.is_empty()))
 }
 
-/// The SHA-256 of the presented key; 401 when it is missing or malformed
-/// (checked before hashing, so garbage never costs a query).
-pub fn presented_hash(ctx: &Ctx) -> AppResult<String> {
-    let presented = presented_key(ctx)?.ok_or_else(|| {
+/// The presented credential; 401 when it is missing or malformed (checked
+/// before hashing, so garbage never costs a query).
+pub fn presented(ctx: &Ctx) -> AppResult<Presented> {
+    let text = presented_text(ctx)?.ok_or_else(|| {
         AppError::unauthorized("missing API key: send 'Authorization: Bearer <key>'")
     })?;
-    if !key::is_well_formed(&presented) {
-        return Err(AppError::unauthorized("malformed API key"));
-    }
-    Ok(key::hash(&presented))
+    let kind = key::kind(&text).ok_or_else(|| AppError::unauthorized("malformed API key"))?;
+    Ok(Presented {
+        kind,
+        hash: key::hash(&text),
+    })
 }
 
 /// The answer when a room is not readable: 404 for a caller with a key, 401
@@ -55,20 +107,23 @@ pub fn not_readable(caller: &Option<Caller>) -> AppError {
     }
 }
 
-/// For routes a public room opens to everyone: `None` when no key is
-/// presented; a presented key must still be valid (401 otherwise).
+/// For routes a public room opens to everyone: `None` when no credential is
+/// presented; a presented one must still be valid (401 otherwise).
 pub async fn optional(ctx: &Ctx) -> AppResult<Option<Caller>> {
-    if presented_key(ctx)?.is_none() {
+    if presented_text(ctx)?.is_none() {
         return Ok(None);
     }
     authenticate(ctx).await.map(Some)
 }
 
-/// Resolves the caller's key with one D1 query; 401 for a missing, malformed,
-/// unknown or revoked key.
+/// Resolves the caller with one D1 query; 401 for a missing, malformed,
+/// unknown, revoked or removed credential.
 pub async fn authenticate(ctx: &Ctx) -> AppResult<Caller> {
-    let hash = presented_hash(ctx)?;
-    admit(ctx, keys::find_active(&ctx.db, &hash).await?)
+    let p = presented(ctx)?;
+    match p.kind {
+        CredentialKind::Owner => admit(ctx, keys::find_active(&ctx.db, &p.hash).await?),
+        CredentialKind::Member => admit_member(ctx, members::find_active(&ctx.db, &p.hash).await?),
+    }
 }
 
 /// Turns the key lookup's row into the caller (401 when there is none), and
@@ -79,17 +134,44 @@ pub fn admit(ctx: &Ctx, row: Option<keys::KeyRow>) -> AppResult<Caller> {
         .last_used_ms
         .is_none_or(|t| ctx.now_ms - t >= TOUCH_EVERY_MS);
     if touched {
-        // Off the response path: the caller does not wait for this write.
-        let env = ctx.env.clone();
         let (id, now) = (row.id.clone(), ctx.now_ms);
-        ctx.wctx.wait_until(async move {
-            if let Err(e) = keys::touch(&env, &id, now).await {
-                worker::console_warn!("last_used refresh failed: {e:?}");
-            }
+        ctx.after_response("last_used refresh", move |env| async move {
+            keys::touch(&env, &id, now).await
         });
     }
     Ok(Caller {
         key_id: row.id,
+        member: None,
+        touched,
+    })
+}
+
+/// The member lookup's row as the caller (401 when the token is unknown, its
+/// member removed or its owner key revoked); refreshes `last_seen`.
+pub fn admit_member(ctx: &Ctx, row: Option<members::ActiveMember>) -> AppResult<Caller> {
+    let row = row.ok_or_else(|| {
+        AppError::unauthorized("invalid member token: it was re-issued, or the member removed")
+    })?;
+    let role = Role::parse(&row.role)
+        .ok_or_else(|| AppError::Internal(format!("member {} has role {}", row.id, row.role)))?;
+    let touched = row
+        .last_seen_ms
+        .is_none_or(|t| ctx.now_ms - t >= SEEN_EVERY_MS);
+    if touched {
+        let (id, now) = (row.id.clone(), ctx.now_ms);
+        ctx.after_response("last_seen refresh", move |env| async move {
+            members::touch(&env, &id, now).await
+        });
+    }
+    Ok(Caller {
+        key_id: row.key_id,
+        member: Some(MemberId {
+            id: row.id,
+            room_id: row.room_id,
+            handle: row.handle,
+            role,
+            token_hash: row.token_hash,
+        }),
         touched,
     })
 }

@@ -14,6 +14,10 @@ pub struct Config {
     pub rooms_per_key: Limit,
     /// `RATE_MESSAGES_PER_MINUTE` (default 60), per key.
     pub messages_per_key: Limit,
+    /// `MEMBERS_PER_ROOM` (default 25): current members a room may hold.
+    pub members_per_room: u32,
+    /// `RATE_MEMBERS_PER_DAY` (default 50): member creations per key.
+    pub members_per_key: Limit,
     /// `SSE_*` vars; see [`PollConfig`].
     pub poll: PollConfig,
 }
@@ -32,6 +36,8 @@ impl Config {
             keys_per_ip: Limit::new(var_u32(env, "RATE_KEYS_PER_HOUR", 3), HOUR_MS),
             rooms_per_key: Limit::new(var_u32(env, "RATE_ROOMS_PER_DAY", 5), DAY_MS),
             messages_per_key: Limit::new(var_u32(env, "RATE_MESSAGES_PER_MINUTE", 60), MINUTE_MS),
+            members_per_room: var_u32(env, "MEMBERS_PER_ROOM", 25),
+            members_per_key: Limit::new(var_u32(env, "RATE_MEMBERS_PER_DAY", 50), DAY_MS),
             poll: PollConfig {
                 active_ms: var_u32(env, "SSE_ACTIVE_POLL_MS", d.active_ms),
                 idle_ms: var_u32(env, "SSE_IDLE_POLL_MS", d.idle_ms),

@@ -76,6 +76,23 @@ impl Ctx {
     }
 }
 
+impl Ctx {
+    /// Runs `work` after the response has gone (`wait_until`), on its own
+    /// handle on the bindings; a failure is logged under `label`.
+    pub fn after_response<F, Fut>(&self, label: &'static str, work: F)
+    where
+        F: FnOnce(Env) -> Fut + 'static,
+        Fut: std::future::Future<Output = AppResult<()>> + 'static,
+    {
+        let env = self.env.clone();
+        self.wctx.wait_until(async move {
+            if let Err(e) = work(env).await {
+                worker::console_warn!("{label} failed: {e:?}");
+            }
+        });
+    }
+}
+
 pub fn now_ms() -> i64 {
     worker::Date::now().as_millis() as i64
 }

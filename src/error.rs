@@ -44,6 +44,14 @@ impl AppError {
         AppError::client(ErrorCode::NotFound, "room not found")
     }
 
+    pub fn forbidden(message: impl Into<String>) -> AppError {
+        AppError::client(ErrorCode::Forbidden, message)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> AppError {
+        AppError::client(ErrorCode::Conflict, message)
+    }
+
     pub fn rate_limited(message: String, retry_after_secs: u64) -> AppError {
         AppError::Client {
             code: ErrorCode::RateLimited,
@@ -116,6 +124,12 @@ pub fn json_response<T: serde::Serialize>(value: &T, status: u16) -> Response {
         .headers_mut()
         .set("Content-Type", "application/json; charset=utf-8");
     response
+}
+
+impl From<protocol::access::Denied> for AppError {
+    fn from(e: protocol::access::Denied) -> AppError {
+        AppError::client(e.code(), e.to_string())
+    }
 }
 
 impl From<ValidationError> for AppError {

@@ -3,7 +3,9 @@
 //! # Layout
 //! - `lib.rs`: the fetch entry point; resolves the route (a pure function in
 //!   `protocol::route`), dispatches, and stamps every API response.
-//! - `routes/`: one module per resource (health, keys, rooms, messages, events).
+//! - `ops/`: the operations, one function each, shared by the REST routes and MCP.
+//! - `routes/`: the HTTP face of each resource (health, keys, rooms, messages,
+//!   members, inbox, events).
 //! - `pages.rs`: the HTML pages from `public/`, with their security headers.
 //! - `room.rs` (feature `durable-objects`): the paid variant's room object.
 //! - `store/`: D1 (SQL per resource, round-trip counting) and KV (rate-limit logs).
@@ -17,6 +19,7 @@ mod auth;
 mod config;
 mod context;
 mod error;
+mod ops;
 mod pages;
 #[cfg(feature = "durable-objects")]
 mod room;
@@ -76,6 +79,14 @@ async fn dispatch(endpoint: &Endpoint, ctx: &mut Ctx) -> AppResult<Response> {
         Endpoint::ListMessages(id) => routes::messages::list(ctx, id).await,
         Endpoint::SendMessage(id) => routes::messages::send(ctx, id).await,
         Endpoint::Events(id) => routes::events::stream(ctx, id).await,
+        Endpoint::WhoAmI => routes::members::whoami(ctx).await,
+        Endpoint::ListMembers(id) => routes::members::list(ctx, id).await,
+        Endpoint::AddMember(id) => routes::members::add(ctx, id).await,
+        Endpoint::RemoveMember(id, handle) => routes::members::remove(ctx, id, handle).await,
+        Endpoint::ReissueToken(id, handle) => routes::members::reissue(ctx, id, handle).await,
+        Endpoint::Inbox(id) => routes::inbox::inbox(ctx, id).await,
+        Endpoint::MarkRead(id) => routes::inbox::mark_read(ctx, id).await,
+        Endpoint::Wait(id) => routes::inbox::wait(ctx, id).await,
         #[cfg(feature = "durable-objects")]
         Endpoint::Socket(id) => routes::ws::upgrade(ctx, id).await,
         #[cfg(not(feature = "durable-objects"))]

@@ -24,6 +24,10 @@ use worker::{
     RequestInit, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
+use protocol::access::{sender_for, Principal};
+use protocol::wire::Role;
+
+use crate::auth::MemberId;
 use crate::config::Config;
 use crate::context::{now_ms, Ctx};
 use crate::error::AppResult;
@@ -42,6 +46,8 @@ const H_ROOM: &str = "X-Meet-Room";
 const H_OWNER: &str = "X-Meet-Owner";
 const H_READER: &str = "X-Meet-Reader";
 const H_AFTER: &str = "X-Meet-After";
+/// A member reader: `id hash role handle` (the handle last: it may hold spaces).
+const H_MEMBER: &str = "X-Meet-Member";
 
 /// Close code for a socket whose key was revoked or whose room went private.
 const POLICY_VIOLATION: u16 = 1008;
@@ -52,6 +58,7 @@ pub async fn connect(
     owner_key_id: &str,
     room_id: &str,
     reader: Option<&str>,
+    member: Option<&MemberId>,
     after_seq: i64,
 ) -> worker::Result<Response> {
     let stub = env
@@ -64,6 +71,11 @@ pub async fn connect(
     headers.set(H_OWNER, owner_key_id)?;
     headers.set(H_READER, reader.unwrap_or(""))?;
     headers.set(H_AFTER, &after_seq.to_string())?;
+    if let Some(m) = member {
+        let value = format!("{} {} {} {}", m.id, m.token_hash, m.role.as_str(), m.handle);
+        // Header values are Latin-1 at most: percent-encode the handle's UTF-8.
+        headers.set(H_MEMBER, &encode_header(&value))?;
+    }
     let mut init = RequestInit::new();
     init.with_method(Method::Get).with_headers(headers);
     // The URL is only a label: a stub's fetch needs a full one.
@@ -90,20 +102,63 @@ pub fn notify(ctx: &Ctx, owner_key_id: &str, room_id: &str) {
     });
 }
 
+/// Controls and non-ASCII are escaped, and `%` so that decoding is exact.
+const HEADER_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%');
+
+fn encode_header(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, HEADER_ESCAPES).to_string()
+}
+
+fn decode_header(value: &str) -> String {
+    percent_encoding::percent_decode_str(value)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// A member reading over a socket: enough to re-check it and to send as it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SocketMember {
+    id: String,
+    token_hash: String,
+    role: Role,
+    handle: String,
+}
+
+impl SocketMember {
+    fn from_header(value: &str) -> Option<SocketMember> {
+        let value = decode_header(value);
+        let mut parts = value.splitn(4, ' ');
+        Some(SocketMember {
+            id: parts.next()?.to_owned(),
+            token_hash: parts.next()?.to_owned(),
+            role: Role::parse(parts.next()?)?,
+            handle: parts.next()?.to_owned(),
+        })
+    }
+}
+
 /// Per-socket state, kept by the runtime across hibernation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Attachment {
     room: String,
     owner: String,
-    /// The reader's key id; None for an anonymous reader of a public room.
+    /// The reader's key id (a member's is the owner's); None for an
+    /// anonymous reader of a public room.
     reader: Option<String>,
+    /// Set when the reader is a member token.
+    #[serde(default)]
+    member: Option<SocketMember>,
     /// The `seq` of the last message this socket was given.
     last_seq: i64,
 }
 
 impl Attachment {
+    fn is_owner(&self) -> bool {
+        self.member.is_none() && self.reader.as_deref() == Some(self.owner.as_str())
+    }
+
     fn can_write(&self) -> bool {
-        self.reader.as_deref() == Some(self.owner.as_str())
+        self.is_owner() || self.member.as_ref().is_some_and(|m| m.role.can_send())
     }
 }
 
@@ -209,6 +264,9 @@ impl ChatRoom {
             room: header(H_ROOM),
             owner: header(H_OWNER),
             reader: Some(header(H_READER)).filter(|r| !r.is_empty()),
+            member: Some(header(H_MEMBER))
+                .filter(|m| !m.is_empty())
+                .and_then(|m| SocketMember::from_header(&m)),
             last_seq: header(H_AFTER).parse().unwrap_or(0),
         };
         if attachment.room.is_empty() || attachment.owner.is_empty() {
@@ -267,8 +325,12 @@ impl ChatRoom {
             .collect();
         readers.sort();
         readers.dedup();
+        let members: Vec<String> = sockets
+            .iter()
+            .filter_map(|(_, a)| a.member.as_ref().map(|m| m.id.clone()))
+            .collect();
         let db = Db::from_env(&self.env)?;
-        let pending = live::pending(&db, &room, after, &readers).await?;
+        let pending = live::pending(&db, &room, after, &readers, &members).await?;
         let full = pending.messages.len() == live::PAGE as usize;
         let frames: Vec<(i64, String)> = pending
             .messages
@@ -291,7 +353,13 @@ impl ChatRoom {
                 None => false,
                 Some(public) => public || attachment.reader.as_deref() == Some(&attachment.owner),
             };
-            if revoked || !readable {
+            let member_gone = attachment.member.as_ref().is_some_and(|m| {
+                !pending
+                    .live_members
+                    .iter()
+                    .any(|(id, hash)| *id == m.id && *hash == m.token_hash)
+            });
+            if revoked || !readable || member_gone {
                 let _ = ws.close(Some(POLICY_VIOLATION), Some("access lost"));
                 continue;
             }
@@ -315,15 +383,38 @@ impl ChatRoom {
             _ => return send(ws, &error_frame("socket state lost; reconnect")),
         };
         if !attachment.can_write() {
-            return send(ws, &error_frame("only the room owner's key can send here"));
+            return send(
+                ws,
+                &error_frame("only the room owner's key or a member that may send can send here"),
+            );
         }
+        let principal = match &attachment.member {
+            None => Principal::Owner,
+            Some(m) => Principal::Member {
+                room_id: &attachment.room,
+                handle: &m.handle,
+                role: m.role,
+            },
+        };
+        let requested = message.sender.as_ref().map(AsRef::as_ref);
+        let sender = match sender_for(principal, requested) {
+            Ok(sender) => sender,
+            Err(e) => return send(ws, &error_frame(&e.to_string())),
+        };
+        let sender_type = match &attachment.member {
+            Some(m) => m.role.sender_type(),
+            None => message.sender_type,
+        };
         let limit = Config::from_env(&self.env).messages_per_key;
         let now = now_ms();
         let id = uuid::Uuid::new_v4().to_string();
         let rec = NewRecord {
             id: &id,
             room_id: &attachment.room,
-            key: KeyRef::Id(&attachment.owner),
+            key: match &attachment.member {
+                Some(m) => KeyRef::Member(&m.token_hash),
+                None => KeyRef::Id(&attachment.owner),
+            },
             message,
             idempotency_key: None,
             now_ms: now,
@@ -335,9 +426,17 @@ impl ChatRoom {
             if messages::insert(&db, &rec).await?.is_some() {
                 return Ok(None);
             }
-            messages::explain_refusal(&db, &rec, &attachment.owner)
-                .await
-                .map(Some)
+            let member_hash = attachment.member.as_ref().map(|m| m.token_hash.as_str());
+            messages::explain_refusal(
+                &db,
+                &rec,
+                &attachment.owner,
+                member_hash,
+                &sender,
+                sender_type.as_str(),
+            )
+            .await
+            .map(Some)
         };
         match outcome.await {
             Ok(None) => self.pump().await,
@@ -345,7 +444,24 @@ impl ChatRoom {
                 let _ = ws.close(Some(POLICY_VIOLATION), Some("access lost"));
             }
             Ok(Some(Refusal::RoomNotFound)) => send(ws, &error_frame("room not found")),
+            Ok(Some(Refusal::HandleReserved)) => send(
+                ws,
+                &error_frame(&format!(
+                    "'{sender}' is the handle of a member of this room; only its member token sends as it"
+                )),
+            ),
             Ok(Some(Refusal::Duplicate(_))) => self.pump().await,
+            Ok(Some(Refusal::LoopGuard { limit, notice })) => {
+                send(
+                    ws,
+                    &error_frame(&format!(
+                        "loop guard: the last {limit} messages here are all from agents; wait for a human"
+                    )),
+                );
+                if notice.is_some() {
+                    self.pump().await;
+                }
+            }
             Ok(Some(Refusal::RateLimited { blocking_ms })) => {
                 let wait = blocking_ms.map_or(1, |t| retry_after_secs(limit, t, now));
                 send(

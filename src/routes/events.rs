@@ -17,12 +17,14 @@ use protocol::wire::Message;
 use protocol::ErrorCode;
 use worker::{console_error, Delay, Response};
 
+use protocol::access::Action;
+
 use crate::auth::{not_readable, optional};
 use crate::context::{now_ms, Ctx};
 use crate::error::{AppError, AppResult};
-use crate::routes::room_id;
+use crate::ops;
 use crate::store::d1::Db;
-use crate::store::messages::{self, StreamStart};
+use crate::store::messages::{self, Reader, StreamStart};
 
 /// Messages per poll. A full page means a backlog: the next poll runs at once.
 const PAGE: u32 = 100;
@@ -33,8 +35,11 @@ const RECONNECT_AT_ONCE_MS: u32 = 100;
 /// stream and the WebSocket both start from.
 pub(crate) struct Opened {
     pub room: String,
-    /// The reader's key id; None for an anonymous reader of a public room.
+    /// The reader's key id (a member's is its room owner's); None for an
+    /// anonymous reader of a public room.
     pub reader: Option<String>,
+    /// The reader, when it is a member: its id, token hash and role.
+    pub member: Option<crate::auth::MemberId>,
     /// Whether auth scheduled a `last_used` refresh (one more D1 query).
     pub touched: bool,
     pub start: StreamStart,
@@ -49,7 +54,10 @@ pub(crate) struct Opened {
 /// before a stream or socket opens.
 pub(crate) async fn open(ctx: &Ctx, raw_id: &str) -> AppResult<Opened> {
     let caller = optional(ctx).await?;
-    let room = room_id(raw_id).map_err(|_| not_readable(&caller))?;
+    let room = ops::room_id(raw_id, &caller)?;
+    if let Some(c) = &caller {
+        c.may(Action::Read, Some(&room))?;
+    }
     let cursor = requested_cursor(ctx)?;
     let reader = caller.as_ref().map(|c| c.key_id.clone());
     // START sits before every message: nothing to look up.
@@ -76,6 +84,7 @@ pub(crate) async fn open(ctx: &Ctx, raw_id: &str) -> AppResult<Opened> {
     Ok(Opened {
         room,
         reader,
+        member: caller.as_ref().and_then(|c| c.member.clone()),
         touched: caller.is_some_and(|c| c.touched),
         start,
         after_seq,
@@ -88,6 +97,7 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let Opened {
         room,
         reader,
+        member,
         touched,
         start,
         after_seq,
@@ -98,6 +108,7 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         db: ctx.db.clone(),
         room,
         reader,
+        member_hash: member.map(|m| m.token_hash),
         cursor: after_seq,
         config,
         extra_queries: u32::from(touched),
@@ -149,6 +160,8 @@ struct Stream {
     room: String,
     /// The reader's key id; None for an anonymous reader of a public room.
     reader: Option<String>,
+    /// A member reader's token hash: removal or re-issue ends the stream.
+    member_hash: Option<String>,
     /// The `seq` of the last message sent (or the start point).
     cursor: i64,
     config: PollConfig,
@@ -212,14 +225,11 @@ impl Stream {
                 Delay::from(Duration::from_millis(u64::from(self.interval_ms))).await;
             }
             self.polls_left -= 1;
-            let polled = messages::poll(
-                &self.db,
-                &self.room,
-                self.reader.as_deref(),
-                self.cursor,
-                PAGE,
-            )
-            .await;
+            let reader = Reader {
+                key_id: self.reader.as_deref(),
+                member_hash: self.member_hash.as_deref(),
+            };
+            let polled = messages::poll(&self.db, &self.room, reader, self.cursor, PAGE).await;
             let now = now_ms();
             let rows = match polled {
                 Ok(Some(rows)) => rows,

@@ -8,6 +8,8 @@ use crate::error::json_response;
 pub fn get() -> Response {
     let features = Features {
         websocket: cfg!(feature = "durable-objects"),
+        members: true,
+        mentions: true,
     };
     json_response(&Health { ok: true, features }, 200)
 }

@@ -1,6 +1,7 @@
 //! `POST /api/keys` (anonymous) and `DELETE /api/keys` (revoke the presented key).
 
-use protocol::key;
+use protocol::access::Action;
+use protocol::key::{self, CredentialKind};
 use protocol::ratelimit::Decision;
 use protocol::wire::KeyCreated;
 use worker::Response;
@@ -39,8 +40,14 @@ pub async fn create(ctx: &Ctx) -> AppResult<Response> {
 }
 
 pub async fn revoke(ctx: &Ctx) -> AppResult<Response> {
-    let hash = auth::presented_hash(ctx)?;
-    let Some(key_id) = keys::revoke(&ctx.db, &hash, ctx.now_ms).await? else {
+    let cred = auth::presented(ctx)?;
+    if cred.kind == CredentialKind::Member {
+        // 403 for a live token (it may not revoke its owner), 401 otherwise.
+        auth::authenticate(ctx)
+            .await?
+            .may(Action::RevokeKey, None)?;
+    }
+    let Some(key_id) = keys::revoke(&ctx.db, &cred.hash, ctx.now_ms).await? else {
         return Err(AppError::unauthorized("invalid or revoked API key"));
     };
     // Paid variant: wake the key's rooms so their objects close its sockets

@@ -1,19 +1,13 @@
-//! One module per resource; each handler decodes, decides, makes its D1/KV
-//! calls and encodes, in that order.
+//! One module per resource: the HTTP face of the operations in `ops/`. Each
+//! handler authenticates, decodes the request, calls the operation and
+//! encodes what it returns.
 
 pub mod events;
 pub mod health;
+pub mod inbox;
 pub mod keys;
+pub mod members;
 pub mod messages;
 pub mod rooms;
 #[cfg(feature = "durable-objects")]
 pub mod ws;
-
-use protocol::validate::parse_id;
-
-use crate::error::{AppError, AppResult};
-
-/// A room id from the path. Malformed ids get the same 404 as foreign ones.
-pub fn room_id(raw: &str) -> AppResult<String> {
-    parse_id(raw).ok_or_else(AppError::room_not_found)
-}

@@ -1,70 +1,51 @@
 //! `GET /api/rooms`, `POST /api/rooms`, `GET`/`PATCH /api/rooms/:id`, and
-//! `GET /api/featured` (the public room the landing page shows).
+//! `GET /api/featured` (the public room the landing page shows). The
+//! operations are in `ops::rooms`; this is their HTTP face.
 
-use protocol::ratelimit::Decision;
 use protocol::validate::{NewRoom, RoomUpdate};
 use protocol::wire::Room;
 use worker::Response;
 
-use crate::auth::{authenticate, not_readable, optional};
+use crate::auth::{authenticate, optional};
 use crate::context::Ctx;
 use crate::error::{json_response, AppError, AppResult};
-use crate::routes::room_id;
-use crate::store::{kv, rooms};
+use crate::ops;
+use crate::store::rooms;
 
 pub async fn list(ctx: &Ctx) -> AppResult<Response> {
     let caller = authenticate(ctx).await?;
-    let rooms: Vec<Room> = rooms::list(&ctx.db, &caller.key_id)
-        .await?
-        .into_iter()
-        .map(Room::from)
-        .collect();
-    Ok(json_response(&rooms, 200))
+    Ok(json_response(&ops::rooms::list(ctx, &caller).await?, 200))
 }
 
 pub async fn create(ctx: &mut Ctx) -> AppResult<Response> {
     let caller = authenticate(ctx).await?;
+    caller.may(protocol::access::Action::CreateRoom, None)?;
     // Validate before spending the rate limit: a typo should not cost a room.
     let new = NewRoom::from_json(&ctx.body().await?)?;
-    let scope = format!("rooms-per-key:{}", caller.key_id);
-    if let Decision::Deny { retry_after_secs } =
-        kv::check_and_record(&ctx.env, &scope, ctx.config.rooms_per_key, ctx.now_ms).await?
-    {
-        return Err(AppError::rate_limited(
-            format!(
-                "room creation is limited to {} per day per key",
-                ctx.config.rooms_per_key.max
-            ),
-            retry_after_secs,
-        ));
-    }
-    let id = uuid::Uuid::new_v4().to_string();
-    let row = rooms::insert(&ctx.db, &id, &caller.key_id, new.name.as_ref(), ctx.now_ms)
-        .await?
-        .ok_or_else(|| AppError::Internal("room insert returned no row".into()))?;
-    Ok(json_response(&Room::from(row), 201))
+    Ok(json_response(
+        &ops::rooms::create(ctx, &caller, &new).await?,
+        201,
+    ))
 }
 
-/// The owner's room, or any public room (with or without a key).
+/// The owner's room, a member's own, or any public room (with or without a key).
 pub async fn get(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let caller = optional(ctx).await?;
-    let id = room_id(raw_id).map_err(|_| not_readable(&caller))?;
-    let reader = caller.as_ref().map(|c| c.key_id.as_str());
-    let row = rooms::get_readable(&ctx.db, &id, reader)
-        .await?
-        .ok_or_else(|| not_readable(&caller))?;
-    Ok(json_response(&Room::from(row), 200))
+    Ok(json_response(
+        &ops::rooms::get(ctx, &caller, raw_id).await?,
+        200,
+    ))
 }
 
-/// The owner changes a room's settings (today: whether it is public).
+/// The owner changes a room's settings: public, loop guard.
 pub async fn update(ctx: &mut Ctx, raw_id: &str) -> AppResult<Response> {
     let caller = authenticate(ctx).await?;
-    let id = room_id(raw_id)?;
+    caller.may(protocol::access::Action::UpdateRoom, None)?;
     let update = RoomUpdate::from_json(&ctx.body().await?)?;
-    let row = rooms::set_public(&ctx.db, &id, &caller.key_id, update.public)
-        .await?
-        .ok_or_else(AppError::room_not_found)?;
-    Ok(json_response(&Room::from(row), 200))
+    Ok(json_response(
+        &ops::rooms::update(ctx, &caller, raw_id, &update).await?,
+        200,
+    ))
 }
 
 /// The featured room (`FEATURED_ROOM_ID`), if configured and public.

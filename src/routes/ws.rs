@@ -24,6 +24,7 @@ pub async fn upgrade(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         &opened.start.owner_key_id,
         &opened.room,
         opened.reader.as_deref(),
+        opened.member.as_ref(),
         opened.after_seq,
     )
     .await?)

@@ -51,6 +51,12 @@ impl From<i64> for Arg<'_> {
     }
 }
 
+impl From<Option<i64>> for Arg<'_> {
+    fn from(n: Option<i64>) -> Self {
+        n.map_or(Arg::Null, Arg::Int)
+    }
+}
+
 impl<'a> From<Option<&'a str>> for Arg<'a> {
     fn from(s: Option<&'a str>) -> Arg<'a> {
         s.map_or(Arg::Null, Arg::Text)

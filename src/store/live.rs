@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::error::AppResult;
 use crate::store::d1::{rows, Arg, Db};
+use crate::store::{members, messages};
 
 /// Messages per push; a full page means more are waiting.
 pub const PAGE: u32 = 200;
@@ -15,6 +16,9 @@ pub struct Pending {
     pub messages: Vec<MessageRow>,
     /// Which of the readers' keys have been revoked since they connected.
     pub revoked: Vec<String>,
+    /// The members among the readers that are still live, as (id, token hash):
+    /// a socket whose pair is missing was removed or re-issued.
+    pub live_members: Vec<(String, String)>,
     /// Whether the room is public now (None: it no longer exists).
     pub public: Option<bool>,
 }
@@ -34,11 +38,15 @@ pub async fn pending(
     room_id: &str,
     after_seq: i64,
     readers: &[String],
+    members: &[String],
 ) -> AppResult<Pending> {
     let readers_json = serde_json::to_string(readers).unwrap_or_else(|_| "[]".into());
+    let members_json = serde_json::to_string(members).unwrap_or_else(|_| "[]".into());
     let messages = db.prepare(
-        "SELECT seq, id, room_id, sender, sender_type, color, content, created_ms \
-         FROM messages WHERE room_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        &format!(
+            "SELECT {} FROM messages WHERE room_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            messages::COLS
+        ),
         &[room_id.into(), Arg::Int(after_seq), i64::from(PAGE).into()],
     )?;
     let revoked = db.prepare(
@@ -47,12 +55,17 @@ pub async fn pending(
         &[Arg::Text(&readers_json)],
     )?;
     let room = db.prepare("SELECT public FROM rooms WHERE id = ?1", &[room_id.into()])?;
-    let results = db.batch(vec![messages, revoked, room]).await?;
+    let live = members::live_statement(db, &members_json)?;
+    let results = db.batch(vec![messages, revoked, room, live]).await?;
     let revoked: Vec<IdRow> = rows(results.get(1))?;
     let room: Vec<PublicRow> = rows(results.get(2))?;
     Ok(Pending {
         messages: rows(results.first())?,
         revoked: revoked.into_iter().map(|r| r.id).collect(),
+        live_members: members::live_rows(results.get(3))?
+            .into_iter()
+            .map(|m| (m.id, m.token_hash))
+            .collect(),
         public: room.first().map(|r| r.public != 0),
     })
 }

@@ -2,9 +2,11 @@
 //! SQL lives with the resource it serves; this module owns the plumbing.
 
 pub mod d1;
+pub mod inbox;
 pub mod keys;
 pub mod kv;
 #[cfg(feature = "durable-objects")]
 pub mod live;
+pub mod members;
 pub mod messages;
 pub mod rooms;

@@ -2,12 +2,13 @@
 //! `public = 1` for reads a public room allows: no query can reach another
 //! tenant's private rooms.
 
+use protocol::validate::RoomUpdate;
 use protocol::wire::RoomRow;
 
 use crate::error::AppResult;
-use crate::store::d1::{Arg, Db};
+use crate::store::d1::Db;
 
-const COLS: &str = "id, name, public, created_ms";
+const COLS: &str = "id, name, public, loop_guard, created_ms";
 
 /// The clause that lets a reader see a room: the owner, or anyone if public.
 /// `?2` is the reader's key id, NULL for an anonymous reader.
@@ -56,16 +57,24 @@ pub async fn get_public(db: &Db, id: &str) -> AppResult<Option<RoomRow>> {
     .await
 }
 
-/// Sets a room's visibility; `None` if the room is not the key's.
-pub async fn set_public(
+/// Changes a room's settings (those given); `None` if the room is not the key's.
+pub async fn update(
     db: &Db,
     id: &str,
     key_id: &str,
-    public: bool,
+    update: &RoomUpdate,
 ) -> AppResult<Option<RoomRow>> {
     db.first(
-        &format!("UPDATE rooms SET public = ?3 WHERE id = ?1 AND key_id = ?2 RETURNING {COLS}"),
-        &[id.into(), key_id.into(), Arg::Int(i64::from(public))],
+        &format!(
+            "UPDATE rooms SET public = COALESCE(?3, public), loop_guard = COALESCE(?4, loop_guard) \
+             WHERE id = ?1 AND key_id = ?2 RETURNING {COLS}"
+        ),
+        &[
+            id.into(),
+            key_id.into(),
+            update.public.map(i64::from).into(),
+            update.loop_guard.into(),
+        ],
     )
     .await
 }

@@ -1,0 +1,179 @@
+//! Sending and reading history.
+
+use protocol::access::{sender_for, Action};
+use protocol::key::CredentialKind;
+use protocol::ratelimit::retry_after_secs;
+use protocol::validate::{IdempotencyKey, NewMessage, Page, ValidationError};
+use protocol::wire::{Message, MessageRow};
+use protocol::ErrorCode;
+
+use crate::auth::{admit, admit_member, authenticate, not_readable, Caller, Presented};
+use crate::context::Ctx;
+use crate::error::{AppError, AppResult};
+use crate::ops::{keyed_room_id, room_id};
+use crate::store::d1::rows;
+use crate::store::messages::{self, KeyRef, NewRecord, PageResult, Refusal};
+use crate::store::{keys, members};
+
+/// A send's outcome: the message, and whether this call stored it (false: an
+/// idempotent retry returned the original).
+pub struct Sent {
+    pub message: Message,
+    pub created: bool,
+}
+
+/// Sends as the presented credential. One D1 round trip on the hot path: the
+/// credential lookup and an INSERT that authenticates it by its hash, checks
+/// the room, the send limit and the loop guard, go as one batch.
+pub async fn send(
+    ctx: &Ctx,
+    cred: &Presented,
+    raw_room: &str,
+    message: &NewMessage,
+    idempotency_key: Option<&IdempotencyKey>,
+) -> AppResult<Sent> {
+    let room = match keyed_room_id(raw_room) {
+        Ok(room) => room,
+        Err(e) => {
+            // A bad key outranks a bad room id, as on every other route.
+            authenticate(ctx).await?;
+            return Err(e);
+        }
+    };
+    if cred.kind == CredentialKind::Owner && message.sender.is_none() {
+        authenticate(ctx).await?;
+        return Err(ValidationError::SenderRequired.into());
+    }
+    let limit = ctx.config.messages_per_key;
+    let id = uuid::Uuid::new_v4().to_string();
+    let (lookup, key) = match cred.kind {
+        CredentialKind::Owner => (
+            keys::find_active_statement(&ctx.db, &cred.hash)?,
+            KeyRef::Hash(&cred.hash),
+        ),
+        CredentialKind::Member => (
+            members::find_active_statement(&ctx.db, &cred.hash)?,
+            KeyRef::Member(&cred.hash),
+        ),
+    };
+    let rec = NewRecord {
+        id: &id,
+        room_id: &room,
+        key,
+        message,
+        idempotency_key: idempotency_key.map(AsRef::as_ref),
+        now_ms: ctx.now_ms,
+        max: limit.max,
+        window_start_ms: limit.window_start(ctx.now_ms),
+    };
+    let results = ctx
+        .db
+        .batch(vec![lookup, messages::insert_statement(&ctx.db, &rec)?])
+        .await?;
+    let caller = match cred.kind {
+        CredentialKind::Owner => admit(ctx, rows(results.first())?.into_iter().next())?,
+        CredentialKind::Member => admit_member(ctx, rows(results.first())?.into_iter().next())?,
+    };
+    let inserted: Option<MessageRow> = rows(results.get(1))?.into_iter().next();
+    if let Some(row) = inserted {
+        notify(ctx, &caller.key_id, &room);
+        return Ok(Sent {
+            message: Message::from(row),
+            created: true,
+        });
+    }
+    // The rare path: say why, refusals decidable from the caller first.
+    caller.may(Action::Send, Some(&room))?;
+    let requested = message.sender.as_ref().map(AsRef::as_ref);
+    let sender = sender_for(caller.principal(), requested)?;
+    let sender_type = match &caller.member {
+        Some(m) => m.role.sender_type(),
+        None => message.sender_type,
+    };
+    let refusal = messages::explain_refusal(
+        &ctx.db,
+        &rec,
+        &caller.key_id,
+        caller.member_hash(),
+        &sender,
+        sender_type.as_str(),
+    )
+    .await?;
+    refused(ctx, &caller, &room, refusal, &sender).map(|message| Sent {
+        message,
+        created: false,
+    })
+}
+
+/// Tells the room's live readers (paid variant: its object) that something
+/// was stored; nothing to do where streams poll.
+pub fn notify(ctx: &Ctx, owner_key_id: &str, room: &str) {
+    #[cfg(feature = "durable-objects")]
+    crate::room::notify(ctx, owner_key_id, room);
+    #[cfg(not(feature = "durable-objects"))]
+    let _ = (ctx, owner_key_id, room);
+}
+
+/// The answer to a refusal: the original for a retried idempotency key, an
+/// error otherwise.
+pub fn refused(
+    ctx: &Ctx,
+    caller: &Caller,
+    room: &str,
+    refusal: Refusal,
+    sender: &str,
+) -> AppResult<Message> {
+    let limit = ctx.config.messages_per_key;
+    match refusal {
+        Refusal::KeyRevoked => Err(AppError::unauthorized("invalid or revoked API key")),
+        Refusal::RoomNotFound => Err(AppError::room_not_found()),
+        Refusal::HandleReserved => Err(AppError::forbidden(format!(
+            "'{sender}' is the handle of a member of this room; only its member token sends as it"
+        ))),
+        Refusal::Duplicate(original) => Ok(Message::from(*original)),
+        Refusal::LoopGuard { limit, notice } => {
+            if notice.is_some() {
+                notify(ctx, &caller.key_id, room);
+            }
+            Err(AppError::client(
+                ErrorCode::LoopGuard,
+                format!(
+                    "loop guard: the last {limit} messages here are all from agents. Stop and \
+                     wait for a human to reply (meet-ai wait, or the inbox); the room's owner \
+                     can raise the limit with PATCH {{\"loop_guard\": N}}"
+                ),
+            ))
+        }
+        Refusal::RateLimited { blocking_ms } => Err(AppError::rate_limited(
+            format!(
+                "sending is limited to {} messages per minute per key",
+                limit.max
+            ),
+            blocking_ms.map_or(1, |t| retry_after_secs(limit, t, ctx.now_ms)),
+        )),
+    }
+}
+
+/// A page of a room's history, for its owner, its members, or anyone if the
+/// room is public.
+pub async fn history(
+    ctx: &Ctx,
+    caller: &Option<Caller>,
+    raw_room: &str,
+    page: &Page,
+    limit: u32,
+) -> AppResult<Vec<Message>> {
+    let id = room_id(raw_room, caller)?;
+    if let Some(c) = caller {
+        c.may(Action::Read, Some(&id))?;
+    }
+    let reader = caller.as_ref().map(|c| c.key_id.as_str());
+    match messages::page(&ctx.db, &id, reader, page, limit).await? {
+        PageResult::RoomNotFound => Err(not_readable(caller)),
+        PageResult::CursorNotFound => Err(AppError::client(
+            ErrorCode::NotFound,
+            "the cursor message is not in this room",
+        )),
+        PageResult::Rows(rows) => Ok(rows.into_iter().map(Message::from).collect()),
+    }
+}
