@@ -10,6 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::result::ToolError;
+use crate::wire::SenderType;
 
 /// Default seconds `wait_for_messages` waits.
 pub const WAIT_DEFAULT_SECS: u32 = 25;
@@ -29,8 +30,8 @@ pub enum ToolCall {
         /// Required with an owner key; optional with a member token (the
         /// handle is the sender).
         sender: Option<String>,
-        /// `"human"` or `"agent"`, checked by the operation.
-        sender_type: Option<String>,
+        /// Ignored with a member token (its role decides).
+        sender_type: Option<SenderType>,
         color: Option<String>,
     },
     ReadMessages {
@@ -86,7 +87,7 @@ struct SendArgs {
     #[serde(default)]
     sender: Option<String>,
     #[serde(default)]
-    sender_type: Option<String>,
+    sender_type: Option<SenderType>,
     #[serde(default)]
     color: Option<String>,
 }
@@ -549,7 +550,7 @@ mod tests {
                 room_id: "r".into(),
                 content: "hi".into(),
                 sender: Some("ada".into()),
-                sender_type: Some("agent".into()),
+                sender_type: Some(SenderType::Agent),
                 color: Some("#aabbcc".into())
             }
         );
@@ -779,6 +780,7 @@ mod tests {
             let mut args = Map::new();
             for (k, v) in props {
                 let sample = match v["type"].as_str().unwrap() {
+                    "string" if v.get("enum").is_some() => v["enum"][0].clone(),
                     "string" => json!("x"),
                     "integer" => json!(5),
                     "boolean" => json!(true),
