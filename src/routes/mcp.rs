@@ -92,18 +92,24 @@ pub async fn handle(ctx: &mut Ctx) -> AppResult<Response> {
     })
 }
 
+/// A wire type as JSON, through the same `to_string` its REST twin uses
+/// (a second serializer for every wire type would cost bundle size).
+fn json_of<T: Serialize>(value: &T) -> AppResult<Value> {
+    serde_json::to_string(value)
+        .and_then(|text| serde_json::from_str(&text))
+        .map_err(|e| AppError::Internal(format!("mcp: {e}")))
+}
+
 fn to_object<T: Serialize>(key: &str, value: &T) -> AppResult<Map<String, Value>> {
-    let value = serde_json::to_value(value).map_err(|e| AppError::Internal(format!("mcp: {e}")))?;
     let mut out = Map::new();
-    out.insert(key.into(), value);
+    out.insert(key.into(), json_of(value)?);
     Ok(out)
 }
 
 fn flat<T: Serialize>(value: &T) -> AppResult<Map<String, Value>> {
-    match serde_json::to_value(value) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(AppError::Internal("mcp: output is not an object".into())),
-        Err(e) => Err(AppError::Internal(format!("mcp: {e}"))),
+    match json_of(value)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(AppError::Internal("mcp: output is not an object".into())),
     }
 }
 

@@ -132,9 +132,15 @@ pub fn parse(body: &[u8]) -> Result<Incoming, Box<Response>> {
     // A readable id is echoed in the error, so the client can match it.
     let id = match object.get("id") {
         None => None,
-        Some(raw) => Some(serde_json::from_value::<Id>(raw.clone()).map_err(|_| {
-            Response::error(None, INVALID_REQUEST, "id must be a string or an integer")
-        })?),
+        Some(Value::String(s)) => Some(Id::String(s.clone())),
+        Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().map(Id::Number),
+        Some(_) => {
+            return Err(Box::new(Response::error(
+                None,
+                INVALID_REQUEST,
+                "id must be a string or an integer",
+            )))
+        }
     };
     let invalid = |message: &str| Box::new(Response::error(id.clone(), INVALID_REQUEST, message));
     if object.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {

@@ -6,8 +6,7 @@
 //! (lengths, cursor syntax, handle rules) stay with the operations, so a tool
 //! and its REST twin refuse the same input with the same message.
 
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::result::ToolError;
 use crate::wire::SenderType;
@@ -69,79 +68,83 @@ pub enum CallError {
     Arguments(ToolError),
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NoArgs {}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateRoomArgs {
-    name: String,
+/// Reads one tool's arguments: every key must be one the tool takes, and
+/// each value of the JSON type its schema names. Written out rather than
+/// derived: seven serde visitors would cost the wasm bundle more than the
+/// whole MCP endpoint.
+struct Args<'a> {
+    tool: &'a str,
+    map: &'a Map<String, Value>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SendArgs {
-    room_id: String,
-    content: String,
-    #[serde(default)]
-    sender: Option<String>,
-    #[serde(default)]
-    sender_type: Option<SenderType>,
-    #[serde(default)]
-    color: Option<String>,
-}
+impl<'a> Args<'a> {
+    fn new(
+        tool: &'a str,
+        map: &'a Map<String, Value>,
+        allowed: &[&str],
+    ) -> Result<Args<'a>, CallError> {
+        if let Some(unknown) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(Args { tool, map }.error(
+                unknown,
+                &format!(
+                    "is not an argument of {tool} (it takes: {})",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        Ok(Args { tool, map })
+    }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReadArgs {
-    room_id: String,
-    #[serde(default)]
-    after: Option<String>,
-    #[serde(default)]
-    limit: Option<i64>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WaitArgs {
-    room_id: String,
-    #[serde(default, rename = "for")]
-    for_handle: Option<String>,
-    #[serde(default)]
-    any: bool,
-    #[serde(default)]
-    timeout: Option<f64>,
-    #[serde(default)]
-    ack: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InboxArgs {
-    room_id: String,
-    #[serde(default, rename = "for")]
-    for_handle: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MarkReadArgs {
-    room_id: String,
-    #[serde(default, rename = "for")]
-    for_handle: Option<String>,
-    through: String,
-}
-
-fn args<T: for<'de> Deserialize<'de>>(
-    tool: &str,
-    arguments: &Map<String, Value>,
-) -> Result<T, CallError> {
-    serde_json::from_value(Value::Object(arguments.clone())).map_err(|e| {
+    fn error(&self, key: &str, what: &str) -> CallError {
         CallError::Arguments(ToolError::bad_request(format!(
-            "invalid arguments for {tool}: {e}"
+            "invalid arguments for {}: {key} {what}",
+            self.tool
         )))
-    })
+    }
+
+    /// A present, non-null value (null reads as absent).
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    fn opt_str(&self, key: &str) -> Result<Option<String>, CallError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(self.error(key, "must be a string")),
+        }
+    }
+
+    fn str(&self, key: &str) -> Result<String, CallError> {
+        self.opt_str(key)?
+            .ok_or_else(|| self.error(key, "is required"))
+    }
+
+    fn opt_bool(&self, key: &str) -> Result<Option<bool>, CallError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(self.error(key, "must be true or false")),
+        }
+    }
+
+    fn opt_number(&self, key: &str) -> Result<Option<f64>, CallError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Number(n)) => Ok(n.as_f64()),
+            Some(_) => Err(self.error(key, "must be a number")),
+        }
+    }
+
+    fn opt_integer(&self, key: &str) -> Result<Option<i64>, CallError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Number(n)) if n.is_i64() => Ok(n.as_i64()),
+            // Huge positive integers cap like the REST limit does.
+            Some(Value::Number(n)) if n.is_u64() => Ok(Some(i64::MAX)),
+            Some(_) => Err(self.error(key, "must be an integer")),
+        }
+    }
 }
 
 /// The wait's timeout in whole seconds: default 25, capped at 45; zero,
@@ -159,56 +162,62 @@ fn wait_timeout(raw: Option<f64>) -> Result<u32, CallError> {
 impl ToolCall {
     /// Reads `tools/call` params: `{"name": ..., "arguments": {...}}`.
     pub fn parse(name: &str, arguments: &Map<String, Value>) -> Result<ToolCall, CallError> {
+        let args = |allowed: &[&str]| Args::new(name, arguments, allowed);
         Ok(match name {
             "list_rooms" => {
-                args::<NoArgs>(name, arguments)?;
+                args(&[])?;
                 ToolCall::ListRooms
             }
-            "create_room" => {
-                let a: CreateRoomArgs = args(name, arguments)?;
-                ToolCall::CreateRoom { name: a.name }
-            }
+            "create_room" => ToolCall::CreateRoom {
+                name: args(&["name"])?.str("name")?,
+            },
             "send_message" => {
-                let a: SendArgs = args(name, arguments)?;
+                let a = args(&["room_id", "content", "sender", "sender_type", "color"])?;
+                let sender_type = match a.opt_str("sender_type")?.as_deref() {
+                    None => None,
+                    Some("human") => Some(SenderType::Human),
+                    Some("agent") => Some(SenderType::Agent),
+                    Some(_) => return Err(a.error("sender_type", "must be \"human\" or \"agent\"")),
+                };
                 ToolCall::SendMessage {
-                    room_id: a.room_id,
-                    content: a.content,
-                    sender: a.sender,
-                    sender_type: a.sender_type,
-                    color: a.color,
+                    room_id: a.str("room_id")?,
+                    content: a.str("content")?,
+                    sender: a.opt_str("sender")?,
+                    sender_type,
+                    color: a.opt_str("color")?,
                 }
             }
             "read_messages" => {
-                let a: ReadArgs = args(name, arguments)?;
+                let a = args(&["room_id", "after", "limit"])?;
                 ToolCall::ReadMessages {
-                    room_id: a.room_id,
-                    after: a.after,
-                    limit: a.limit,
+                    room_id: a.str("room_id")?,
+                    after: a.opt_str("after")?,
+                    limit: a.opt_integer("limit")?,
                 }
             }
             "wait_for_messages" => {
-                let a: WaitArgs = args(name, arguments)?;
+                let a = args(&["room_id", "for", "any", "timeout", "ack"])?;
                 ToolCall::WaitForMessages {
-                    room_id: a.room_id,
-                    for_handle: a.for_handle,
-                    any: a.any,
-                    timeout_secs: wait_timeout(a.timeout)?,
-                    ack: a.ack.unwrap_or(true),
+                    room_id: a.str("room_id")?,
+                    for_handle: a.opt_str("for")?,
+                    any: a.opt_bool("any")?.unwrap_or(false),
+                    timeout_secs: wait_timeout(a.opt_number("timeout")?)?,
+                    ack: a.opt_bool("ack")?.unwrap_or(true),
                 }
             }
             "inbox" => {
-                let a: InboxArgs = args(name, arguments)?;
+                let a = args(&["room_id", "for"])?;
                 ToolCall::Inbox {
-                    room_id: a.room_id,
-                    for_handle: a.for_handle,
+                    room_id: a.str("room_id")?,
+                    for_handle: a.opt_str("for")?,
                 }
             }
             "mark_read" => {
-                let a: MarkReadArgs = args(name, arguments)?;
+                let a = args(&["room_id", "for", "through"])?;
                 ToolCall::MarkRead {
-                    room_id: a.room_id,
-                    for_handle: a.for_handle,
-                    through: a.through,
+                    room_id: a.str("room_id")?,
+                    for_handle: a.opt_str("for")?,
+                    through: a.str("through")?,
                 }
             }
             other => return Err(CallError::UnknownTool(other.to_owned())),
@@ -243,279 +252,32 @@ impl ToolCall {
 }
 
 // ---------------------------------------------------------------------------
-// Schemas
+// Definitions
 
-fn room_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "id": {"type": "string", "description": "The room id (a UUID)."},
-            "name": {"type": "string"},
-            "public": {"type": "boolean"},
-            "loop_guard": {"type": "integer"},
-            "created_at": {"type": "string", "description": "RFC 3339 UTC"}
-        },
-        "required": ["id", "name", "created_at"]
-    })
-}
-
-fn message_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "id": {"type": "string", "description": "The message id: the cursor for after/through."},
-            "room_id": {"type": "string"},
-            "sender": {"type": "string"},
-            "sender_type": {"type": "string", "enum": ["human", "agent"]},
-            "color": {"type": ["string", "null"]},
-            "content": {"type": "string", "description": "Markdown."},
-            "created_at": {"type": "string"},
-            "verified": {"type": "boolean", "description": "Sent with a member token: the sender is that member's handle."},
-            "mentions": {"type": "array", "items": {"type": "string"}},
-            "kind": {"type": "string", "enum": ["message", "notice"]}
-        },
-        "required": ["id", "room_id", "sender", "sender_type", "content", "created_at"]
-    })
-}
-
-fn room_id_arg() -> Value {
-    json!({"type": "string", "description": "The room's id (a UUID), from list_rooms or create_room."})
-}
-
-fn for_arg() -> Value {
-    json!({
-        "type": "string",
-        "description": "Whose messages: a member handle. Omit it with a member token (it means you); required with an owner key."
-    })
-}
-
-/// The shape every error result's `structuredContent` has.
-fn error_schema() -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "error": {"type": "string", "description": "What went wrong, and how to go on."},
-            "code": {
-                "type": "string",
-                "enum": ["bad_request", "unauthorized", "forbidden", "not_found", "conflict",
-                         "method_not_allowed", "payload_too_large", "rate_limited",
-                         "loop_guard", "internal"]
-            },
-            "retry_after": {"type": "integer", "minimum": 0, "description": "Seconds to wait before retrying."},
-            "unread_mentions": {"type": "integer", "minimum": 0}
-        },
-        "required": ["error", "code"]
-    })
-}
-
-/// An output schema: the success shape or the error shape. Clients validate
-/// `structuredContent` against it, error results included.
-fn output(properties: Value, required: &[&str]) -> Value {
-    let mut props = properties;
-    if let Value::Object(map) = &mut props {
-        map.insert(
-            "unread_mentions".into(),
-            json!({
-                "type": "integer", "minimum": 0,
-                "description": "Messages mentioning you that you have not marked read, when the server knows who you are in this room."
-            }),
-        );
-    }
-    json!({
-        "type": "object",
-        "anyOf": [
-            {"type": "object", "properties": props, "required": required},
-            error_schema()
-        ]
-    })
-}
-
-/// One tool definition, as `tools/list` shows it.
-struct Def {
-    name: &'static str,
-    title: &'static str,
-    description: &'static str,
-    input: Value,
-    output: Value,
-    read_only: bool,
-    idempotent: bool,
-}
-
-fn defs() -> Vec<Def> {
-    let messages = json!({"type": "array", "items": message_schema()});
-    vec![
-        Def {
-            name: "list_rooms",
-            title: "List rooms",
-            description: "List the chat rooms your credential can see (with a member token: just your room). Use it first to find a room_id.",
-            input: json!({"type": "object", "properties": {}, "additionalProperties": false}),
-            output: output(json!({"rooms": {"type": "array", "items": room_schema()}}), &["rooms"]),
-            read_only: true,
-            idempotent: true,
-        },
-        Def {
-            name: "create_room",
-            title: "Create a room",
-            description: "Create a new chat room (owner key only; limited per day). Returns the room; share its id with the people and agents who should join.",
-            input: json!({
-                "type": "object",
-                "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100, "description": "One line, 1-100 characters."}},
-                "required": ["name"],
-                "additionalProperties": false
-            }),
-            output: output(json!({"room": room_schema()}), &["room"]),
-            read_only: false,
-            idempotent: false,
-        },
-        Def {
-            name: "send_message",
-            title: "Send a message",
-            description: "Post a message to a room. Write @handle to mention someone (they are told). With a member token the sender is your handle; with an owner key give sender. Agents should set sender_type to \"agent\".",
-            input: json!({
-                "type": "object",
-                "properties": {
-                    "room_id": room_id_arg(),
-                    "content": {"type": "string", "minLength": 1, "description": "Markdown, up to 32 KB."},
-                    "sender": {"type": "string", "description": "Your display name (1-64 characters). Optional with a member token; required with an owner key."},
-                    "sender_type": {"type": "string", "enum": ["human", "agent"], "description": "Ignored with a member token (your role decides)."},
-                    "color": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$", "description": "Optional #rrggbb for your name."}
-                },
-                "required": ["room_id", "content"],
-                "additionalProperties": false
-            }),
-            output: output(json!({"message": message_schema()}), &["message"]),
-            read_only: false,
-            idempotent: false,
-        },
-        Def {
-            name: "read_messages",
-            title: "Read messages",
-            description: "Read a room's history, oldest first. Without after: the latest messages. To page forward, pass the returned next_after as after. Use it to catch up on context; use wait_for_messages to wait for new ones.",
-            input: json!({
-                "type": "object",
-                "properties": {
-                    "room_id": room_id_arg(),
-                    "after": {"type": "string", "description": "A message id: return the messages after it. 00000000-0000-0000-0000-000000000000 starts at the beginning."},
-                    "limit": {"type": "integer", "minimum": 1, "maximum": 500, "description": "How many (default 100; larger is capped at 500)."}
-                },
-                "required": ["room_id"],
-                "additionalProperties": false
-            }),
-            output: output(
-                json!({
-                    "messages": messages,
-                    "next_after": {"type": ["string", "null"], "description": "Pass as after to read on: the last message's id (or your after when nothing came)."}
-                }),
-                &["messages"],
-            ),
-            read_only: true,
-            idempotent: true,
-        },
-        Def {
-            name: "wait_for_messages",
-            title: "Wait for messages",
-            description: "Block until something for you arrives in the room, then return it: by default messages that mention you (or @all); with any=true every message not sent by you. Returns early as soon as there is one; after timeout seconds returns timed_out=true with no messages, then call it again. Returned messages are marked read unless ack=false.",
-            input: json!({
-                "type": "object",
-                "properties": {
-                    "room_id": room_id_arg(),
-                    "for": for_arg(),
-                    "any": {"type": "boolean", "default": false, "description": "Wake on any message from someone else, not only mentions."},
-                    "timeout": {"type": "integer", "minimum": 1, "maximum": WAIT_MAX_SECS, "default": WAIT_DEFAULT_SECS, "description": "Seconds to wait (default 25, larger is capped at 45)."},
-                    "ack": {"type": "boolean", "default": true, "description": "Mark the returned messages read (default true)."}
-                },
-                "required": ["room_id"],
-                "additionalProperties": false
-            }),
-            output: output(
-                json!({
-                    "handle": {"type": "string"},
-                    "messages": messages,
-                    "cursor": {"type": "string", "description": "Your read cursor after the call."},
-                    "timed_out": {"type": "boolean", "description": "true: nothing arrived within the timeout."}
-                }),
-                &["messages", "timed_out"],
-            ),
-            read_only: false,
-            idempotent: false,
-        },
-        Def {
-            name: "inbox",
-            title: "Inbox",
-            description: "What is unread for you in a room: the count of unread messages and the unread ones that mention you. Cheap; use it when you come back to a room. Nothing is marked read.",
-            input: json!({
-                "type": "object",
-                "properties": {"room_id": room_id_arg(), "for": for_arg()},
-                "required": ["room_id"],
-                "additionalProperties": false
-            }),
-            output: output(
-                json!({
-                    "handle": {"type": "string"},
-                    "cursor": {"type": "string"},
-                    "unread": {"type": "integer", "minimum": 0},
-                    "mentions": messages,
-                    "has_more": {"type": "boolean"}
-                }),
-                &["handle", "cursor", "unread", "mentions"],
-            ),
-            read_only: true,
-            idempotent: true,
-        },
-        Def {
-            name: "mark_read",
-            title: "Mark read",
-            description: "Move your read cursor forward through a message id, so inbox and wait_for_messages stop returning it and everything before it. Never moves backward.",
-            input: json!({
-                "type": "object",
-                "properties": {
-                    "room_id": room_id_arg(),
-                    "for": for_arg(),
-                    "through": {"type": "string", "description": "The id of the last message you have read."}
-                },
-                "required": ["room_id", "through"],
-                "additionalProperties": false
-            }),
-            output: output(
-                json!({"handle": {"type": "string"}, "cursor": {"type": "string"}}),
-                &["handle", "cursor"],
-            ),
-            read_only: false,
-            idempotent: true,
-        },
-    ]
-}
+/// What `tools/list` shows, kept as data: schemas written as `json!` code
+/// cost the wasm bundle several times their size. The tests below hold the
+/// file to the parser above.
+const TOOLS_JSON: &str = include_str!("tools.json");
 
 /// The `tools/list` result's `tools`. `structured` is false for clients of
 /// revision 2025-03-26, which predates `title` and `outputSchema`.
 pub fn list(structured: bool) -> Vec<Value> {
-    defs()
-        .into_iter()
-        .map(|d| {
-            let mut tool = json!({
-                "name": d.name,
-                "description": d.description,
-                "inputSchema": d.input,
-                "annotations": {
-                    "title": d.title,
-                    "readOnlyHint": d.read_only,
-                    "destructiveHint": false,
-                    "idempotentHint": d.idempotent,
-                    "openWorldHint": false
-                }
-            });
-            if structured {
-                tool["title"] = json!(d.title);
-                tool["outputSchema"] = d.output;
+    let mut tools: Vec<Value> = serde_json::from_str(TOOLS_JSON).unwrap_or_default();
+    if !structured {
+        for tool in &mut tools {
+            if let Some(tool) = tool.as_object_mut() {
+                tool.remove("outputSchema");
+                tool.remove("title");
             }
-            tool
-        })
-        .collect()
+        }
+    }
+    tools
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn parse(name: &str, args: Value) -> Result<ToolCall, CallError> {
         let Value::Object(map) = args else {
@@ -757,9 +519,46 @@ mod tests {
                 "{name}: outputSchema is an object schema"
             );
             check_schema(output, name);
-            // The error branch is the same for every tool.
-            assert_eq!(output["anyOf"][1], error_schema());
+            // The error branch is the same for every tool, with the error
+            // codes there are.
+            assert_eq!(
+                output["anyOf"][1],
+                list(true)[0]["outputSchema"]["anyOf"][1]
+            );
+            let codes = output["anyOf"][1]["properties"]["code"]["enum"]
+                .as_array()
+                .unwrap()
+                .clone();
+            for code in [
+                crate::ErrorCode::BadRequest,
+                crate::ErrorCode::Unauthorized,
+                crate::ErrorCode::NotFound,
+                crate::ErrorCode::RateLimited,
+                crate::ErrorCode::Internal,
+            ] {
+                assert!(
+                    codes.contains(&serde_json::to_value(code).unwrap()),
+                    "{code:?}"
+                );
+            }
+            // Every success branch allows unread_mentions.
+            assert_eq!(
+                output["anyOf"][0]["properties"]["unread_mentions"]["type"],
+                "integer"
+            );
         }
+    }
+
+    #[test]
+    fn the_wait_schema_states_the_real_limits() {
+        let tools = list(true);
+        let wait = tools
+            .iter()
+            .find(|t| t["name"] == "wait_for_messages")
+            .unwrap();
+        let timeout = &wait["inputSchema"]["properties"]["timeout"];
+        assert_eq!(timeout["maximum"], WAIT_MAX_SECS);
+        assert_eq!(timeout["default"], WAIT_DEFAULT_SECS);
     }
 
     #[test]
