@@ -184,4 +184,35 @@ impl Api {
             }
         }
     }
+
+    /// Adds a member to the owner's room and returns its token.
+    pub async fn add_member(&self, owner: &str, room: &str, handle: &str, role: &str) -> String {
+        let reply = self
+            .call(
+                Method::POST,
+                &format!("/api/rooms/{room}/members"),
+                Some(owner),
+                Some(json!({ "handle": handle, "role": role })),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.json()["token"]
+            .as_str()
+            .expect("a token in the reply")
+            .to_owned()
+    }
+
+    /// Sends with a member token, leaving the sender to the token.
+    pub async fn send_as_member(&self, token: &str, room: &str, content: &str) -> Message {
+        let reply = self
+            .call(
+                Method::POST,
+                &format!("/api/rooms/{room}/messages"),
+                Some(token),
+                Some(json!({ "content": content })),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        serde_json::from_str(&reply.body).expect("message body")
+    }
 }

@@ -268,3 +268,66 @@ async fn revoking_the_owners_key_closes_its_idle_sockets_at_once() {
     assert!(ws.next_frame(Duration::from_secs(10)).await.is_none());
     assert_eq!(ws.closed, Some(1008), "closed for policy");
 }
+
+#[tokio::test]
+async fn a_member_socket_sends_verified_and_closes_at_once_when_removed() {
+    if !paid_variant() {
+        return;
+    }
+    let api = api();
+    let (owner, room) = api.key_and_room().await;
+    let agent = api.add_member(&owner, &room.id, "ada", "agent").await;
+    let viewer = api.add_member(&owner, &room.id, "eve", "viewer").await;
+    let mut ws = connect(&room.id, "", Some(&agent)).await;
+    let mut watcher = connect(&room.id, "", Some(&viewer)).await;
+    // The member's frame needs no sender: its handle is the sender.
+    ws.send_text(&json!({ "type": "message", "content": "hi from ada" }).to_string())
+        .await;
+    let got = ws
+        .next_message(Duration::from_secs(10))
+        .await
+        .expect("own message");
+    assert_eq!((got.sender.as_str(), got.verified), ("ada", true));
+    assert_eq!(got.sender_type, protocol::wire::SenderType::Agent);
+    assert_eq!(
+        watcher.next_message(Duration::from_secs(10)).await,
+        Some(got)
+    );
+    // A spoofed sender and a viewer's send are refused with an error frame.
+    ws.send_text(&message_frame("boss", "approved")).await;
+    assert!(matches!(
+        ws.next_frame(Duration::from_secs(10)).await,
+        Some(ServerFrame::Error { .. })
+    ));
+    watcher
+        .send_text(&json!({ "type": "message", "content": "psst" }).to_string())
+        .await;
+    assert!(matches!(
+        watcher.next_frame(Duration::from_secs(10)).await,
+        Some(ServerFrame::Error { .. })
+    ));
+    // Removing the member closes its socket at once; the viewer's stays.
+    let removed = api
+        .call(
+            Method::DELETE,
+            &format!("/api/rooms/{}/members/ada", room.id),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(removed.status, 204);
+    assert_eq!(ws.next_frame(Duration::from_secs(10)).await, None);
+    assert_eq!(ws.closed, Some(1008), "closed for policy");
+    // Re-issuing the viewer's token closes its socket too.
+    let reissued = api
+        .call(
+            Method::POST,
+            &format!("/api/rooms/{}/members/eve/token", room.id),
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(reissued.status, 201);
+    assert_eq!(watcher.next_frame(Duration::from_secs(10)).await, None);
+    assert_eq!(watcher.closed, Some(1008));
+}

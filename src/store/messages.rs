@@ -180,7 +180,8 @@ struct RefusalRow {
     owned: i64,
     reserved: i64,
     guard: i64,
-    run: i64,
+    /// NULL when the room does not exist.
+    run: Option<i64>,
     blocking_ms: Option<i64>,
 }
 
@@ -251,7 +252,7 @@ pub async fn explain_refusal(
     if let Some(row) = original.into_iter().next() {
         return Ok(Refusal::Duplicate(Box::new(row)));
     }
-    if sender_type == "agent" && check.guard > 0 && check.run >= check.guard {
+    if sender_type == "agent" && check.guard > 0 && check.run.unwrap_or(0) >= check.guard {
         let notice =
             store_notice(db, rec.room_id, &loop_guard_notice(check.guard), rec.now_ms).await?;
         return Ok(Refusal::LoopGuard {

@@ -11,7 +11,9 @@ async fn health_answers_without_auth() {
     let websocket = meet_ai_e2e::paid_variant();
     assert_eq!(
         reply.json(),
-        serde_json::json!({ "ok": true, "features": { "websocket": websocket } })
+        serde_json::json!({ "ok": true, "features": {
+            "websocket": websocket, "members": true, "mentions": true
+        } })
     );
 }
 

@@ -7,6 +7,8 @@ mod events;
 mod helpers;
 mod isolation;
 mod keys;
+mod members;
+mod mentions;
 mod messages;
 mod ratelimit;
 mod rooms;

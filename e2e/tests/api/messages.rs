@@ -33,9 +33,12 @@ async fn a_message_is_stored_and_shown_in_one_shape() {
             "content",
             "created_at",
             "id",
+            "kind",
+            "mentions",
             "room_id",
             "sender",
-            "sender_type"
+            "sender_type",
+            "verified"
         ]
     );
     let sent: Message = serde_json::from_value(sent).unwrap();

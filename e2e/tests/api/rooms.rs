@@ -35,7 +35,7 @@ async fn rooms_are_created_listed_oldest_first_and_fetched() {
     assert_eq!(one.json(), serde_json::to_value(&a).unwrap());
     assert_eq!(
         one.json().as_object().unwrap().keys().collect::<Vec<_>>(),
-        vec!["created_at", "id", "name", "public"]
+        vec!["created_at", "id", "loop_guard", "name", "public"]
     );
 }
 
