@@ -331,10 +331,15 @@ fn unauthorized(e: AppError) -> Response {
         AppError::Internal(_) => "unauthorized".into(),
     };
     let mut response = e.into_response();
-    let challenge = format!(
-        "Bearer realm=\"meet-ai\", error=\"invalid_token\", error_description=\"{}\"",
-        message.replace(['"', '\\'], "'")
-    );
+    // RFC 6750: no error code when no credential was presented at all.
+    let challenge = if message.starts_with("missing") {
+        "Bearer realm=\"meet-ai\"".to_owned()
+    } else {
+        format!(
+            "Bearer realm=\"meet-ai\", error=\"invalid_token\", error_description=\"{}\"",
+            message.replace(['"', '\\'], "'")
+        )
+    };
     let _ = response.headers_mut().set("WWW-Authenticate", &challenge);
     response
 }
