@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use protocol::ErrorCode;
+use serde::Deserialize;
 
 /// Documented exit codes.
 pub mod exit {
@@ -31,8 +32,34 @@ pub mod exit {
     /// The server does not offer what was asked for (`listen --transport ws`
     /// on a server without WebSocket).
     pub const UNSUPPORTED: u8 = 8;
+    /// The credential may not do this (`forbidden`): a member token doing an
+    /// owner's job, a viewer sending, a sender name that is not the token's.
+    pub const FORBIDDEN: u8 = 9;
+    /// It clashes with what exists (`conflict`): the handle is taken, the
+    /// room is full of members.
+    pub const CONFLICT: u8 = 10;
+    /// The room's loop guard refused an agent's message (`loop_guard`): the
+    /// last messages were all from agents. Wait for a human; do not retry.
+    pub const LOOP_GUARD: u8 = 11;
     /// `listen` stopped by SIGINT (Ctrl-C), as shells report 128 + 2.
     pub const INTERRUPTED: u8 = 130;
+}
+
+/// A server error code by its name (`not_found`, ...), if this build
+/// knows it.
+pub fn parse_code(name: &str) -> Option<ErrorCode> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned())).ok()
+}
+
+/// Every 4xx/5xx body: `{"error": "...", "code": "..."}`. Unlike
+/// `protocol::wire::ErrorBody` the code is read as a string, so that a code
+/// this build does not know yet still leaves the server's sentence (and the
+/// status decides the exit code).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiErrorBody {
+    pub error: String,
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +80,9 @@ pub enum Kind {
     Unsupported,
     /// stdout was closed by its reader (`| head`): a normal end, exit 0.
     StdoutClosed,
+    /// A command line that parses but cannot work (e.g. no sender with an
+    /// owner key): exit 2, like clap's own usage errors.
+    Usage,
     /// Local problems and unexpected answers.
     Other,
 }
@@ -108,6 +138,13 @@ impl CliError {
         }
     }
 
+    pub fn usage(message: impl Into<String>) -> CliError {
+        CliError {
+            kind: Kind::Usage,
+            message: message.into(),
+        }
+    }
+
     pub fn unsupported(message: impl Into<String>) -> CliError {
         CliError {
             kind: Kind::Unsupported,
@@ -131,6 +168,7 @@ impl CliError {
             Kind::Timeout => exit::TIMEOUT,
             Kind::Unsupported => exit::UNSUPPORTED,
             Kind::StdoutClosed => exit::OK,
+            Kind::Usage => exit::USAGE,
             Kind::Other => exit::FAILURE,
         }
     }
@@ -141,6 +179,7 @@ impl CliError {
         match &self.kind {
             Kind::Unreachable => true,
             Kind::Api { code, status, .. } => {
+                // Not loop_guard: only a human's message lifts it.
                 *code == ErrorCode::RateLimited || *code == ErrorCode::Internal || *status >= 500
             }
             _ => false,
@@ -159,8 +198,11 @@ impl CliError {
 pub fn exit_for(code: ErrorCode) -> u8 {
     match code {
         ErrorCode::Unauthorized => exit::AUTH,
+        ErrorCode::Forbidden => exit::FORBIDDEN,
         ErrorCode::NotFound => exit::NOT_FOUND,
+        ErrorCode::Conflict => exit::CONFLICT,
         ErrorCode::RateLimited => exit::RATE_LIMITED,
+        ErrorCode::LoopGuard => exit::LOOP_GUARD,
         ErrorCode::BadRequest
         | ErrorCode::MethodNotAllowed
         | ErrorCode::PayloadTooLarge
@@ -215,6 +257,9 @@ mod tests {
             (ErrorCode::Unauthorized, 3),
             (ErrorCode::NotFound, 4),
             (ErrorCode::RateLimited, 5),
+            (ErrorCode::Forbidden, 9),
+            (ErrorCode::Conflict, 10),
+            (ErrorCode::LoopGuard, 11),
             (ErrorCode::BadRequest, 1),
             (ErrorCode::MethodNotAllowed, 1),
             (ErrorCode::PayloadTooLarge, 1),
@@ -228,6 +273,7 @@ mod tests {
         assert_eq!(CliError::unreachable("x").exit_code(), 6);
         assert_eq!(CliError::timeout(5).exit_code(), 7);
         assert_eq!(CliError::unsupported("x").exit_code(), 8);
+        assert_eq!(CliError::usage("x").exit_code(), 2);
         assert!(!CliError::unsupported("x").is_transient());
         assert_eq!(CliError::other("x").exit_code(), 1);
         let closed = CliError::from(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
@@ -246,13 +292,44 @@ mod tests {
         for code in [
             ErrorCode::BadRequest,
             ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
             ErrorCode::NotFound,
+            ErrorCode::Conflict,
             ErrorCode::PayloadTooLarge,
+            ErrorCode::LoopGuard,
         ] {
             assert!(!CliError::api(code, code.status(), "x").is_transient());
         }
         assert!(!CliError::no_key().is_transient());
+        assert!(!CliError::usage("x").is_transient());
         assert!(!CliError::other("x").is_transient());
+    }
+
+    #[test]
+    fn codes_parse_by_name_and_fall_back_by_status() {
+        assert_eq!(parse_code("forbidden"), Some(ErrorCode::Forbidden));
+        assert_eq!(parse_code("conflict"), Some(ErrorCode::Conflict));
+        assert_eq!(parse_code("loop_guard"), Some(ErrorCode::LoopGuard));
+        assert_eq!(parse_code("not_found"), Some(ErrorCode::NotFound));
+        assert_eq!(parse_code("teapot"), None);
+        assert_eq!(ErrorCode::from_status(403), ErrorCode::Forbidden);
+        assert_eq!(ErrorCode::from_status(409), ErrorCode::Conflict);
+        assert_eq!(ErrorCode::from_status(418), ErrorCode::BadRequest);
+        assert_eq!(ErrorCode::from_status(502), ErrorCode::Internal);
+        for code in [
+            ErrorCode::BadRequest,
+            ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::MethodNotAllowed,
+            ErrorCode::Conflict,
+            ErrorCode::PayloadTooLarge,
+            ErrorCode::RateLimited,
+            ErrorCode::Internal,
+        ] {
+            assert_eq!(ErrorCode::from_status(code.status()), code);
+        }
+        assert_eq!(ErrorCode::LoopGuard.status(), 429);
     }
 
     #[test]

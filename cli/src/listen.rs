@@ -31,6 +31,8 @@ use crate::ws::Ws;
 #[derive(Debug, Clone, Default)]
 pub struct ListenOptions {
     pub exclude: Vec<String>,
+    /// Only messages mentioning this handle (or `all`).
+    pub mentions: Option<String>,
     pub after: Option<String>,
     pub count: Option<u64>,
     pub timeout_secs: Option<u64>,
@@ -125,6 +127,7 @@ pub struct Feed {
     seen: Seen,
     cursor: Option<String>,
     exclude: Vec<String>,
+    mentions: Option<String>,
     count: Option<u64>,
     pub printed: u64,
 }
@@ -133,14 +136,26 @@ pub struct Feed {
 pub enum Verdict {
     /// Already seen: nothing to do.
     Duplicate,
-    /// New, but from an excluded sender: only the cursor moves.
+    /// New, but from an excluded sender (or not mentioning `--mentions`):
+    /// only the cursor moves.
     Excluded,
     /// New: print it.
     Print,
 }
 
 impl Feed {
+    #[cfg(test)]
     pub fn new(cursor: Option<String>, exclude: Vec<String>, count: Option<u64>) -> Feed {
+        Feed::filtered(cursor, exclude, None, count)
+    }
+
+    /// A feed that also drops messages not mentioning `mentions` (nor `all`).
+    pub fn filtered(
+        cursor: Option<String>,
+        exclude: Vec<String>,
+        mentions: Option<String>,
+        count: Option<u64>,
+    ) -> Feed {
         let mut seen = Seen::new(10_000);
         if let Some(c) = &cursor {
             seen.insert(c);
@@ -149,6 +164,7 @@ impl Feed {
             seen,
             cursor,
             exclude,
+            mentions,
             count,
             printed: 0,
         }
@@ -175,7 +191,11 @@ impl Feed {
             return Verdict::Duplicate;
         }
         self.cursor = Some(m.message.id.clone());
-        if is_excluded(&m.message.sender, &self.exclude) {
+        let unmentioned = self
+            .mentions
+            .as_deref()
+            .is_some_and(|handle| !m.message.mentions_handle(handle.trim()));
+        if unmentioned || is_excluded(&m.message.sender, &self.exclude) {
             Verdict::Excluded
         } else {
             Verdict::Print
@@ -272,7 +292,12 @@ async fn follow<T: Transport>(
     // No cursor yet means "from now": the first connection says where that
     // is, and the feed keeps it, so that a reconnect before the first
     // message still resumes from there rather than from a later "now".
-    let mut feed = Feed::new(opts.after.clone(), opts.exclude.clone(), opts.count);
+    let mut feed = Feed::filtered(
+        opts.after.clone(),
+        opts.exclude.clone(),
+        opts.mentions.clone(),
+        opts.count,
+    );
     let mut attempt: u32 = 0;
     let mut connected_once = false;
 
@@ -362,21 +387,40 @@ fn deliver(feed: &mut Feed, m: &RawMessage, out: &Output, deadline: &mut Deadlin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::wire::{Message, SenderType};
+    use protocol::wire::SenderType;
 
     fn m(id: &str, sender: &str) -> RawMessage {
-        RawMessage {
-            message: Message {
-                id: id.into(),
-                room_id: "r".into(),
-                sender: sender.into(),
-                sender_type: SenderType::Agent,
-                color: None,
-                content: format!("from {sender}"),
-                created_at: "t".into(),
-            },
-            raw: format!("{{\"id\":\"{id}\"}}"),
-        }
+        mentioning(id, sender, &[])
+    }
+
+    fn mentioning(id: &str, sender: &str, mentions: &[&str]) -> RawMessage {
+        let mut m = crate::output::tests::raw_message(
+            sender,
+            SenderType::Agent,
+            &format!("from {sender}"),
+            &format!("\"mentions\":{}", serde_json::json!(mentions)),
+        );
+        m.message.id = id.into();
+        m.raw = format!("{{\"id\":\"{id}\"}}");
+        m
+    }
+
+    #[test]
+    fn mentions_keep_only_messages_naming_the_handle_or_all() {
+        let mut feed = Feed::filtered(None, vec!["ada".into()], Some("Ada".into()), None);
+        let verdicts: Vec<Verdict> = [
+            mentioning("1", "bob", &["ada"]),
+            mentioning("2", "bob", &["carl"]),
+            mentioning("3", "bob", &["all"]),
+            mentioning("4", "bob", &[]),
+            mentioning("5", "ada", &["ada"]),
+        ]
+        .iter()
+        .map(|msg| feed.accept(msg))
+        .collect();
+        use Verdict::*;
+        assert_eq!(verdicts, vec![Print, Excluded, Print, Excluded, Excluded]);
+        assert_eq!(feed.cursor(), Some("5"));
     }
 
     #[test]

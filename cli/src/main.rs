@@ -6,25 +6,23 @@
 mod args;
 mod backoff;
 mod client;
+mod commands;
 mod config;
 mod error;
 mod listen;
 mod output;
 mod transport;
+mod wire;
 mod ws;
 
-use std::io::Read;
 use std::process::ExitCode;
 
 use clap::Parser;
-use tokio::signal::unix::{signal, SignalKind};
 
-use args::{Cli, Command, ContentSource, SendArgs};
-use backoff::Backoff;
-use client::{with_retries, Client, NewMessage};
-use error::{exit, CliError, Kind, Result};
-use listen::{Lifecycle, ListenOptions};
-use output::{is_excluded, Output};
+use args::Cli;
+use client::Client;
+use error::{CliError, Kind, Result};
+use output::Output;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -60,118 +58,5 @@ fn run(cli: Cli) -> Result<ExitCode> {
         .enable_all()
         .build()
         .map_err(|e| CliError::other(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(dispatch(cli.command, &client, &out))
-}
-
-async fn dispatch(command: Command, client: &Client, out: &Output) -> Result<ExitCode> {
-    match command {
-        Command::GenerateKey => {
-            let key = client.create_key().await?;
-            out.key_created(&key)?;
-        }
-        Command::RevokeKey => {
-            let prefix = protocol::key::prefix(client.key()?).to_owned();
-            client.revoke_key().await?;
-            out.key_revoked(&prefix)?;
-        }
-        Command::Rooms => out.rooms(&client.rooms().await?)?,
-        Command::CreateRoom { name } => {
-            let room = client.create_room(&name.join(" ")).await?;
-            out.room_created(&room)?;
-        }
-        Command::SendMessage(args) => send(args, client, out).await?,
-        Command::Poll(args) => {
-            let room = client.resolve_room(&args.room).await?;
-            let mut messages = client
-                .history(&room, args.after.as_deref(), args.limit)
-                .await?;
-            messages.retain(|m| !is_excluded(&m.message.sender, &args.exclude));
-            out.messages(&messages)?;
-        }
-        Command::Listen(args) => {
-            // Handlers go in before connecting, so a signal that arrives at
-            // any point after "connected" is caught.
-            let mut sigint = signal(SignalKind::interrupt())
-                .map_err(|e| CliError::other(format!("cannot handle SIGINT: {e}")))?;
-            let mut sigterm = signal(SignalKind::terminate())
-                .map_err(|e| CliError::other(format!("cannot handle SIGTERM: {e}")))?;
-            let room = client.resolve_room(&args.room).await?;
-            let opts = ListenOptions {
-                exclude: args.exclude,
-                after: args.after,
-                count: args.count,
-                timeout_secs: args.timeout,
-                transport: args.transport,
-            };
-            let (reason, code) = tokio::select! {
-                done = listen::run(client, &room, &opts, out) => {
-                    match done {
-                        Ok(listen::Stop::Count) => ("count", exit::OK),
-                        Err(e) if e.kind == Kind::Timeout => {
-                            listen::report(&Lifecycle::Stopped { reason: "timeout", printed: out.printed() });
-                            return Err(e);
-                        }
-                        Err(e) => return Err(e),
-                    }
-                }
-                _ = sigint.recv() => ("sigint", exit::INTERRUPTED),
-                _ = sigterm.recv() => ("sigterm", exit::OK),
-            };
-            listen::report(&Lifecycle::Stopped {
-                reason,
-                printed: out.printed(),
-            });
-            return Ok(ExitCode::from(code));
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn send(args: SendArgs, client: &Client, out: &Output) -> Result<()> {
-    client.key()?;
-    let content = match args.source() {
-        ContentSource::Inline(text) => text,
-        ContentSource::File(path) => {
-            let bytes = std::fs::read(&path)
-                .map_err(|e| CliError::other(format!("cannot read {}: {e}", path.display())))?;
-            String::from_utf8(bytes)
-                .map_err(|_| CliError::other(format!("{} is not UTF-8 text", path.display())))?
-        }
-        ContentSource::Stdin => {
-            let mut bytes = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut bytes)
-                .map_err(|e| CliError::other(format!("cannot read standard input: {e}")))?;
-            String::from_utf8(bytes)
-                .map_err(|_| CliError::other("standard input is not UTF-8 text"))?
-        }
-    };
-    let room = client.resolve_room(&args.room).await?;
-    let message = NewMessage {
-        sender: args.sender,
-        content,
-        sender_type: args.sender_type.into(),
-        color: args.color,
-    };
-    // One key for every attempt: the server stores the message once.
-    let idempotency_key = args
-        .idempotency_key
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let sent = with_retries(
-        args.retries,
-        Backoff::SEND,
-        || client.send_message(&room, &message, &idempotency_key),
-        |retry, delay, err| {
-            if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-                eprintln!(
-                    "meet-ai: {err}; retry {retry} of {} in {:.1} s",
-                    args.retries,
-                    delay.as_secs_f64()
-                );
-            }
-        },
-    )
-    .await?;
-    out.sent(&sent)?;
-    Ok(())
+    runtime.block_on(commands::dispatch(cli.command, &client, &out))
 }

@@ -22,7 +22,7 @@ const IDLE_LIMIT: Duration = Duration::from_secs(45);
 /// What a connection yields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Incoming {
-    Message(RawMessage),
+    Message(Box<RawMessage>),
     /// Something arrived that is not a message to print (an unreadable
     /// event, an error frame): reported, skipped.
     Warning(String),
@@ -185,7 +185,7 @@ pub fn read_event(event: &Event) -> Option<Incoming> {
         return None;
     }
     Some(match RawMessage::parse(&event.data) {
-        Ok(m) => Incoming::Message(m),
+        Ok(m) => Incoming::Message(Box::new(m)),
         Err(e) => Incoming::Warning(format!("unreadable message event ({e})")),
     })
 }

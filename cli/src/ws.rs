@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use protocol::validate::START;
-use protocol::wire::ErrorBody;
 use protocol::ws::PING;
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -26,7 +25,7 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message as Frame};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::client::{error_from_parts, root_cause, Client, RawMessage};
-use crate::error::{CliError, Result};
+use crate::error::{ApiErrorBody, CliError, Result};
 use crate::transport::{describe, Connection, Ended, Incoming, Transport};
 
 /// How often the client pings.
@@ -155,7 +154,7 @@ fn handshake_error(base: &str, e: WsError) -> std::result::Result<Refusal, CliEr
 
 /// Whether a refusal's body is the server's whole JSON error.
 fn is_error_body(body: &str) -> bool {
-    serde_json::from_str::<ErrorBody>(body).is_ok()
+    serde_json::from_str::<ApiErrorBody>(body).is_ok()
 }
 
 impl Connection for WsConnection {
@@ -231,7 +230,7 @@ pub fn read_frame(text: &str) -> Option<Incoming> {
     match frame.kind.as_str() {
         "message" => Some(
             match frame.message.map(|raw| RawMessage::parse(raw.get())) {
-                Some(Ok(m)) => Incoming::Message(m),
+                Some(Ok(m)) => Incoming::Message(Box::new(m)),
                 Some(Err(e)) => Incoming::Warning(format!("unreadable message frame ({e})")),
                 None => Incoming::Warning("a message frame without a message".into()),
             },

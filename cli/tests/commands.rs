@@ -338,6 +338,14 @@ fn help_explains_every_command_with_examples() {
         "send-message",
         "poll",
         "listen",
+        "wait",
+        "inbox",
+        "read",
+        "members",
+        "invite",
+        "remove-member",
+        "reissue-token",
+        "whoami",
     ] {
         assert!(main.stdout.contains(sub), "{sub} in main help");
         let help = cli.run(&[sub, "--help"]);

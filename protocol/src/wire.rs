@@ -105,6 +105,14 @@ impl Message {
     }
 }
 
+impl Message {
+    /// Whether this message wakes a `wait` for `handle`: not its own, and it
+    /// mentions the handle (or `all`), or with `any` whatever it says.
+    pub fn addresses(&self, handle: &str, any: bool) -> bool {
+        !self.sender.eq_ignore_ascii_case(handle) && (any || self.mentions_handle(handle))
+    }
+}
+
 /// What a member may do in its room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -363,6 +371,15 @@ mod tests {
         assert_eq!(back, message);
         assert!(message.mentions_handle("bob"), "@all mentions everyone");
         assert!(!message.mentions_handle("meet-ai"), "never its own sender");
+        assert!(message.addresses("bob", false));
+        assert!(message.addresses("ADA", false));
+        assert!(!message.addresses("meet-ai", true), "never its own message");
+        let plain = Message {
+            mentions: vec![],
+            ..message
+        };
+        assert!(!plain.addresses("bob", false));
+        assert!(plain.addresses("bob", true));
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use protocol::access::{reader_handle, Action};
 use protocol::validate::{Handle, MarkRead, WaitOptions, START};
-use protocol::wire::{Inbox, Message, ReadCursor, Waited};
+use protocol::wire::{Inbox, Message, MessageRow, ReadCursor, Waited};
 use protocol::ErrorCode;
 use worker::Delay;
 
@@ -13,7 +13,7 @@ use crate::context::{now_ms, Ctx};
 use crate::error::{AppError, AppResult};
 use crate::ops::keyed_room_id;
 use crate::store::inbox::{self, InboxMiss};
-use crate::store::messages::Reader;
+use crate::store::messages::{self, Reader};
 
 /// Messages a wait returns at most at once.
 pub const WAIT_PAGE: u32 = 50;
@@ -112,66 +112,71 @@ pub async fn wait(
     // Inside a free invocation's query budget: auth, a possible last_used
     // refresh and an ack besides the polls.
     let mut polls_left = config.max_polls.saturating_sub(1);
-    let mut scanned = 0;
+    // The first poll looks at everything after the cursor, filtered in SQL.
+    let first = inbox::poll_addressed(&ctx.db, &room, reader, &handle, options.any, WAIT_PAGE)
+        .await?
+        .ok_or_else(access_lost)?;
+    let cursor_id = first.cursor_id;
+    let mut found: Vec<MessageRow> = first.messages;
+    let mut scanned = first.head;
     let mut interval = config.active_ms;
     let mut last_change: Option<i64> = None;
-    loop {
-        polls_left = polls_left.saturating_sub(1);
-        let polled = inbox::poll_addressed(
-            &ctx.db,
-            &room,
-            reader,
-            &handle,
-            scanned,
-            options.any,
-            WAIT_PAGE,
-        )
-        .await?
-        .ok_or_else(|| AppError::unauthorized("access to this room was lost"))?;
-        if let Some(last) = polled.messages.last() {
-            let cursor = if options.ack {
-                let through = MarkRead {
-                    handle: None,
-                    through: last.id.clone(),
-                };
-                let moved = inbox::mark_read(
-                    &ctx.db,
-                    &room,
-                    &caller.key_id,
-                    &handle,
-                    &through.through,
-                    now_ms(),
-                )
-                .await?;
-                moved.flatten()
-            } else {
-                polled.cursor_id
-            };
-            return Ok(Some(Waited {
-                handle,
-                messages: polled.messages.into_iter().map(Message::from).collect(),
-                cursor: cursor_or_start(cursor),
-            }));
-        }
+    let mut immediate = false;
+    while found.is_empty() {
         let now = now_ms();
-        if polled.head > scanned {
-            if scanned > 0 {
-                last_change = Some(now);
-            }
-            scanned = polled.head;
-        }
-        let since = last_change.map(|t| u64::try_from(now - t).unwrap_or(0));
-        interval = config.next_interval(since, interval);
         let left = deadline - now;
-        if polls_left == 0 || left <= 0 {
+        if polls_left <= 1 || left <= 0 {
             return Ok(None);
         }
-        let sleep = i64::from(interval).min(left);
-        Delay::from(Duration::from_millis(u64::try_from(sleep).unwrap_or(0))).await;
-        if now_ms() >= deadline {
-            // One last look at the deadline, so a message sent while it slept
-            // is not missed by a wait that times out.
-            polls_left = polls_left.min(1);
+        if !immediate {
+            let since = last_change.map(|t| u64::try_from(now - t).unwrap_or(0));
+            interval = config.next_interval(since, interval);
+            let sleep = i64::from(interval).min(left);
+            Delay::from(Duration::from_millis(u64::try_from(sleep).unwrap_or(0))).await;
         }
+        polls_left -= 1;
+        // Later polls read what is new, as the event stream does, and keep
+        // what is addressed to the handle: a few rows a poll when idle.
+        let rows = messages::poll(&ctx.db, &room, reader, scanned, STREAM_PAGE)
+            .await?
+            .ok_or_else(access_lost)?;
+        immediate = rows.len() == STREAM_PAGE as usize;
+        if let Some(last) = rows.last() {
+            scanned = last.seq;
+            last_change = Some(now_ms());
+        }
+        found = rows
+            .into_iter()
+            .filter(|row| addresses(row, &handle, options.any))
+            .take(WAIT_PAGE as usize)
+            .collect();
     }
+    let cursor = match (options.ack, found.last()) {
+        (true, Some(last)) => {
+            inbox::mark_read(&ctx.db, &room, &caller.key_id, &handle, &last.id, now_ms())
+                .await?
+                .flatten()
+        }
+        _ => cursor_id,
+    };
+    Ok(Some(Waited {
+        handle,
+        messages: found.into_iter().map(Message::from).collect(),
+        cursor: cursor_or_start(cursor),
+    }))
+}
+
+/// Messages a later poll of a wait reads at once; a full page polls again
+/// at once.
+const STREAM_PAGE: u32 = 100;
+
+fn access_lost() -> AppError {
+    AppError::unauthorized("access to this room was lost")
+}
+
+/// Whether a stored message is for `handle`: the same rule the first poll's
+/// SQL applies, decided by `protocol` on the decoded message.
+fn addresses(row: &MessageRow, handle: &str, any: bool) -> bool {
+    let message = Message::from(row.clone());
+    message.addresses(handle, any)
 }

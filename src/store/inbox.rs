@@ -180,12 +180,14 @@ struct WaitRow {
     message: serde_json::Map<String, serde_json::Value>,
 }
 
+/// The first poll of a wait: from the handle's cursor. Later polls need no
+/// cursor and no filter in SQL: they read what is new, as the event stream
+/// does (`messages::poll`), and keep what is addressed to the handle.
 pub async fn poll_addressed(
     db: &Db,
     room_id: &str,
     reader: Reader<'_>,
     handle: &str,
-    scanned: i64,
     any: bool,
     limit: u32,
 ) -> AppResult<Option<Polled>> {
@@ -194,9 +196,9 @@ pub async fn poll_addressed(
         .all(
             &format!(
                 "SELECT h.head, h.cursor_id, m.* FROM rooms r \
-                 JOIN (SELECT COALESCE(MAX(seq), 0) AS head, (SELECT id FROM messages \
-                   WHERE room_id = ?1 AND seq = {CURSOR}) AS cursor_id \
-                   FROM messages WHERE room_id = ?1) h \
+                 JOIN (SELECT COALESCE((SELECT MAX(seq) FROM messages WHERE room_id = ?1), 0) \
+                   AS head, (SELECT id FROM messages WHERE room_id = ?1 AND seq = {CURSOR}) \
+                   AS cursor_id) h \
                  LEFT JOIN (SELECT {COLS} FROM messages WHERE room_id = ?1 \
                    AND seq > MAX(?4, {CURSOR}) AND {ADDRESSED} ORDER BY seq LIMIT ?7) m \
                  WHERE r.id = ?1 AND r.key_id = ?2 AND {STILL_LIVE} ORDER BY m.seq"
@@ -205,7 +207,7 @@ pub async fn poll_addressed(
                 room_id.into(),
                 reader.key_id.into(),
                 handle.into(),
-                Arg::Int(scanned),
+                Arg::Int(0),
                 reader.member_hash.into(),
                 Arg::Int(i64::from(any)),
                 i64::from(limit).into(),

@@ -2,12 +2,15 @@
 // turns the API's `{"error", "code"}` bodies and network failures into ApiError.
 
 export type SenderType = "human" | "agent";
+export type Role = "agent" | "human" | "viewer";
 
 export interface Room {
   id: string;
   name: string;
   public: boolean;
   created_at: string;
+  /** Agent-only messages in a row before agents are refused (0 = off). */
+  loop_guard?: number;
 }
 
 export interface Message {
@@ -18,6 +21,41 @@ export interface Message {
   color: string | null;
   content: string;
   created_at: string;
+  /** Sent with a member token: sender and type come from the membership. */
+  verified?: boolean;
+  /** Canonical handles mentioned; lowercase `all` for @all. */
+  mentions?: string[];
+  /** `notice`: a message from the server itself (e.g. the loop guard). */
+  kind?: "message" | "notice";
+}
+
+/** A room member as the owner sees it (a member sees handle and role only). */
+export interface Member {
+  handle: string;
+  role: Role;
+  created_at?: string;
+  last_seen_at?: string | null;
+  token_prefix?: string;
+}
+
+/** A member just created or given a new token: the token is shown once. */
+export interface MemberCreated {
+  room_id: string;
+  handle: string;
+  role: Role;
+  token: string;
+  token_prefix: string;
+  created_at: string;
+}
+
+export type WhoAmI = { kind: "owner" } | { kind: "member"; room_id: string; handle: string; role: Role };
+
+export interface Inbox {
+  handle: string;
+  cursor: string;
+  unread: number;
+  mentions: Message[];
+  has_more: boolean;
 }
 
 export interface KeyCreated {
@@ -37,7 +75,8 @@ export interface Health {
 export interface NewMessage {
   sender: string;
   content: string;
-  sender_type: SenderType;
+  /** Ignored for a member token (the membership decides). */
+  sender_type?: SenderType;
   color?: string;
 }
 
@@ -158,6 +197,50 @@ export class Api {
     return this.request("PATCH", `/api/rooms/${encodeURIComponent(id)}`, {
       body: { public: isPublic },
     });
+  }
+
+  setLoopGuard(id: string, loopGuard: number): Promise<Room> {
+    return this.request("PATCH", `/api/rooms/${encodeURIComponent(id)}`, {
+      body: { loop_guard: loopGuard },
+    });
+  }
+
+  whoami(): Promise<WhoAmI> {
+    return this.request("GET", "/api/whoami");
+  }
+
+  members(roomId: string): Promise<Member[]> {
+    return this.request("GET", `/api/rooms/${encodeURIComponent(roomId)}/members`);
+  }
+
+  addMember(roomId: string, handle: string, role: Role): Promise<MemberCreated> {
+    return this.request("POST", `/api/rooms/${encodeURIComponent(roomId)}/members`, { body: { handle, role } });
+  }
+
+  removeMember(roomId: string, handle: string): Promise<void> {
+    return this.request("DELETE", `/api/rooms/${encodeURIComponent(roomId)}/members/${encodeURIComponent(handle)}`);
+  }
+
+  reissueToken(roomId: string, handle: string): Promise<MemberCreated> {
+    return this.request(
+      "POST",
+      `/api/rooms/${encodeURIComponent(roomId)}/members/${encodeURIComponent(handle)}/token`,
+    );
+  }
+
+  /** Unread count and unread mentions; `forHandle` null for a member token (itself). */
+  inbox(roomId: string, forHandle: string | null, limit = 1): Promise<Inbox> {
+    const q = new URLSearchParams();
+    if (forHandle) q.set("for", forHandle);
+    q.set("limit", String(limit));
+    return this.request("GET", `/api/rooms/${encodeURIComponent(roomId)}/inbox?${q}`);
+  }
+
+  /** Moves the read cursor forward through `through`. */
+  markRead(roomId: string, forHandle: string | null, through: string): Promise<{ handle: string; cursor: string }> {
+    const body: Record<string, string> = { through };
+    if (forHandle) body.for = forHandle;
+    return this.request("POST", `/api/rooms/${encodeURIComponent(roomId)}/read`, { body });
   }
 
   featured(): Promise<Room> {

@@ -5,26 +5,59 @@
 //   `/r/<id>` opens a public room read-only.
 // - A key: the key's rooms in a sidebar (create, switch), the open room with a
 //   composer, and a public/private switch for the owner.
+// - Member tokens (from invite links, `#invite=<token>`, kept per room in
+//   localStorage): those rooms too, under "Invited", each opened with its own
+//   token and the member's fixed handle. A browser may hold both.
+// - Unread counts per room from the inbox, refreshed on load, on focus and
+//   when messages arrive (never on a tight timer).
 
-import { Api, ApiError, isRoomId, type Room } from "./api";
+import { Api, ApiError, isRoomId, type Role, type Room } from "./api";
 import { $, clear, h } from "./dom";
 import { randomHandle } from "./handle";
+import { inviteFromHash } from "./invite";
 import { refreshTimes } from "./messages";
 import { RoomView } from "./room";
 import * as store from "./store";
 import { toast } from "./toast";
 
+/** A room this browser was invited to: its own token, handle and role. */
+interface MemberRoom {
+  room: Room;
+  api: Api;
+  handle: string;
+  role: Role;
+}
+
+interface Unread {
+  unread: number;
+  mentioned: boolean;
+}
+
 interface State {
   api: Api;
   key: string | null;
   rooms: Room[];
+  memberRooms: MemberRoom[];
+  unread: Map<string, Unread>;
   featured: Room | null;
   view: RoomView | null;
   sidebar: Sidebar | null;
 }
 
 const app = $("#app");
-const state: State = { api: new Api(null), key: null, rooms: [], featured: null, view: null, sidebar: null };
+const state: State = {
+  api: new Api(null),
+  key: null,
+  rooms: [],
+  memberRooms: [],
+  unread: new Map(),
+  featured: null,
+  view: null,
+  sidebar: null,
+};
+
+/** The room open now (its count is not shown: it is being read). */
+let openRoomId: string | null = null;
 
 function handle(): string {
   let name = store.getHandle();
@@ -97,6 +130,8 @@ class Sidebar {
   private readonly list: HTMLUListElement;
   private readonly input: HTMLInputElement;
   private readonly error: HTMLElement;
+  private readonly invited: HTMLUListElement;
+  private readonly invitedSection: HTMLElement;
   private current: string | null = null;
 
   constructor() {
@@ -121,9 +156,13 @@ class Sidebar {
       e.preventDefault();
       void this.create(form);
     });
-    const sections: HTMLElement[] = [
-      h("div", { class: "side-section" }, h("h2", {}, "Your rooms"), this.list, form, this.error),
-    ];
+    this.invited = h("ul", { class: "room-list invited-list" });
+    this.invitedSection = h("div", { class: "side-section" }, h("h2", {}, "Invited"), this.invited);
+    const sections: HTMLElement[] = [];
+    if (state.key) {
+      sections.push(h("div", { class: "side-section" }, h("h2", {}, "Your rooms"), this.list, form, this.error));
+    }
+    sections.push(this.invitedSection);
     if (state.featured) {
       sections.push(
         h(
@@ -138,14 +177,16 @@ class Sidebar {
     this.render();
   }
 
-  private link(room: Room, featured = false): HTMLAnchorElement {
+  private link(room: Room, featured = false, role: Role | null = null): HTMLAnchorElement {
     const a = h(
       "a",
       { href: `/r/${room.id}`, class: "room-link", "data-room": room.id },
       h("span", { class: "hash", "aria-hidden": "true" }, "#"),
       h("span", { class: "room-link-name" }, room.name),
-      room.public && !featured ? h("span", { class: "tag", title: "Public" }, "public") : null,
+      room.public && !featured && !role ? h("span", { class: "tag", title: "Public" }, "public") : null,
+      role ? h("span", { class: "tag", title: `You are a member (${role})` }, role === "human" ? "member" : role) : null,
       featured ? h("span", { class: "live-dot", title: "Featured room", "aria-hidden": "true" }) : null,
+      featured ? null : h("span", { class: "unread", hidden: true }),
     );
     a.addEventListener("click", (e) => {
       if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return;
@@ -163,7 +204,34 @@ class Sidebar {
       this.list.appendChild(h("li", { class: "empty" }, "No rooms yet."));
     }
     for (const room of state.rooms) this.list.appendChild(h("li", {}, this.link(room)));
+    clear(this.invited);
+    for (const m of state.memberRooms) this.invited.appendChild(h("li", {}, this.link(m.room, false, m.role)));
+    this.invitedSection.hidden = !state.memberRooms.length;
     this.setCurrent(this.current);
+    this.renderCounts();
+  }
+
+  /** Puts each room's unread count (and whether it mentions you) on its link. */
+  renderCounts(): void {
+    for (const a of Array.from(this.root.querySelectorAll<HTMLAnchorElement>("a[data-room]"))) {
+      const badge = a.querySelector<HTMLElement>(".unread");
+      if (!badge) continue;
+      const id = a.dataset.room!;
+      const u = state.unread.get(id);
+      const show = !!u && u.unread > 0 && id !== openRoomId;
+      badge.hidden = !show;
+      if (!show) {
+        badge.textContent = "";
+        badge.removeAttribute("title");
+        continue;
+      }
+      const n = u.unread >= 1000 ? "999+" : String(u.unread);
+      badge.textContent = u.mentioned ? `@ ${n}` : n;
+      badge.classList.toggle("mentioned", u.mentioned);
+      const label = `${n} unread${u.mentioned ? ", mentions you" : ""}`;
+      badge.title = label;
+      badge.setAttribute("aria-label", label);
+    }
   }
 
   setCurrent(id: string | null): void {
@@ -231,15 +299,28 @@ function closeView(): void {
   state.view = null;
 }
 
-function openRoom(room: Room, owner: boolean): void {
+function openRoom(room: Room, owner: boolean, member: MemberRoom | null = null): void {
   closeView();
   const main = mainEl();
   clear(main);
+  openRoomId = room.id;
   const view = new RoomView({
-    api: state.api,
+    api: member ? member.api : state.api,
     room,
     owner,
+    member: member ? { handle: member.handle, role: member.role } : undefined,
     hasKey: !!state.key,
+    onRead: (id) => {
+      state.unread.delete(id);
+      state.sidebar?.renderCounts();
+    },
+    onLive: () => scheduleCounts(),
+    onMemberGone: (id) => {
+      store.removeMemberToken(id);
+      state.memberRooms = state.memberRooms.filter((m) => m.room.id !== id);
+      state.unread.delete(id);
+      state.sidebar?.render();
+    },
     handle,
     setHandle: (name) => store.setHandle(name),
     onRoomChanged: (updated) => {
@@ -253,13 +334,15 @@ function openRoom(room: Room, owner: boolean): void {
   state.view = view;
   main.appendChild(view.root);
   state.sidebar?.setCurrent(room.id);
+  state.sidebar?.renderCounts();
   document.title = `${room.name} · meet-ai`;
-  if (owner) store.setLastRoom(room.id);
+  if (owner || member) store.setLastRoom(room.id);
   void view.start();
 }
 
 function notice(title: string, body: (string | Node)[], actions: HTMLElement[] = []): void {
   closeView();
+  openRoomId = null;
   state.sidebar?.setCurrent(null);
   const main = mainEl();
   clear(main);
@@ -326,6 +409,11 @@ async function openById(id: string): Promise<void> {
     openRoom(mine, true);
     return;
   }
+  const invited = state.memberRooms.find((m) => m.room.id === id);
+  if (invited) {
+    openRoom(invited.room, false, invited);
+    return;
+  }
   if (state.featured?.id === id) {
     openRoom(state.featured, false);
     return;
@@ -363,17 +451,123 @@ async function route(): Promise<void> {
     await openById(target);
     return;
   }
-  if (state.key) {
-    const last = store.getLastRoom();
+  const last = store.getLastRoom();
+  const lastInvited = state.memberRooms.find((m) => m.room.id === last);
+  if (lastInvited) {
+    openRoom(lastInvited.room, false, lastInvited);
+  } else if (state.key) {
     const room = state.rooms.find((r) => r.id === last) ?? state.rooms[state.rooms.length - 1];
     if (room) openRoom(room, true);
     else emptyHome();
+  } else if (state.memberRooms.length) {
+    const m = state.memberRooms[state.memberRooms.length - 1]!;
+    openRoom(m.room, false, m);
   } else if (state.featured) {
     openRoom(state.featured, false);
   } else {
     landing();
   }
 }
+
+/**
+ * An invite link (`/r/<id>#invite=<token>`): the fragment comes off the URL at
+ * once (so it is not left in history or copied along), then the token is
+ * checked and kept for its room. Returns the room id it is for.
+ */
+async function takeInvite(): Promise<void> {
+  const token = inviteFromHash(location.hash);
+  if (!token) return;
+  history.replaceState(history.state, "", location.pathname + location.search);
+  try {
+    const who = await new Api(token).whoami();
+    if (who.kind !== "member") return;
+    if (state.rooms.some((r) => r.id === who.room_id)) {
+      toast("That invite is for one of your own rooms; open it in another browser to join as the member.");
+      return;
+    }
+    store.setMemberToken(who.room_id, token);
+    if (roomIdFromPath() !== who.room_id) history.replaceState(history.state, "", `/r/${who.room_id}`);
+  } catch (e) {
+    toast(
+      e instanceof ApiError && e.status === 401
+        ? "This invite link no longer works: the member was removed or given a new token. Ask the room's owner for a new link."
+        : `Could not open the invite: ${e instanceof ApiError ? e.describe() : String(e)}`,
+      "error",
+    );
+  }
+}
+
+/** The rooms this browser's member tokens open; tokens that died are forgotten. */
+async function loadMemberRooms(): Promise<MemberRoom[]> {
+  const tokens = store.getMemberTokens();
+  const loaded = await Promise.all(
+    [...tokens].map(async ([roomId, token]): Promise<MemberRoom | null> => {
+      const api = new Api(token);
+      try {
+        const [who, room] = await Promise.all([api.whoami(), api.getRoom(roomId)]);
+        if (who.kind !== "member" || who.room_id !== roomId) throw new ApiError(404, "not this room");
+        return { room, api, handle: who.handle, role: who.role };
+      } catch (e) {
+        if (e instanceof ApiError && (e.status === 401 || e.status === 404)) {
+          store.removeMemberToken(roomId);
+          toast("You are no longer a member of a room you were invited to.", "error");
+        }
+        return null;
+      }
+    }),
+  );
+  return loaded.filter((m): m is MemberRoom => m !== null && !state.rooms.some((r) => r.id === m.room.id));
+}
+
+// --- unread counts --------------------------------------------------------
+
+let countsTimer = 0;
+let countsRunning = false;
+
+/** Asks for the counts again soon (several triggers close together ask once). */
+function scheduleCounts(delay = 1500): void {
+  window.clearTimeout(countsTimer);
+  countsTimer = window.setTimeout(() => void refreshCounts(), delay);
+}
+
+async function refreshCounts(): Promise<void> {
+  if (countsRunning || document.visibilityState !== "visible") return;
+  countsRunning = true;
+  try {
+    const jobs: [string, () => Promise<{ unread: number; mentions: unknown[] }>][] = [];
+    if (state.key) {
+      const me = handle();
+      for (const r of state.rooms) jobs.push([r.id, () => state.api.inbox(r.id, me)]);
+    }
+    for (const m of state.memberRooms) jobs.push([m.room.id, () => m.api.inbox(m.room.id, null)]);
+    // A few at a time: an owner with many rooms should not burst the server.
+    for (let i = 0; i < jobs.length; i += 4) {
+      await Promise.all(
+        jobs.slice(i, i + 4).map(async ([id, ask]) => {
+          if (id === openRoomId) return;
+          try {
+            const inbox = await ask();
+            state.unread.set(id, { unread: inbox.unread, mentioned: inbox.mentions.length > 0 });
+          } catch (e) {
+            console.warn("inbox failed", e);
+          }
+        }),
+      );
+    }
+    state.sidebar?.renderCounts();
+  } finally {
+    countsRunning = false;
+  }
+}
+
+window.addEventListener("focus", () => scheduleCounts(200));
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") scheduleCounts(200);
+});
+// A slow backstop for rooms with no open connection: once a minute, only while visible.
+window.setInterval(() => {
+  if (document.visibilityState === "visible") void refreshCounts();
+}, 60_000);
 
 async function boot(): Promise<void> {
   state.key = store.getKey();
@@ -395,9 +589,12 @@ async function boot(): Promise<void> {
       }
     }
   }
+  await takeInvite();
+  state.memberRooms = await loadMemberRooms();
   state.featured = await featured;
-  shell(!!state.key);
+  shell(!!state.key || state.memberRooms.length > 0);
   await route();
+  void refreshCounts();
 }
 
 window.addEventListener("popstate", () => void route());

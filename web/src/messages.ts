@@ -7,6 +7,7 @@ import type { Message } from "./api";
 import { senderColor } from "./color";
 import { announce, h } from "./dom";
 import { renderMarkdown } from "./markdown";
+import { mentionSpans, mentionsHandle } from "./mention";
 import { exactTime, relativeTime } from "./time";
 
 /** Consecutive messages from one sender within this window share a header. */
@@ -16,7 +17,13 @@ const PIN_SLACK_PX = 48;
 /** Start loading older messages this close to the top. */
 const LOAD_OLDER_PX = 400;
 
-export function renderMessage(m: Message): HTMLLIElement {
+/** How messages render for this reader: `me` is the handle whose mentions stand out. */
+export interface RenderOptions {
+  me?: string | null;
+}
+
+export function renderMessage(m: Message, opts: RenderOptions = {}): HTMLLIElement {
+  if (m.kind === "notice") return renderNotice(m);
   const when = new Date(m.created_at);
   const color = senderColor(m.sender, m.color);
   const isAgent = m.sender_type === "agent";
@@ -32,9 +39,12 @@ export function renderMessage(m: Message): HTMLLIElement {
   );
   const body = h("div", { class: "content" });
   body.appendChild(renderMarkdown(m.content));
+  const me = opts.me ?? null;
+  if (m.mentions?.length) markMentions(body, m.mentions, me);
+  const forMe = mentionsHandle(m.mentions, me) && m.sender.toLowerCase() !== me?.toLowerCase();
   const li = h(
     "li",
-    { class: `msg ${isAgent ? "from-agent" : "from-human"}`, "data-id": m.id },
+    { class: `msg ${isAgent ? "from-agent" : "from-human"}${forMe ? " mentions-me" : ""}`, "data-id": m.id },
     avatar,
     h(
       "div",
@@ -43,15 +53,82 @@ export function renderMessage(m: Message): HTMLLIElement {
         "div",
         { class: "msg-head" },
         name,
+        m.verified
+          ? h(
+              "span",
+              { class: "verified", title: "verified by the server", "aria-label": "verified by the server", role: "img" },
+              "✓",
+            )
+          : null,
         isAgent ? h("span", { class: "badge", title: "Posted by a coding agent" }, "agent") : null,
+        forMe ? h("span", { class: "sr-only" }, "mentions you") : null,
         time,
       ),
       body,
     ),
   );
   li.dataset.t = String(when.getTime());
-  li.dataset.sender = `${m.sender_type}:${m.sender}`;
+  li.dataset.sender = `${m.sender_type}:${m.verified ? "v:" : ""}${m.sender}`;
   return li;
+}
+
+/** A server notice (e.g. the loop guard tripped): centered, not someone's message. */
+function renderNotice(m: Message): HTMLLIElement {
+  const when = new Date(m.created_at);
+  const li = h(
+    "li",
+    { class: "msg notice-msg", "data-id": m.id, role: "note" },
+    h(
+      "div",
+      { class: "notice-body" },
+      h("span", { class: "notice-from", title: "verified by the server" }, m.sender || "meet-ai"),
+      h("p", { class: "notice-text" }, m.content),
+      h("time", { class: "rel", datetime: m.created_at, title: exactTime(when) }, relativeTime(when)),
+    ),
+  );
+  li.dataset.t = String(when.getTime());
+  li.dataset.sender = "notice";
+  if (/loop.?guard|in a row/i.test(m.content)) {
+    li.dataset.loopGuard = "1";
+    // Shown (by CSS) only to someone who may post, and only while the notice is the newest message.
+    li.firstElementChild!.appendChild(
+      h(
+        "div",
+        { class: "notice-actions" },
+        h("button", { type: "button", class: "btn small primary", "data-action": "carry-on", title: "Post a human message, which lets the agents go on" }, "Carry on"),
+        h("button", { type: "button", class: "btn small", "data-action": "raise-guard", title: "Double how many agent messages in a row the room allows" }, "Raise the limit"),
+      ),
+    );
+  }
+  return li;
+}
+
+/** Wraps the `@name` mentions the server recognised in <mark>s (text nodes only, code left alone). */
+function markMentions(root: HTMLElement, mentions: readonly string[], me: string | null): void {
+  const wanted = new Set(mentions.map((x) => x.toLowerCase()));
+  const mine = me?.toLowerCase() ?? null;
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT, {
+    acceptNode: (n) =>
+      (n.parentElement?.closest("code, pre, a") ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT),
+  });
+  const nodes: Text[] = [];
+  while (walker.nextNode()) nodes.push(walker.currentNode as Text);
+  for (const node of nodes) {
+    const text = node.data;
+    const spans = mentionSpans(text).filter((s) => wanted.has(s.name.toLowerCase()));
+    if (!spans.length) continue;
+    const frag = document.createDocumentFragment();
+    let at = 0;
+    for (const s of spans) {
+      if (s.start > at) frag.appendChild(document.createTextNode(text.slice(at, s.start)));
+      const lower = s.name.toLowerCase();
+      const self = lower === mine || lower === "all";
+      frag.appendChild(h("mark", { class: `mention${self ? " me" : ""}` }, text.slice(s.start, s.end)));
+      at = s.end;
+    }
+    if (at < text.length) frag.appendChild(document.createTextNode(text.slice(at)));
+    node.replaceWith(frag);
+  }
 }
 
 /** Refreshes every relative time on the page. */
@@ -70,12 +147,18 @@ export interface ListOptions {
   /** Fetches the page before a message id (oldest first), or [] at the start. */
   loadOlder(before: string): Promise<Message[]>;
   pageSize: number;
+  /** The reader's handle, for highlighting mentions of it. */
+  me?: () => string | null;
+  /** Called after messages were added or the reader reached the bottom. */
+  onChange?: () => void;
 }
 
 export type AddMode = "initial" | "live" | "own";
 
 export class MessageList {
   private readonly ids = new Set<string>();
+  /** Senders seen, most recent last (for @-completion). */
+  private readonly senders = new Map<string, number>();
   private pinned = true;
   private unread = 0;
   private loadingOlder = false;
@@ -116,6 +199,24 @@ export class MessageList {
     return this.ids.has(id);
   }
 
+  /** At the bottom of the list (the reader sees the newest message). */
+  get isPinned(): boolean {
+    return this.pinned;
+  }
+
+  /** Senders in the loaded history, most recent first. */
+  recentSenders(): string[] {
+    return [...this.senders.entries()].sort((a, b) => b[1] - a[1]).map(([name]) => name);
+  }
+
+  private render(m: Message): HTMLLIElement {
+    if (m.kind !== "notice") {
+      const t = Date.parse(m.created_at);
+      if (t > (this.senders.get(m.sender) ?? 0)) this.senders.set(m.sender, t);
+    }
+    return renderMessage(m, { me: this.opts.me?.() ?? null });
+  }
+
   /** Adds messages in any order, skipping ones already shown. */
   add(messages: Message[], mode: AddMode): number {
     const fresh = messages.filter((m) => !this.ids.has(m.id));
@@ -124,7 +225,7 @@ export class MessageList {
     const wasPinned = this.pinned;
     for (const m of fresh) {
       this.ids.add(m.id);
-      const el = renderMessage(m);
+      const el = this.render(m);
       this.insertByTime(el);
       this.regroup(el);
       this.regroup(el.nextElementSibling as HTMLElement | null);
@@ -141,6 +242,7 @@ export class MessageList {
       this.unread += fresh.length;
       this.updatePill();
     }
+    this.opts.onChange?.();
     if (mode === "live") {
       const last = fresh[fresh.length - 1]!;
       const more = fresh.length > 1 ? ` and ${fresh.length - 1} more` : "";
@@ -161,8 +263,11 @@ export class MessageList {
   private regroup(el: HTMLElement | null): void {
     if (!el) return;
     const prev = el.previousElementSibling as HTMLElement | null;
+    // A message that mentions the reader keeps its header: who is asking matters.
     const grouped =
       !!prev &&
+      !el.classList.contains("mentions-me") &&
+      el.dataset.sender !== "notice" &&
       prev.dataset.sender === el.dataset.sender &&
       Number(el.dataset.t) - Number(prev.dataset.t) < GROUP_MS;
     el.classList.toggle("grouped", grouped);
@@ -176,13 +281,17 @@ export class MessageList {
   scrollToBottom(): void {
     const s = this.opts.scroller;
     s.scrollTop = s.scrollHeight;
+    const was = this.pinned;
     this.pinned = true;
     this.unread = 0;
     this.updatePill();
+    if (!was) this.opts.onChange?.();
   }
 
   private handleScroll(): void {
+    const was = this.pinned;
     this.pinned = this.distanceFromBottom() <= PIN_SLACK_PX;
+    if (this.pinned && !was) this.opts.onChange?.();
     if (this.pinned && this.unread) {
       this.unread = 0;
       this.updatePill();
@@ -254,7 +363,7 @@ export class MessageList {
         const frag = document.createDocumentFragment();
         const els = fresh.map((m) => {
           this.ids.add(m.id);
-          const el = renderMessage(m);
+          const el = this.render(m);
           frag.appendChild(el);
           return el;
         });

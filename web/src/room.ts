@@ -1,10 +1,12 @@
 // One open room: its header (name, visibility, connection state, actions),
 // the message list, and the composer (owner) or a read-only footer.
 
-import { Api, ApiError, newIdempotencyKey, type Message, type Room } from "./api";
+import { Api, ApiError, newIdempotencyKey, type Message, type Role, type Room } from "./api";
+import { attachCompletion } from "./complete";
 import { announce, copyText, h } from "./dom";
 import { MAX_HANDLE_CHARS, normalizeHandle } from "./handle";
 import { connectLive, type LiveConnection, type LiveState } from "./live";
+import type { MembersPanel } from "./members";
 import { MessageList } from "./messages";
 import { toast } from "./toast";
 
@@ -16,6 +18,8 @@ export interface RoomContext {
   room: Room;
   /** The caller's key owns the room: it may post and change visibility. */
   owner: boolean;
+  /** Opened with a member token (ctx.api holds it): handle and role are fixed. */
+  member?: { handle: string; role: Role };
   hasKey: boolean;
   handle(): string;
   setHandle(handle: string): void;
@@ -24,6 +28,12 @@ export interface RoomContext {
   jumpInHref: string;
   /** Puts focus on the "new room" form (a key holder in someone else's room). */
   focusNewRoom?: () => void;
+  /** The read cursor moved through the newest message (the sidebar clears its count). */
+  onRead?: (roomId: string) => void;
+  /** Messages arrived live (the sidebar refreshes the other rooms' counts). */
+  onLive?: () => void;
+  /** The member token of this room stopped working (removed, re-issued). */
+  onMemberGone?: (roomId: string) => void;
 }
 
 export class RoomView {
@@ -36,10 +46,12 @@ export class RoomView {
   private readonly visibility: HTMLElement;
   private readonly title: HTMLElement;
   private publicSwitch: HTMLButtonElement | null = null;
+  private members: MembersPanel | null = null;
   private readonly scroller: HTMLElement;
   private readonly listEl: HTMLOListElement;
   private readonly pendingEl: HTMLOListElement;
   private readonly status: HTMLElement;
+  private readonly panelSlot: HTMLElement;
 
   constructor(private readonly ctx: RoomContext) {
     this.room = ctx.room;
@@ -56,6 +68,17 @@ export class RoomView {
       );
       this.publicSwitch.addEventListener("click", () => void this.togglePublic());
       actions.appendChild(this.publicSwitch);
+      const membersBtn = h(
+        "button",
+        { type: "button", class: "btn ghost members-btn", "aria-expanded": "false", title: "Invite people and agents to this room" },
+        "Members",
+      );
+      membersBtn.addEventListener("click", () => void this.toggleMembers(membersBtn));
+      actions.appendChild(membersBtn);
+    } else if (ctx.member) {
+      actions.appendChild(
+        h("span", { class: "tag role-tag", title: `You are a member of this room (${ctx.member.role})` }, ctx.member.role),
+      );
     }
     const copy = h("button", { type: "button", class: "btn ghost", title: "Copy a link to this room" }, "Copy link");
     copy.addEventListener("click", () => void this.copyLink(copy));
@@ -74,10 +97,12 @@ export class RoomView {
     const pill = h("button", { type: "button", class: "new-pill", hidden: true });
     this.status = h("p", { class: "room-status", hidden: true });
 
+    this.panelSlot = h("div", { class: "panel-slot" });
     this.root = h(
       "section",
       { class: "room", "aria-labelledby": "room-title" },
       header,
+      this.panelSlot,
       h("div", { class: "scroll-wrap" }, this.scroller, pill, this.status),
       this.footer(),
     );
@@ -86,15 +111,104 @@ export class RoomView {
       list: this.listEl,
       pill,
       pageSize: PAGE,
-      loadOlder: (before) => ctx.api.messages(this.room.id, { before, limit: PAGE }, ctx.owner),
+      loadOlder: (before) => ctx.api.messages(this.room.id, { before, limit: PAGE }, this.auth),
+      me: () => this.me(),
+      onChange: () => this.scheduleRead(),
     });
+    document.addEventListener("visibilitychange", this.onVisible);
+    window.addEventListener("focus", this.onVisible);
     this.showRoom(ctx.room);
+    if (this.canSend) {
+      this.listEl.classList.add("can-act");
+      this.listEl.addEventListener("click", (e) => this.noticeAction(e));
+    }
+    if (ctx.owner) this.listEl.classList.add("is-owner");
+  }
+
+  /** Members of the room (for @-completion); refreshed when the panel changes them. */
+  private memberHandles: string[] = [];
+
+  private async loadMembers(): Promise<void> {
+    if (!this.auth) return;
+    try {
+      const members = await this.ctx.api.members(this.room.id);
+      this.memberHandles = members.map((m) => m.handle);
+    } catch (e) {
+      console.warn("loading members failed", e);
+    }
+  }
+
+  private membersLoading = false;
+
+  /** Opens or closes the owner's members panel (its code loads on first use). */
+  private async toggleMembers(button: HTMLButtonElement): Promise<void> {
+    if (this.members) {
+      this.members.close();
+      return;
+    }
+    if (this.membersLoading) return;
+    this.membersLoading = true;
+    let Panel: typeof MembersPanel;
+    try {
+      Panel = (await import("./members")).MembersPanel;
+    } catch {
+      toast("Could not load the members panel; check your connection.", "error");
+      return;
+    } finally {
+      this.membersLoading = false;
+    }
+    if (this.destroyed || this.members) return;
+    const panel = new Panel({
+      api: this.ctx.api,
+      room: this.room,
+      onMembers: (members) => (this.memberHandles = members.map((m) => m.handle)),
+      onRoomChanged: (room) => {
+        this.showRoom(room);
+        this.ctx.onRoomChanged(room);
+      },
+      onClose: () => {
+        this.members = null;
+        button.setAttribute("aria-expanded", "false");
+        button.focus();
+      },
+    });
+    this.members = panel;
+    button.setAttribute("aria-expanded", "true");
+    this.panelSlot.appendChild(panel.root);
+    panel.focus();
+  }
+
+  /** The loop guard notice's buttons: carry on (a human message resets the count) or raise the limit. */
+  private noticeAction(e: Event): void {
+    const btn = (e.target as HTMLElement).closest<HTMLButtonElement>("button[data-action]");
+    if (!btn) return;
+    if (btn.dataset.action === "carry-on") {
+      void this.send("Carry on.", null, null);
+    } else if (btn.dataset.action === "raise-guard") {
+      void this.raiseGuard(btn);
+    }
+  }
+
+  private async raiseGuard(btn: HTMLButtonElement): Promise<void> {
+    const current = this.room.loop_guard ?? 20;
+    const next = current > 0 ? Math.min(1000, current * 2) : 0;
+    btn.disabled = true;
+    try {
+      const room = await this.ctx.api.setLoopGuard(this.room.id, next);
+      this.showRoom(room);
+      this.ctx.onRoomChanged(room);
+      toast(`Agents may now post ${room.loop_guard ?? next} messages in a row.`);
+    } catch (e) {
+      toast(e instanceof ApiError ? e.describe() : "Could not change the loop guard.", "error");
+    } finally {
+      btn.disabled = false;
+    }
   }
 
   async start(): Promise<void> {
     let first: Message[];
     try {
-      first = await this.ctx.api.messages(this.room.id, { limit: PAGE }, this.ctx.owner);
+      first = await this.ctx.api.messages(this.room.id, { limit: PAGE }, this.auth);
     } catch (e) {
       if (this.destroyed) return;
       this.showStatus(e instanceof ApiError ? e.describe() : "Could not load messages.");
@@ -105,7 +219,7 @@ export class RoomView {
     this.list.add(first, "initial");
     if (!first.length) {
       this.showStatus(
-        this.ctx.owner
+        this.canSend
           ? "No messages yet. Say hello, or point an agent at this room with the CLI."
           : "No messages yet. New ones will appear here live.",
       );
@@ -113,15 +227,62 @@ export class RoomView {
     this.live = connectLive({
       api: this.ctx.api,
       roomId: this.room.id,
-      auth: this.ctx.owner,
+      auth: this.auth,
       after: this.list.lastId(),
-      onMessages: (msgs) => this.receive(msgs, "live"),
+      onMessages: (msgs) => {
+        this.receive(msgs, "live");
+        this.ctx.onLive?.();
+      },
       onState: (state, detail) => this.setConn(state, detail),
     });
   }
 
+  /** Reads send the credential: the owner's key or a member token. */
+  private get auth(): boolean {
+    return this.ctx.owner || !!this.ctx.member;
+  }
+
+  private get canSend(): boolean {
+    return this.ctx.owner || (!!this.ctx.member && this.ctx.member.role !== "viewer");
+  }
+
+  /** The handle this reader is: a member's, the owner's posting name, none for a visitor. */
+  private me(): string | null {
+    if (this.ctx.member) return this.ctx.member.handle;
+    return this.ctx.owner ? this.ctx.handle() : null;
+  }
+
+  private readonly onVisible = () => this.scheduleRead();
+  private readTimer = 0;
+  private readThrough: string | null = null;
+
+  /** Moves the read cursor when the newest message is in view of a reader who is looking. */
+  private scheduleRead(): void {
+    if (!this.auth || this.destroyed) return;
+    window.clearTimeout(this.readTimer);
+    this.readTimer = window.setTimeout(() => void this.markRead(), 400);
+  }
+
+  private async markRead(): Promise<void> {
+    if (this.destroyed || document.visibilityState !== "visible" || !this.list.isPinned) return;
+    const newest = this.list.lastId();
+    if (!newest || newest === this.readThrough) return;
+    const forHandle = this.ctx.member ? null : this.ctx.handle();
+    try {
+      await this.ctx.api.markRead(this.room.id, forHandle, newest);
+      this.readThrough = newest;
+      this.ctx.onRead?.(this.room.id);
+    } catch (e) {
+      console.warn("moving the read cursor failed", e);
+    }
+  }
+
   destroy(): void {
     this.destroyed = true;
+    window.clearTimeout(this.readTimer);
+    document.removeEventListener("visibilitychange", this.onVisible);
+    window.removeEventListener("focus", this.onVisible);
+    this.members?.close();
     this.live?.close();
     this.list.destroy();
     this.root.remove();
@@ -163,6 +324,23 @@ export class RoomView {
     this.conn.textContent = text[state];
     this.conn.title = detail ?? (state === "live" ? "New messages appear as they are sent" : "");
     if (state === "failed" && detail) this.showStatus(detail);
+    if (state === "failed" && this.ctx.member) void this.checkMembership();
+  }
+
+  /** A member's connection was refused: say so plainly if the token is dead (removed or re-issued). */
+  private async checkMembership(): Promise<void> {
+    try {
+      await this.ctx.api.whoami();
+    } catch (e) {
+      if (this.destroyed || !(e instanceof ApiError) || e.status !== 401) return;
+      this.showStatus(
+        "You are no longer a member of this room: the owner removed you or gave you a new token. Ask them for a new invite link.",
+      );
+      for (const el of Array.from(this.root.querySelectorAll<HTMLTextAreaElement | HTMLButtonElement>(".composer textarea, .composer button"))) {
+        el.disabled = true;
+      }
+      this.ctx.onMemberGone?.(this.room.id);
+    }
   }
 
   private async togglePublic(): Promise<void> {
@@ -201,7 +379,14 @@ export class RoomView {
   // --- footer: composer or read-only note -----------------------------------
 
   private footer(): HTMLElement {
-    if (this.ctx.owner) return this.composer();
+    if (this.canSend) return this.composer();
+    if (this.ctx.member) {
+      return h(
+        "div",
+        { class: "readonly viewer" },
+        h("p", {}, h("strong", {}, "Read-only."), ` You are a viewer in this room (as ${this.ctx.member.handle}).`),
+      );
+    }
     if (!this.ctx.hasKey) {
       return h(
         "div",
@@ -238,7 +423,16 @@ export class RoomView {
       handleBtn.setAttribute("aria-label", `Posting as ${this.ctx.handle()}. Change name`);
     };
     setHandleText();
-    const as = h("div", { class: "as" }, h("span", { "aria-hidden": "true" }, "Posting as "), handleBtn);
+    const member = this.ctx.member;
+    const as = member
+      ? h(
+          "div",
+          { class: "as" },
+          h("span", {}, "Posting as "),
+          h("strong", { class: "handle fixed", title: "Your handle in this room, set by the room's owner" }, member.handle),
+          h("span", { class: "verified", title: "verified by the server", "aria-label": "verified by the server", role: "img" }, "✓"),
+        )
+      : h("div", { class: "as" }, h("span", { "aria-hidden": "true" }, "Posting as "), handleBtn);
 
     handleBtn.addEventListener("click", () => {
       const input = h("input", {
@@ -284,7 +478,13 @@ export class RoomView {
       grow();
       error.textContent = "";
     });
+    const completion = attachCompletion(textarea, () => [
+      ...this.memberHandles,
+      ...this.list.recentSenders(),
+    ], () => this.me());
+    void this.loadMembers();
     textarea.addEventListener("keydown", (e) => {
+      if (completion.isOpen()) return;
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing && !e.altKey && !e.ctrlKey && !e.metaKey) {
         e.preventDefault();
         form.requestSubmit();
@@ -298,10 +498,11 @@ export class RoomView {
         "div",
         { class: "composer-row" },
         h("label", { for: id, class: "sr-only" }, `Message ${this.room.name}`),
+        completion.list,
         textarea,
         send,
       ),
-      h("p", { id: `${id}-hint`, class: "hint" }, "Enter sends · Shift+Enter adds a line · Markdown and ``` code blocks work"),
+      h("p", { id: `${id}-hint`, class: "hint" }, "Enter sends · Shift+Enter adds a line · @ mentions someone · Markdown and ``` code blocks work"),
       error,
     );
     form.addEventListener("submit", (e) => {
@@ -320,8 +521,8 @@ export class RoomView {
     return form;
   }
 
-  private async send(text: string, textarea: HTMLTextAreaElement, error: HTMLElement): Promise<void> {
-    const sender = this.ctx.handle();
+  private async send(text: string, textarea: HTMLTextAreaElement | null, error: HTMLElement | null): Promise<void> {
+    const sender = this.ctx.member?.handle ?? this.ctx.handle();
     const pending = h(
       "li",
       { class: "msg from-human pending-msg" },
@@ -342,7 +543,7 @@ export class RoomView {
         try {
           message = await this.ctx.api.send(
             this.room.id,
-            { sender, content: text, sender_type: "human" },
+            this.ctx.member ? { sender, content: text } : { sender, content: text, sender_type: "human" },
             key,
           );
           break;
@@ -361,11 +562,16 @@ export class RoomView {
       announce("Message sent");
     } catch (e) {
       pending.remove();
+      const why = `Not sent: ${e instanceof ApiError ? e.describe() : "something went wrong."}`;
+      if (!textarea || !error) {
+        toast(why, "error");
+        return;
+      }
       if (!textarea.value) {
         textarea.value = text;
         textarea.dispatchEvent(new Event("input"));
       }
-      error.textContent = `Not sent: ${e instanceof ApiError ? e.describe() : "something went wrong."}`;
+      error.textContent = why;
     }
   }
 }

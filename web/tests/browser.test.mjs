@@ -580,6 +580,8 @@ describe("meet-ai web UI", () => {
 
   test("scrolled up: older history loads without a jump, new messages show a pill", async () => {
     const { key, room } = await newRoom("long thread");
+    // 54 agent messages in a row: more than the default loop guard (20) allows.
+    await api(base, key, "PATCH", `/api/rooms/${room.id}`, { loop_guard: 0 });
     const total = 54;
     for (let i = 1; i <= total; i++) {
       await post(key, room.id, `Message ${i}\n\nwith a second paragraph so the thread is tall`);
@@ -736,6 +738,291 @@ describe("meet-ai web UI", () => {
     const buf = Buffer.from(await png.arrayBuffer());
     assert.equal(buf.subarray(1, 4).toString(), "PNG");
     assert.deepEqual([buf.readUInt32BE(16), buf.readUInt32BE(20)], [1200, 630]);
+  });
+});
+
+/** Adds a member through the API; returns the created member (with its token). */
+function addMember(key, roomId, handle, role = "human") {
+  return api(base, key, "POST", `/api/rooms/${roomId}/members`, { handle, role });
+}
+
+const inviteUrl = (roomId, token) => `${base}/r/${roomId}#invite=${token}`;
+const VERIFIED = '.verified[title="verified by the server"]';
+
+describe("members and mentions (issues 12, 13)", () => {
+  test("the owner invites a person from the members panel; both chat; the member's messages are verified", async () => {
+    const { key, room } = await newRoom("pairing");
+    const owner = await open({ key });
+    await owner.page.goto(`${base}/r/${room.id}`);
+    await owner.page.getByRole("button", { name: "Members" }).click();
+    assert.equal(await text(owner.page.locator(".member-list")), "No members yet.");
+
+    // An agent: what to paste, the .env lines and the MCP command.
+    await owner.page.locator("#member-handle").fill("claude");
+    await owner.page.locator("#member-role").selectOption("agent");
+    await owner.page.getByRole("button", { name: "Add member" }).click();
+    const env = await text(owner.page.locator(".agent-env code"));
+    assert.match(env, new RegExp(`^MEET_AI_URL=${base.replace(/[.]/g, "\\.")}\\nMEET_AI_KEY=mem_[A-Za-z0-9_-]{24}$`));
+    const agentToken = env.split("MEET_AI_KEY=")[1];
+    assert.equal(
+      await text(owner.page.locator(".agent-mcp code")),
+      `claude mcp add --transport http meet-ai ${base}/mcp --header "Authorization: Bearer ${agentToken}"`,
+    );
+    assert.equal((await api(base, agentToken, "GET", "/api/whoami")).handle, "claude", "the shown token works");
+
+    // A person: an invite link with the token in the fragment only.
+    await owner.page.locator("#member-handle").fill("ada");
+    await owner.page.locator("#member-role").selectOption("human");
+    await owner.page.getByRole("button", { name: "Add member" }).click();
+    const link = await text(owner.page.locator(".invite-link code"));
+    const url = new URL(link);
+    assert.equal(url.origin + url.pathname, `${base}/r/${room.id}`);
+    assert.equal(url.search, "", "no token in the query");
+    assert.match(url.hash, /^#invite=mem_[A-Za-z0-9_-]{24}$/);
+    const adaToken = url.hash.slice("#invite=".length);
+    await until(owner.page, () => document.querySelectorAll(".member-list li.member").length === 2, null, "two members listed");
+    const rows = await owner.page.locator(".member-list li.member").allInnerTexts();
+    assert.match(rows[0], /claude[\s\S]*agent[\s\S]*seen just now/, "its token was just used");
+    assert.match(rows[1], /ada[\s\S]*human[\s\S]*never seen/);
+    await owner.page.screenshot({ path: shot("members-panel") });
+
+    // The person opens the link in a browser of their own.
+    const ada = await open();
+    await ada.page.goto(link);
+    assert.equal(await text(ada.page.locator("h1.room-name")), "pairing");
+    assert.equal(ada.page.url(), `${base}/r/${room.id}`, "the fragment is gone from the address");
+    assert.deepEqual(
+      await ada.page.evaluate(() => JSON.parse(localStorage.getItem("meet-ai-members"))),
+      { [room.id]: adaToken },
+      "the token is kept for its room",
+    );
+    assert.equal(await text(ada.page.locator(".composer .handle.fixed")), "ada");
+    assert.equal(await ada.page.locator(".composer button.handle").count(), 0, "the handle cannot be changed");
+    assert.equal(await ada.page.locator(`nav#sidebar .invited-list a[data-room="${room.id}"]`).count(), 1);
+    await until(ada.page, () => document.querySelector(".conn")?.dataset.state === "live", null, "ada live");
+
+    const box = ada.page.locator(".composer textarea");
+    await box.fill("Hi, ada here.");
+    await box.press("Enter");
+    const mine = messageItems(ada.page).filter({ hasText: "Hi, ada here." });
+    await mine.waitFor({ timeout: WAIT });
+    assert.equal(await text(mine.locator(".sender")), "ada");
+    assert.equal(await mine.locator(VERIFIED).count(), 1, "verified in ada's view");
+    const theirs = messageItems(owner.page).filter({ hasText: "Hi, ada here." });
+    await theirs.waitFor({ timeout: WAIT });
+    assert.equal(await theirs.locator(VERIFIED).count(), 1, "verified in the owner's view");
+    assert.equal(await theirs.locator(VERIFIED).getAttribute("aria-label"), "verified by the server");
+    const stored = (await api(base, key, "GET", `/api/rooms/${room.id}/messages`)).find((m) => m.content === "Hi, ada here.");
+    assert.equal(stored.verified, true);
+    assert.equal(stored.sender, "ada");
+
+    // The owner answers; ada sees it live, and it is not verified.
+    const ownerBox = owner.page.locator(".composer textarea");
+    await ownerBox.fill("Welcome aboard.");
+    await ownerBox.press("Enter");
+    const welcome = messageItems(ada.page).filter({ hasText: "Welcome aboard." });
+    await welcome.waitFor({ timeout: WAIT });
+    assert.equal(await welcome.locator(VERIFIED).count(), 0, "an owner-key message is not verified");
+    await ada.page.screenshot({ path: shot("invited-member") });
+
+    // A reload keeps the membership; the last-seen time now shows for the owner.
+    await ada.page.reload();
+    await messageItems(ada.page).filter({ hasText: "Welcome aboard." }).waitFor({ timeout: WAIT });
+    assert.equal(await text(ada.page.locator(".composer .handle.fixed")), "ada");
+    await owner.page.getByRole("button", { name: "Close members" }).click();
+    await owner.page.getByRole("button", { name: "Members" }).click();
+    await until(
+      owner.page,
+      () => /ada[\s\S]*seen (just now|\d+ min ago)/.test(document.querySelector(".member-list")?.innerText ?? ""),
+      null,
+      "ada's last-seen time",
+    );
+
+    // A new token for the agent: fresh .env lines, the old token dead.
+    await owner.page.getByRole("button", { name: "New token for claude" }).click();
+    await owner.page.getByRole("button", { name: "Sure? claude's old token stops working" }).click();
+    await until(owner.page, (old) => {
+      const env = document.querySelector(".agent-env code")?.textContent ?? "";
+      return /MEET_AI_KEY=mem_/.test(env) && !env.includes(old);
+    }, agentToken, "the new token shown");
+    const renewed = (await text(owner.page.locator(".agent-env code"))).split("MEET_AI_KEY=")[1];
+    assert.equal((await api(base, renewed, "GET", "/api/whoami")).handle, "claude");
+    await api(base, agentToken, "GET", "/api/whoami", undefined, [401]);
+
+    // Removing ada kills the token: her next visit forgets the room.
+    await owner.page.getByRole("button", { name: "Remove ada" }).click();
+    await owner.page.getByRole("button", { name: "Remove ada?" }).click();
+    await until(owner.page, () => document.querySelectorAll(".member-list li.member").length === 1, null, "one member left");
+    await api(base, adaToken, "GET", `/api/rooms/${room.id}`, undefined, [401]);
+    // Her open page loses the room at the stream's next poll (the socket closes at once) and says why.
+    await until(ada.page, () => /no longer a member of this room/.test(document.querySelector(".room-status")?.textContent ?? ""), null, "ada told she was removed");
+    assert.equal(await ada.page.locator(".composer textarea").isDisabled(), true);
+    assert.equal(await ada.page.evaluate(() => localStorage.getItem("meet-ai-members")), null, "the dead token forgotten");
+    await ada.page.reload();
+    await until(ada.page, () => localStorage.getItem("meet-ai-members") === null, null, "the dead token forgotten");
+    await owner.done();
+    await ada.done();
+  });
+
+  test("a viewer's invite opens the room read-only", async () => {
+    const { key, room } = await newRoom("gallery");
+    await post(key, room.id, "Look but don't touch.");
+    const viewer = await addMember(key, room.id, "vera", "viewer");
+    const { page, done } = await open();
+    await page.goto(inviteUrl(room.id, viewer.token));
+    await messageItems(page).filter({ hasText: "Look but don't touch." }).waitFor({ timeout: WAIT });
+    assert.equal(await page.locator("textarea").count(), 0, "no composer for a viewer");
+    assert.match(await text(page.locator(".readonly.viewer")), /viewer/);
+    await done();
+  });
+
+  test("typing @ offers the room's members and recent senders; keyboard and mouse insert the handle", async () => {
+    const { key, room } = await newRoom("completion");
+    await addMember(key, room.id, "ada", "human");
+    await addMember(key, room.id, "adrian", "agent");
+    await post(key, room.id, "Build is green.", "codex", "agent");
+    const { page, done } = await open({ key });
+    await page.goto(`${base}/r/${room.id}`);
+    await messageItems(page).filter({ hasText: "Build is green." }).waitFor({ timeout: WAIT });
+    const box = page.locator(".composer textarea");
+    await box.click();
+    await box.pressSequentially("hey @ad");
+    const options = page.locator(".mention-list [role=option]");
+    await until(page, () => document.querySelectorAll(".mention-list [role=option]").length === 2, null, "two options");
+    assert.deepEqual(await options.allInnerTexts(), ["@ada", "@adrian"]);
+    assert.equal(await box.getAttribute("aria-expanded"), "true");
+    await box.press("ArrowDown");
+    assert.equal(await page.locator(".mention-list [aria-selected=true]").innerText(), "@adrian");
+    await box.press("Enter");
+    assert.equal(await box.inputValue(), "hey @adrian ", "Enter inserted the handle and did not send");
+    assert.equal(await page.locator(".mention-list").isHidden(), true);
+
+    // A recent sender (not a member), by mouse.
+    await box.pressSequentially("and @co");
+    await page.locator(".mention-list [role=option]", { hasText: "codex" }).click();
+    assert.equal(await box.inputValue(), "hey @adrian and @codex ");
+    // Escape closes without inserting; Tab inserts.
+    await box.pressSequentially("@a");
+    await page.locator(".mention-list").waitFor({ timeout: WAIT });
+    await box.press("Escape");
+    assert.equal(await page.locator(".mention-list").isHidden(), true);
+    await box.pressSequentially("d");
+    await page.locator(".mention-list").waitFor({ timeout: WAIT });
+    await box.press("Tab");
+    assert.equal(await box.inputValue(), "hey @adrian and @codex @ada ");
+    await page.screenshot({ path: shot("mention-completion") });
+    await box.press("Enter");
+    const sent = messageItems(page).filter({ hasText: "hey @adrian and @codex @ada" });
+    await sent.waitFor({ timeout: WAIT });
+    const stored = (await api(base, key, "GET", `/api/rooms/${room.id}/messages`)).at(-1);
+    assert.deepEqual([...stored.mentions].sort(), ["ada", "adrian", "codex"]);
+    assert.equal(await sent.locator("mark.mention").count(), 3, "the mentions are marked");
+    await done();
+  });
+
+  test("a mention of the member's own handle is highlighted in the member's view", async () => {
+    const { key, room } = await newRoom("review");
+    const ada = await addMember(key, room.id, "ada", "human");
+    await addMember(key, room.id, "bob", "human");
+    const { page, done } = await open();
+    await page.goto(inviteUrl(room.id, ada.token));
+    await until(page, () => document.querySelector(".conn")?.dataset.state === "live", null, "live");
+    await post(key, room.id, "@bob this one is yours", "maya", "human");
+    await post(key, room.id, "@ada could you review `@ada` #12?", "maya", "human");
+    const forBob = messageItems(page).filter({ hasText: "this one is yours" });
+    const forAda = messageItems(page).filter({ hasText: "could you review" });
+    await forAda.waitFor({ timeout: WAIT });
+    assert.equal(await forAda.evaluate((li) => li.classList.contains("mentions-me")), true, "the message is highlighted");
+    assert.deepEqual(await forAda.locator("mark.mention.me").allInnerTexts(), ["@ada"], "the @ada text, not the one in code");
+    assert.equal(await forBob.evaluate((li) => li.classList.contains("mentions-me")), false, "someone else's mention is not");
+    assert.equal(await forBob.locator("mark.mention:not(.me)").count(), 1);
+    await page.screenshot({ path: shot("mention-highlight") });
+    await done();
+  });
+
+  test("an owner key and two invites in one browser; a mention in a room not open shows an unread count", async () => {
+    // This browser owns a room of its own...
+    const own = await newRoom("my own room");
+    // ...and is invited (as ada) to two rooms of someone else.
+    const { key, room: roomA } = await newRoom("team-a");
+    const roomB = await api(base, key, "POST", "/api/rooms", { name: "team-b" });
+    const adaA = await addMember(key, roomA.id, "ada", "human");
+    const adaB = await addMember(key, roomB.id, "ada", "human");
+    const { page, done } = await open({ key: own.key });
+    await page.goto(inviteUrl(roomB.id, adaB.token));
+    await text(page.locator("h1.room-name"));
+    await page.goto(inviteUrl(roomA.id, adaA.token));
+    assert.equal(await text(page.locator("h1.room-name")), "team-a");
+    const sidebar = page.locator("nav#sidebar");
+    assert.equal(await sidebar.locator(`a[data-room="${own.room.id}"]`).count(), 1, "own room listed");
+    assert.equal(await sidebar.locator(`.invited-list a[data-room="${roomA.id}"]`).count(), 1);
+    assert.equal(await sidebar.locator(`.invited-list a[data-room="${roomB.id}"]`).count(), 1);
+
+    // Each room with its own credential: ada's message in team-a is verified.
+    await until(page, () => document.querySelector(".conn")?.dataset.state === "live", null, "live");
+    const box = page.locator(".composer textarea");
+    await box.fill("ada in team-a");
+    await box.press("Enter");
+    await messageItems(page).filter({ hasText: "ada in team-a" }).locator(VERIFIED).waitFor({ timeout: WAIT });
+
+    // A mention in team-b (not open) raises its count.
+    const badgeB = sidebar.locator(`a[data-room="${roomB.id}"] .unread`);
+    assert.equal(await badgeB.isHidden(), true, "nothing unread yet");
+    await post(key, roomB.id, "@ada the build broke", "maya", "human");
+    await post(key, roomB.id, "never mind", "maya", "human");
+    // Counts refresh when the page gets focus back (and when messages arrive in the open room).
+    await page.evaluate(() => window.dispatchEvent(new Event("focus")));
+    await until(page, (id) => document.querySelector(`a[data-room="${id}"] .unread:not([hidden])`)?.textContent, roomB.id, "team-b's count");
+    assert.equal(await text(badgeB), "@ 2");
+    assert.equal(await badgeB.getAttribute("aria-label"), "2 unread, mentions you");
+    assert.equal(await badgeB.evaluate((el) => el.classList.contains("mentioned")), true);
+    await page.screenshot({ path: shot("unread-counts") });
+
+    // Opening team-b reads it: the badge goes and the server's cursor moves.
+    await sidebar.locator(`a[data-room="${roomB.id}"]`).click();
+    await messageItems(page).filter({ hasText: "never mind" }).waitFor({ timeout: WAIT });
+    assert.ok(await messageItems(page).filter({ hasText: "the build broke" }).evaluate((li) => li.classList.contains("mentions-me")));
+    const deadline = Date.now() + WAIT;
+    let inbox;
+    for (;;) {
+      inbox = await api(base, adaB.token, "GET", `/api/rooms/${roomB.id}/inbox`);
+      if (inbox.unread === 0 || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(inbox.unread, 0, "the read cursor moved through the newest message");
+    // Own rooms still open with the owner key.
+    await sidebar.locator(`a[data-room="${own.room.id}"]`).click();
+    await until(page, () => document.querySelector("h1.room-name")?.textContent === "my own room", null, "own room");
+    assert.equal(await page.getByRole("switch", { name: "Public" }).count(), 1, "the owner's controls");
+    await done();
+  });
+
+  test("a tripped loop guard shows as a notice; Carry on lets the agents go on", async () => {
+    const { key, room } = await newRoom("loop");
+    await api(base, key, "PATCH", `/api/rooms/${room.id}`, { loop_guard: 2 });
+    const { page, done } = await open({ key });
+    await page.goto(`${base}/r/${room.id}`);
+    await until(page, () => document.querySelector(".conn")?.dataset.state === "live", null, "live");
+    await post(key, room.id, "agent one");
+    await post(key, room.id, "agent two");
+    await api(base, key, "POST", `/api/rooms/${room.id}/messages`, { sender: "claude", sender_type: "agent", content: "agent three" }, [429]);
+    const notice = page.locator("li.notice-msg");
+    await notice.waitFor({ timeout: WAIT });
+    assert.equal(await notice.locator(".avatar").count(), 0, "not rendered as someone's message");
+    const carry = notice.getByRole("button", { name: "Carry on" });
+    await carry.waitFor({ timeout: WAIT });
+    await page.screenshot({ path: shot("loop-guard") });
+    // The owner may raise the limit from the notice (it doubles)...
+    await notice.getByRole("button", { name: "Raise the limit" }).click();
+    await until(page, () => /4 messages in a row/.test(document.getElementById("toast")?.textContent ?? ""), null, "the toast");
+    assert.equal((await api(base, key, "GET", `/api/rooms/${room.id}`)).loop_guard, 4);
+    // ...or let them go on with a human message.
+    await carry.click();
+    await messageItems(page).filter({ hasText: "Carry on." }).waitFor({ timeout: WAIT });
+    assert.equal(await carry.isVisible(), false, "the actions go once the notice is not the newest");
+    await post(key, room.id, "agent three, again");
+    await messageItems(page).filter({ hasText: "agent three, again" }).waitFor({ timeout: WAIT });
+    await done();
   });
 });
 

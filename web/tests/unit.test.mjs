@@ -23,6 +23,8 @@ before(async () => {
         export * from "./time";
         export * from "./langs";
         export { waitPhrase, isRoomId, ApiError } from "./api";
+        export * from "./mention";
+        export * from "./invite";
       `,
       resolveDir: join(ROOT, "web/src"),
       loader: "ts",
@@ -93,4 +95,76 @@ test("rate-limit waits and errors read as sentences", () => {
   assert.ok(m.isRoomId("5eed0000-0000-4000-8000-0000000000a1"));
   assert.ok(!m.isRoomId("5EED0000-0000-4000-8000-0000000000A1"));
   assert.ok(!m.isRoomId("../etc/passwd"));
+});
+
+test("@-completion: the mention being typed before the caret", () => {
+  assert.deepEqual(m.mentionQueryAt("hi @ad", 6), { start: 3, query: "ad" });
+  assert.deepEqual(m.mentionQueryAt("@", 1), { start: 0, query: "" });
+  assert.deepEqual(m.mentionQueryAt("(@claude.code", 13), { start: 1, query: "claude.code" });
+  assert.equal(m.mentionQueryAt("mail me@ada", 11), null, "not after a word character");
+  assert.equal(m.mentionQueryAt("hi @ad x", 8), null, "the caret left the mention");
+  assert.equal(m.mentionQueryAt("no at here", 5), null);
+  assert.equal(m.mentionQueryAt("see `@ad", 8), null, "not inside inline code");
+  assert.equal(m.mentionQueryAt("```\n@ad", 7), null, "not inside a fence");
+  assert.deepEqual(m.mentionQueryAt("```\nx\n```\n@ad", 13), { start: 10, query: "ad" }, "after a closed fence");
+  // Caret in the middle of a name: the part before it is the query.
+  assert.deepEqual(m.mentionQueryAt("@adams", 3), { start: 0, query: "ad" });
+});
+
+test("@-completion: matching handles", () => {
+  const c = ["ada", "Adam", "claude", "maddie", "ADA", "ada lovelace", "bob-", "codex"];
+  assert.deepEqual(m.matchHandles(c, "ad"), ["ada", "Adam", "maddie"], "prefix first, contains after, deduped, unmentionable dropped");
+  assert.deepEqual(m.matchHandles(c, "AD"), ["ada", "Adam", "maddie"], "case-insensitive");
+  assert.deepEqual(m.matchHandles(c, ""), ["ada", "Adam", "claude", "maddie", "codex", "all"], "everything, @all last");
+  assert.deepEqual(m.matchHandles(c, "a", 8, "ADA"), ["Adam", "claude", "maddie", "all"], "not yourself");
+  assert.deepEqual(m.matchHandles(c, "zz"), []);
+  assert.equal(m.matchHandles(c, "", 2).length, 2, "limited");
+  assert.equal(m.isMentionable("claude.code"), true);
+  assert.equal(m.isMentionable("ada lovelace"), false);
+  assert.equal(m.isMentionable("trailing."), false);
+});
+
+test("@-completion: inserting the handle", () => {
+  assert.deepEqual(m.applyCompletion("hi @ad", { start: 3, query: "ad" }, 6, "ada"), { text: "hi @ada ", caret: 8 });
+  assert.deepEqual(m.applyCompletion("@cl look", { start: 0, query: "cl" }, 3, "claude"), { text: "@claude look", caret: 8 });
+  assert.deepEqual(m.applyCompletion("@clx", { start: 0, query: "cl" }, 3, "claude"), { text: "@claude x", caret: 8 });
+});
+
+test("mentions in text, by the server's rule", () => {
+  const spans = (t) => m.mentionSpans(t).map((s) => s.name);
+  assert.deepEqual(spans("@ada and @claude.code, please"), ["ada", "claude.code"]);
+  assert.deepEqual(spans("thanks @bob. and @eve-"), ["bob", "eve"], "trailing . and - dropped");
+  assert.deepEqual(spans("mail ada@example.com"), [], "not after a word character");
+  assert.deepEqual(spans("(@all)"), ["all"]);
+  assert.deepEqual(spans("@ alone"), []);
+  const s = m.mentionSpans("hi @ada!")[0];
+  assert.deepEqual([s.start, s.end], [3, 7]);
+  assert.equal(m.mentionsHandle(["Ada"], "ada"), true);
+  assert.equal(m.mentionsHandle(["all"], "ada"), true);
+  assert.equal(m.mentionsHandle(["bob"], "ada"), false);
+  assert.equal(m.mentionsHandle(undefined, "ada"), false);
+  assert.equal(m.mentionsHandle(["ada"], null), false);
+});
+
+test("invites: the token travels in the fragment only", () => {
+  const token = "mem_abcdefghijklmnopqrstuvwx";
+  assert.equal(m.inviteFromHash(`#invite=${token}`), token);
+  assert.equal(m.inviteFromHash(`invite=${token}`), token);
+  assert.equal(m.inviteFromHash(`#x=1&invite=${token}`), token);
+  assert.equal(m.inviteFromHash("#invite=mai_abcdefghijklmnopqrstuvwx"), null, "an owner key is not an invite");
+  assert.equal(m.inviteFromHash("#invite=mem_short"), null);
+  assert.equal(m.inviteFromHash(""), null);
+  assert.equal(m.inviteFromHash("#"), null);
+  const room = "11c77f20-0000-4000-8000-000000000001";
+  const link = m.inviteLink("https://meet-ai.cc", room, token);
+  assert.equal(link, `https://meet-ai.cc/r/${room}#invite=${token}`);
+  const url = new URL(link);
+  assert.equal(url.pathname, `/r/${room}`);
+  assert.equal(url.search, "", "nothing in the query");
+  assert.equal(m.inviteFromHash(url.hash), token, "round trip");
+  assert.equal(m.agentEnv("https://meet-ai.cc", token), `MEET_AI_URL=https://meet-ai.cc\nMEET_AI_KEY=${token}`);
+  assert.equal(
+    m.mcpCommand("https://meet-ai.cc", token),
+    `claude mcp add --transport http meet-ai https://meet-ai.cc/mcp --header "Authorization: Bearer ${token}"`,
+  );
 });

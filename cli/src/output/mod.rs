@@ -5,10 +5,12 @@
 //! The formatting is pure (`*_text` functions return strings); only
 //! [`Output::emit`] does I/O.
 
+mod members;
+
 use std::cell::Cell;
 use std::io::{self, IsTerminal, Write};
 
-use protocol::wire::{KeyCreated, Message, SenderType};
+use protocol::wire::{KeyCreated, Message, MessageKind, SenderType};
 
 use crate::client::{Fetched, RawMessage, Room};
 use crate::config::KEY_VAR;
@@ -78,8 +80,9 @@ impl Output {
             self.emit(message.raw.trim())
         } else {
             let m = &message.value;
+            let badge = if m.verified { " \u{2713}" } else { "" };
             self.emit(&format!(
-                "Sent as {} ({}): message {}",
+                "Sent as {}{badge} ({}): message {}",
                 m.sender,
                 m.sender_type.as_str(),
                 m.id
@@ -144,11 +147,18 @@ pub fn room_created_text(room: &Room) -> String {
 }
 
 /// `[hh:mm:ss] sender: text` for one line; a multi-line message puts its
-/// lines below the header, indented, so code blocks stay readable.
+/// lines below the header, indented, so code blocks stay readable. A sender
+/// a member token vouches for gets a check mark (`ada ✓`); a server notice
+/// reads as `*** notice:` rather than as someone's message.
 pub fn message_text(m: &Message) -> String {
-    let who = match m.sender_type {
-        SenderType::Agent => format!("{} [agent]", m.sender),
-        SenderType::Human => m.sender.clone(),
+    let badge = if m.verified { " \u{2713}" } else { "" };
+    let who = if m.kind == MessageKind::Notice {
+        "*** notice".to_owned()
+    } else {
+        match m.sender_type {
+            SenderType::Agent => format!("{}{badge} [agent]", m.sender),
+            SenderType::Human => format!("{}{badge}", m.sender),
+        }
     };
     let time = clock(&m.created_at);
     let content = m.content.trim_end_matches(['\n', '\r']);
@@ -193,36 +203,84 @@ pub fn is_excluded(sender: &str, exclude: &[String]) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn msg(sender: &str, kind: SenderType, content: &str) -> Message {
-        Message {
-            id: "0b6f3c1e-8a7d-4f7e-9c55-7f0e0b2c9d11".into(),
-            room_id: "r".into(),
-            sender: sender.into(),
-            sender_type: kind,
-            color: None,
-            content: content.into(),
-            created_at: "2026-11-26T09:30:45.123Z".into(),
+    /// A message as a server sends it (built from JSON, so new fields in
+    /// the shared type do not break these tests), plus `extra` fields.
+    pub(crate) fn raw_message(
+        sender: &str,
+        kind: SenderType,
+        content: &str,
+        extra: &str,
+    ) -> RawMessage {
+        let json = serde_json::json!({
+            "id": "0b6f3c1e-8a7d-4f7e-9c55-7f0e0b2c9d11",
+            "room_id": "r",
+            "sender": sender,
+            "sender_type": kind.as_str(),
+            "color": null,
+            "content": content,
+            "created_at": "2026-11-26T09:30:45.123Z",
+        });
+        let mut text = json.to_string();
+        if !extra.is_empty() {
+            text.pop();
+            text.push(',');
+            text.push_str(extra);
+            text.push('}');
         }
+        RawMessage::parse(&text).unwrap()
+    }
+
+    fn text(m: &RawMessage) -> String {
+        message_text(&m.message)
+    }
+
+    fn msg(sender: &str, kind: SenderType, content: &str) -> RawMessage {
+        raw_message(sender, kind, content, "")
     }
 
     #[test]
     fn one_line_messages_read_as_chat() {
         assert_eq!(
-            message_text(&msg("ada", SenderType::Human, "hello there")),
+            text(&msg("ada", SenderType::Human, "hello there")),
             "[09:30:45] ada: hello there"
         );
         assert_eq!(
-            message_text(&msg("claude", SenderType::Agent, "done\n")),
+            text(&msg("claude", SenderType::Agent, "done\n")),
             "[09:30:45] claude [agent]: done"
         );
     }
 
     #[test]
+    fn verified_senders_get_a_check_mark_and_notices_stand_apart() {
+        let verified = raw_message(
+            "ada",
+            SenderType::Human,
+            "hi @claude",
+            r#""verified":true,"mentions":["claude"],"kind":"message""#,
+        );
+        assert_eq!(text(&verified), "[09:30:45] ada \u{2713}: hi @claude");
+        let agent = raw_message("claude", SenderType::Agent, "ok", r#""verified":true"#);
+        assert_eq!(text(&agent), "[09:30:45] claude \u{2713} [agent]: ok");
+        let unverified = raw_message("bob", SenderType::Human, "x", r#""verified":false"#);
+        assert_eq!(text(&unverified), "[09:30:45] bob: x");
+        let notice = raw_message(
+            "meet-ai",
+            SenderType::Agent,
+            "Loop guard: 20 agent messages in a row.",
+            r#""verified":true,"mentions":[],"kind":"notice""#,
+        );
+        assert_eq!(
+            text(&notice),
+            "[09:30:45] *** notice: Loop guard: 20 agent messages in a row."
+        );
+    }
+
+    #[test]
     fn multi_line_messages_are_indented_below_the_header() {
-        let text = message_text(&msg(
+        let text = text(&msg(
             "claude",
             SenderType::Agent,
             "Fix:\n```rust\nfn main() {\n    run();\n}\n```\n",
@@ -250,6 +308,7 @@ mod tests {
             id: "r1".into(),
             name: "design".into(),
             public: false,
+            loop_guard: 20,
             created_at: "2026-11-26T09:30:45.123Z".into(),
         }];
         assert_eq!(rooms_text(&rooms), "r1  2026-11-26 09:30  design");
@@ -257,6 +316,7 @@ mod tests {
             id: "r2".into(),
             name: "demo".into(),
             public: true,
+            loop_guard: 20,
             created_at: "2026-11-27T10:00:00.000Z".into(),
         });
         assert_eq!(
@@ -271,14 +331,10 @@ mod tests {
 
     #[test]
     fn json_array_joins_server_objects_unchanged() {
-        let a = RawMessage {
-            message: msg("a", SenderType::Human, "x"),
-            raw: r#"{"id":"1","z":1}"#.into(),
-        };
-        let b = RawMessage {
-            message: msg("b", SenderType::Human, "y"),
-            raw: r#"{"id":"2"}"#.into(),
-        };
+        let mut a = msg("a", SenderType::Human, "x");
+        a.raw = r#"{"id":"1","z":1}"#.into();
+        let mut b = msg("b", SenderType::Human, "y");
+        b.raw = r#"{"id":"2"}"#.into();
         assert_eq!(json_array(&[]), "[]");
         assert_eq!(json_array(&[a, b]), r#"[{"id":"1","z":1},{"id":"2"}]"#);
     }

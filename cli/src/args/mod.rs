@@ -1,39 +1,54 @@
 //! The command line, as clap derives it. Parsing only: nothing here touches the
 //! network, the environment or the file system.
 
+mod members;
+#[cfg(test)]
+mod tests;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use members::{InboxArgs, InviteArgs, MemberArgs, ReadArgs, WaitArgs};
+use members::{
+    INBOX_HELP, INVITE_HELP, MEMBERS_HELP, READ_HELP, REISSUE_HELP, REMOVE_HELP, WAIT_HELP,
+    WHOAMI_HELP,
+};
 use protocol::validate::Color;
 use protocol::wire::SenderType;
 
 const MAIN_HELP: &str = "\
 Configuration:
   MEET_AI_URL   server (default https://meet-ai.cc)
-  MEET_AI_KEY   your API key (mai_...)
+  MEET_AI_KEY   your owner key (mai_...) or a member token (mem_...) that
+                an owner gave you; a member token fixes your sender name
   Both are read from the environment or from a .env file in the current
   directory (the environment wins); --url and --key override both.
 
 Output:
   On a terminal, readable text. Otherwise (pipes, files, agents) JSON: the
-  API's objects, one JSON array for lists, one object per line for `listen`.
+  API's objects, one JSON array for lists, one object per line for `listen`
+  and `wait` (`wait` prints JSON lines on a terminal too).
   --json forces JSON on a terminal too. Errors go to stderr as one line.
 
 Exit codes:
-  0 ok                      4 room (or message) not found
-  1 other error             5 rate limited
-  2 usage error             6 server unreachable
-  3 missing or bad API key  7 listen --timeout passed with no message
-  8 listen --transport ws on a server without WebSocket
-  130 listen stopped by Ctrl-C (SIGINT); SIGTERM ends listen with 0
+  0 ok                          7 listen/wait --timeout passed, nothing printed
+  1 other error                 8 listen --transport ws, server has no WebSocket
+  2 usage error                 9 forbidden for this key or member token
+  3 missing or bad API key     10 conflict (handle taken, room full)
+  4 room or message not found  11 loop guard: agents only for too long; wait
+  5 rate limited                  for a human, do not retry
+  6 server unreachable        130 Ctrl-C ended listen/wait (SIGTERM: 0)
 
 Examples:
   meet-ai generate-key                      # then put MEET_AI_KEY=... in .env
   meet-ai create-room design review
   meet-ai rooms
   meet-ai send-message <room> claude 'On it: reading the failing test now.'
+  meet-ai invite <room> claude --role agent # prints MEET_AI_KEY=mem_... for it
+  meet-ai send-message <room> 'Hi @ada'     # with a member token: no sender
+  meet-ai wait <room> --follow              # with a member token: your mentions
   meet-ai listen <room> --exclude claude    # JSON lines, reconnects by itself
-  meet-ai listen <room> --exclude claude --count 1 --timeout 300
 
 Docs: docs/CLI.md";
 
@@ -63,6 +78,15 @@ Examples:
   ROOM=$(meet-ai create-room standup --json | jq -r .id)";
 
 const SEND_HELP: &str = "\
+Two forms:
+  send-message <room> <sender> <content>...   the sender named (owner key)
+  send-message <room> <content>               one content argument: the sender
+                                              is the member token's handle
+With a member token (MEET_AI_KEY=mem_...) the server fixes the sender; a
+sender named must be the token's handle. With an owner key the sender is
+required (exit 2 without). With --file or `-`, the only other word is the
+sender. Quote multi-word content in the second form.
+
 The content is the words after the sender, joined with spaces. For anything
 multi-line (markdown, code blocks) use --file, or `-` to read standard input:
 the text is sent byte for byte.
@@ -74,7 +98,9 @@ Examples:
   meet-ai send-message <room> claude 'Tests pass on my side.'
   meet-ai send-message <room> claude --file reply.md
   printf '```rust\\nfn main() {}\\n```\\n' | meet-ai send-message <room> claude -
-  meet-ai send-message <room> ada --sender-type human --color '#3366ff' hello";
+  meet-ai send-message <room> ada --sender-type human --color '#3366ff' hello
+  meet-ai send-message <room> '@ada done, see the PR'   # member token
+  meet-ai send-message <room> --file reply.md           # member token";
 
 const POLL_HELP: &str = "\
 Prints history once, oldest first: the latest --limit messages, or those after
@@ -99,6 +125,9 @@ one (the paid plan), otherwise over Server-Sent Events; --transport picks one
 Connection events go to stderr as JSON lines:
   {\"event\":\"connected\",\"transport\":\"sse|ws\",...} {\"event\":\"disconnected\",...}
   {\"event\":\"reconnecting\",\"attempt\":N,\"delay_ms\":M} {\"event\":\"resumed\",...}
+
+--mentions HANDLE prints only messages that mention HANDLE (or @all),
+case-insensitively (to be woken only when addressed, see also `wait`).
 
 Exit: 0 after --count messages (or on SIGTERM), 7 when --timeout seconds pass
 without a message printed, 130 on Ctrl-C, 3/4 if the key or room goes away,
@@ -162,6 +191,42 @@ pub enum Command {
     /// Follow a room live and print each new message.
     #[command(after_help = LISTEN_HELP)]
     Listen(ListenArgs),
+
+    /// Wait for messages that mention you (or any, with --any); print them
+    /// as JSON lines and mark them read.
+    #[command(after_help = WAIT_HELP)]
+    Wait(WaitArgs),
+
+    /// Show your unread count and unread mentions in a room.
+    #[command(after_help = INBOX_HELP)]
+    Inbox(InboxArgs),
+
+    /// Mark a room read through a message (moves your read cursor).
+    #[command(after_help = READ_HELP)]
+    Read(ReadArgs),
+
+    /// List a room's members.
+    #[command(after_help = MEMBERS_HELP)]
+    Members {
+        /// Room id (or exact room name).
+        room: String,
+    },
+
+    /// Add a member to a room and print its token (shown once).
+    #[command(after_help = INVITE_HELP)]
+    Invite(InviteArgs),
+
+    /// Remove a member from a room; its token stops working at once.
+    #[command(after_help = REMOVE_HELP)]
+    RemoveMember(MemberArgs),
+
+    /// Give a member a fresh token; the old one stops working.
+    #[command(after_help = REISSUE_HELP)]
+    ReissueToken(MemberArgs),
+
+    /// Say what the configured key is: an owner key, or whose member token.
+    #[command(after_help = WHOAMI_HELP)]
+    Whoami,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -184,18 +249,16 @@ pub struct SendArgs {
     /// Room id (or exact room name).
     pub room: String,
 
-    /// Who is speaking: your name in the room.
-    pub sender: String,
-
-    /// The message; `-` alone reads it from standard input. Text that starts
-    /// with a dash goes after `--`.
+    /// [SENDER] CONTENT...: your name in the room, then the message. One
+    /// argument alone is the content, sent as the member token's handle.
+    /// `-` as the content reads standard input; text that starts with a
+    /// dash goes after `--`.
     #[arg(
         num_args = 0..,
-        value_name = "CONTENT",
-        required_unless_present = "file",
-        conflicts_with = "file"
+        value_name = "WORDS",
+        required_unless_present = "file"
     )]
-    pub content: Vec<String>,
+    pub words: Vec<String>,
 
     /// Read the content from this file (sent byte for byte).
     #[arg(long, short = 'f', value_name = "PATH")]
@@ -246,6 +309,10 @@ pub struct ListenArgs {
     #[arg(long, value_name = "SENDER")]
     pub exclude: Vec<String>,
 
+    /// Only messages that mention this handle (or @all), case-insensitively.
+    #[arg(long, value_name = "HANDLE")]
+    pub mentions: Option<String>,
+
     /// Start after this message id (replays what came after it) instead of now.
     #[arg(long, value_name = "MESSAGE_ID")]
     pub after: Option<String>,
@@ -288,15 +355,33 @@ fn parse_idempotency_key(raw: &str) -> Result<String, String> {
 }
 
 impl SendArgs {
-    /// Where the content comes from.
-    pub fn source(&self) -> ContentSource {
+    /// The sender named on the line (`None`: the member token's handle) and
+    /// where the content comes from. With `--file` the only word allowed is
+    /// the sender; otherwise one word is the content, more are the sender
+    /// and then the content.
+    pub fn split(&self) -> Result<(Option<String>, ContentSource), String> {
+        let words = self.words.as_slice();
         if let Some(path) = &self.file {
-            return ContentSource::File(path.clone());
+            return match words {
+                [] => Ok((None, ContentSource::File(path.clone()))),
+                [sender] => Ok((Some(sender.clone()), ContentSource::File(path.clone()))),
+                _ => Err(format!(
+                    "with --file, give at most a sender before it, not text too (got {} words)",
+                    words.len()
+                )),
+            };
         }
-        if self.content.len() == 1 && self.content[0] == "-" {
-            return ContentSource::Stdin;
-        }
-        ContentSource::Inline(self.content.join(" "))
+        let (sender, content) = match words {
+            [] => return Err("give the message content (or --file PATH)".to_owned()),
+            [content] => (None, std::slice::from_ref(content)),
+            [sender, content @ ..] => (Some(sender.clone()), content),
+        };
+        let source = if content.len() == 1 && content[0] == "-" {
+            ContentSource::Stdin
+        } else {
+            ContentSource::Inline(content.join(" "))
+        };
+        Ok((sender, source))
     }
 }
 
@@ -305,185 +390,4 @@ pub enum ContentSource {
     Inline(String),
     File(PathBuf),
     Stdin,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::error::ErrorKind;
-
-    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(std::iter::once("meet-ai").chain(args.iter().copied()))
-    }
-
-    #[test]
-    fn clap_definition_is_consistent() {
-        use clap::CommandFactory;
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn send_joins_words_after_the_sender() {
-        let cli = parse(&["send-message", "r1", "claude", "hello", "big", "world"]).unwrap();
-        let Command::SendMessage(send) = cli.command else {
-            panic!("not send-message");
-        };
-        assert_eq!(send.room, "r1");
-        assert_eq!(send.sender, "claude");
-        assert_eq!(
-            send.source(),
-            ContentSource::Inline("hello big world".into())
-        );
-        assert_eq!(send.sender_type, SenderKind::Agent);
-        assert_eq!(send.color, None);
-        assert_eq!(send.retries, 5);
-    }
-
-    #[test]
-    fn send_reads_stdin_for_a_lone_dash_and_keeps_leading_dashes_in_text() {
-        let cli = parse(&["send-message", "r", "me", "-"]).unwrap();
-        let Command::SendMessage(send) = cli.command else {
-            panic!()
-        };
-        assert_eq!(send.source(), ContentSource::Stdin);
-
-        let cli = parse(&["send-message", "r", "me", "-", "and", "more"]).unwrap();
-        let Command::SendMessage(send) = cli.command else {
-            panic!()
-        };
-        assert_eq!(send.source(), ContentSource::Inline("- and more".into()));
-    }
-
-    #[test]
-    fn send_file_excludes_inline_content() {
-        let cli = parse(&["send-message", "r", "me", "--file", "a.md"]).unwrap();
-        let Command::SendMessage(send) = cli.command else {
-            panic!()
-        };
-        assert_eq!(send.source(), ContentSource::File("a.md".into()));
-
-        let err = parse(&["send-message", "r", "me", "--file", "a.md", "text"]).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::ArgumentConflict);
-        let err = parse(&["send-message", "r", "me"]).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::MissingRequiredArgument);
-    }
-
-    #[test]
-    fn send_validates_color_and_sender_type() {
-        let cli = parse(&[
-            "send-message",
-            "r",
-            "ada",
-            "--sender-type",
-            "human",
-            "--color",
-            "#AABBCC",
-            "hi",
-        ])
-        .unwrap();
-        let Command::SendMessage(send) = cli.command else {
-            panic!()
-        };
-        assert_eq!(send.sender_type, SenderKind::Human);
-        assert_eq!(send.color.as_deref(), Some("#aabbcc"));
-
-        let err = parse(&["send-message", "r", "a", "--color", "red", "hi"]).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::ValueValidation);
-        let err = parse(&["send-message", "r", "a", "--sender-type", "robot", "hi"]).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::InvalidValue);
-        let err = parse(&["send-message", "r", "a", "--idempotency-key", "é", "hi"]).unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::ValueValidation);
-    }
-
-    #[test]
-    fn listen_takes_repeated_excludes_count_and_timeout() {
-        let cli = parse(&[
-            "listen",
-            "room",
-            "--exclude",
-            "me",
-            "--exclude",
-            "bot",
-            "--count",
-            "3",
-            "--timeout",
-            "60",
-            "--after",
-            "m1",
-        ])
-        .unwrap();
-        let Command::Listen(listen) = cli.command else {
-            panic!()
-        };
-        assert_eq!(listen.exclude, vec!["me", "bot"]);
-        assert_eq!(listen.count, Some(3));
-        assert_eq!(listen.timeout, Some(60));
-        assert_eq!(listen.after.as_deref(), Some("m1"));
-        assert_eq!(listen.transport, TransportArg::Auto);
-
-        for (flag, want) in [
-            ("auto", TransportArg::Auto),
-            ("sse", TransportArg::Sse),
-            ("ws", TransportArg::Ws),
-        ] {
-            let cli = parse(&["listen", "room", "--transport", flag]).unwrap();
-            let Command::Listen(listen) = cli.command else {
-                panic!()
-            };
-            assert_eq!(listen.transport, want);
-        }
-        assert_eq!(
-            parse(&["listen", "room", "--transport", "carrier-pigeon"])
-                .unwrap_err()
-                .kind(),
-            ErrorKind::InvalidValue
-        );
-
-        for bad in [["--count", "0"], ["--timeout", "0"], ["--count", "-1"]] {
-            let mut args = vec!["listen", "room"];
-            args.extend(bad);
-            assert!(parse(&args).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn poll_limit_is_bounded() {
-        let cli = parse(&["poll", "r", "--limit", "500", "--after", "x"]).unwrap();
-        let Command::Poll(poll) = cli.command else {
-            panic!()
-        };
-        assert_eq!(poll.limit, Some(500));
-        assert_eq!(poll.after.as_deref(), Some("x"));
-        assert!(parse(&["poll", "r", "--limit", "501"]).is_err());
-        assert!(parse(&["poll", "r", "--limit", "0"]).is_err());
-    }
-
-    #[test]
-    fn global_flags_go_anywhere() {
-        let cli = parse(&["rooms", "--json", "--url", "http://x", "--key", "k"]).unwrap();
-        assert!(cli.json);
-        assert_eq!(cli.url.as_deref(), Some("http://x"));
-        assert_eq!(cli.key.as_deref(), Some("k"));
-        let cli = parse(&["--json", "create-room", "two", "words"]).unwrap();
-        let Command::CreateRoom { name } = cli.command else {
-            panic!()
-        };
-        assert_eq!(name.join(" "), "two words");
-    }
-
-    #[test]
-    fn usage_errors_and_help() {
-        assert_eq!(
-            parse(&["nope"]).unwrap_err().kind(),
-            ErrorKind::InvalidSubcommand
-        );
-        assert_eq!(
-            parse(&["create-room"]).unwrap_err().kind(),
-            ErrorKind::MissingRequiredArgument
-        );
-        assert_eq!(
-            parse(&["listen", "--help"]).unwrap_err().kind(),
-            ErrorKind::DisplayHelp
-        );
-    }
 }

@@ -1,0 +1,100 @@
+//! Reading failures: error bodies into [`CliError`]s, transport errors into
+//! sentences, and retrying what is worth retrying.
+
+use std::future::Future;
+use std::time::Duration;
+
+use reqwest::Response;
+
+use crate::backoff::{jitter, retry_delay, Backoff};
+use protocol::ErrorCode;
+
+use crate::error::{parse_code, ApiErrorBody, CliError, Kind, Result};
+
+/// Reads an error response: the server's sentence and code, or the status.
+pub async fn error_from_response(resp: Response) -> CliError {
+    let status = resp.status().as_u16();
+    let retry_after = resp
+        .headers()
+        .get("Retry-After")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let body = resp.text().await.unwrap_or_default();
+    error_from_parts(status, retry_after, &body)
+}
+
+/// [`error_from_response`] without the I/O.
+pub fn error_from_parts(status: u16, retry_after: Option<Duration>, body: &str) -> CliError {
+    let parsed: Option<ApiErrorBody> = serde_json::from_str(body).ok();
+    let code = parsed
+        .as_ref()
+        .and_then(|b| b.code.as_deref())
+        .and_then(parse_code)
+        .unwrap_or_else(|| ErrorCode::from_status(status));
+    let message = match parsed {
+        Some(b) if !b.error.trim().is_empty() => b.error.trim().to_owned(),
+        _ => format!("the server answered HTTP {status}"),
+    };
+    CliError {
+        kind: Kind::Api {
+            code,
+            status,
+            retry_after,
+        },
+        message,
+    }
+}
+
+/// The innermost cause of an error, which is the informative one for
+/// networking ("Connection refused", "dns error: ..."), without "(os error N)".
+pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    let text = cur.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
+/// Runs `op` until it succeeds, fails for good, or `max_retries` retries are
+/// spent. Transient failures (network, 5xx, 429) are retried after the
+/// server's Retry-After or the backoff; `on_retry(retry, delay, error)` is
+/// told before each wait. `op` must be safe to repeat (a send reuses its
+/// Idempotency-Key).
+pub async fn with_retries<T, F, Fut>(
+    max_retries: u32,
+    backoff: Backoff,
+    mut op: F,
+    mut on_retry: impl FnMut(u32, Duration, &CliError),
+) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let mut retry = 0;
+    loop {
+        let err = match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) if !e.is_transient() => return Err(e),
+            Err(e) => e,
+        };
+        retry += 1;
+        let Some(delay) = retry_delay(backoff, retry, max_retries, err.retry_after(), jitter())
+        else {
+            return Err(gave_up(err, retry - 1));
+        };
+        on_retry(retry, delay, &err);
+        tokio::time::sleep(delay).await;
+    }
+}
+
+fn gave_up(mut err: CliError, retries: u32) -> CliError {
+    if retries > 0 {
+        err.message = format!("{} (gave up after {} attempts)", err.message, retries + 1);
+    }
+    err
+}
