@@ -11,13 +11,22 @@
 #             note when wrangler.toml has no [env.paid] or it has no WebSocket)
 #   history   rooms of 100, 10,000 and 100,000 messages, seeded into local D1
 #   idle      one SSE listener on a quiet room (runs alongside the above)
+#   wake      mention-to-wake: a member waits, another mentions it, 20 rounds
+#   waiting   an agent's back-to-back waits on a quiet room, empty and with
+#             1,000 read messages, 120 s each (in the background from the end
+#             of history, during the paid variant's runs)
 #   soak      5 minutes, 10 listeners, the server restarted once at 150 s
 #   memory    workerd RSS of the runner's process group before and after
 #
 # Shorter runs for trying the script: SEND_SECONDS, FANOUT_SECONDS,
-# IDLE_SECONDS, SOAK_MINUTES, RESTART_AFTER, HISTORY_SIZES. Results (one JSON
-# per scenario) stay in target/bench/results; BENCH_OUT moves that folder and
-# BENCH_DOC the report (docs/BENCHMARKS.md).
+# IDLE_SECONDS, SOAK_MINUTES, RESTART_AFTER, HISTORY_SIZES, WAKE_ROUNDS,
+# WAITING_SECONDS, WAITING_HISTORY. Results (one JSON per scenario) stay in
+# target/bench/results; BENCH_OUT moves that folder and BENCH_DOC the report
+# (docs/BENCHMARKS.md).
+#
+# `scripts/bench.sh --mentions` runs only wake and waiting (about 3 minutes)
+# on a fresh runner and prints their section of the report; it leaves the
+# other results and docs/BENCHMARKS.md alone.
 #
 # Every server this starts listens on 127.0.0.1 only, runs in its own process
 # group under `timeout`, and is stopped by that group.
@@ -39,6 +48,11 @@ IDLE_SECONDS=${IDLE_SECONDS:-250}
 SOAK_MINUTES=${SOAK_MINUTES:-5}
 RESTART_AFTER=${RESTART_AFTER:-150}
 HISTORY_SIZES=${HISTORY_SIZES:-100,10000,100000}
+WAKE_ROUNDS=${WAKE_ROUNDS:-20}
+WAITING_SECONDS=${WAITING_SECONDS:-120}
+WAITING_HISTORY=${WAITING_HISTORY:-1000}
+MENTIONS_ONLY=""
+[ "${1:-}" = "--mentions" ] && MENTIONS_ONLY=1
 RUNNER_NAME="lean-dev"
 RUNNER_DETAIL="scripts/lean-dev.mjs: wrangler 4.86.0 unstable_startWorker, local mode, inspector off, watch off, serving a snapshot of build/ and public/"
 
@@ -182,15 +196,22 @@ cleanup() {
   stop_runner free 2>/dev/null || true
   stop_runner paid 2>/dev/null || true
   [ -n "${IDLE_PID:-}" ] && kill "$IDLE_PID" 2>/dev/null || true
+  for p in ${WAITING_PIDS:-}; do kill "$p" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 
 [ -f build/index.js ] || { say "build/index.js is missing: run make build (make bench does)"; exit 1; }
 mkdir -p "$OUT"
-rm -rf "$RESULTS" "$SNAP" "$OUT"/state-* "$OUT"/*.log "$OUT"/*.port "$OUT"/*.start "$OUT"/*.pgid \
-  "$OUT"/notes.txt "$OUT"/commands.txt
+if [ -n "$MENTIONS_ONLY" ]; then
+  # Only the mention scenarios' files are replaced; the rest stay as they were.
+  rm -rf "$SNAP" "$OUT"/state-* "$OUT"/*.log "$OUT"/*.port "$OUT"/*.start "$OUT"/*.pgid \
+    "$RESULTS"/wake.* "$RESULTS"/waiting.* "$RESULTS"/waiting-history.*
+else
+  rm -rf "$RESULTS" "$SNAP" "$OUT"/state-* "$OUT"/*.log "$OUT"/*.port "$OUT"/*.start "$OUT"/*.pgid \
+    "$OUT"/notes.txt "$OUT"/commands.txt
+fi
 mkdir -p "$RESULTS" "$SNAP"
-: > "$OUT/notes.txt"; : > "$OUT/commands.txt"
+touch "$OUT/notes.txt" "$OUT/commands.txt"
 
 # What is measured is the tree as it is now: note its commit before building.
 export BENCH_META_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -228,6 +249,38 @@ if ! "$LT" --url "$URL" --runner "$RUNNER_NAME" send --senders 1 --seconds 1 > "
 fi
 sample_rss "start (and a 1 s preflight send)"
 
+# A waiting agent's cost, in the background on rooms of its own: its polls
+# depend only on its room, and the numbers are counts, not latencies.
+start_waiting() {
+  WAITING_PIDS=""
+  command_ran "target/release/meet-ai-loadtest --url \$URL waiting --seconds $WAITING_SECONDS   # alongside"
+  "$LT" --url "$URL" --runner "$RUNNER_NAME" waiting --seconds "$WAITING_SECONDS" \
+    > "$RESULTS/waiting.json" 2> "$RESULTS/waiting.err" &
+  WAITING_PIDS="$!"
+  command_ran "target/release/meet-ai-loadtest --url \$URL waiting --seconds $WAITING_SECONDS --history $WAITING_HISTORY   # alongside"
+  "$LT" --url "$URL" --runner "$RUNNER_NAME" waiting --seconds "$WAITING_SECONDS" --history "$WAITING_HISTORY" \
+    > "$RESULTS/waiting-history.json" 2> "$RESULTS/waiting-history.err" &
+  WAITING_PIDS="$WAITING_PIDS $!"
+}
+wait_waiting() {
+  local p
+  for p in $WAITING_PIDS; do
+    wait "$p" || say "a waiting run exited non-zero: see $RESULTS/waiting*.err"
+  done
+  WAITING_PIDS=""
+}
+
+if [ -n "$MENTIONS_ONLY" ]; then
+  start_waiting
+  run wake wake --rounds "$WAKE_ROUNDS"
+  say "waiting for the waiting agents"
+  wait_waiting
+  stop_runner free
+  "$LT" report --results "$RESULTS" --mentions-only
+  say "done: results in $RESULTS (docs/BENCHMARKS.md untouched)"
+  exit 0
+fi
+
 say "idle listener in the background for $IDLE_SECONDS s"
 command_ran "target/release/meet-ai-loadtest --url \$URL idle --seconds $IDLE_SECONDS   # alongside the scenarios below"
 "$LT" --url "$URL" --runner "$RUNNER_NAME" idle --seconds "$IDLE_SECONDS" > "$RESULTS/idle.json" 2> "$RESULTS/idle.err" &
@@ -246,7 +299,11 @@ run fanout-sse-50-immediate fanout --transport sse --listeners 50 --rate 5 --sec
 # happens to fall; three times as long shows the steady share of messages
 # that wait out a reconnect.
 run fanout-sse-50-long fanout --transport sse --listeners 50 --rate 5 --seconds "$((FANOUT_SECONDS * 3))"
+run wake wake --rounds "$WAKE_ROUNDS"
 run history history --sizes "$HISTORY_SIZES" --state-dir "$STATE" --repo "$ROOT"
+# The waiting agents start here, not with idle: the one in a room with history
+# posts its 1,000 messages first, which would load the latency runs above.
+start_waiting
 
 # WebSocket fanout on the paid variant, while the idle listener finishes.
 WS_SKIPPED=""
@@ -283,9 +340,10 @@ else
 fi
 [ -n "$WS_SKIPPED" ] && note "WebSocket fanout skipped: $WS_SKIPPED"
 
-say "waiting for the idle listener"
+say "waiting for the idle listener and the waiting agents"
 wait "$IDLE_PID" || say "idle exited non-zero: $(tail -n 1 "$RESULTS/idle.err")"
 IDLE_PID=""
+wait_waiting
 sample_rss idle
 RSS_AFTER_LOAD=$(rss_kb "$(cat "$OUT/free.pgid")")
 

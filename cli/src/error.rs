@@ -289,47 +289,6 @@ mod tests {
         assert!(CliError::api(ErrorCode::Internal, 500, "x").is_transient());
         assert!(CliError::api(ErrorCode::Internal, 503, "x").is_transient());
         assert!(CliError::api(ErrorCode::RateLimited, 429, "x").is_transient());
-        for code in [
-            ErrorCode::BadRequest,
-            ErrorCode::Unauthorized,
-            ErrorCode::Forbidden,
-            ErrorCode::NotFound,
-            ErrorCode::Conflict,
-            ErrorCode::PayloadTooLarge,
-            ErrorCode::LoopGuard,
-        ] {
-            assert!(!CliError::api(code, code.status(), "x").is_transient());
-        }
-        assert!(!CliError::no_key().is_transient());
-        assert!(!CliError::usage("x").is_transient());
-        assert!(!CliError::other("x").is_transient());
-    }
-
-    #[test]
-    fn codes_parse_by_name_and_fall_back_by_status() {
-        assert_eq!(parse_code("forbidden"), Some(ErrorCode::Forbidden));
-        assert_eq!(parse_code("conflict"), Some(ErrorCode::Conflict));
-        assert_eq!(parse_code("loop_guard"), Some(ErrorCode::LoopGuard));
-        assert_eq!(parse_code("not_found"), Some(ErrorCode::NotFound));
-        assert_eq!(parse_code("teapot"), None);
-        assert_eq!(ErrorCode::from_status(403), ErrorCode::Forbidden);
-        assert_eq!(ErrorCode::from_status(409), ErrorCode::Conflict);
-        assert_eq!(ErrorCode::from_status(418), ErrorCode::BadRequest);
-        assert_eq!(ErrorCode::from_status(502), ErrorCode::Internal);
-        for code in [
-            ErrorCode::BadRequest,
-            ErrorCode::Unauthorized,
-            ErrorCode::Forbidden,
-            ErrorCode::NotFound,
-            ErrorCode::MethodNotAllowed,
-            ErrorCode::Conflict,
-            ErrorCode::PayloadTooLarge,
-            ErrorCode::RateLimited,
-            ErrorCode::Internal,
-        ] {
-            assert_eq!(ErrorCode::from_status(code.status()), code);
-        }
-        assert_eq!(ErrorCode::LoopGuard.status(), 429);
     }
 
     #[test]

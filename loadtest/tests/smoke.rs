@@ -160,3 +160,66 @@ fn refuses_remote_urls_without_consent() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-remote"));
 }
+
+#[test]
+fn wake_returns_each_mention_to_the_waiting_member() {
+    let v = run(&[
+        "wake",
+        "--rounds",
+        "3",
+        "--min-pause",
+        "0.2",
+        "--max-pause",
+        "1.5",
+    ]);
+    assert_eq!(v["scenario"], "wake");
+    assert_eq!(v["ok"], true, "{v}");
+    assert_eq!(u(&v, "/result/rounds"), 3);
+    assert_eq!(u(&v, "/result/errors"), 0, "{v}");
+    // Every round's wait returned exactly the message sent (else an error).
+    assert_eq!(u(&v, "/result/woken"), 3);
+    assert_eq!(u(&v, "/result/wake_ms/count"), 3);
+    let rounds = v["result"]["per_round"].as_array().expect("per_round");
+    assert_eq!(rounds.len(), 3);
+    for r in rounds {
+        assert_eq!(r["wait_status"], 200, "{r}");
+        assert!(u(r, "/queries") >= 1, "{r}");
+    }
+    let p50 = f(&v, "/result/wake_ms/p50");
+    assert!(p50 > 0.0 && p50 <= f(&v, "/result/wake_ms/max"), "{v}");
+    // 3 sends and 3 waits, each with its Server-Timing.
+    assert_eq!(u(&v, "/cost/requests"), 6);
+    assert_eq!(u(&v, "/cost/timed_responses"), 6);
+}
+
+#[test]
+fn a_waiting_agent_costs_what_its_timeouts_report() {
+    let v = run(&[
+        "waiting",
+        "--seconds",
+        "5",
+        "--timeout",
+        "2",
+        "--history",
+        "3",
+    ]);
+    assert_eq!(v["scenario"], "waiting");
+    assert_eq!(v["ok"], true, "{v}");
+    let calls = u(&v, "/result/calls");
+    assert!(calls >= 2, "{v}");
+    // A quiet room: every call ran out its timeout.
+    assert_eq!(u(&v, "/result/statuses/204"), calls);
+    assert_eq!(u(&v, "/result/errors"), 0);
+    assert_eq!(u(&v, "/result/timed_responses"), calls);
+    assert_eq!(u(&v, "/cost/requests"), calls);
+    let queries = u(&v, "/cost/d1_queries") as f64;
+    assert!(queries >= calls as f64, "{v}");
+    assert!((f(&v, "/result/queries_per_call") * calls as f64 - queries).abs() < 1e-6);
+    let hours = f(&v, "/result/elapsed_s") / 3600.0;
+    assert!((f(&v, "/result/requests_per_hour") * hours - calls as f64).abs() < 1e-6);
+    let rows = u(&v, "/cost/d1_rows_read") as f64;
+    assert!((f(&v, "/result/rows_read_per_hour") * hours - rows).abs() < 1e-3);
+    let agents = f(&v, "/result/free_plan_agents");
+    let by_requests = 100_000.0 / (f(&v, "/result/requests_per_hour") * 24.0);
+    assert!(agents > 0.0 && agents <= by_requests + 1e-9, "{v}");
+}

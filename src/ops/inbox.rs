@@ -120,7 +120,9 @@ pub async fn wait(
     let mut found: Vec<MessageRow> = first.messages;
     let mut scanned = first.head;
     let mut interval = config.active_ms;
-    let mut last_change: Option<i64> = None;
+    // Active rooms poll every active_ms, as the event stream does: the room's
+    // newest message says whether it is active.
+    let mut last_change: Option<i64> = first.head_ms;
     let mut immediate = false;
     while found.is_empty() {
         let now = now_ms();

@@ -167,6 +167,8 @@ pub async fn mark_read(
 /// polls of this wait already looked at). `None` when the reader lost access.
 pub struct Polled {
     pub head: i64,
+    /// When the room's newest message was sent: whether it is active.
+    pub head_ms: Option<i64>,
     /// The handle's cursor (None: nothing read yet).
     pub cursor_id: Option<String>,
     pub messages: Vec<MessageRow>,
@@ -175,6 +177,7 @@ pub struct Polled {
 #[derive(Deserialize)]
 struct WaitRow {
     head: i64,
+    head_ms: Option<i64>,
     cursor_id: Option<String>,
     #[serde(flatten)]
     message: serde_json::Map<String, serde_json::Value>,
@@ -195,10 +198,11 @@ pub async fn poll_addressed(
     let found: Vec<WaitRow> = db
         .all(
             &format!(
-                "SELECT h.head, h.cursor_id, m.* FROM rooms r \
+                "SELECT h.head, h.head_ms, h.cursor_id, m.* FROM rooms r \
                  JOIN (SELECT COALESCE((SELECT MAX(seq) FROM messages WHERE room_id = ?1), 0) \
-                   AS head, (SELECT id FROM messages WHERE room_id = ?1 AND seq = {CURSOR}) \
-                   AS cursor_id) h \
+                   AS head, (SELECT created_ms FROM messages WHERE room_id = ?1 \
+                   ORDER BY seq DESC LIMIT 1) AS head_ms, \
+                   (SELECT id FROM messages WHERE room_id = ?1 AND seq = {CURSOR}) AS cursor_id) h \
                  LEFT JOIN (SELECT {COLS} FROM messages WHERE room_id = ?1 \
                    AND seq > MAX(?4, {CURSOR}) AND {ADDRESSED} ORDER BY seq LIMIT ?7) m \
                  WHERE r.id = ?1 AND r.key_id = ?2 AND {STILL_LIVE} ORDER BY m.seq"
@@ -214,7 +218,10 @@ pub async fn poll_addressed(
             ],
         )
         .await?;
-    let Some((head, cursor_id)) = found.first().map(|r| (r.head, r.cursor_id.clone())) else {
+    let Some((head, head_ms, cursor_id)) = found
+        .first()
+        .map(|r| (r.head, r.head_ms, r.cursor_id.clone()))
+    else {
         return Ok(None);
     };
     let messages = found
@@ -224,6 +231,7 @@ pub async fn poll_addressed(
         .collect();
     Ok(Some(Polled {
         head,
+        head_ms,
         cursor_id,
         messages,
     }))

@@ -3,12 +3,24 @@
 
 use std::time::Duration;
 
+use meet_ai_e2e::api::Reply;
 use meet_ai_e2e::{Api, SseStream};
 use protocol::wire::{Message, SenderType};
 use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::{api, UNKNOWN_ID};
+
+/// A send to `room` with `credential` and this body, answered whole.
+async fn post_message(api: &Api, credential: &str, room: &str, body: serde_json::Value) -> Reply {
+    api.call(
+        Method::POST,
+        &format!("/api/rooms/{room}/messages"),
+        Some(credential),
+        Some(body),
+    )
+    .await
+}
 
 #[tokio::test]
 async fn a_member_token_opens_exactly_its_room() {
@@ -39,7 +51,7 @@ async fn a_member_token_opens_exactly_its_room() {
         .iter()
         .map(|r| r["id"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(ids, [room.id.clone()], "a member lists just its room");
+    assert_eq!(ids, vec![room.id.clone()], "a member lists just its room");
 
     let who = api
         .call(Method::GET, "/api/whoami", Some(&token), None)
@@ -160,14 +172,13 @@ async fn members_send_as_their_handle_and_role_verified() {
         ("claude-1", SenderType::Agent, true)
     );
     // sender_type in the body is ignored: the role decides.
-    let reply = api
-        .call(
-            Method::POST,
-            &format!("/api/rooms/{}/messages", room.id),
-            Some(&human),
-            Some(json!({ "sender": "ada", "sender_type": "agent", "content": "hello" })),
-        )
-        .await;
+    let reply = post_message(
+        &api,
+        &human,
+        &room.id,
+        json!({ "sender": "ada", "sender_type": "agent", "content": "hello" }),
+    )
+    .await;
     assert_eq!(
         reply.status, 201,
         "its own handle in any case: {}",
@@ -180,43 +191,27 @@ async fn members_send_as_their_handle_and_role_verified() {
     );
 
     // Spoofing another name is refused, and so is a viewer's send.
-    let spoof = api
-        .call(
-            Method::POST,
-            &format!("/api/rooms/{}/messages", room.id),
-            Some(&agent),
-            Some(json!({ "sender": "Ada", "content": "I approve" })),
-        )
-        .await;
+    let spoof = post_message(
+        &api,
+        &agent,
+        &room.id,
+        json!({ "sender": "Ada", "content": "I approve" }),
+    )
+    .await;
     spoof.assert_error(403);
-    let viewer_send = api
-        .call(
-            Method::POST,
-            &format!("/api/rooms/{}/messages", room.id),
-            Some(&viewer),
-            Some(json!({ "content": "psst" })),
-        )
-        .await;
+    let viewer_send = post_message(&api, &viewer, &room.id, json!({ "content": "psst" })).await;
     viewer_send.assert_error(403);
     // The owner key cannot use a member's handle, in any case.
-    let owner_spoof = api
-        .call(
-            Method::POST,
-            &format!("/api/rooms/{}/messages", room.id),
-            Some(&owner),
-            Some(json!({ "sender": "CLAUDE-1", "content": "fake" })),
-        )
-        .await;
+    let owner_spoof = post_message(
+        &api,
+        &owner,
+        &room.id,
+        json!({ "sender": "CLAUDE-1", "content": "fake" }),
+    )
+    .await;
     owner_spoof.assert_error(403);
     // Without a sender the owner key gets a 400.
-    let nameless = api
-        .call(
-            Method::POST,
-            &format!("/api/rooms/{}/messages", room.id),
-            Some(&owner),
-            Some(json!({ "content": "who am I" })),
-        )
-        .await;
+    let nameless = post_message(&api, &owner, &room.id, json!({ "content": "who am I" })).await;
     nameless.assert_error(400);
     let owners = api.send(&owner, &room.id, "boss", "fine").await;
     assert!(!owners.verified, "an owner key's names are not vouched for");
@@ -353,14 +348,9 @@ async fn removal_ends_access_everywhere_including_an_open_stream() {
             .await
             .assert_error(401);
     }
-    api.call(
-        Method::POST,
-        &format!("/api/rooms/{}/messages", room.id),
-        Some(&token),
-        Some(json!({ "content": "still here?" })),
-    )
-    .await
-    .assert_error(401);
+    post_message(&api, &token, &room.id, json!({ "content": "still here?" }))
+        .await
+        .assert_error(401);
     let again = api
         .call(
             Method::DELETE,

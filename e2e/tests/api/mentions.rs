@@ -135,11 +135,11 @@ async fn the_inbox_counts_and_lists_unread_mentions_and_the_cursor_only_moves_fo
     let (_, next) = r
         .get(&r.ada, &format!("/inbox?limit=1&after={}", m1.id))
         .await;
-    assert_eq!(mention_ids(&next), [m3.id.clone()]);
+    assert_eq!(mention_ids(&next), vec![m3.id.clone()]);
 
     // The owner reads any handle's inbox; bob has only @all.
     let (_, bobs) = r.get(&r.owner, "/inbox?for=BOB-2").await;
-    assert_eq!(mention_ids(&bobs), [m3.id.clone()]);
+    assert_eq!(mention_ids(&bobs), vec![m3.id.clone()]);
     // A member may not read another's, and the owner must say whose.
     assert_eq!(r.get(&r.ada, "/inbox?for=bob-2").await.0, 403);
     assert_eq!(r.get(&r.owner, "/inbox").await.0, 400);

@@ -6,6 +6,8 @@ pub mod history;
 pub mod idle;
 pub mod send;
 pub mod soak;
+pub mod waiting;
+pub mod wake;
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,225 @@
+//! `waiting`: what an agent waiting around the clock costs. On a quiet room
+//! the agent `waiter` calls `GET …/wait?for=waiter&timeout=50&ack=1` back to
+//! back; each call polls D1 on the idle schedule and ends in a 204 whose
+//! Server-Timing reports all its queries and rows. From those: requests per
+//! hour, D1 queries per second, rows read per hour, and how many such agents
+//! the free plan's daily allowances carry.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::{Ctx, Report};
+use crate::client::{client_ip, Result};
+use crate::members::{mention_room, WAITER};
+use crate::output::{f1, progress, Run, Table};
+
+/// Workers free plan: requests per day.
+pub const FREE_REQUESTS_PER_DAY: f64 = 100_000.0;
+/// D1 free plan: rows read per day.
+pub const FREE_ROWS_READ_PER_DAY: f64 = 5_000_000.0;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct WaitingArgs {
+    /// How long to keep starting waits (the last one runs to its timeout).
+    #[arg(long, default_value_t = 120.0)]
+    pub seconds: f64,
+    /// Each wait's `timeout` (s; the server's maximum is 50).
+    #[arg(long, default_value_t = 50)]
+    pub timeout: u32,
+    /// Messages the room holds, all read: the caller posts them first (the
+    /// last mentions the waiter) and one wait with `ack=1` takes them in
+    /// before measuring, so the waiter is caught up in a room this big.
+    #[arg(long, default_value_t = 0)]
+    pub history: u32,
+}
+
+/// Agents waiting around the clock that the free plan carries: the smaller
+/// of the request and the rows-read allowance divided by one agent's day.
+pub fn free_plan_agents(requests_per_hour: f64, rows_read_per_hour: f64) -> Option<f64> {
+    let by_requests =
+        (requests_per_hour > 0.0).then(|| FREE_REQUESTS_PER_DAY / (requests_per_hour * 24.0));
+    let by_rows =
+        (rows_read_per_hour > 0.0).then(|| FREE_ROWS_READ_PER_DAY / (rows_read_per_hour * 24.0));
+    match (by_requests, by_rows) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
+    let run = Run::start("waiting", &ctx.url, &ctx.runner);
+    if !(args.seconds > 0.0 && args.seconds <= 86_400.0) {
+        return Err("--seconds must be in (0, 86400]".into());
+    }
+    if args.timeout == 0 || args.timeout > 50 {
+        return Err("--timeout must be 1..=50 (the server caps it at 50)".into());
+    }
+    if args.history > 100_000 {
+        return Err("--history must be 0..=100000".into());
+    }
+    let setup = mention_room(&ctx.client, &client_ip(ctx.run, 1), "loadtest waiting").await?;
+    for i in 0..args.history {
+        let content = if i + 1 == args.history {
+            format!("@{WAITER} that was the history")
+        } else {
+            format!("history {i}: nothing for the agent")
+        };
+        let t = ctx
+            .client
+            .post_as_member(&setup.caller, &setup.room, &content)
+            .await;
+        crate::client::expect(t, "POST a history message")?;
+    }
+    if args.history > 0 {
+        let caught_up = ctx
+            .client
+            .wait_for(&setup.waiter, &setup.room, WAITER, 5, true)
+            .await;
+        if caught_up.status != 200 {
+            return Err(format!(
+                "the waiter's first wait (to read the history) answered {}: {}",
+                caught_up.status,
+                caught_up.error.unwrap_or_default()
+            )
+            .into());
+        }
+    }
+    let client = ctx.measured();
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(args.seconds);
+    let bar = progress(args.seconds.ceil() as u64, "waiting");
+    let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut calls, mut timed, mut queries, mut rows, mut written) = (0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut call_s = Vec::new();
+    let mut errors = Vec::new();
+    let mut last_end = start;
+    while Instant::now() < deadline {
+        let call = client
+            .wait_for(&setup.waiter, &setup.room, WAITER, args.timeout, true)
+            .await;
+        calls += 1;
+        last_end = call.ended;
+        let key = if call.status == 0 {
+            "error".to_owned()
+        } else {
+            call.status.to_string()
+        };
+        *statuses.entry(key).or_default() += 1;
+        if let Some(t) = call.timing {
+            timed += 1;
+            queries += u64::from(t.queries);
+            rows += t.rows_read.unwrap_or(0);
+            written += t.rows_written.unwrap_or(0);
+        }
+        if call.status == 204 {
+            call_s.push(call.seconds());
+        } else {
+            if errors.len() < 5 {
+                errors.push(format!(
+                    "{}: {}",
+                    call.status,
+                    call.error
+                        .unwrap_or_else(|| "a message in a quiet room".into())
+                ));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        bar.set_position(start.elapsed().as_secs().min(args.seconds.ceil() as u64));
+    }
+    bar.finish_and_clear();
+    // Back to back: the calls cover the run, from the first start to the last end.
+    let elapsed = (last_end - start).as_secs_f64();
+    let per_hour = |n: u64| (elapsed > 0.0).then(|| n as f64 / elapsed * 3600.0);
+    let requests_per_hour = per_hour(calls);
+    let rows_per_hour = per_hour(rows);
+    let queries_per_s = (elapsed > 0.0).then(|| queries as f64 / elapsed);
+    let agents = match (requests_per_hour, rows_per_hour) {
+        (Some(r), Some(w)) => free_plan_agents(r, w),
+        _ => None,
+    };
+    let ok_calls = statuses.get("204").copied().unwrap_or(0);
+    let error_count = calls - ok_calls;
+    let mean = |v: u64| (timed > 0).then(|| v as f64 / timed as f64);
+    let mean_call_s =
+        (!call_s.is_empty()).then(|| call_s.iter().sum::<f64>() / call_s.len() as f64);
+    let result = json!({
+        "elapsed_s": elapsed,
+        "calls": calls,
+        "statuses": statuses,
+        "errors": error_count,
+        "sample_errors": errors,
+        "timed_responses": timed,
+        "mean_call_s": mean_call_s,
+        "queries_per_call": mean(queries),
+        "rows_read_per_call": mean(rows),
+        "rows_written_per_call": mean(written),
+        "requests_per_hour": requests_per_hour,
+        "d1_queries_per_s": queries_per_s,
+        "rows_read_per_hour": rows_per_hour,
+        "rows_written_per_hour": per_hour(written),
+        "free_plan_agents": agents,
+        "free_plan": { "requests_per_day": FREE_REQUESTS_PER_DAY, "rows_read_per_day": FREE_ROWS_READ_PER_DAY },
+    });
+    let mut table = Table::new(format!(
+        "waiting agent: back-to-back wait?timeout={} for {} s, {} messages read, against {} ({})",
+        args.timeout, args.seconds, args.history, ctx.url, ctx.runner
+    ));
+    let show = |v: Option<f64>| v.map_or("-".into(), f1);
+    table
+        .row("calls (statuses)", format!("{calls} {statuses:?}"))
+        .row(
+            "mean call",
+            mean_call_s.map_or("-".into(), |s| format!("{} s", f1(s))),
+        )
+        .row(
+            "queries / rows read per call",
+            format!("{} / {}", show(mean(queries)), show(mean(rows))),
+        )
+        .row("requests per hour", show(requests_per_hour))
+        .row(
+            "D1 queries per second",
+            queries_per_s.map_or("-".into(), |q| format!("{q:.3}")),
+        )
+        .row("rows read per hour", show(rows_per_hour))
+        .row(
+            "agents on the free plan",
+            agents.map_or("-".into(), |a| format!("{a:.0}")),
+        );
+    let params =
+        json!({ "seconds": args.seconds, "timeout": args.timeout, "history": args.history });
+    let ok = error_count == 0 && ok_calls > 0 && timed == calls;
+    let mut notes = errors.clone();
+    if timed < calls {
+        notes.push(format!(
+            "{} of {calls} responses had no Server-Timing d1 entry",
+            calls - timed
+        ));
+    }
+    Ok(Report {
+        json: run.finish(ok, params, result, client.cost.totals(), &notes),
+        table,
+        ok,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_free_plan_is_bound_by_the_scarcer_allowance() {
+        // 72 requests/h: 100000 / 1728 = 57.9 agents; 2000 rows/h: 104 agents.
+        let a = free_plan_agents(72.0, 2000.0).unwrap();
+        assert!((a - 100_000.0 / (72.0 * 24.0)).abs() < 1e-9);
+        // Rows the scarcer: 72 requests/h, 100000 rows/h -> 2.08 agents.
+        let b = free_plan_agents(72.0, 100_000.0).unwrap();
+        assert!((b - 5_000_000.0 / (100_000.0 * 24.0)).abs() < 1e-9);
+        // No rows read reported: requests alone.
+        let c = free_plan_agents(72.0, 0.0).unwrap();
+        assert!((c - 100_000.0 / (72.0 * 24.0)).abs() < 1e-9);
+        assert_eq!(free_plan_agents(0.0, 0.0), None);
+    }
+}

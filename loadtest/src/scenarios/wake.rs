@@ -1,0 +1,278 @@
+//! `wake`: how soon a waiting agent hears its name. A room with two members,
+//! agent `waiter` and human `caller`. Each round the waiter starts
+//! `GET …/wait?for=waiter&timeout=30&ack=1`; after a random pause (so the
+//! wait's poll schedule, 500 ms doubling to 2 s, is caught at every phase)
+//! the caller posts a message mentioning `@waiter`. Mention-to-wake latency
+//! runs from the start of that send's request to the arrival of the wait's
+//! whole 200 response (so it includes the send itself, as fanout's delivery
+//! latency does); the time from the send's response is reported beside it.
+//! The wait must return exactly the message sent, else the round is an error.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::{Ctx, Report};
+use crate::client::{client_ip, Result};
+use crate::members::{mention_room, WaitCall, WAITER};
+use crate::output::{f1, pcts, progress, Run, Table};
+use crate::stats::Summary;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct WakeArgs {
+    /// Rounds: one wait and one mention each.
+    #[arg(long, default_value_t = 20)]
+    pub rounds: u32,
+    /// Shortest pause between starting the wait and sending the mention (s).
+    #[arg(long, default_value_t = 0.3)]
+    pub min_pause: f64,
+    /// Longest pause (s); pauses are uniform between the two.
+    #[arg(long, default_value_t = 3.0)]
+    pub max_pause: f64,
+    /// The wait's `timeout` (s); a round whose wait times out is an error.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u32,
+}
+
+/// What one round found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoundError {
+    Send(String),
+    Wait(String),
+    /// 204: the wait ran out without seeing the mention.
+    TimedOut,
+    /// 200, but not exactly the message sent: the ids it returned.
+    WrongMessages(Vec<String>),
+}
+
+impl RoundError {
+    fn key(&self) -> &'static str {
+        match self {
+            RoundError::Send(_) => "send failed",
+            RoundError::Wait(_) => "wait failed",
+            RoundError::TimedOut => "wait timed out",
+            RoundError::WrongMessages(_) => "wrong message",
+        }
+    }
+}
+
+/// Judges a wait against the id of the message that was sent.
+pub fn check_wait(call: &WaitCall, sent_id: &str) -> std::result::Result<(), RoundError> {
+    match call.status {
+        200 => {
+            let ids: Vec<String> = call
+                .body
+                .as_ref()
+                .map(|b| b.messages.iter().map(|m| m.id.clone()).collect())
+                .unwrap_or_default();
+            if ids.len() == 1 && ids[0] == sent_id {
+                Ok(())
+            } else {
+                Err(RoundError::WrongMessages(ids))
+            }
+        }
+        204 => Err(RoundError::TimedOut),
+        s => Err(RoundError::Wait(format!(
+            "{s}: {}",
+            call.error.clone().unwrap_or_default()
+        ))),
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
+    let run = Run::start("wake", &ctx.url, &ctx.runner);
+    if args.rounds == 0 || args.rounds > 10_000 {
+        return Err("--rounds must be 1..=10000".into());
+    }
+    if !(args.min_pause >= 0.0 && args.min_pause <= args.max_pause && args.max_pause <= 60.0) {
+        return Err("need 0 <= --min-pause <= --max-pause <= 60".into());
+    }
+    if args.timeout == 0 || args.timeout > 50 {
+        return Err("--timeout must be 1..=50 (the server caps it at 50)".into());
+    }
+    let setup = mention_room(&ctx.client, &client_ip(ctx.run, 0), "loadtest wake").await?;
+    let client = ctx.measured();
+    let bar = progress(u64::from(args.rounds), "wake");
+    let mut rounds = Vec::new();
+    let mut wake = Vec::new();
+    let mut after_response = Vec::new();
+    let mut send_lat = Vec::new();
+    let mut queries = Vec::new();
+    let mut rows_read = Vec::new();
+    let mut errors: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut sample_errors: Vec<String> = Vec::new();
+    let start = Instant::now();
+    for i in 0..args.rounds {
+        let waiter = {
+            let (client, token, room) = (client.clone(), setup.waiter.clone(), setup.room.clone());
+            let timeout = args.timeout;
+            tokio::spawn(async move { client.wait_for(&token, &room, WAITER, timeout, true).await })
+        };
+        let pause = args.min_pause + fastrand::f64() * (args.max_pause - args.min_pause);
+        tokio::time::sleep(Duration::from_secs_f64(pause)).await;
+        let content = format!("@{WAITER} round {i} of run {}: your turn", ctx.run);
+        let send_start = Instant::now();
+        let sent = client
+            .post_as_member(&setup.caller, &setup.room, &content)
+            .await;
+        let send_end = Instant::now();
+        let outcome = match (sent.status, sent.body) {
+            (201, Some(message)) => {
+                send_lat.push(sent.latency_ms);
+                let call = match waiter.await {
+                    Ok(c) => c,
+                    Err(e) => return Err(format!("wait task: {e}").into()),
+                };
+                if let Some(t) = call.timing {
+                    queries.push(f64::from(t.queries));
+                    if let Some(r) = t.rows_read {
+                        rows_read.push(r as f64);
+                    }
+                }
+                let checked = check_wait(&call, &message.id);
+                let wake_ms = ms(call.ended.saturating_duration_since(send_start));
+                // Signed: the wait may answer before the send's response arrives.
+                let after_ms = if call.ended >= send_end {
+                    ms(call.ended - send_end)
+                } else {
+                    -ms(send_end - call.ended)
+                };
+                if checked.is_ok() {
+                    wake.push(wake_ms);
+                    after_response.push(after_ms);
+                }
+                rounds.push(json!({
+                    "pause_ms": pause * 1000.0,
+                    "wake_ms": checked.is_ok().then_some(wake_ms),
+                    "wait_status": call.status,
+                    "wait_s": call.seconds(),
+                    "queries": call.timing.map(|t| t.queries),
+                    "rows_read": call.timing.and_then(|t| t.rows_read),
+                }));
+                checked
+            }
+            (status, _) => {
+                // No mention went out: this wait would only time out.
+                waiter.abort();
+                rounds.push(json!({ "pause_ms": pause * 1000.0, "send_status": status }));
+                Err(RoundError::Send(format!(
+                    "{status}: {}",
+                    sent.error.unwrap_or_default()
+                )))
+            }
+        };
+        if let Err(e) = outcome {
+            *errors.entry(e.key()).or_default() += 1;
+            if sample_errors.len() < 5 {
+                sample_errors.push(format!("round {i}: {e:?}"));
+            }
+            // Let the next round start from a read cursor past everything.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        bar.set_position(u64::from(i) + 1);
+    }
+    bar.finish_and_clear();
+    let elapsed = start.elapsed().as_secs_f64();
+    let error_count: u64 = errors.values().sum();
+    let wake_s = Summary::of(&wake);
+    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    let result = json!({
+        "elapsed_s": elapsed,
+        "rounds": args.rounds,
+        "woken": wake.len(),
+        "errors": error_count,
+        "error_kinds": errors,
+        "sample_errors": sample_errors,
+        "wake_ms": wake_s,
+        "wake_after_send_response_ms": Summary::of(&after_response),
+        "send_latency_ms": Summary::of(&send_lat),
+        "wait_queries_per_call": mean(&queries),
+        "wait_queries_max": queries.iter().copied().fold(None, |m: Option<f64>, q| Some(m.map_or(q, |m| m.max(q)))),
+        "wait_rows_read_per_call": mean(&rows_read),
+        "per_round": rounds,
+    });
+    let mut table = Table::new(format!(
+        "wake: {} rounds, pauses {}-{} s, against {} ({})",
+        args.rounds, args.min_pause, args.max_pause, ctx.url, ctx.runner
+    ));
+    table
+        .row("woken / errors", format!("{} / {error_count}", wake.len()))
+        .row("mention-to-wake (from send start)", pcts(&wake_s))
+        .row(
+            "from the send's response",
+            pcts(&Summary::of(&after_response)),
+        )
+        .row(
+            "wait queries / rows read per call",
+            format!(
+                "{} / {}",
+                mean(&queries).map_or("-".into(), f1),
+                mean(&rows_read).map_or("-".into(), f1)
+            ),
+        );
+    let params = json!({
+        "rounds": args.rounds, "min_pause": args.min_pause,
+        "max_pause": args.max_pause, "timeout": args.timeout,
+        "latency_from": "start of the mention's POST request to the wait's whole 200 response",
+    });
+    let ok = error_count == 0 && !wake.is_empty();
+    let notes: Vec<String> = sample_errors.clone();
+    Ok(Report {
+        json: run.finish(ok, params, result, client.cost.totals(), &notes),
+        table,
+        ok,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protocol::wire::Waited;
+
+    fn call(status: u16, ids: &[&str]) -> WaitCall {
+        let now = Instant::now();
+        let body = (status == 200).then(|| {
+            serde_json::from_value::<Waited>(json!({
+                "handle": "waiter", "cursor": "x",
+                "messages": ids.iter().map(|id| json!({
+                    "id": id, "room_id": "r", "sender": "caller", "sender_type": "human",
+                    "color": null, "content": "@waiter", "created_at": "t",
+                    "verified": true, "mentions": ["waiter"], "kind": "message"
+                })).collect::<Vec<_>>()
+            }))
+            .unwrap()
+        });
+        WaitCall {
+            status,
+            started: now,
+            ended: now,
+            timing: None,
+            body,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn a_round_needs_exactly_the_sent_message() {
+        assert_eq!(check_wait(&call(200, &["m1"]), "m1"), Ok(()));
+        assert_eq!(
+            check_wait(&call(200, &["m0"]), "m1"),
+            Err(RoundError::WrongMessages(vec!["m0".into()]))
+        );
+        assert!(matches!(
+            check_wait(&call(200, &["m0", "m1"]), "m1"),
+            Err(RoundError::WrongMessages(_))
+        ));
+        assert_eq!(check_wait(&call(204, &[]), "m1"), Err(RoundError::TimedOut));
+        assert!(matches!(
+            check_wait(&call(401, &[]), "m1"),
+            Err(RoundError::Wait(_))
+        ));
+    }
+}
