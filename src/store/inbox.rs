@@ -21,6 +21,10 @@ const CURSOR: &str =
 const ADDRESSED: &str = "sender <> ?3 COLLATE NOCASE AND (?6 = 1 OR EXISTS \
       (SELECT 1 FROM json_each(mentions) WHERE value = 'all' OR value = ?3 COLLATE NOCASE))";
 
+/// [`ADDRESSED`] with the `any` flag in `?4` (the wait's numbering).
+const ADDRESSED_ANY4: &str = "sender <> ?3 COLLATE NOCASE AND (?4 = 1 OR EXISTS \
+      (SELECT 1 FROM json_each(mentions) WHERE value = 'all' OR value = ?3 COLLATE NOCASE))";
+
 /// What the inbox shows.
 pub struct InboxRows {
     /// The cursor's message id (None: nothing read, or purged).
@@ -162,9 +166,8 @@ pub async fn mark_read(
         .map(|m| m.cursor_id))
 }
 
-/// One poll of a wait: the room's head, and up to `limit` messages
-/// addressed to `handle` after both its cursor and `scanned` (what earlier
-/// polls of this wait already looked at). `None` when the reader lost access.
+/// The first poll of a wait: the room's head, and up to `limit` messages
+/// addressed to `handle` after its cursor. `None` when the reader lost access.
 pub struct Polled {
     pub head: i64,
     /// When the room's newest message was sent: whether it is active.
@@ -175,17 +178,16 @@ pub struct Polled {
 }
 
 #[derive(Deserialize)]
-struct WaitRow {
+struct WaitHead {
     head: i64,
     head_ms: Option<i64>,
     cursor_id: Option<String>,
-    #[serde(flatten)]
-    message: serde_json::Map<String, serde_json::Value>,
 }
 
-/// The first poll of a wait: from the handle's cursor. Later polls need no
-/// cursor and no filter in SQL: they read what is new, as the event stream
-/// does (`messages::poll`), and keep what is addressed to the handle.
+/// The first poll of a wait: from the handle's cursor, in one round trip (a
+/// batch of the access check with the room's head, and the addressed page).
+/// Later polls need no cursor and no filter in SQL: they read what is new,
+/// as the event stream does (`messages::poll`), and keep what is addressed.
 pub async fn poll_addressed(
     db: &Db,
     room_id: &str,
@@ -194,45 +196,44 @@ pub async fn poll_addressed(
     any: bool,
     limit: u32,
 ) -> AppResult<Option<Polled>> {
-    // The reader's key is `?2` and its member token `?5`, as STILL_LIVE wants.
-    let found: Vec<WaitRow> = db
-        .all(
-            &format!(
-                "SELECT h.head, h.head_ms, h.cursor_id, m.* FROM rooms r \
-                 JOIN (SELECT COALESCE((SELECT MAX(seq) FROM messages WHERE room_id = ?1), 0) \
-                   AS head, (SELECT created_ms FROM messages WHERE room_id = ?1 \
-                   ORDER BY seq DESC LIMIT 1) AS head_ms, \
-                   (SELECT id FROM messages WHERE room_id = ?1 AND seq = {CURSOR}) AS cursor_id) h \
-                 LEFT JOIN (SELECT {COLS} FROM messages WHERE room_id = ?1 \
-                   AND seq > MAX(?4, {CURSOR}) AND {ADDRESSED} ORDER BY seq LIMIT ?7) m \
-                 WHERE r.id = ?1 AND r.key_id = ?2 AND {STILL_LIVE} ORDER BY m.seq"
-            ),
-            &[
-                room_id.into(),
-                reader.key_id.into(),
-                handle.into(),
-                Arg::Int(0),
-                reader.member_hash.into(),
-                Arg::Int(i64::from(any)),
-                i64::from(limit).into(),
-            ],
-        )
-        .await?;
-    let Some((head, head_ms, cursor_id)) = found
-        .first()
-        .map(|r| (r.head, r.head_ms, r.cursor_id.clone()))
-    else {
+    // `?2` is the reader's key and `?5` its member token, as STILL_LIVE wants.
+    let args = [
+        room_id.into(),
+        reader.key_id.into(),
+        handle.into(),
+        Arg::Int(i64::from(any)),
+        reader.member_hash.into(),
+        i64::from(limit).into(),
+    ];
+    let head = db.prepare(
+        &format!(
+            "SELECT COALESCE((SELECT MAX(seq) FROM messages WHERE room_id = ?1), 0) AS head, \
+               (SELECT created_ms FROM messages WHERE room_id = ?1 \
+                ORDER BY seq DESC LIMIT 1) AS head_ms, \
+               (SELECT id FROM messages WHERE room_id = ?1 AND seq = {CURSOR}) AS cursor_id \
+             FROM rooms r WHERE r.id = ?1 AND r.key_id = ?2 AND {STILL_LIVE}"
+        ),
+        // Up to ?5: SQLite counts placeholders by the largest index.
+        &args[..5],
+    )?;
+    let page = db.prepare(
+        &format!(
+            "SELECT {COLS} FROM messages WHERE room_id = ?1 AND seq > {CURSOR} \
+               AND {ADDRESSED_ANY4} \
+               AND EXISTS (SELECT 1 FROM rooms WHERE id = ?1 AND key_id = ?2) \
+             ORDER BY seq LIMIT ?6"
+        ),
+        &args,
+    )?;
+    let results = db.batch(vec![head, page]).await?;
+    let head: Vec<WaitHead> = rows(results.first())?;
+    let Some(head) = head.into_iter().next() else {
         return Ok(None);
     };
-    let messages = found
-        .into_iter()
-        .filter(|r| r.message.get("id").is_some_and(|v| !v.is_null()))
-        .filter_map(|r| serde_json::from_value(serde_json::Value::Object(r.message)).ok())
-        .collect();
     Ok(Some(Polled {
-        head,
-        head_ms,
-        cursor_id,
-        messages,
+        head: head.head,
+        head_ms: head.head_ms,
+        cursor_id: head.cursor_id,
+        messages: rows(results.get(1))?,
     }))
 }
