@@ -65,14 +65,13 @@ pub fn call_result(outcome: ToolOutcome, unread_mentions: Option<u64>, structure
     }
     let value = Value::Object(object);
     let text = serde_json::to_string(&value).unwrap_or_default();
-    let mut result = json!({
-        "content": [{"type": "text", "text": text}],
-        "isError": is_error
-    });
+    let mut result = Map::new();
+    result.insert("content".into(), json!([{"type": "text", "text": text}]));
+    result.insert("isError".into(), Value::Bool(is_error));
     if structured {
-        result["structuredContent"] = value;
+        result.insert("structuredContent".into(), value);
     }
-    result
+    Value::Object(result)
 }
 
 #[cfg(test)]
