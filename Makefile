@@ -83,6 +83,7 @@ lint: setup
 ## stops its process group when done.
 tests: build
 	cargo test --workspace --exclude meet-ai-worker -- --test-threads 4
+	npm run --silent test:mcp
 
 ## The whole black-box suite (REST, SSE, CLI, browser) again against the paid
 ## variant, plus its WebSocket tests (e2e/tests/ws.rs runs only here).

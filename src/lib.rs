@@ -69,6 +69,7 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
 async fn dispatch(endpoint: &Endpoint, ctx: &mut Ctx) -> AppResult<Response> {
     match endpoint {
         Endpoint::Health => Ok(routes::health::get()),
+        Endpoint::Mcp => Box::pin(routes::mcp::handle(ctx)).await,
         Endpoint::CreateKey => routes::keys::create(ctx).await,
         Endpoint::RevokeKey => routes::keys::revoke(ctx).await,
         Endpoint::ListRooms => routes::rooms::list(ctx).await,

@@ -20,6 +20,7 @@
 pub mod access;
 pub mod error;
 pub mod key;
+pub mod mcp;
 pub mod mention;
 pub mod ratelimit;
 pub mod route;

@@ -5,6 +5,8 @@
 /// that a malformed id and another tenant's id both answer 404, never 400.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
+    /// `POST /mcp`: the Model Context Protocol endpoint (outside `/api/`).
+    Mcp,
     Health,
     CreateKey,
     RevokeKey,
@@ -46,6 +48,12 @@ pub enum Resolved {
 
 /// Resolves a request. `HEAD` is treated as `GET` where `GET` exists.
 pub fn resolve(method: &str, path: &str) -> Resolved {
+    if path == "/mcp" {
+        return match method {
+            "POST" => Resolved::Endpoint(Endpoint::Mcp),
+            _ => Resolved::MethodNotAllowed { allow: "POST" },
+        };
+    }
     let Some(rest) =
         path.strip_prefix("/api/")
             .or_else(|| if path == "/api" { Some("") } else { None })
@@ -260,5 +268,15 @@ mod tests {
         assert_eq!(resolve("GET", "/"), Resolved::Asset);
         assert_eq!(resolve("GET", "/apix"), Resolved::Asset);
         assert_eq!(resolve("GET", "/key"), Resolved::Asset);
+        assert_eq!(resolve("POST", "/mcp"), Resolved::Endpoint(Endpoint::Mcp));
+        assert_eq!(
+            resolve("GET", "/mcp"),
+            Resolved::MethodNotAllowed { allow: "POST" }
+        );
+        assert_eq!(
+            resolve("DELETE", "/mcp"),
+            Resolved::MethodNotAllowed { allow: "POST" }
+        );
+        assert_eq!(resolve("POST", "/mcpx"), Resolved::Asset);
     }
 }

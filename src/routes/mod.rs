@@ -6,6 +6,7 @@ pub mod events;
 pub mod health;
 pub mod inbox;
 pub mod keys;
+pub mod mcp;
 pub mod members;
 pub mod messages;
 pub mod rooms;
