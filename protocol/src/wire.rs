@@ -97,7 +97,7 @@ pub struct Message {
     pub kind: MessageKind,
     /// For `kind: decision`: the decision as it stood when this was posted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub decision: Option<Decision>,
+    pub decision: Option<Box<Decision>>,
 }
 
 impl Message {
