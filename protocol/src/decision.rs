@@ -50,10 +50,6 @@ impl DecisionKind {
             DecisionKind::Question => "question",
         }
     }
-
-    pub fn parse(raw: &str) -> Option<DecisionKind> {
-        serde_json::from_value(Value::String(raw.to_owned())).ok()
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

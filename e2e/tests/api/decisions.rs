@@ -274,6 +274,7 @@ async fn only_the_requester_cancels() {
     }
     let reply = r.post(&r.claude, &cancel, json!({})).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
+    eprintln!("decision cancel: {}", timing(&reply));
     assert_eq!(reply.json()["status"], "cancelled");
     let late = r
         .answer(&r.ada, &d["id"], json!({"outcome": "allow"}))
@@ -304,6 +305,7 @@ async fn wait_wakes_on_the_answer_and_times_out_with_204() {
     let timed_out = r.get(&r.claude, &format!("{path}?timeout=1")).await;
     assert_eq!(timed_out.status, 204, "{}", timed_out.body);
     assert!(timed_out.body.is_empty());
+    eprintln!("decision wait (1 s, timed out): {}", timing(&timed_out));
     assert!(started.elapsed() >= Duration::from_millis(900));
     r.get(&r.claude, &format!("{path}?timeout=0"))
         .await
@@ -500,6 +502,7 @@ async fn a_repeated_idempotency_key_returns_the_original() {
     eprintln!("decision create: {}", timing(&first));
     let again = Api::send_req(post("tool-use-1")).await;
     assert_eq!(again.status, 200, "{}", again.body);
+    eprintln!("decision create (idempotent retry): {}", timing(&again));
     assert_eq!(again.json()["id"], first.json()["id"]);
     assert_eq!(r.decision_messages(&first.json()["id"]).await.len(), 1);
     let id = first.json()["id"].as_str().unwrap().to_owned();
