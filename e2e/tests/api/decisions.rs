@@ -532,3 +532,18 @@ async fn a_repeated_idempotency_key_returns_the_original() {
         .await;
     eprintln!("decision answer (409): {}", timing(&late));
 }
+
+#[tokio::test]
+async fn asking_counts_against_the_send_limit() {
+    let r = room().await;
+    for i in 0..60 {
+        r.api.send(&r.owner, &r.id, "owner", &format!("m{i}")).await;
+    }
+    let reply = r.post(&r.claude, "", permission()).await;
+    reply.assert_error(429);
+    assert_eq!(reply.json()["code"], "rate_limited");
+    assert!(reply.header("Retry-After").is_some());
+    // Another tenant's room is still 404, not 429.
+    let stranger = r.api.new_key().await;
+    r.post(&stranger, "", permission()).await.assert_error(404);
+}
