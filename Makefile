@@ -20,8 +20,12 @@ export WASM_OPT_BIN := $(CURDIR)/node_modules/binaryen/bin/wasm-opt
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 WRANGLER := $(CURDIR)/node_modules/.bin/wrangler
-# The gzipped wasm must stay under this (issue: bundle budget).
-WASM_BUDGET_BYTES := 256000
+# The gzipped wasm must stay under this. It was 256,000 while the Worker was
+# rooms and messages only; members, mentions, MCP and decisions brought the
+# free build to ~292 KB gzipped (after dropping the name section), so the
+# budget now leaves ~8 KB of room over that, and every further feature has
+# to pay its way (docs/free-tier.md, Bundle).
+WASM_BUDGET_BYTES := 300000
 
 .PHONY: bench help setup build build-paid worker-paid dev-paid deploy-paid web worker dev migrate-local seed-local test lint tests test-browser bundle-check deploy clean
 
