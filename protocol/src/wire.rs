@@ -271,6 +271,9 @@ pub struct Features {
     /// Mentions, read cursors, `/inbox`, `/read`, `/wait`, the loop guard.
     #[serde(default)]
     pub mentions: bool,
+    /// Decision requests and answers (`/decisions`).
+    #[serde(default)]
+    pub decisions: bool,
 }
 
 /// A room as D1 returns it.

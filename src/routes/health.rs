@@ -10,6 +10,7 @@ pub fn get() -> Response {
         websocket: cfg!(feature = "durable-objects"),
         members: true,
         mentions: true,
+        decisions: true,
     };
     json_response(&Health { ok: true, features }, 200)
 }

@@ -12,7 +12,8 @@ async fn health_answers_without_auth() {
     assert_eq!(
         reply.json(),
         serde_json::json!({ "ok": true, "features": {
-            "websocket": websocket, "members": true, "mentions": true
+            "websocket": websocket, "members": true, "mentions": true,
+            "decisions": true
         } })
     );
 }
