@@ -48,9 +48,10 @@ pub enum HookCommand {
 
 #[derive(Debug, Args)]
 pub struct DecideArgs {
-    /// How long the room has to answer, seconds (10-3600).
+    /// How long the room has to answer, seconds (1-3600; setup-hooks
+    /// writes 300 unless told otherwise).
     #[arg(long, value_name = "SECONDS", default_value_t = 300,
-          value_parser = clap::value_parser!(u64).range(10..=3600))]
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub expires_in: u64,
 }
 

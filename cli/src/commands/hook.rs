@@ -150,9 +150,16 @@ async fn wait(client: &Client, room: &str, id: &str, deadline: Instant) -> Resul
         if left.is_zero() {
             return Ok(None);
         }
+        let asked = Instant::now();
         match client.wait_decision(room, id, left.as_secs().max(1)).await {
             Ok(Some(d)) if !hook::is_pending(&d) => return Ok(Some(d)),
-            Ok(_) => attempt = 0,
+            Ok(_) => {
+                attempt = 0;
+                // A wait that came back early with nothing: do not spin.
+                if asked.elapsed() < Duration::from_secs(1) {
+                    tokio::time::sleep(Duration::from_secs(1).min(left)).await;
+                }
+            }
             Err(e) if e.is_transient() => {
                 attempt += 1;
                 pause(&e, attempt, deadline).await?;

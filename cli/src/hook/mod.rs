@@ -212,7 +212,7 @@ fn answered(input: &HookInput, decision: &Value) -> Option<Value> {
 
 /// The room's answers as AskUserQuestion takes them: one string per
 /// question; several labels joined with ", "; free text without the
-/// `Other: ` marker the room uses.
+/// `Other:` marker the room uses.
 pub fn answers_for_claude(answers: &Map<String, Value>) -> Map<String, Value> {
     answers
         .iter()
@@ -234,7 +234,7 @@ pub fn answers_for_claude(answers: &Map<String, Value>) -> Map<String, Value> {
 
 fn strip_other(answer: &str) -> String {
     answer
-        .strip_prefix("Other: ")
+        .strip_prefix("Other:")
         .unwrap_or(answer)
         .trim()
         .to_owned()

@@ -128,11 +128,11 @@ fn idempotency_keys_are_stable_per_tool_use_and_fresh_otherwise() {
 
 #[test]
 fn answers_map_to_what_ask_user_question_takes() {
-    let answers = json!({"a": "X", "b": ["P", "Other: mine"], "c": "Other: free", "d": 3});
+    let answers = json!({"a": "X", "b": ["P", "Other: mine"], "c": "Other: free", "d": 3, "e": "Other:tight"});
     let got = answers_for_claude(answers.as_object().unwrap());
     assert_eq!(
         Value::Object(got),
-        json!({"a": "X", "b": "P, mine", "c": "free"})
+        json!({"a": "X", "b": "P, mine", "c": "free", "e": "tight"})
     );
 }
 
