@@ -87,6 +87,11 @@ async fn dispatch(endpoint: &Endpoint, ctx: &mut Ctx) -> AppResult<Response> {
         Endpoint::Inbox(id) => routes::inbox::inbox(ctx, id).await,
         Endpoint::MarkRead(id) => routes::inbox::mark_read(ctx, id).await,
         Endpoint::Wait(id) => routes::inbox::wait(ctx, id).await,
+        Endpoint::Decisions(id) => routes::decisions::create(ctx, id).await,
+        Endpoint::Decision(id, d) => routes::decisions::get(ctx, id, d).await,
+        Endpoint::DecisionWait(id, d) => routes::decisions::wait(ctx, id, d).await,
+        Endpoint::DecisionAnswer(id, d) => routes::decisions::answer(ctx, id, d).await,
+        Endpoint::DecisionCancel(id, d) => routes::decisions::cancel(ctx, id, d).await,
         #[cfg(feature = "durable-objects")]
         Endpoint::Socket(id) => routes::ws::upgrade(ctx, id).await,
         #[cfg(not(feature = "durable-objects"))]

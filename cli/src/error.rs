@@ -206,6 +206,7 @@ pub fn exit_for(code: ErrorCode) -> u8 {
         ErrorCode::BadRequest
         | ErrorCode::MethodNotAllowed
         | ErrorCode::PayloadTooLarge
+        | ErrorCode::Unprocessable
         | ErrorCode::Internal => exit::FAILURE,
     }
 }

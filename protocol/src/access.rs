@@ -129,9 +129,150 @@ pub fn reader_handle(who: Principal<'_>, requested: Option<&Handle>) -> Result<S
     }
 }
 
+pub const ONLY_AGENTS_ASK: &str =
+    "only an agent member or the owner key asks for a decision; people answer them";
+pub const ONLY_HUMANS_ANSWER: &str =
+    "only a human member's token or the owner key may answer a decision";
+pub const NOT_YOUR_OWN: &str =
+    "the credential that asked for a decision cannot answer it: a person must";
+pub const OWNER_ASKED: &str =
+    "the owner key asked for this decision, so only a human member's token may answer it";
+pub const ONLY_REQUESTER_CANCELS: &str = "only the credential that asked may cancel a decision";
+
+/// Who asked for a decision: the owner key, or the member with this id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asker<'a> {
+    Owner,
+    Member(&'a str),
+}
+
+/// A credential as the decision rules see it: a principal, and for a member
+/// its id (handles can be reused after a removal; ids cannot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Credential<'a> {
+    pub principal: Principal<'a>,
+    pub member_id: Option<&'a str>,
+}
+
+impl Credential<'_> {
+    fn is(&self, asker: Asker<'_>) -> bool {
+        match (self.principal, asker) {
+            (Principal::Owner, Asker::Owner) => true,
+            (Principal::Member { .. }, Asker::Member(id)) => self.member_id == Some(id),
+            _ => false,
+        }
+    }
+}
+
+/// May this credential ask for a decision? The owner key or an agent member.
+pub fn may_request(who: Principal<'_>) -> Result<(), Denied> {
+    match who {
+        Principal::Owner
+        | Principal::Member {
+            role: Role::Agent, ..
+        } => Ok(()),
+        Principal::Member { .. } => Err(Denied::Forbidden(ONLY_AGENTS_ASK)),
+    }
+}
+
+/// May this credential answer a decision `asker` asked for? Only a verified
+/// human: a human member, or the owner key, and never the asker itself (so
+/// an owner-key request is for human members only).
+pub fn may_answer(who: Credential<'_>, asker: Asker<'_>) -> Result<(), Denied> {
+    if who.is(asker) {
+        return Err(Denied::Forbidden(match asker {
+            Asker::Owner => OWNER_ASKED,
+            Asker::Member(_) => NOT_YOUR_OWN,
+        }));
+    }
+    match who.principal {
+        Principal::Owner
+        | Principal::Member {
+            role: Role::Human, ..
+        } => Ok(()),
+        Principal::Member { .. } => Err(Denied::Forbidden(ONLY_HUMANS_ANSWER)),
+    }
+}
+
+/// May this credential cancel a decision? Only the one that asked.
+pub fn may_cancel(who: Credential<'_>, asker: Asker<'_>) -> Result<(), Denied> {
+    if who.is(asker) {
+        Ok(())
+    } else {
+        Err(Denied::Forbidden(ONLY_REQUESTER_CANCELS))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn who_may_ask_answer_and_cancel_decisions() {
+        let owner = Credential {
+            principal: Principal::Owner,
+            member_id: None,
+        };
+        let cred = |role, id| Credential {
+            principal: member(role),
+            member_id: Some(id),
+        };
+        let (agent, human, viewer) = (
+            cred(Role::Agent, "m1"),
+            cred(Role::Human, "m2"),
+            cred(Role::Viewer, "m3"),
+        );
+        assert_eq!(may_request(Principal::Owner), Ok(()));
+        assert_eq!(may_request(agent.principal), Ok(()));
+        for p in [human.principal, viewer.principal] {
+            assert_eq!(may_request(p), Err(Denied::Forbidden(ONLY_AGENTS_ASK)));
+        }
+        // An agent's request: a human member or the owner answers.
+        let by_agent = Asker::Member("m1");
+        assert_eq!(may_answer(human, by_agent), Ok(()));
+        assert_eq!(may_answer(owner, by_agent), Ok(()));
+        assert_eq!(
+            may_answer(agent, by_agent),
+            Err(Denied::Forbidden(NOT_YOUR_OWN))
+        );
+        let other_agent = cred(Role::Agent, "m9");
+        assert_eq!(
+            may_answer(other_agent, by_agent),
+            Err(Denied::Forbidden(ONLY_HUMANS_ANSWER))
+        );
+        assert_eq!(
+            may_answer(viewer, by_agent),
+            Err(Denied::Forbidden(ONLY_HUMANS_ANSWER))
+        );
+        // The owner's own request: human members only.
+        assert_eq!(
+            may_answer(owner, Asker::Owner),
+            Err(Denied::Forbidden(OWNER_ASKED))
+        );
+        assert_eq!(may_answer(human, Asker::Owner), Ok(()));
+        assert_eq!(
+            may_answer(agent, Asker::Owner),
+            Err(Denied::Forbidden(ONLY_HUMANS_ANSWER))
+        );
+        // A human that somehow asked cannot answer itself.
+        assert_eq!(
+            may_answer(human, Asker::Member("m2")),
+            Err(Denied::Forbidden(NOT_YOUR_OWN))
+        );
+        // Only the asker cancels.
+        assert_eq!(may_cancel(agent, by_agent), Ok(()));
+        assert_eq!(may_cancel(owner, Asker::Owner), Ok(()));
+        for who in [owner, human, viewer, other_agent] {
+            assert_eq!(
+                may_cancel(who, by_agent),
+                Err(Denied::Forbidden(ONLY_REQUESTER_CANCELS))
+            );
+        }
+        assert_eq!(
+            may_cancel(agent, Asker::Owner),
+            Err(Denied::Forbidden(ONLY_REQUESTER_CANCELS))
+        );
+    }
 
     const ROOM: &str = "room-a";
 

@@ -23,6 +23,9 @@ pub enum ErrorCode {
     Conflict,
     /// The body or the message content is larger than allowed.
     PayloadTooLarge,
+    /// Well-formed, but it does not fit what it answers: a label or a
+    /// suggestion a decision did not offer.
+    Unprocessable,
     /// A rate limit refused the request; `Retry-After` says when to come back.
     RateLimited,
     /// The room's loop guard refused an agent's message: too many agent
@@ -44,6 +47,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::Unprocessable => 422,
             ErrorCode::RateLimited | ErrorCode::LoopGuard => 429,
             ErrorCode::Internal => 500,
         }
@@ -58,6 +62,7 @@ impl ErrorCode {
             404 => ErrorCode::NotFound,
             405 => ErrorCode::MethodNotAllowed,
             413 => ErrorCode::PayloadTooLarge,
+            422 => ErrorCode::Unprocessable,
             429 => ErrorCode::RateLimited,
             400..=499 => ErrorCode::BadRequest,
             _ => ErrorCode::Internal,
@@ -79,6 +84,7 @@ mod tests {
             ErrorCode::MethodNotAllowed,
             ErrorCode::Conflict,
             ErrorCode::PayloadTooLarge,
+            ErrorCode::Unprocessable,
             ErrorCode::RateLimited,
             ErrorCode::Internal,
         ] {
@@ -97,6 +103,10 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&ErrorCode::RateLimited).unwrap(),
             "\"rate_limited\""
+        );
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::Unprocessable).unwrap(),
+            "\"unprocessable\""
         );
     }
 }

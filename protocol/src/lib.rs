@@ -9,6 +9,7 @@
 //! - [`validate`]: parse-don't-validate newtypes for everything a client sends.
 //! - [`key`]: API key and member token formats, generation from caller-supplied entropy, hashing.
 //! - [`mention`]: which `@names` a message's text addresses (outside code).
+//! - [`decision`]: decision requests (permissions, plans, questions) and fitting answers to them.
 //! - [`access`]: who may do what: the order of refusals for owners and members.
 //! - [`route`]: the API's route table, as a pure function of method and path.
 //! - [`sse`]: Server-Sent Events encoding (server) and incremental decoding (clients).
@@ -18,6 +19,7 @@
 //! - [`ws`]: WebSocket frames of the paid variant.
 
 pub mod access;
+pub mod decision;
 pub mod error;
 pub mod key;
 pub mod mention;

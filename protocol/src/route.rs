@@ -28,6 +28,12 @@ pub enum Endpoint {
     Inbox(String),
     MarkRead(String),
     Wait(String),
+    /// Decisions: create (POST); room id and decision id for the rest.
+    Decisions(String),
+    Decision(String, String),
+    DecisionWait(String, String),
+    DecisionAnswer(String, String),
+    DecisionCancel(String, String),
 }
 
 /// What a request resolves to.
@@ -126,7 +132,35 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
         ["rooms", id, "wait"] if !id.is_empty() => {
             pick("GET", (method == "GET").then(|| Wait((*id).into())))
         }
+        ["rooms", id, "decisions", rest @ ..] if !id.is_empty() => decision(method, id, rest),
         _ => Resolved::NotFound,
+    }
+}
+
+/// `/api/rooms/:id/decisions[/:did[/wait|answer|cancel]]`.
+fn decision(method: &str, id: &str, rest: &[&str]) -> Resolved {
+    use Endpoint::*;
+    let (room, one) = (id.to_owned(), |did: &str| (id.to_owned(), did.to_owned()));
+    let (allow, ep) = match rest {
+        [] => ("POST", (method == "POST").then_some(Decisions(room))),
+        [did] if !did.is_empty() => {
+            let (r, d) = one(did);
+            ("GET", (method == "GET").then_some(Decision(r, d)))
+        }
+        [did, tail] if !did.is_empty() => {
+            let (r, d) = one(did);
+            match *tail {
+                "wait" => ("GET", (method == "GET").then_some(DecisionWait(r, d))),
+                "answer" => ("POST", (method == "POST").then_some(DecisionAnswer(r, d))),
+                "cancel" => ("POST", (method == "POST").then_some(DecisionCancel(r, d))),
+                _ => return Resolved::NotFound,
+            }
+        }
+        _ => return Resolved::NotFound,
+    };
+    match ep {
+        Some(ep) => Resolved::Endpoint(ep),
+        None => Resolved::MethodNotAllowed { allow },
     }
 }
 
@@ -183,6 +217,53 @@ mod tests {
         assert_eq!(
             resolve("GET", "/api/rooms/r/read"),
             Resolved::MethodNotAllowed { allow: "POST" }
+        );
+    }
+
+    #[test]
+    fn decision_routes() {
+        let d = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        let ep = |m, p| resolve(m, p);
+        assert_eq!(
+            ep("POST", "/api/rooms/r/decisions"),
+            Resolved::Endpoint(Endpoint::Decisions("r".into()))
+        );
+        let (r, x) = d("r", "x");
+        assert_eq!(
+            ep("GET", "/api/rooms/r/decisions/x"),
+            Resolved::Endpoint(Endpoint::Decision(r.clone(), x.clone()))
+        );
+        assert_eq!(
+            ep("GET", "/api/rooms/r/decisions/x/wait"),
+            Resolved::Endpoint(Endpoint::DecisionWait(r.clone(), x.clone()))
+        );
+        assert_eq!(
+            ep("POST", "/api/rooms/r/decisions/x/answer"),
+            Resolved::Endpoint(Endpoint::DecisionAnswer(r.clone(), x.clone()))
+        );
+        assert_eq!(
+            ep("POST", "/api/rooms/r/decisions/x/cancel"),
+            Resolved::Endpoint(Endpoint::DecisionCancel(r, x))
+        );
+        assert_eq!(
+            ep("GET", "/api/rooms/r/decisions"),
+            Resolved::MethodNotAllowed { allow: "POST" }
+        );
+        assert_eq!(
+            ep("POST", "/api/rooms/r/decisions/x"),
+            Resolved::MethodNotAllowed { allow: "GET" }
+        );
+        assert_eq!(
+            ep("GET", "/api/rooms/r/decisions/x/answer"),
+            Resolved::MethodNotAllowed { allow: "POST" }
+        );
+        assert_eq!(
+            ep("GET", "/api/rooms/r/decisions/x/nope"),
+            Resolved::NotFound
+        );
+        assert_eq!(
+            ep("GET", "/api/rooms/r/decisions/x/a/b"),
+            Resolved::NotFound
         );
     }
 

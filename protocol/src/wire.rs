@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::decision::Decision;
 use crate::error::ErrorCode;
 use crate::time::rfc3339_millis;
 
@@ -56,6 +57,8 @@ pub enum MessageKind {
     #[default]
     Message,
     Notice,
+    /// A decision request or a change of its state; carries `decision`.
+    Decision,
 }
 
 impl MessageKind {
@@ -63,6 +66,7 @@ impl MessageKind {
         match self {
             MessageKind::Message => "message",
             MessageKind::Notice => "notice",
+            MessageKind::Decision => "decision",
         }
     }
 }
@@ -91,6 +95,9 @@ pub struct Message {
     pub mentions: Vec<String>,
     #[serde(default)]
     pub kind: MessageKind,
+    /// For `kind: decision`: the decision as it stood when this was posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Box<Decision>>,
 }
 
 impl Message {
@@ -309,6 +316,9 @@ pub struct MessageRow {
     pub mentions: Option<String>,
     #[serde(default)]
     pub kind: MessageKind,
+    /// JSON of a [`Decision`] snapshot (kind `decision`), else NULL.
+    #[serde(default)]
+    pub payload: Option<String>,
 }
 
 impl From<MessageRow> for Message {
@@ -328,6 +338,10 @@ impl From<MessageRow> for Message {
                 .and_then(|m| serde_json::from_str(&m).ok())
                 .unwrap_or_default(),
             kind: row.kind,
+            decision: row
+                .payload
+                .filter(|_| row.kind == MessageKind::Decision)
+                .and_then(|p| serde_json::from_str(&p).ok()),
         }
     }
 }

@@ -104,6 +104,7 @@ mod tests {
             verified: false,
             mentions: vec![],
             kind: crate::wire::MessageKind::Message,
+            decision: None,
         };
         let json = serde_json::to_value(ServerFrame::Message { message: m }).unwrap();
         assert_eq!(json["type"], "message");

@@ -4,6 +4,7 @@
 //! `protocol::validate`) and the caller, and returns a `protocol::wire` type,
 //! so no operation is implemented twice.
 
+pub mod decisions;
 pub mod inbox;
 pub mod members;
 pub mod messages;

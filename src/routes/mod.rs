@@ -2,6 +2,7 @@
 //! handler authenticates, decodes the request, calls the operation and
 //! encodes what it returns.
 
+pub mod decisions;
 pub mod events;
 pub mod health;
 pub mod inbox;

@@ -17,7 +17,8 @@ use crate::store::rooms::READABLE;
 
 /// The columns every message read returns (a [`MessageRow`]).
 pub const COLS: &str =
-    "seq, id, room_id, sender, sender_type, color, content, created_ms, verified, mentions, kind";
+    "seq, id, room_id, sender, sender_type, color, content, created_ms, verified, mentions, kind, \
+     payload";
 
 /// How an INSERT names the sending credential.
 pub enum KeyRef<'a> {
@@ -422,6 +423,7 @@ struct PollRow {
     verified: Option<i64>,
     mentions: Option<String>,
     kind: Option<MessageKind>,
+    payload: Option<String>,
 }
 
 impl PollRow {
@@ -438,6 +440,7 @@ impl PollRow {
             verified: self.verified.unwrap_or(0),
             mentions: self.mentions,
             kind: self.kind.unwrap_or_default(),
+            payload: self.payload,
         })
     }
 }
@@ -474,7 +477,7 @@ pub async fn poll(
         .all(
             &format!(
                 "SELECT m.seq, m.id, m.room_id, m.sender, m.sender_type, m.color, m.content, \
-                   m.created_ms, m.verified, m.mentions, m.kind \
+                   m.created_ms, m.verified, m.mentions, m.kind, m.payload \
                  FROM rooms r LEFT JOIN messages m ON m.room_id = r.id AND m.seq > ?3 \
                  WHERE r.id = ?1 AND (r.key_id = ?2 OR r.public = 1) AND {STILL_LIVE} \
                  ORDER BY m.seq LIMIT ?4"

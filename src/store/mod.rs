@@ -2,6 +2,7 @@
 //! SQL lives with the resource it serves; this module owns the plumbing.
 
 pub mod d1;
+pub mod decisions;
 pub mod inbox;
 pub mod keys;
 pub mod kv;

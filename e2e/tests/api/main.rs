@@ -3,6 +3,7 @@
 //! with the default configuration; every test makes its own keys, so tests are
 //! independent tenants and can run in parallel.
 
+mod decisions;
 mod events;
 mod helpers;
 mod isolation;
