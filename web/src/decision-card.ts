@@ -230,10 +230,10 @@ function controls(host: HTMLElement, d: Decision, ctx: CardContext): HTMLElement
   const allow = h("button", { type: "button", class: "btn small primary", "data-action": "allow" }, d.kind === "plan" ? "Allow (approve plan)" : "Allow");
   const deny = h("button", { type: "button", class: "btn small danger", "data-action": "deny" }, "Deny");
   allow.addEventListener("click", () => {
+    // Feedback goes with Deny only: Claude Code's allow carries no message.
     const body: AnswerBody = { outcome: "allow" };
     const s = chosen();
     if (s) body.suggestion = s;
-    if (feedback.value.trim()) body.feedback = feedback.value.trim();
     void send(body);
   });
   deny.addEventListener("click", () => {

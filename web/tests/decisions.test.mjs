@@ -83,16 +83,25 @@ function decide(roomId, token, input, args = []) {
   return exited.finally(() => clearTimeout(timer));
 }
 
-/** The room page as the human member (via the invite link), recording CSP violations and errors. */
-async function openAs(roomId, token) {
+/**
+ * The room page as a member (via the invite link) or, with `owner`, as the
+ * owner key; `deaf` cuts its live updates (event stream and WebSocket), so
+ * it still shows a card others have answered. Records CSP violations and errors.
+ */
+async function openAs(roomId, token, { owner = false, deaf = false } = {}) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: "dark" });
+  if (owner) await context.addInitScript((k) => localStorage.setItem("meet-ai-key", k), token);
   const page = await context.newPage();
+  if (deaf) {
+    await page.route(/\/api\/rooms\/[^/]+\/events/, (route) => route.abort());
+    await page.routeWebSocket(/\/ws/, () => {});
+  }
   const problems = [];
   page.on("pageerror", (e) => problems.push(`uncaught: ${e.message}`));
   page.on("console", (m) => {
     if (/content security policy|refused to/i.test(m.text())) problems.push(`console: ${m.text()}`);
   });
-  await page.goto(`${base}/r/${roomId}#invite=${token}`);
+  await page.goto(owner ? `${base}/r/${roomId}` : `${base}/r/${roomId}#invite=${token}`);
   return {
     page,
     async done() {
@@ -185,4 +194,34 @@ test("the agent that asked gets no buttons", { timeout: 180_000 }, async (t) => 
   const run = await hook;
   assert.equal(run.stdout, "");
   await done();
+});
+
+test("a long input is folded with its start and end shown; a late answer sees the winner", { timeout: 180_000 }, async (t) => {
+  const fx = fixture("bash");
+  const { key, room, agent, human } = await roomWithAgentAndHuman();
+  if (!(await hasDecisions(room.id, agent))) return t.skip("this server has no decisions API");
+  const input = structuredClone(fx.input);
+  input.tool_input.command = `echo START-${"x".repeat(4000)}-THE-END`;
+  const ada = await openAs(room.id, human);
+  const late = await openAs(room.id, key, { owner: true, deaf: true });
+  const hook = decide(room.id, agent, input);
+  for (const { page } of [ada, late]) {
+    await page.locator(".decision[data-status=pending]").waitFor({ timeout: WAIT });
+  }
+  const value = ada.page.locator(".decision-value").first();
+  assert.match(await value.locator(".fold-head").innerText(), /^echo START-x+/);
+  assert.match(await value.locator(".fold-tail").innerText(), /x+-THE-END$/);
+  assert.equal(await value.locator(".fold-middle").isVisible(), false, "the middle is folded");
+  await value.locator(".fold-toggle").click();
+  assert.equal(await value.locator(".fold-middle").isVisible(), true, "and unfolds");
+  await ada.page.screenshot({ path: join(SHOTS, `decision-folded-${VARIANT}.png`) });
+  await ada.page.locator("[data-action=deny]").click();
+  const run = await hook;
+  assert.equal(JSON.parse(run.stdout).hookSpecificOutput.decision.behavior, "deny");
+  // The owner's page never heard: its Allow gets 409, and the card shows who won.
+  await late.page.locator("[data-action=allow]").click();
+  await late.page.locator(".decision[data-status=denied]").waitFor({ timeout: WAIT });
+  assert.match(await late.page.locator(".decision-final").innerText(), /Someone answered first\. Denied by ada/);
+  await ada.done();
+  await late.done();
 });
