@@ -203,11 +203,11 @@ test("a long input is folded with its start and end shown; a late answer sees th
   const input = structuredClone(fx.input);
   input.tool_input.command = `echo START-${"x".repeat(4000)}-THE-END`;
   const ada = await openAs(room.id, human);
-  const late = await openAs(room.id, key, { owner: true, deaf: true });
   const hook = decide(room.id, agent, input);
-  for (const { page } of [ada, late]) {
-    await page.locator(".decision[data-status=pending]").waitFor({ timeout: WAIT });
-  }
+  await ada.page.locator(".decision[data-status=pending]").waitFor({ timeout: WAIT });
+  // Opened after the request was posted, so its history has the card; then it hears nothing more.
+  const late = await openAs(room.id, key, { owner: true, deaf: true });
+  await late.page.locator(".decision[data-status=pending]").waitFor({ timeout: WAIT });
   const value = ada.page.locator(".decision-value").first();
   assert.match(await value.locator(".fold-head").innerText(), /^echo START-x+/);
   assert.match(await value.locator(".fold-tail").innerText(), /x+-THE-END$/);
