@@ -116,7 +116,7 @@ async fn ask_and_wait(
 }
 
 fn render(input: &HookInput, decision: &Value) -> Option<String> {
-    hook::output_for(input, decision).map(|v| v.to_string())
+    hook::output_for(input, decision).and_then(|v| serde_json::to_string(&v).ok())
 }
 
 /// Posts the request, retrying network errors and 5xx/429 with the same

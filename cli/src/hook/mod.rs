@@ -15,11 +15,14 @@
 //! - AskUserQuestion is allowed with `updatedInput` = its input plus
 //!   `"answers": {"<question text>": "<label>"}` (several labels joined by ", ").
 
+pub mod ordered;
 pub mod settings;
 #[cfg(test)]
 mod tests;
 
 use serde_json::{json, Map, Value};
+
+use ordered::Json;
 
 /// The decision kinds of the contract.
 pub const PERMISSION: &str = "permission";
@@ -31,6 +34,8 @@ pub const QUESTION: &str = "question";
 pub struct HookInput {
     pub tool_name: String,
     pub tool_input: Value,
+    /// `tool_input` with its keys in Claude Code's order, echoed back as is.
+    pub tool_input_ordered: Json,
     pub suggestions: Vec<Value>,
     pub session_id: Option<String>,
     pub tool_use_id: Option<String>,
@@ -70,9 +75,14 @@ pub fn parse_input(raw: &str) -> Result<HookInput, Skip> {
         _ => Vec::new(),
     };
     let text = |k: &str| obj.get(k).and_then(Value::as_str).map(str::to_owned);
+    let tool_input_ordered = serde_json::from_str::<Json>(raw)
+        .ok()
+        .and_then(|all| all.get("tool_input").cloned())
+        .unwrap_or_else(|| Json::from(&tool_input));
     Ok(HookInput {
         tool_name,
         tool_input,
+        tool_input_ordered,
         suggestions,
         session_id: text("session_id"),
         tool_use_id: text("tool_use_id"),
@@ -157,8 +167,9 @@ pub fn is_pending(decision: &Value) -> bool {
 
 /// What Claude Code gets for a decision: `None` while pending, and for
 /// expired or cancelled ones (never an allow on a timeout). `input` is the
-/// hook input as Claude Code sent it, echoed back in `updatedInput`.
-pub fn output_for(input: &HookInput, decision: &Value) -> Option<Value> {
+/// hook input as Claude Code sent it, echoed back in `updatedInput` with its
+/// keys in their order.
+pub fn output_for(input: &HookInput, decision: &Value) -> Option<Json> {
     let verdict = match decision.get("status").and_then(Value::as_str)? {
         "allowed" if kind_for(&input.tool_name) == QUESTION => answered(input, decision)?,
         "allowed" => allow(input, decision),
@@ -167,23 +178,36 @@ pub fn output_for(input: &HookInput, decision: &Value) -> Option<Value> {
         // pending, expired, cancelled, anything newer: no say.
         _ => return None,
     };
-    Some(json!({
-        "hookSpecificOutput": {
-            "hookEventName": "PermissionRequest",
-            "decision": verdict,
-        }
-    }))
+    Some(object(vec![(
+        "hookSpecificOutput",
+        object(vec![
+            ("hookEventName", Json::String("PermissionRequest".into())),
+            ("decision", verdict),
+        ]),
+    )]))
 }
 
-fn allow(input: &HookInput, decision: &Value) -> Value {
-    let mut verdict = json!({"behavior": "allow", "updatedInput": input.tool_input});
+fn object(entries: Vec<(&str, Json)>) -> Json {
+    Json::Object(
+        entries
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+    )
+}
+
+fn allow(input: &HookInput, decision: &Value) -> Json {
+    let mut verdict = vec![
+        ("behavior", Json::String("allow".into())),
+        ("updatedInput", input.tool_input_ordered.clone()),
+    ];
     if let Some(chosen) = decision.get("suggestion").filter(|s| s.is_object()) {
-        verdict["updatedPermissions"] = json!([chosen]);
+        verdict.push(("updatedPermissions", Json::Array(vec![Json::from(chosen)])));
     }
-    verdict
+    object(verdict)
 }
 
-fn deny(decision: &Value) -> Value {
+fn deny(decision: &Value) -> Json {
     let feedback = decision
         .get("feedback")
         .and_then(Value::as_str)
@@ -197,17 +221,29 @@ fn deny(decision: &Value) -> Value {
         Some(text) => text.to_owned(),
         None => format!("Denied by {who} in the meet-ai room."),
     };
-    json!({"behavior": "deny", "message": message})
+    object(vec![
+        ("behavior", Json::String("deny".into())),
+        ("message", Json::String(message)),
+    ])
 }
 
-fn answered(input: &HookInput, decision: &Value) -> Option<Value> {
+fn answered(input: &HookInput, decision: &Value) -> Option<Json> {
     let answers = decision.get("answers")?.as_object()?;
     if answers.is_empty() {
         return None;
     }
-    let mut updated = input.tool_input.as_object().cloned().unwrap_or_default();
-    updated.insert("answers".into(), Value::Object(answers_for_claude(answers)));
-    Some(json!({"behavior": "allow", "updatedInput": updated}))
+    let mut updated = match &input.tool_input_ordered {
+        obj @ Json::Object(_) => obj.clone(),
+        _ => Json::Object(Vec::new()),
+    };
+    let answers = Json::from(&Value::Object(answers_for_claude(answers)));
+    if let Some(slot) = updated.entry("answers", || Json::Null) {
+        *slot = answers;
+    }
+    Some(object(vec![
+        ("behavior", Json::String("allow".into())),
+        ("updatedInput", updated),
+    ]))
 }
 
 /// The room's answers as AskUserQuestion takes them: one string per

@@ -39,7 +39,7 @@ fn every_fixture_decision_becomes_its_output() {
         let fx = fixture(name);
         let input = parse_input(&fx["input"].to_string()).unwrap();
         for case in fx["cases"].as_array().unwrap() {
-            let got = output_for(&input, &case["decision"]).unwrap_or(Value::Null);
+            let got = output_for(&input, &case["decision"]).map_or(Value::Null, |j| j.to_value());
             assert_eq!(got, case["output"], "{name}: {}", case["name"]);
         }
     }
@@ -52,7 +52,20 @@ fn the_allow_echoes_the_input_exactly_and_prints_as_one_line() {
     let out = output_for(&input, &json!({"status": "allowed", "outcome": "allow"})).unwrap();
     let line = serde_json::to_string(&out).unwrap();
     assert!(!line.contains('\n'));
-    assert!(line.starts_with(r#"{"hookSpecificOutput":{"hookEventName":"PermissionRequest","decision":{"behavior":"allow","updatedInput":{"command":"#));
+    // Claude Code's order, and the input's own key order (command before description).
+    assert_eq!(
+        line,
+        r#"{"hookSpecificOutput":{"hookEventName":"PermissionRequest","decision":{"behavior":"allow","updatedInput":{"command":"npm test -- --run src/cart.test.ts","description":"Run the cart tests"}}}}"#
+    );
+    // An input whose keys are not in sorted order is echoed in its own order.
+    let raw = r#"{"hook_event_name":"PermissionRequest","tool_name":"Write","tool_input":{"file_path":"/a","content":"x"}}"#;
+    let write = parse_input(raw).unwrap();
+    let line =
+        serde_json::to_string(&output_for(&write, &json!({"status": "allowed"})).unwrap()).unwrap();
+    assert!(
+        line.contains(r#""updatedInput":{"file_path":"/a","content":"x"}"#),
+        "{line}"
+    );
 }
 
 #[test]
@@ -149,8 +162,10 @@ fn setup_merge_adds_the_entry_once_and_keeps_everything_else() {
 }"#,
     ))
     .unwrap();
-    let (after, changed) = merge(before.clone(), 300).unwrap();
+    let (merged, changed) = merge(before.clone(), 300).unwrap();
     assert!(changed);
+    let text = settings::render(&merged);
+    let (before, after) = (before.to_value(), merged.to_value());
     assert_eq!(after["model"], "opus");
     assert_eq!(after["permissions"], before["permissions"]);
     assert_eq!(after["hooks"]["PreToolUse"], before["hooks"]["PreToolUse"]);
@@ -162,7 +177,6 @@ fn setup_merge_adds_the_entry_once_and_keeps_everything_else() {
         json!({"matcher": "*", "hooks": [{"type": "command", "command": "meet-ai hook decide", "timeout": 360}]})
     );
     // Key order is kept: the file reads as before plus our entry.
-    let text = settings::render(&after);
     assert!(text.find("\"model\"").unwrap() < text.find("\"permissions\"").unwrap());
     assert!(text.find("\"permissions\"").unwrap() < text.find("\"hooks\"").unwrap());
     assert!(text.ends_with("}\n"));
@@ -178,6 +192,7 @@ fn setup_merge_updates_its_own_entry_and_refuses_odd_files() {
     let (first, _) = merge(settings::parse(None).unwrap(), 300).unwrap();
     let (second, changed) = merge(first, 600).unwrap();
     assert!(changed);
+    let second = second.to_value();
     let list = second["hooks"]["PermissionRequest"].as_array().unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(
@@ -187,12 +202,17 @@ fn setup_merge_updates_its_own_entry_and_refuses_odd_files() {
     assert_eq!(list[0]["hooks"][0]["timeout"], 660);
     // The hook always outlives the decision.
     for expiry in [10, 300, 3600] {
-        let e = settings::entry(expiry);
+        let e = settings::entry(expiry).to_value();
         assert!(e["hooks"][0]["timeout"].as_u64().unwrap() > expiry);
     }
-    assert!(merge(json!([]), 300).is_err());
-    assert!(merge(json!({"hooks": []}), 300).is_err());
-    assert!(merge(json!({"hooks": {"PermissionRequest": {}}}), 300).is_err());
+    for odd in [
+        "[]",
+        r#"{"hooks": []}"#,
+        r#"{"hooks": {"PermissionRequest": {}}}"#,
+    ] {
+        let parsed = settings::parse(Some(odd)).unwrap();
+        assert!(merge(parsed, 300).is_err(), "{odd}");
+    }
     assert!(settings::parse(Some("{oops")).is_err());
-    assert_eq!(settings::parse(Some("  ")).unwrap(), json!({}));
+    assert_eq!(settings::parse(Some("  ")).unwrap().to_value(), json!({}));
 }
