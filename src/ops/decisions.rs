@@ -10,6 +10,7 @@ use protocol::decision::{
     OWNER_DECIDER,
 };
 use protocol::key::CredentialKind;
+use protocol::ratelimit::retry_after_secs;
 use protocol::validate::{parse_id, IdempotencyKey};
 use protocol::ErrorCode;
 use worker::Delay;
@@ -100,11 +101,27 @@ pub async fn create(
         now_ms: ctx.now_ms,
     };
     let key = idempotency_key.map(AsRef::as_ref);
-    let created = decisions::create(&ctx.db, &row, key, &snap).await?;
+    let limit = ctx.config.messages_per_key;
+    let window = (limit.max, limit.window_start(ctx.now_ms));
+    let created = decisions::create(&ctx.db, &row, key, &snap, window).await?;
     if created.message.is_some() {
         notify(ctx, &caller.key_id, &room);
     }
-    let current = created.row.ok_or_else(AppError::room_not_found)?;
+    let Some(current) = created.row else {
+        let why = decisions::why_not_created(&ctx.db, &room, &caller.key_id, window).await?;
+        return Err(match why {
+            Some(w) if w.owned != 0 => AppError::rate_limited(
+                format!(
+                    "asking for a decision posts a message: sending is limited to {} messages \
+                     per minute per key",
+                    limit.max
+                ),
+                w.blocking_ms
+                    .map_or(1, |t| retry_after_secs(limit, t, ctx.now_ms)),
+            ),
+            _ => AppError::room_not_found(),
+        });
+    };
     Ok((current.to_decision(now_s), created.created))
 }
 

@@ -61,18 +61,22 @@ pub struct Created {
 }
 
 /// Stores `row` in its room (if `row.key_id` owns it) with its first
-/// snapshot message, unless the idempotency key was used in the room before.
+/// snapshot message, unless the idempotency key was used in the room before
+/// or the key's send limit (`limit`: at most `max` messages after
+/// `window_start_ms`; 0 is none) is spent: the message counts as a send.
 pub async fn create(
     db: &Db,
     row: &DecisionRow,
     idempotency_key: Option<&str>,
     snap: &Snapshot<'_>,
+    limit: (u32, i64),
 ) -> AppResult<Created> {
     let insert = db.prepare(
         "INSERT INTO decisions (id, room_id, key_id, requester_member_id, requester, kind, \
            request, status, created_at_s, expires_at_s, idempotency_key) \
          SELECT ?1, r.id, r.key_id, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10 FROM rooms r \
-         WHERE r.id = ?2 AND r.key_id = ?3 \
+         WHERE r.id = ?2 AND r.key_id = ?3 AND (?11 = 0 OR (SELECT COUNT(*) FROM (SELECT 1 \
+           FROM messages WHERE key_id = r.key_id AND created_ms > ?12 LIMIT ?11)) < ?11) \
          ON CONFLICT (room_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
          RETURNING id",
         &[
@@ -86,6 +90,8 @@ pub async fn create(
             row.created_at_s.into(),
             row.expires_at_s.into(),
             idempotency_key.into(),
+            i64::from(limit.0).into(),
+            limit.1.into(),
         ],
     )?;
     let message = message_statement(db, &row.id, snap, "")?;
@@ -108,6 +114,36 @@ pub async fn create(
         created: !inserted.is_empty(),
         message: message.into_iter().next(),
     })
+}
+
+#[derive(serde::Deserialize)]
+pub struct NotCreated {
+    /// The room is the key's (so the send limit refused).
+    pub owned: i64,
+    /// The send that must leave the window before another fits.
+    pub blocking_ms: Option<i64>,
+}
+
+/// Why [`create`] stored and found nothing: a foreign room, or the send
+/// limit (`max` sends after `window_start_ms`). The rare path only.
+pub async fn why_not_created(
+    db: &Db,
+    room_id: &str,
+    key_id: &str,
+    limit: (u32, i64),
+) -> AppResult<Option<NotCreated>> {
+    db.first(
+        "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = ?1 AND key_id = ?2) AS owned, \
+           (SELECT created_ms FROM messages WHERE key_id = ?2 AND created_ms > ?3 \
+            ORDER BY created_ms DESC LIMIT 1 OFFSET ?4) AS blocking_ms",
+        &[
+            room_id.into(),
+            key_id.into(),
+            limit.1.into(),
+            (i64::from(limit.0) - 1).max(0).into(),
+        ],
+    )
+    .await
 }
 
 /// Reads a decision of a room.

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use meet_ai_e2e::api::Reply;
-use meet_ai_e2e::{Api, SseStream};
+use meet_ai_e2e::{paid_variant, Api, SseStream, WsClient};
 use protocol::wire::{Message, MessageKind};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -350,6 +350,13 @@ async fn requests_and_outcomes_reach_history_and_streams() {
     )
     .await;
     assert_eq!(stream.status, 200);
+    // The paid variant's sockets carry them too.
+    let mut socket = if paid_variant() {
+        let ws = WsClient::connect(&r.api.base, &r.id, "", Some(&r.ada)).await;
+        Some(ws.unwrap_or_else(|e| panic!("upgrade refused: {} {}", e.status, e.body)))
+    } else {
+        None
+    };
     let d = r.ask(&r.claude, permission()).await;
     let reply = r
         .answer(&r.ada, &d["id"], json!({"outcome": "allow"}))
@@ -380,6 +387,14 @@ async fn requests_and_outcomes_reach_history_and_streams() {
         history[0].content
     );
     assert_eq!(streamed, history, "the stream carries the same messages");
+    if let Some(ws) = socket.as_mut() {
+        let mut pushed = Vec::new();
+        while pushed.len() < 2 {
+            let m = ws.next_message(Duration::from_secs(10)).await;
+            pushed.push(m.expect("both decision messages arrive on the socket"));
+        }
+        assert_eq!(pushed, history, "the socket carries the same messages");
+    }
 
     // Text can never pass for a decision: a client cannot choose kind.
     let sent = r
@@ -516,4 +531,19 @@ async fn a_repeated_idempotency_key_returns_the_original() {
         .answer(&r.owner, &first.json()["id"], json!({"outcome": "deny"}))
         .await;
     eprintln!("decision answer (409): {}", timing(&late));
+}
+
+#[tokio::test]
+async fn asking_counts_against_the_send_limit() {
+    let r = room().await;
+    for i in 0..60 {
+        r.api.send(&r.owner, &r.id, "owner", &format!("m{i}")).await;
+    }
+    let reply = r.post(&r.claude, "", permission()).await;
+    reply.assert_error(429);
+    assert_eq!(reply.json()["code"], "rate_limited");
+    assert!(reply.header("Retry-After").is_some());
+    // Another tenant's room is still 404, not 429.
+    let stranger = r.api.new_key().await;
+    r.post(&stranger, "", permission()).await.assert_error(404);
 }
