@@ -9,6 +9,7 @@ mod client;
 mod commands;
 mod config;
 mod error;
+mod hook;
 mod listen;
 mod output;
 mod transport;
@@ -19,7 +20,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use args::Cli;
+use args::{Cli, Command, HookCommand};
 use client::Client;
 use error::{CliError, Kind, Result};
 use output::Output;
@@ -44,6 +45,20 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
+    match &cli.command {
+        // Configured by the environment only, and silent on any failure.
+        Command::Hook {
+            command: HookCommand::Decide(args),
+        } => {
+            return Ok(commands::hook::decide(
+                cli.url.as_deref(),
+                cli.key.as_deref(),
+                args,
+            ))
+        }
+        Command::SetupHooks(args) => return commands::hook::setup(args),
+        _ => {}
+    }
     let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
     let dotenv = config::read_dotenv(&cwd);
     let config = config::resolve(

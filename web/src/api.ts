@@ -1,6 +1,9 @@
 // The meet-ai HTTP API (same origin). Every call goes through `request`, which
 // turns the API's `{"error", "code"}` bodies and network failures into ApiError.
 
+import type { AnswerBody } from "./decision-card";
+import type { Decision } from "./decision";
+
 export type SenderType = "human" | "agent";
 export type Role = "agent" | "human" | "viewer";
 
@@ -26,7 +29,9 @@ export interface Message {
   /** Canonical handles mentioned; lowercase `all` for @all. */
   mentions?: string[];
   /** `notice`: a message from the server itself (e.g. the loop guard). */
-  kind?: "message" | "notice";
+  kind?: "message" | "notice" | "decision";
+  /** For `kind: "decision"`: the decision as it was when this message was posted. */
+  decision?: Decision;
 }
 
 /** A room member as the owner sees it (a member sees handle and role only). */
@@ -86,13 +91,16 @@ export class ApiError extends Error {
   readonly code: string | undefined;
   /** Seconds, from Retry-After on a 429. */
   readonly retryAfter: number | undefined;
+  /** The error body as sent (a 409 on a decision carries the winner in `decision`). */
+  readonly body: unknown;
 
-  constructor(status: number, message: string, code?: string, retryAfter?: number) {
+  constructor(status: number, message: string, code?: string, retryAfter?: number, body?: unknown) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
     this.retryAfter = retryAfter;
+    this.body = body;
   }
 
   /** A sentence for a person, with the wait spelled out on a 429. */
@@ -161,6 +169,7 @@ export class Api {
         message,
         typeof err.code === "string" ? err.code : undefined,
         Number.isFinite(retry) && res.headers.has("Retry-After") ? retry : undefined,
+        json,
       );
     }
     if (json === undefined) {
@@ -261,6 +270,15 @@ export class Api {
       "GET",
       `/api/rooms/${encodeURIComponent(roomId)}/messages${qs ? `?${qs}` : ""}`,
       { auth },
+    );
+  }
+
+  /** Answers a decision; 409 (someone was first, or it expired) carries the winner in the error body. */
+  answerDecision(roomId: string, decisionId: string, body: AnswerBody): Promise<Decision> {
+    return this.request(
+      "POST",
+      `/api/rooms/${encodeURIComponent(roomId)}/decisions/${encodeURIComponent(decisionId)}/answer`,
+      { body },
     );
   }
 

@@ -5,6 +5,8 @@
 
 import type { Message } from "./api";
 import { senderColor } from "./color";
+import { drawDecision, type CardContext } from "./decision-card";
+import { replaces } from "./decision";
 import { announce, h } from "./dom";
 import { renderMarkdown } from "./markdown";
 import { mentionSpans, mentionsHandle } from "./mention";
@@ -20,10 +22,13 @@ const LOAD_OLDER_PX = 400;
 /** How messages render for this reader: `me` is the handle whose mentions stand out. */
 export interface RenderOptions {
   me?: string | null;
+  /** Who may answer decision cards, and how an answer is sent. */
+  decisions?: CardContext;
 }
 
 export function renderMessage(m: Message, opts: RenderOptions = {}): HTMLLIElement {
   if (m.kind === "notice") return renderNotice(m);
+  if (m.kind === "decision" && m.decision) return renderDecisionMessage(m, opts.decisions);
   const when = new Date(m.created_at);
   const color = senderColor(m.sender, m.color);
   const isAgent = m.sender_type === "agent";
@@ -103,6 +108,21 @@ function renderNotice(m: Message): HTMLLIElement {
   return li;
 }
 
+const NO_ANSWERS: CardContext = {
+  viewer: () => ({ kind: "visitor" }),
+  answer: () => Promise.reject(new Error("not allowed to answer")),
+};
+
+/** A decision request: one card per decision id, redrawn by later snapshots. */
+function renderDecisionMessage(m: Message, ctx: CardContext = NO_ANSWERS): HTMLLIElement {
+  const when = new Date(m.created_at);
+  const li = h("li", { class: "msg decision-msg", "data-id": m.id, "data-decision": m.decision!.id });
+  li.dataset.t = String(when.getTime());
+  li.dataset.sender = "decision";
+  drawDecision(li, m.decision!, ctx);
+  return li;
+}
+
 /** Wraps the `@name` mentions the server recognised in <mark>s (text nodes only, code left alone). */
 function markMentions(root: HTMLElement, mentions: readonly string[], me: string | null): void {
   const wanted = new Set(mentions.map((x) => x.toLowerCase()));
@@ -151,6 +171,8 @@ export interface ListOptions {
   me?: () => string | null;
   /** Called after messages were added or the reader reached the bottom. */
   onChange?: () => void;
+  /** Decision cards: who may answer, and how. */
+  decisions?: CardContext;
 }
 
 export type AddMode = "initial" | "live" | "own";
@@ -159,6 +181,8 @@ export class MessageList {
   private readonly ids = new Set<string>();
   /** Senders seen, most recent last (for @-completion). */
   private readonly senders = new Map<string, number>();
+  /** Decision id → its card and the snapshot it shows. */
+  private readonly decisionCards = new Map<string, { li: HTMLLIElement; snap: Message }>();
   private pinned = true;
   private unread = 0;
   private loadingOlder = false;
@@ -214,7 +238,25 @@ export class MessageList {
       const t = Date.parse(m.created_at);
       if (t > (this.senders.get(m.sender) ?? 0)) this.senders.set(m.sender, t);
     }
-    return renderMessage(m, { me: this.opts.me?.() ?? null });
+    const li = renderMessage(m, { me: this.opts.me?.() ?? null, decisions: this.opts.decisions });
+    if (m.kind === "decision" && m.decision) this.decisionCards.set(m.decision.id, { li, snap: m });
+    return li;
+  }
+
+  /**
+   * A snapshot of a decision that already has a card: the card shows the
+   * newer state (never more than one card per decision). True when handled.
+   */
+  private updateDecision(m: Message): boolean {
+    if (m.kind !== "decision" || !m.decision) return false;
+    const shown = this.decisionCards.get(m.decision.id);
+    if (!shown) return false;
+    const snap = (x: Message) => ({ status: x.decision!.status, created_at: x.created_at });
+    if (replaces(snap(shown.snap), snap(m))) {
+      shown.snap = m;
+      drawDecision(shown.li, m.decision, this.opts.decisions ?? NO_ANSWERS);
+    }
+    return true;
   }
 
   /** Adds messages in any order, skipping ones already shown. */
@@ -225,6 +267,7 @@ export class MessageList {
     const wasPinned = this.pinned;
     for (const m of fresh) {
       this.ids.add(m.id);
+      if (this.updateDecision(m)) continue;
       const el = this.render(m);
       this.insertByTime(el);
       this.regroup(el);
@@ -361,12 +404,15 @@ export class MessageList {
         this.opts.list.classList.toggle("at-start", this.reachedStart);
         if (!fresh.length) return;
         const frag = document.createDocumentFragment();
-        const els = fresh.map((m) => {
+        const els: HTMLLIElement[] = [];
+        for (const m of fresh) {
           this.ids.add(m.id);
+          if (this.updateDecision(m)) continue;
           const el = this.render(m);
           frag.appendChild(el);
-          return el;
-        });
+          els.push(el);
+        }
+        if (!els.length) return;
         this.opts.list.insertBefore(frag, this.opts.list.firstChild);
         for (const el of els) this.regroup(el);
         this.regroup(els[els.length - 1]!.nextElementSibling as HTMLElement | null);

@@ -114,6 +114,11 @@ export class RoomView {
       loadOlder: (before) => ctx.api.messages(this.room.id, { before, limit: PAGE }, this.auth),
       me: () => this.me(),
       onChange: () => this.scheduleRead(),
+      decisions: {
+        viewer: () =>
+          ctx.member ? { kind: "member", ...ctx.member } : ctx.owner ? { kind: "owner" } : { kind: "visitor" },
+        answer: (d, body) => ctx.api.answerDecision(this.room.id, d.id, body),
+      },
     });
     document.addEventListener("visibilitychange", this.onVisible);
     window.addEventListener("focus", this.onVisible);

@@ -25,6 +25,7 @@ before(async () => {
         export { waitPhrase, isRoomId, ApiError } from "./api";
         export * from "./mention";
         export * from "./invite";
+        export * from "./decision";
       `,
       resolveDir: join(ROOT, "web/src"),
       loader: "ts",
@@ -167,4 +168,89 @@ test("invites: the token travels in the fragment only", () => {
     m.mcpCommand("https://meet-ai.cc", token),
     `claude mcp add --transport http meet-ai https://meet-ai.cc/mcp --header "Authorization: Bearer ${token}"`,
   );
+});
+
+test("decisions: only a verified human who did not ask gets the buttons", () => {
+  const byAgent = { requester: "claude", requester_verified: true };
+  const byOwner = { requester: "claude", requester_verified: false };
+  const human = { kind: "member", handle: "ada", role: "human" };
+  assert.equal(m.canAnswer({ kind: "owner" }, byAgent), true);
+  assert.equal(m.canAnswer(human, byAgent), true);
+  assert.equal(m.canAnswer({ kind: "owner" }, byOwner), false, "the owner key asked: only human members");
+  assert.equal(m.canAnswer(human, byOwner), true);
+  assert.equal(m.canAnswer({ kind: "member", handle: "Claude", role: "agent" }, byAgent), false, "the requester");
+  assert.equal(m.canAnswer({ kind: "member", handle: "codex", role: "agent" }, byAgent), false, "another agent");
+  assert.equal(m.canAnswer({ kind: "member", handle: "vic", role: "viewer" }, byAgent), false);
+  assert.equal(m.canAnswer({ kind: "visitor" }, byAgent), false);
+  assert.equal(m.canAnswer({ kind: "member", handle: "CLAUDE", role: "human" }, byAgent), false);
+});
+
+test("decisions: countdown, expiry computed from expires_at, final state in words", () => {
+  const now = Date.parse("2026-11-29T12:00:00Z");
+  assert.equal(m.countdown("2026-11-29T12:04:05Z", now), "4:05 left");
+  assert.equal(m.countdown("2026-11-29T13:00:09Z", now), "1:00:09 left");
+  assert.equal(m.countdown("2026-11-29T12:00:00Z", now), "");
+  const d = {
+    kind: "permission", requester: "claude", status: "pending", decided_by: null,
+    expires_at: "2026-11-29T12:00:00Z",
+  };
+  assert.equal(m.effectiveStatus(d, now), "expired");
+  assert.equal(m.effectiveStatus({ ...d, expires_at: "2026-11-29T12:00:01Z" }, now), "pending");
+  assert.match(m.finalText(d, now), /^Expired/);
+  assert.equal(m.finalText({ ...d, status: "allowed", decided_by: "ada" }, now), "Allowed by ada");
+  assert.equal(m.finalText({ ...d, status: "denied", decided_by: "owner" }, now), "Denied by the room's owner");
+  assert.equal(m.finalText({ ...d, status: "answered", decided_by: "ada" }, now), "Answered by ada");
+  assert.equal(m.finalText({ ...d, status: "cancelled" }, now), "Cancelled by claude");
+  assert.equal(m.finalText({ ...d, kind: "plan", status: "allowed", decided_by: "ada" }, now), "Plan approved by ada");
+});
+
+test("decisions: long values fold with their start and end kept", () => {
+  assert.equal(m.fold("npm test"), null);
+  const long = "A".repeat(10) + "x".repeat(5000) + "Z".repeat(10);
+  const f = m.fold(long);
+  assert.ok(f.head.startsWith("AAAAAAAAAA"));
+  assert.ok(f.tail.endsWith("ZZZZZZZZZZ"));
+  assert.equal(f.head + f.middle + f.tail, long, "nothing is lost");
+  const lines = Array.from({ length: 40 }, (_, i) => `line ${i}`).join("\n");
+  const g = m.fold(lines);
+  assert.ok(g.head.startsWith("line 0\n"));
+  assert.ok(g.tail.endsWith("line 39"));
+  assert.equal(g.head + g.middle + g.tail, lines);
+  assert.equal(m.valueText({ a: 1 }), '{\n  "a": 1\n}');
+  assert.equal(m.valueText("x"), "x");
+});
+
+test("decisions: suggestions in words; answers collected per question", () => {
+  assert.equal(
+    m.describeSuggestion({ type: "addRules", rules: [{ toolName: "Bash", ruleContent: "npm test:*" }], behavior: "allow", destination: "localSettings" }),
+    "Always allow Bash(npm test:*) (this project, local settings)",
+  );
+  assert.equal(
+    m.describeSuggestion({ type: "setMode", mode: "acceptEdits", destination: "session" }),
+    "Accept edits without asking for this session",
+  );
+  const qs = [
+    { question: "Which database?", header: "DB", options: [{ label: "Postgres" }, { label: "SQLite" }], multiSelect: false },
+    { question: "Which checks?", header: "Checks", options: [{ label: "Lint" }, { label: "Tests" }], multiSelect: true },
+  ];
+  assert.deepEqual(
+    m.collectAnswers(qs, [{ labels: ["SQLite"], other: null }, { labels: ["Lint", "Tests"], other: null }]),
+    { answers: { "Which database?": "SQLite", "Which checks?": ["Lint", "Tests"] } },
+  );
+  assert.deepEqual(
+    m.collectAnswers(qs, [{ labels: [], other: " DuckDB " }, { labels: [], other: "Fuzz" }]),
+    { answers: { "Which database?": "Other: DuckDB", "Which checks?": ["Other: Fuzz"] } },
+  );
+  assert.match(m.collectAnswers(qs, [{ labels: [], other: null }, { labels: ["Lint"], other: null }]).error, /DB/);
+  assert.match(m.collectAnswers(qs, [{ labels: ["SQLite"], other: "  " }, { labels: ["Lint"], other: null }]).error, /own answer/);
+  assert.match(m.collectAnswers(qs, [{ labels: ["SQLite", "Postgres"], other: null }, { labels: ["Lint"], other: null }]).error, /one answer/);
+  assert.equal(m.answerText(["Lint", "Tests"]), "Lint, Tests");
+});
+
+test("decisions: a decided snapshot replaces pending, never the other way", () => {
+  const p = { status: "pending", created_at: "2026-11-29T12:00:00Z" };
+  const a = { status: "allowed", created_at: "2026-11-29T12:01:00Z" };
+  assert.equal(m.replaces(p, a), true);
+  assert.equal(m.replaces(a, p), false, "an older pending snapshot loaded later");
+  assert.equal(m.replaces(a, { status: "cancelled", created_at: "2026-11-29T12:02:00Z" }), true);
 });

@@ -1,6 +1,7 @@
 //! The command line, as clap derives it. Parsing only: nothing here touches the
 //! network, the environment or the file system.
 
+mod hooks;
 mod members;
 #[cfg(test)]
 mod tests;
@@ -9,6 +10,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub use hooks::{DecideArgs, HookCommand, SetupHooksArgs};
+use hooks::{HOOK_HELP, SETUP_HOOKS_HELP};
 pub use members::{InboxArgs, InviteArgs, MemberArgs, ReadArgs, WaitArgs};
 use members::{
     INBOX_HELP, INVITE_HELP, MEMBERS_HELP, READ_HELP, REISSUE_HELP, REMOVE_HELP, WAIT_HELP,
@@ -49,6 +52,7 @@ Examples:
   meet-ai send-message <room> 'Hi @ada'     # with a member token: no sender
   meet-ai wait <room> --follow              # with a member token: your mentions
   meet-ai listen <room> --exclude claude    # JSON lines, reconnects by itself
+  meet-ai setup-hooks --project             # answer Claude Code's prompts in the room
 
 Docs: docs/CLI.md";
 
@@ -227,6 +231,17 @@ pub enum Command {
     /// Say what the configured key is: an owner key, or whose member token.
     #[command(after_help = WHOAMI_HELP)]
     Whoami,
+
+    /// Hooks Claude Code runs (`hook decide`).
+    #[command(after_help = HOOK_HELP)]
+    Hook {
+        #[command(subcommand)]
+        command: HookCommand,
+    },
+
+    /// Add the meet-ai PermissionRequest hook to Claude Code's settings.
+    #[command(after_help = SETUP_HOOKS_HELP)]
+    SetupHooks(SetupHooksArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,6 +2,7 @@
 //! [`CliError`] with the server's own sentence where it sent one.
 
 mod cursor;
+mod decisions;
 mod errors;
 mod members;
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! One function per command; `dispatch` picks it. Every command prints
 //! through [`Output`] and fails with one [`crate::error::CliError`].
 
+pub mod hook;
 mod members;
 mod send;
 mod wait;
@@ -49,13 +50,17 @@ pub async fn dispatch(command: Command, client: &Client, out: &Output) -> Result
         Command::RemoveMember(args) => members::remove(args, client, out).await?,
         Command::ReissueToken(args) => members::reissue(args, client, out).await?,
         Command::Whoami => out.whoami(&client.whoami().await?)?,
+        // Both run before a client exists (see main).
+        Command::Hook { .. } | Command::SetupHooks(_) => {
+            return Err(CliError::other("hook commands run from main"))
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// SIGINT and SIGTERM handlers, installed before connecting so that a
 /// signal at any point after is caught.
-fn signals() -> Result<(Signal, Signal)> {
+pub(crate) fn signals() -> Result<(Signal, Signal)> {
     let sigint = signal(SignalKind::interrupt())
         .map_err(|e| CliError::other(format!("cannot handle SIGINT: {e}")))?;
     let sigterm = signal(SignalKind::terminate())
