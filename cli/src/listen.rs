@@ -209,6 +209,22 @@ impl Feed {
     }
 }
 
+/// How long to wait before retry number `attempt` after `e` (the backoff,
+/// or longer if the server said so), announced on stderr.
+pub fn announce_retry(attempt: u32, e: &CliError) -> Duration {
+    let mut delay = Backoff::LISTEN.delay(attempt, jitter());
+    if let Some(after) = e.retry_after() {
+        delay = delay.max(after);
+    }
+    let error = e.to_string();
+    report(&Lifecycle::Reconnecting {
+        attempt,
+        delay_ms: delay.as_millis() as u64,
+        error: Some(&error),
+    });
+    delay
+}
+
 /// After a connection ended: the next attempt number and the wait before it.
 /// A clean end of a connection that worked for a while reconnects at once;
 /// anything else backs off (a server that ends streams instantly must not
@@ -360,16 +376,7 @@ async fn follow<T: Transport>(
             return Err(e);
         }
         attempt += 1;
-        let mut delay = Backoff::LISTEN.delay(attempt, jitter());
-        if let Some(after) = e.retry_after() {
-            delay = delay.max(after);
-        }
-        let error = e.to_string();
-        report(&Lifecycle::Reconnecting {
-            attempt,
-            delay_ms: delay.as_millis() as u64,
-            error: Some(&error),
-        });
+        let delay = announce_retry(attempt, &e);
         deadline.bound(tokio::time::sleep(delay)).await?;
     }
 }

@@ -17,6 +17,7 @@ pub mod listener;
 pub mod members;
 pub mod output;
 pub mod report;
+pub mod report_values;
 pub mod report_wake;
 pub mod scenarios;
 pub mod stats;

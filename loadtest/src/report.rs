@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+pub use crate::report_values::Found;
+use crate::report_values::{cell, int, ms, num, text};
+
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReportArgs {
     /// The results directory.
@@ -45,31 +48,6 @@ pub mod target {
     pub const HISTORY_RATIO: f64 = 2.0;
     /// 250 KB as the Makefile's bundle check counts it.
     pub const WASM_GZ_BYTES: f64 = 256_000.0;
-}
-
-/// One scenario's outcome as found on disk.
-#[derive(Debug, Clone)]
-pub enum Found {
-    Ran(Value),
-    /// It did not produce a result: why (the end of its stderr), or a
-    /// reason the script recorded for skipping it.
-    Missing(String),
-}
-
-impl Found {
-    pub fn value(&self) -> Option<&Value> {
-        match self {
-            Found::Ran(v) => Some(v),
-            Found::Missing(_) => None,
-        }
-    }
-
-    pub(crate) fn why_missing(&self) -> String {
-        match self {
-            Found::Ran(_) => String::new(),
-            Found::Missing(w) => w.clone(),
-        }
-    }
 }
 
 /// Everything the report is made from.
@@ -150,35 +128,6 @@ impl Results {
             meta,
         })
     }
-}
-
-pub(crate) fn num(v: &Value, pointer: &str) -> Option<f64> {
-    v.pointer(pointer).and_then(Value::as_f64)
-}
-
-pub(crate) fn text(v: &Value, pointer: &str) -> String {
-    match v.pointer(pointer) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        // 250.0 reads as 250 in prose.
-        Some(Value::Number(n)) => match n.as_f64() {
-            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
-            _ => n.to_string(),
-        },
-        Some(other) => other.to_string(),
-    }
-}
-
-pub(crate) fn ms(v: Option<f64>) -> String {
-    match v {
-        Some(x) if x >= 100.0 => format!("{x:.0}"),
-        Some(x) => format!("{x:.1}"),
-        None => "–".to_owned(),
-    }
-}
-
-pub(crate) fn int(v: Option<f64>) -> String {
-    v.map_or("–".to_owned(), |x| format!("{x:.0}"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1211,11 +1160,6 @@ pub fn findings(r: &Results) -> Vec<String> {
             .to_owned(),
     );
     out
-}
-
-/// Makes text safe inside a table cell.
-pub(crate) fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
 }
 
 pub fn run(args: &ReportArgs) -> Result<(), String> {

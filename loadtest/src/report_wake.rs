@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::report::{cell, int, ms, num, text, Found};
+use crate::report_values::{cell, int, ms, num, text, Found};
 
 pub const SECTION: &str = "## Mentions: wake latency and a waiting agent's cost";
 

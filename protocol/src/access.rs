@@ -9,8 +9,8 @@
 use thiserror::Error;
 
 use crate::error::ErrorCode;
+use crate::role::Role;
 use crate::validate::{Handle, ValidationError};
-use crate::wire::Role;
 
 /// Who the credential is, as far as the rules care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 //!
 //! # Layout
 //! - [`error`]: the stable error codes every client sees, and their HTTP statuses.
+//! - [`role`]: a message's sender type and a member's role.
 //! - [`wire`]: the JSON shapes of the API (rooms, messages, keys, errors).
 //! - [`validate`]: parse-don't-validate newtypes for everything a client sends.
 //! - [`key`]: API key and member token formats, generation from caller-supplied entropy, hashing.
@@ -25,6 +26,7 @@ pub mod key;
 pub mod mcp;
 pub mod mention;
 pub mod ratelimit;
+pub mod role;
 pub mod route;
 pub mod sse;
 pub mod stream;

@@ -1,10 +1,17 @@
 // The meet-ai HTTP API (same origin). Every call goes through `request`, which
 // turns the API's `{"error", "code"}` bodies and network failures into ApiError.
 
-import type { AnswerBody } from "./decision-card";
 import type { Decision } from "./decision";
 
 export type SenderType = "human" | "agent";
+
+/** The body of `POST …/decisions/:did/answer`. */
+export interface AnswerBody {
+  outcome?: "allow" | "deny";
+  answers?: Record<string, string | string[]>;
+  feedback?: string;
+  suggestion?: Record<string, unknown>;
+}
 export type Role = "agent" | "human" | "viewer";
 
 export interface Room {

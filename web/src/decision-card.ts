@@ -3,7 +3,7 @@
 // someone allowed to answer, and the final state. One card per decision id:
 // later snapshots redraw the same card (see MessageList).
 
-import { ApiError } from "./api";
+import { type AnswerBody, ApiError } from "./api";
 import { h } from "./dom";
 import { renderMarkdown } from "./markdown";
 import {
@@ -21,13 +21,6 @@ import {
   type Viewer,
 } from "./decision";
 import { exactTime } from "./time";
-
-export interface AnswerBody {
-  outcome?: "allow" | "deny";
-  answers?: Record<string, string | string[]>;
-  feedback?: string;
-  suggestion?: Record<string, unknown>;
-}
 
 export interface CardContext {
   viewer(): Viewer;

@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::backoff::{jitter, Backoff};
+use crate::backoff::Backoff;
 use protocol::validate::MAX_WAIT_SECS;
 
 use crate::client::{with_retries, Client, RawMessage};
 use crate::error::{CliError, Kind, Result};
-use crate::listen::{report, Lifecycle};
+use crate::listen::{announce_retry, report, Lifecycle};
 use crate::output::Output;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,16 +102,7 @@ pub async fn run(client: &Client, room: &str, opts: &WaitOptions, out: &Output) 
             Err(e) if !answered && e.kind == Kind::Unreachable => return Err(e),
             Err(e) => {
                 attempt += 1;
-                let mut delay = Backoff::LISTEN.delay(attempt, jitter());
-                if let Some(after) = e.retry_after() {
-                    delay = delay.max(after);
-                }
-                let error = e.to_string();
-                report(&Lifecycle::Reconnecting {
-                    attempt,
-                    delay_ms: delay.as_millis() as u64,
-                    error: Some(&error),
-                });
+                let delay = announce_retry(attempt, &e);
                 let sleep = tokio::time::sleep(delay);
                 if let Some(at) = deadline {
                     if tokio::time::timeout_at(at, sleep).await.is_err() {

@@ -7,7 +7,7 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use crate::error::ErrorCode;
-use crate::wire::{Role, SenderType};
+use crate::role::{Role, SenderType};
 
 /// Largest message content, in bytes of UTF-8.
 pub const MAX_CONTENT_BYTES: usize = 32 * 1024;
