@@ -46,7 +46,7 @@ pub mod target {
     pub const WS_P99_MS: f64 = 38.0;
     pub const RSS_MB: f64 = 300.0;
     pub const HISTORY_RATIO: f64 = 2.0;
-    /// 250 KB as the Makefile's bundle check counts it.
+    /// The benchmark's 250 KB target, in bytes (256,000); `make bundle-check` now allows more (see docs/free-tier.md, Bundle).
     pub const WASM_GZ_BYTES: f64 = 256_000.0;
 }
 
@@ -541,7 +541,7 @@ fn wasm_target(r: &Results) -> Vec<TargetRow> {
     let mut out = Vec::new();
     for (key, label) in [("wasm_gz_bytes", "free"), ("wasm_paid_gz_bytes", "paid")] {
         let name = format!("wasm bundle ({label})");
-        let goal = "<= 250 KB gzipped (256,000 bytes, as make bundle-check counts)".to_owned();
+        let goal = "<= 250 KB gzipped (256,000 bytes)".to_owned();
         match num(&r.meta, &format!("/{key}")) {
             Some(b) => out.push(row(
                 &name,

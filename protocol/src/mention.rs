@@ -42,13 +42,6 @@ pub fn candidates(content: &str) -> Vec<String> {
     found
 }
 
-/// Whether `content` mentions `handle` (or `all`) outside code.
-pub fn mentions(content: &str, handle: &str) -> bool {
-    candidates(content)
-        .iter()
-        .any(|c| c.eq_ignore_ascii_case(handle) || c.eq_ignore_ascii_case(ALL))
-}
-
 fn scan(text: &str, found: &mut Vec<String>) {
     let mut prev: Option<char> = None;
     for (i, c) in text.char_indices() {
@@ -148,6 +141,13 @@ mod tests {
 
     fn c(text: &str) -> Vec<String> {
         candidates(text)
+    }
+
+    /// Whether `text` addresses `handle` (or `all`) outside code.
+    fn mentions(text: &str, handle: &str) -> bool {
+        c(text)
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(handle) || n.eq_ignore_ascii_case(ALL))
     }
 
     #[test]

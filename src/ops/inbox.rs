@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use protocol::access::{reader_handle, Action};
 use protocol::validate::{Handle, MarkRead, WaitOptions, START};
-use protocol::wire::{Inbox, Message, MessageRow, ReadCursor, Waited};
+use protocol::wire::{Inbox, Message, ReadCursor, Waited};
 use protocol::ErrorCode;
 use worker::Delay;
 
@@ -117,7 +117,7 @@ pub async fn wait(
         .await?
         .ok_or_else(access_lost)?;
     let cursor_id = first.cursor_id;
-    let mut found: Vec<MessageRow> = first.messages;
+    let mut found: Vec<Message> = first.messages.into_iter().map(Message::from).collect();
     let mut scanned = first.head;
     let mut interval = config.active_ms;
     // Active rooms poll every active_ms, as the event stream does: the room's
@@ -147,9 +147,12 @@ pub async fn wait(
             scanned = last.seq;
             last_change = Some(now_ms());
         }
+        // What wakes the handle is decided by `protocol`, the same rule the
+        // first poll's SQL applies.
         found = rows
             .into_iter()
-            .filter(|row| addresses(row, &handle, options.any))
+            .map(Message::from)
+            .filter(|m| m.addresses(&handle, options.any))
             .take(WAIT_PAGE as usize)
             .collect();
     }
@@ -163,7 +166,7 @@ pub async fn wait(
     };
     Ok(Some(Waited {
         handle,
-        messages: found.into_iter().map(Message::from).collect(),
+        messages: found,
         cursor: cursor_or_start(cursor),
     }))
 }
@@ -174,11 +177,4 @@ const STREAM_PAGE: u32 = 100;
 
 fn access_lost() -> AppError {
     AppError::unauthorized("access to this room was lost")
-}
-
-/// Whether a stored message is for `handle`: the same rule the first poll's
-/// SQL applies, decided by `protocol` on the decoded message.
-fn addresses(row: &MessageRow, handle: &str, any: bool) -> bool {
-    let message = Message::from(row.clone());
-    message.addresses(handle, any)
 }
