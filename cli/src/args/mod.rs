@@ -158,6 +158,11 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub json: bool,
 
+    /// Allow the key over plain http:// to a host that is not this machine
+    /// (also MEET_AI_ALLOW_HTTP=1). Without it such a URL is refused (exit 12).
+    #[arg(long, global = true)]
+    pub insecure_http: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
