@@ -77,7 +77,7 @@ timeout --kill-after=5 "$RUN_SECS" "$ST" run docs/openapi.json --url "$BASE" \
   --checks "${CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,unsupported_method}" \
   --phases examples,coverage,fuzzing,stateful \
   --max-examples "$MAX_EXAMPLES" --seed "$SEED" \
-  --workers 2 --request-timeout 20 --no-color \
+  --workers 2 --request-timeout 20 --no-color --generation-database none \
   --suppress-health-check all --warnings off \
   "${EXCLUDE[@]}" 2>&1 | tee "$WORK/st.log"
 status=${PIPESTATUS[0]}
