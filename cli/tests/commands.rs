@@ -478,10 +478,7 @@ async fn a_terminal_gets_text_unless_json_is_asked_for() {
     api().send(&key, &room.id, "mallory", nasty).await;
     let text = in_tty(&format!("poll {}", room.id));
     assert!(text.trim_end().ends_with("] mallory: abcdefg"), "{text:?}");
-    assert!(
-        !text.contains(|c: char| c == '\u{1b}' || c == '\u{9b}' || c == '\u{202e}'),
-        "{text:?}"
-    );
+    assert!(!text.contains(['\u{1b}', '\u{9b}', '\u{202e}']), "{text:?}");
     let piped = cli.run(&["poll", &room.id]).json();
     assert_eq!(piped[1]["content"], nasty);
     let json_text = in_tty(&format!("poll {} --json", room.id));
