@@ -27,7 +27,7 @@ WRANGLER := $(CURDIR)/node_modules/.bin/wrangler
 # to pay its way (docs/free-tier.md, Bundle).
 WASM_BUDGET_BYTES := 300000
 
-.PHONY: test-api-schema bench help setup build build-paid worker-paid dev-paid deploy-paid web worker dev migrate-local seed-local test lint tests test-browser bundle-check deploy clean
+.PHONY: test-api-schema test-api-schema-paid bench help setup build build-paid worker-paid dev-paid deploy-paid web worker dev migrate-local seed-local test lint tests test-browser bundle-check deploy clean
 
 help:
 	@echo "make dev     serve the Worker on http://127.0.0.1:$(PORT) with local D1 and KV (PORT=NNNN to change)"
@@ -73,7 +73,7 @@ dev-paid: build-paid
 	$(WRANGLER) d1 execute meet-ai --local --env paid --persist-to $(STATE) --file seed/demo.sql > /dev/null
 	$(WRANGLER) dev --env paid --local --ip 127.0.0.1 --port $(PORT) --persist-to $(STATE) --show-interactive-dev-session=false --var FEATURED_ROOM_ID:$(DEMO_ROOM)
 
-test: setup lint build build-paid bundle-check tests test-api-schema test-paid test-browser
+test: setup lint build build-paid bundle-check tests test-api-schema test-paid test-api-schema-paid test-browser
 	@echo "make test: all green"
 
 lint: setup
@@ -102,6 +102,9 @@ test-paid: build-paid
 ## (scripts/api-schema.sh says what it runs and leaves out).
 test-api-schema: build
 	scripts/api-schema.sh
+
+test-api-schema-paid: build-paid
+	VARIANT=paid scripts/api-schema.sh
 
 ## The web UI in headless Chromium (Debian's package) driven by playwright-core.
 test-browser: build

@@ -5,6 +5,8 @@
 # made at the start. Passes only with 0 server errors and 0 responses that
 # break the document. Run by `make test-api-schema` (after `make build`).
 #
+# VARIANT=paid runs it against the paid build (build-paid/, wrangler --env paid).
+#
 # The server is this machine's loopback only, lives at most SERVER_SECS, runs
 # in its own process group (setsid) and is stopped by that group's id.
 set -euo pipefail
@@ -18,7 +20,13 @@ SERVER_SECS=420
 RUN_SECS=300
 
 [ -x "$ST" ] || { echo "schemathesis missing: run scripts/setup.sh"; exit 1; }
-[ -f build/index.js ] || { echo "no build/: run make build"; exit 1; }
+BUILD=build
+ENV_ARGS=()
+if [ "${VARIANT:-free}" = paid ]; then
+  BUILD=build-paid
+  ENV_ARGS=(--env paid)
+fi
+[ -f "$BUILD/index.js" ] || { echo "no $BUILD/: run make build (or build-paid)"; exit 1; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PORT=$(free_port)
@@ -32,15 +40,15 @@ cleanup() {
 trap cleanup EXIT
 
 # A private copy of the build (a rebuild elsewhere must not reload this server).
-cp -r build "$WORK/build"
-"$WRANGLER" d1 migrations apply meet-ai --local --persist-to "$WORK/state" > "$WORK/migrate.log" 2>&1 \
+cp -r "$BUILD" "$WORK/build"
+"$WRANGLER" d1 migrations apply meet-ai --local "${ENV_ARGS[@]}" --persist-to "$WORK/state" > "$WORK/migrate.log" 2>&1 \
   || { cat "$WORK/migrate.log"; exit 1; }
 
 # The fuzzer makes hundreds of keys, rooms, members and messages in minutes:
 # the production limits (3 keys an hour per IP, 5 rooms a day per key, ...)
 # would turn most of its requests into 429s, so this server gets large ones.
 setsid timeout --kill-after=5 "$SERVER_SECS" "$WRANGLER" dev "$WORK/build/index.js" \
-  --local --ip 127.0.0.1 --port "$PORT" --persist-to "$WORK/state" \
+  "${ENV_ARGS[@]}" --local --ip 127.0.0.1 --port "$PORT" --persist-to "$WORK/state" \
   --show-interactive-dev-session=false --log-level warn --inspector-port "$(free_port)" \
   --var RATE_KEYS_PER_HOUR:1000000 --var RATE_ROOMS_PER_DAY:1000000 \
   --var RATE_MESSAGES_PER_MINUTE:1000000 --var RATE_MEMBERS_PER_DAY:1000000 \
@@ -69,7 +77,7 @@ EXCLUDE=(
   --exclude-operation-id usage          # h-budget
 )
 
-echo "schemathesis against $BASE: up to $MAX_EXAMPLES examples per operation, seed $SEED"
+echo "schemathesis against $BASE (${VARIANT:-free} variant): up to $MAX_EXAMPLES examples per operation, seed $SEED"
 start=$(date +%s)
 set +e
 timeout --kill-after=5 "$RUN_SECS" "$ST" run docs/openapi.json --url "$BASE" \
