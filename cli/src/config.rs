@@ -89,10 +89,11 @@ pub fn resolve(
         .iter()
         .filter(|&&s| s <= floor)
         .find_map(|&s| lookup(url_flag, URL_VAR, s));
-    if floor < Source::DotEnv && url_flag.is_none() && set(dotenv.get(URL_VAR).cloned()).is_some() {
+    // Say so only when the .env's URL is what would have been used before.
+    if url.is_none() && floor < Source::DotEnv && set(dotenv.get(URL_VAR).cloned()).is_some() {
         eprintln!(
             "meet-ai: warning: ignoring {URL_VAR} in .env: {KEY_VAR} comes from the {}, so \
-             the URL must too (or from --url)",
+             the URL must come from there too (or from --url); using {DEFAULT_URL}",
             if floor == Source::Flag {
                 "command line"
             } else {
