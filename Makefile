@@ -27,7 +27,7 @@ WRANGLER := $(CURDIR)/node_modules/.bin/wrangler
 # to pay its way (docs/free-tier.md, Bundle).
 WASM_BUDGET_BYTES := 300000
 
-.PHONY: bench help setup build build-paid worker-paid dev-paid deploy-paid web worker dev migrate-local seed-local test lint tests test-browser bundle-check deploy clean
+.PHONY: test-api-schema test-api-schema-paid bench help setup build build-paid worker-paid dev-paid deploy-paid web worker dev migrate-local seed-local test lint tests test-browser bundle-check deploy clean
 
 help:
 	@echo "make dev     serve the Worker on http://127.0.0.1:$(PORT) with local D1 and KV (PORT=NNNN to change)"
@@ -43,6 +43,7 @@ build: web worker
 ## The front end: TypeScript in web/, bundled by esbuild into public/ (see web/README.md).
 web: setup
 	npm run --silent build:web
+	cp docs/openapi.json public/openapi.json
 
 ## The Worker, as wasm + JS shim in build/.
 worker: setup
@@ -72,7 +73,7 @@ dev-paid: build-paid
 	$(WRANGLER) d1 execute meet-ai --local --env paid --persist-to $(STATE) --file seed/demo.sql > /dev/null
 	$(WRANGLER) dev --env paid --local --ip 127.0.0.1 --port $(PORT) --persist-to $(STATE) --show-interactive-dev-session=false --var FEATURED_ROOM_ID:$(DEMO_ROOM)
 
-test: setup lint build build-paid bundle-check tests test-paid test-browser
+test: setup lint build build-paid bundle-check tests test-api-schema test-paid test-api-schema-paid test-browser
 	@echo "make test: all green"
 
 lint: setup
@@ -95,6 +96,15 @@ test-paid: build-paid
 	MEET_AI_E2E_ENV=paid cargo test -p meet-ai-e2e -p meet-ai -- --test-threads 4
 	scripts/setup-browser.sh
 	npm run --silent test:browser:paid
+
+## schemathesis against a real `wrangler dev`: every operation of
+## docs/openapi.json; 0 server errors and 0 responses off the document
+## (scripts/api-schema.sh says what it runs and leaves out).
+test-api-schema: build
+	scripts/api-schema.sh
+
+test-api-schema-paid: build-paid
+	VARIANT=paid scripts/api-schema.sh
 
 ## The web UI in headless Chromium (Debian's package) driven by playwright-core.
 test-browser: build

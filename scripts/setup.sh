@@ -39,3 +39,18 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   say "installing npm packages (npm ci)"
   npm ci --no-audit --no-fund
 fi
+
+# schemathesis for `make test-api-schema`, from PyPI, pinned with everything it
+# pulls in, in a venv of its own (Debian's python3-venv if venv is missing).
+ST_VENV=target/schemathesis-venv
+ST_REQS=scripts/schemathesis-requirements.txt
+if [ ! -f "$ST_VENV/.installed" ] || [ "$ST_REQS" -nt "$ST_VENV/.installed" ]; then
+  say "installing schemathesis into $ST_VENV (pinned: $ST_REQS)"
+  if ! python3 -m venv "$ST_VENV" 2> /dev/null; then
+    rm -rf "$ST_VENV"
+    apt-get update -qq && apt-get install -y -qq python3-venv > /dev/null
+    python3 -m venv "$ST_VENV"
+  fi
+  "$ST_VENV/bin/pip" install -q --disable-pip-version-check -r "$ST_REQS"
+  touch "$ST_VENV/.installed"
+fi

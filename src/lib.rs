@@ -35,7 +35,10 @@ use crate::error::{AppError, AppResult};
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response> {
-    let method = req.method().to_string();
+    // The raw method: `worker::Method` maps every method it does not know
+    // (QUERY, PROPFIND, ...) to GET, which let them read as GETs (found by
+    // schemathesis' unsupported_method check); the router answers them 405.
+    let method = req.inner().method();
     let path = req.path();
     let endpoint = match resolve(&method, &path) {
         Resolved::Asset => return pages::serve(req, &env).await,
@@ -54,6 +57,9 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     if endpoint == Endpoint::Health {
         return Ok(api_headers(routes::health::get()));
     }
+    if endpoint == Endpoint::OpenApi {
+        return pages::openapi(req, &env).await;
+    }
     let mut ctx = match Ctx::new(req, env, wctx) {
         Ok(ctx) => ctx,
         Err(e) => return Ok(api_headers(e.into_response())),
@@ -69,6 +75,8 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
 async fn dispatch(endpoint: &Endpoint, ctx: &mut Ctx) -> AppResult<Response> {
     match endpoint {
         Endpoint::Health => Ok(routes::health::get()),
+        // Answered in `fetch` before any context is built.
+        Endpoint::OpenApi => Err(AppError::client(ErrorCode::NotFound, "no such API route")),
         Endpoint::Mcp => Box::pin(routes::mcp::handle(ctx)).await,
         Endpoint::CreateKey => routes::keys::create(ctx).await,
         Endpoint::RevokeKey => routes::keys::revoke(ctx).await,

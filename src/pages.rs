@@ -44,3 +44,24 @@ pub async fn serve(req: Request, env: &Env) -> worker::Result<Response> {
     headers.set("Referrer-Policy", "no-referrer")?;
     Ok(asset.with_headers(headers))
 }
+
+/// `GET /api/openapi.json`: the OpenAPI document, from the assets (it lives
+/// in `public/openapi.json`, so it costs the wasm bundle nothing; the asset
+/// server also serves it directly at `/openapi.json`). No auth, no database.
+pub async fn openapi(req: Request, env: &Env) -> worker::Result<Response> {
+    let mut url = req.url()?;
+    url.set_path("/openapi.json");
+    url.set_query(None);
+    let asset = env
+        .assets("ASSETS")?
+        .fetch_request(Request::new(url.as_str(), Method::Get)?)
+        .await?;
+    let headers = Headers::new();
+    for (name, value) in asset.headers().entries() {
+        headers.set(&name, &value)?;
+    }
+    headers.set("Content-Type", "application/json")?;
+    headers.set("Cache-Control", "public, max-age=300")?;
+    headers.set("X-Content-Type-Options", "nosniff")?;
+    Ok(asset.with_headers(headers))
+}

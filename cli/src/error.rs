@@ -41,6 +41,9 @@ pub mod exit {
     /// The room's loop guard refused an agent's message (`loop_guard`): the
     /// last messages were all from agents. Wait for a human; do not retry.
     pub const LOOP_GUARD: u8 = 11;
+    /// A key would have gone over plain `http://` to a host that is not
+    /// loopback; `--insecure-http` or `MEET_AI_ALLOW_HTTP=1` allows it.
+    pub const INSECURE: u8 = 12;
     /// `listen` stopped by SIGINT (Ctrl-C), as shells report 128 + 2.
     pub const INTERRUPTED: u8 = 130;
 }
@@ -83,6 +86,8 @@ pub enum Kind {
     /// A command line that parses but cannot work (e.g. no sender with an
     /// owner key): exit 2, like clap's own usage errors.
     Usage,
+    /// A key refused passage over plain http (exit 12).
+    Insecure,
     /// Local problems and unexpected answers.
     Other,
 }
@@ -131,6 +136,13 @@ impl CliError {
         }
     }
 
+    pub fn insecure(message: impl Into<String>) -> CliError {
+        CliError {
+            kind: Kind::Insecure,
+            message: message.into(),
+        }
+    }
+
     pub fn timeout(secs: u64) -> CliError {
         CliError {
             kind: Kind::Timeout,
@@ -169,6 +181,7 @@ impl CliError {
             Kind::Unsupported => exit::UNSUPPORTED,
             Kind::StdoutClosed => exit::OK,
             Kind::Usage => exit::USAGE,
+            Kind::Insecure => exit::INSECURE,
             Kind::Other => exit::FAILURE,
         }
     }

@@ -38,7 +38,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if e.kind == Kind::StdoutClosed => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("meet-ai: error: {e}");
+            // The sentence may quote the server: no escapes reach the terminal.
+            eprintln!("meet-ai: error: {}", output::sanitize(&e.to_string()));
             ExitCode::from(e.exit_code())
         }
     }
@@ -53,6 +54,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             return Ok(commands::hook::decide(
                 cli.url.as_deref(),
                 cli.key.as_deref(),
+                cli.insecure_http,
                 args,
             ))
         }
@@ -67,6 +69,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
         |name| std::env::var(name).ok(),
         &dotenv,
     )?;
+    // A new key travels back in the answer, so generate-key counts too.
+    let credential = config.key.is_some() || matches!(cli.command, Command::GenerateKey);
+    let allow_http = cli.insecure_http
+        || config::allow_http_from_env(std::env::var(config::ALLOW_HTTP_VAR).ok());
+    config::check_transport(&config.url, credential, allow_http)?;
     let out = Output::detect(cli.json);
     let client = Client::new(&config)?;
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -127,12 +127,12 @@ async fn dotenv_supplies_url_and_key_and_the_environment_wins() {
     assert_eq!(run(cmd, None).json()[0]["id"], json!(room.id));
 
     // MEET_AI_KEY in the environment beats .env's key...
-    let mut cmd = cli.command(&["rooms"]);
+    let mut cmd = cli.command(&["rooms", "--url", &base()]);
     cmd.env_remove("MEET_AI_URL")
         .env("MEET_AI_KEY", UNKNOWN_KEY);
     assert_eq!(run(cmd, None).error(3), "invalid or revoked API key");
     // ...and --key beats both.
-    let mut cmd = cli.command(&["rooms", "--key", &key]);
+    let mut cmd = cli.command(&["rooms", "--key", &key, "--url", &base()]);
     cmd.env_remove("MEET_AI_URL")
         .env("MEET_AI_KEY", UNKNOWN_KEY);
     assert_eq!(run(cmd, None).json()[0]["id"], json!(room.id));
@@ -144,6 +144,73 @@ async fn dotenv_supplies_url_and_key_and_the_environment_wins() {
     cmd.env_remove("MEET_AI_URL");
     let err = run(cmd, None).error(3);
     assert!(err.contains("MEET_AI_KEY"), "{err}");
+}
+
+/// URL and key are a pair: a `.env` in the current directory cannot send a
+/// key from the environment (or --key) to the server it names. Its URL is
+/// ignored with a warning, and the default server is used instead (which
+/// this offline test cannot reach: exit 6 naming it, not the .env's server).
+#[tokio::test]
+async fn a_dotenv_url_cannot_redirect_a_key_from_the_environment() {
+    let (key, room) = api().key_and_room().await;
+    let cli = Cli::new("http://unused.invalid", Some(&key));
+    // The .env names the reachable server: if it were used, `rooms` would work.
+    write_file(&cli.path(".env"), &format!("MEET_AI_URL={}\n", base()));
+    let unreachable_default = |run: Run| {
+        assert_eq!(run.code, Some(6), "{run:?}");
+        assert!(
+            run.stderr.contains("ignoring MEET_AI_URL in .env"),
+            "{run:?}"
+        );
+        assert!(
+            run.stderr
+                .contains("cannot reach the server at https://meet-ai.cc"),
+            "{run:?}"
+        );
+    };
+    let mut cmd = cli.command(&["rooms"]);
+    cmd.env_remove("MEET_AI_URL");
+    unreachable_default(run(cmd, None));
+    // Same with the key on the command line.
+    let mut cmd = cli.command(&["rooms", "--key", &key]);
+    cmd.env_remove("MEET_AI_URL").env_remove("MEET_AI_KEY");
+    unreachable_default(run(cmd, None));
+    // A key in the same .env makes a pair: then its URL is used.
+    write_file(
+        &cli.path(".env"),
+        &format!("MEET_AI_URL={}\nMEET_AI_KEY={key}\n", base()),
+    );
+    let mut cmd = cli.command(&["rooms"]);
+    cmd.env_remove("MEET_AI_URL").env_remove("MEET_AI_KEY");
+    let out = run(cmd, None);
+    assert_eq!(out.json()[0]["id"], json!(room.id));
+    assert_eq!(out.stderr, "");
+}
+
+/// A key never goes over plain http:// to a host that is not loopback unless
+/// asked: exit 12 before any request. (The host is under `.invalid`, so when
+/// allowed the request fails at DNS: exit 6, no traffic leaves the machine.)
+#[tokio::test]
+async fn plain_http_to_another_host_is_refused_unless_allowed() {
+    let remote = "http://meet-ai.invalid";
+    let cli = Cli::new(remote, Some(UNKNOWN_KEY));
+    let err = cli.run(&["rooms"]).error(12);
+    assert!(
+        err.starts_with("refusing to send a key over plain http:// to http://meet-ai.invalid"),
+        "{err}"
+    );
+    assert!(err.contains("--insecure-http"), "{err}");
+    // generate-key too: the new key would come back in clear.
+    let anonymous = Cli::new(remote, None);
+    anonymous.run(&["generate-key"]).error(12);
+    // Allowed by the flag or the variable: the request is attempted.
+    assert_eq!(cli.run(&["rooms", "--insecure-http"]).code, Some(6));
+    let mut cmd = cli.command(&["rooms"]);
+    cmd.env("MEET_AI_ALLOW_HTTP", "1");
+    assert_eq!(run(cmd, None).code, Some(6));
+    // Loopback over http is fine (every other test here relies on it), and
+    // without a key nothing secret travels: the missing key is the error.
+    assert_eq!(anonymous.run(&["rooms"]).code, Some(3));
 }
 
 #[tokio::test]
@@ -403,4 +470,18 @@ async fn a_terminal_gets_text_unless_json_is_asked_for() {
     let json_text = in_tty(&format!("poll {} --json", room.id));
     let parsed: Value = serde_json::from_str(json_text.trim()).expect("JSON on a tty with --json");
     assert_eq!(parsed[0]["content"], "hello there");
+
+    // A poster's escape sequences never reach the terminal: retitle (OSC 0),
+    // clipboard write (OSC 52), colour and line erase (CSI), carriage
+    // return, 8-bit CSI, a bidi override. The JSON keeps them exactly.
+    let nasty = "a\u{1b}]0;pwned\u{7}b\u{1b}]52;c;cm0gLXJm\u{1b}\\c\u{1b}[31m\u{1b}[2Kd\re\u{9b}1Af\u{202e}g";
+    api().send(&key, &room.id, "mallory", nasty).await;
+    let text = in_tty(&format!("poll {}", room.id));
+    assert!(text.trim_end().ends_with("] mallory: abcdefg"), "{text:?}");
+    assert!(!text.contains(['\u{1b}', '\u{9b}', '\u{202e}']), "{text:?}");
+    let piped = cli.run(&["poll", &room.id]).json();
+    assert_eq!(piped[1]["content"], nasty);
+    let json_text = in_tty(&format!("poll {} --json", room.id));
+    let parsed: Value = serde_json::from_str(json_text.trim()).expect("JSON on a tty with --json");
+    assert_eq!(parsed[1]["content"], nasty);
 }

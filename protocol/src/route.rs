@@ -8,6 +8,9 @@ pub enum Endpoint {
     /// `POST /mcp`: the Model Context Protocol endpoint (outside `/api/`).
     Mcp,
     Health,
+    /// `GET /api/openapi.json`: the OpenAPI document (a static asset,
+    /// `public/openapi.json`, copied there from docs/ by `make web`).
+    OpenApi,
     CreateKey,
     RevokeKey,
     ListRooms,
@@ -75,6 +78,7 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
     };
     match segments.as_slice() {
         ["health"] => pick("GET", (method == "GET").then_some(Health)),
+        ["openapi.json"] => pick("GET", (method == "GET").then_some(OpenApi)),
         ["keys"] => pick(
             "POST, DELETE",
             match method {

@@ -26,7 +26,11 @@ Configuration:
   MEET_AI_KEY   your owner key (mai_...) or a member token (mem_...) that
                 an owner gave you; a member token fixes your sender name
   Both are read from the environment or from a .env file in the current
-  directory (the environment wins); --url and --key override both.
+  directory (the environment wins); --url and --key override both. The URL
+  never comes from a less explicit place than the key: a .env's MEET_AI_URL
+  is ignored when the key came from the environment or --key. A key goes
+  over plain http:// only to this machine (127.0.0.0/8, ::1, localhost)
+  unless --insecure-http or MEET_AI_ALLOW_HTTP=1 (else exit 12).
 
 Output:
   On a terminal, readable text. Otherwise (pipes, files, agents) JSON: the
@@ -41,7 +45,8 @@ Exit codes:
   3 missing or bad API key     10 conflict (handle taken, room full)
   4 room or message not found  11 loop guard: agents only for too long; wait
   5 rate limited                  for a human, do not retry
-  6 server unreachable        130 Ctrl-C ended listen/wait (SIGTERM: 0)
+  6 server unreachable         12 key refused over plain http to another host
+                              130 Ctrl-C ended listen/wait (SIGTERM: 0)
 
 Examples:
   meet-ai generate-key                      # then put MEET_AI_KEY=... in .env
@@ -157,6 +162,11 @@ pub struct Cli {
     /// Print JSON even on a terminal.
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// Allow the key over plain http:// to a host that is not this machine
+    /// (also MEET_AI_ALLOW_HTTP=1). Without it such a URL is refused (exit 12).
+    #[arg(long, global = true)]
+    pub insecure_http: bool,
 
     #[command(subcommand)]
     pub command: Command,

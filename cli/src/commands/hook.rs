@@ -24,15 +24,23 @@ pub const ROOM_VAR: &str = "MEET_AI_ROOM";
 const EXPIRY_GRACE: Duration = Duration::from_secs(5);
 
 /// `meet-ai hook decide`. Never fails: errors go to stderr as one line.
-pub fn decide(url_flag: Option<&str>, key_flag: Option<&str>, args: &DecideArgs) -> ExitCode {
-    match decide_inner(url_flag, key_flag, args) {
+pub fn decide(
+    url_flag: Option<&str>,
+    key_flag: Option<&str>,
+    insecure_http: bool,
+    args: &DecideArgs,
+) -> ExitCode {
+    match decide_inner(url_flag, key_flag, insecure_http, args) {
         Ok(Some(line)) => {
             let mut out = std::io::stdout().lock();
             // A closed stdout leaves nothing to do; still exit 0.
             let _ = writeln!(out, "{line}").and_then(|_| out.flush());
         }
         Ok(None) => {}
-        Err(e) => eprintln!("meet-ai hook decide: {e}; leaving the decision to Claude Code"),
+        Err(e) => eprintln!(
+            "meet-ai hook decide: {}; leaving the decision to Claude Code",
+            crate::output::sanitize(&e.to_string())
+        ),
     }
     ExitCode::SUCCESS
 }
@@ -40,6 +48,7 @@ pub fn decide(url_flag: Option<&str>, key_flag: Option<&str>, args: &DecideArgs)
 fn decide_inner(
     url_flag: Option<&str>,
     key_flag: Option<&str>,
+    insecure_http: bool,
     args: &DecideArgs,
 ) -> Result<Option<String>> {
     let mut raw = String::new();
@@ -57,6 +66,8 @@ fn decide_inner(
     let config: Config = config::resolve(url_flag, key_flag, env, &Default::default())?;
     let client = Client::new(&config)?;
     client.key()?;
+    let allow_http = insecure_http || config::allow_http_from_env(env(config::ALLOW_HTTP_VAR));
+    config::check_transport(&config.url, true, allow_http)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -107,7 +118,10 @@ async fn ask_and_wait(
                             return Ok(render(input, &d));
                         }
                     }
-                    eprintln!("meet-ai hook decide: could not cancel the request: {e}");
+                    eprintln!(
+                        "meet-ai hook decide: could not cancel the request: {}",
+                        crate::output::sanitize(&e.to_string())
+                    );
                 }
             }
             other.map(|_| None)

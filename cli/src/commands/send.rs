@@ -81,7 +81,8 @@ pub async fn run(args: SendArgs, client: &Client, out: &Output) -> Result<()> {
         |retry, delay, err| {
             if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
                 eprintln!(
-                    "meet-ai: {err}; retry {retry} of {} in {:.1} s",
+                    "meet-ai: {}; retry {retry} of {} in {:.1} s",
+                    crate::output::sanitize(&err.to_string()),
                     args.retries,
                     delay.as_secs_f64()
                 );

@@ -85,7 +85,7 @@ pub async fn run(client: &Client, room: &str, opts: &WaitOptions, out: &Output) 
                 attempt = 0;
                 for m in &batch.messages {
                     // JSON lines always: agents read this. Each is flushed.
-                    out.emit(&m.raw)?;
+                    out.emit_json(&m.raw)?;
                 }
                 printed += batch.messages.len() as u64;
                 if opts.ack {

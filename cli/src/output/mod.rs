@@ -3,9 +3,13 @@
 //! so a reader of a pipe sees each line as soon as it exists.
 //!
 //! The formatting is pure (`*_text` functions return strings); only
-//! [`Output::emit`] does I/O.
+//! [`Output::emit`] does I/O, and on the text path it strips every control
+//! and escape sequence ([`sanitize`]): the JSON path stays byte for byte.
 
 mod members;
+mod sanitize;
+
+pub use sanitize::sanitize;
 
 use std::cell::Cell;
 use std::io::{self, IsTerminal, Write};
@@ -35,8 +39,20 @@ impl Output {
         self.printed.get()
     }
 
-    /// Writes `text` (a newline is added) and flushes.
+    /// Writes one line of output: JSON exactly as given, text (when not in
+    /// JSON mode) without control or escape sequences. Every text path goes
+    /// through here, so no poster's bytes reach the terminal raw.
     pub fn emit(&self, text: &str) -> io::Result<()> {
+        if self.json {
+            self.emit_json(text)
+        } else {
+            self.emit_json(&sanitize(text))
+        }
+    }
+
+    /// Writes `text` unchanged (a newline is added) and flushes: for JSON,
+    /// which escapes its own control characters and must stay exact.
+    pub fn emit_json(&self, text: &str) -> io::Result<()> {
         let mut out = io::stdout().lock();
         out.write_all(text.as_bytes())?;
         out.write_all(b"\n")?;

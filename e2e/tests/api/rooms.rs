@@ -215,4 +215,35 @@ async fn unknown_routes_and_wrong_methods_answer_json() {
     wrong.assert_error(405);
     let featured = api.call(Method::GET, "/api/featured", None, None).await;
     featured.assert_error(404);
+    // Methods the worker crate has no name for once read as GET (a QUERY
+    // listed the rooms); they are 405 like any other wrong method.
+    let key = api.new_key().await;
+    for name in ["QUERY", "PROPFIND"] {
+        let method = Method::from_bytes(name.as_bytes()).unwrap();
+        let wrong = api.call(method, "/api/rooms", Some(&key), None).await;
+        wrong.assert_error(405);
+        assert_eq!(wrong.header("Allow"), Some("GET, POST"));
+    }
+}
+
+/// The OpenAPI document is served, unchanged, at /api/openapi.json (and by
+/// the asset server at /openapi.json), without a key.
+#[tokio::test]
+async fn the_openapi_document_is_served() {
+    let api = api();
+    let doc = include_str!("../../../docs/openapi.json");
+    for path in ["/api/openapi.json", "/openapi.json"] {
+        let got = api.call(Method::GET, path, None, None).await;
+        assert_eq!(got.status, 200, "{path}: {}", got.body);
+        assert_eq!(got.body, doc, "{path}");
+        assert!(
+            got.header("Content-Type")
+                .unwrap_or("")
+                .starts_with("application/json"),
+            "{path}"
+        );
+    }
+    api.call(Method::POST, "/api/openapi.json", None, None)
+        .await
+        .assert_error(405);
 }
