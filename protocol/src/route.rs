@@ -8,6 +8,8 @@ pub enum Endpoint {
     /// `POST /mcp`: the Model Context Protocol endpoint (outside `/api/`).
     Mcp,
     Health,
+    /// `GET /api/usage`: how much of the day's D1 budget is spent.
+    Usage,
     CreateKey,
     RevokeKey,
     ListRooms,
@@ -75,6 +77,7 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
     };
     match segments.as_slice() {
         ["health"] => pick("GET", (method == "GET").then_some(Health)),
+        ["usage"] => pick("GET", (method == "GET").then_some(Usage)),
         ["keys"] => pick(
             "POST, DELETE",
             match method {
@@ -285,6 +288,11 @@ mod tests {
         assert_eq!(
             r("HEAD", "/api/health"),
             Resolved::Endpoint(Endpoint::Health)
+        );
+        assert_eq!(r("GET", "/api/usage"), Resolved::Endpoint(Endpoint::Usage));
+        assert_eq!(
+            r("POST", "/api/usage"),
+            Resolved::MethodNotAllowed { allow: "GET" }
         );
         assert_eq!(
             r("POST", "/api/keys"),
