@@ -53,7 +53,12 @@ pub fn counted(endpoint: &Endpoint, anonymous: bool) -> Counted {
             reads: anonymous,
             stream: true,
         },
-        GetRoom(_) | ListMessages(_) | Featured | Usage => Counted {
+        // The usage report checks no credential, so a header cannot exempt it.
+        Usage => Counted {
+            reads: true,
+            stream: false,
+        },
+        GetRoom(_) | ListMessages(_) | Featured => Counted {
             reads: anonymous,
             stream: false,
         },
@@ -82,11 +87,11 @@ mod tests {
                 stream: true
             }
         );
+        assert!(counted(&Endpoint::Usage, false).reads);
         for ep in [
             Endpoint::ListMessages(room()),
             Endpoint::GetRoom(room()),
             Endpoint::Featured,
-            Endpoint::Usage,
         ] {
             assert!(counted(&ep, true).reads, "{ep:?}");
             assert_eq!(counted(&ep, false), Counted::default(), "{ep:?}");
