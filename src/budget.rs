@@ -247,8 +247,7 @@ async fn refresh_with(env: &Env, now_ms: i64, flush: bool) -> AppResult<()> {
             Err(_) => {
                 // Not flushed after all: keep the rows for the next attempt.
                 i.pending.rows_read = i.pending.rows_read.saturating_add(taken.rows_read);
-                i.pending.rows_written =
-                    i.pending.rows_written.saturating_add(taken.rows_written);
+                i.pending.rows_written = i.pending.rows_written.saturating_add(taken.rows_written);
             }
         }
     });

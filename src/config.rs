@@ -2,8 +2,8 @@
 //! or `--var NAME:VALUE` for `wrangler dev`). A missing or unparsable var falls
 //! back to its documented default, so a typo can never take the service down.
 
-use protocol::ratelimit::{Limit, DAY_MS, HOUR_MS, MINUTE_MS};
 use protocol::quota::Budget;
+use protocol::ratelimit::{Limit, DAY_MS, HOUR_MS, MINUTE_MS};
 use protocol::stream::PollConfig;
 use worker::Env;
 

@@ -63,7 +63,11 @@ impl AppError {
 
     /// A 429 with its own code (a per-client limit, the daily budget) and
     /// `Retry-After` in seconds.
-    pub fn too_many(code: ErrorCode, message: impl Into<String>, retry_after_secs: u64) -> AppError {
+    pub fn too_many(
+        code: ErrorCode,
+        message: impl Into<String>,
+        retry_after_secs: u64,
+    ) -> AppError {
         AppError::Client {
             code,
             message: message.into(),

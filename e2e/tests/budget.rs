@@ -93,7 +93,10 @@ async fn as_the_write_budget_runs_out_growth_goes_first_then_sends_and_reads_kee
     let start = usage(&api).await;
     assert_eq!(start["writes"], "normal", "{start}");
     assert_eq!(start["rows_written"]["budget"], 300);
-    assert!(start["rows_written"]["spent"].as_u64().unwrap() > 0, "{start}");
+    assert!(
+        start["rows_written"]["spent"].as_u64().unwrap() > 0,
+        "{start}"
+    );
     assert_eq!(start["rows_read"]["budget"], 0);
 
     // Spend writes by sending until new keys and rooms are paused (80 %).
@@ -121,7 +124,11 @@ async fn as_the_write_budget_runs_out_growth_goes_first_then_sends_and_reads_kee
         .await;
     assert_budget_refusal(&new_room, "daily_budget_low");
     let rooms = api.call(Method::GET, "/api/rooms", Some(&key), None).await;
-    assert_eq!(rooms.json().as_array().unwrap().len(), 1, "no room was made");
+    assert_eq!(
+        rooms.json().as_array().unwrap().len(),
+        1,
+        "no room was made"
+    );
     // Existing keys still send while only growth is shed.
     let still = send(&api, &key, &room, "still here").await;
     assert_eq!(still.status, 201, "{}", still.body);
@@ -170,7 +177,9 @@ async fn as_the_write_budget_runs_out_growth_goes_first_then_sends_and_reads_kee
     .await;
     assert_eq!(stream.status, 200);
     // Revoking a key is never refused: a leaked key must always be revocable.
-    let revoke = api.call(Method::DELETE, "/api/keys", Some(&key), None).await;
+    let revoke = api
+        .call(Method::DELETE, "/api/keys", Some(&key), None)
+        .await;
     assert_eq!(revoke.status, 204, "{}", revoke.body);
 }
 
@@ -208,7 +217,10 @@ async fn as_the_read_budget_runs_out_anonymous_readers_go_before_keyed_ones() {
         if u["reads"] == "anonymous_paused" {
             break;
         }
-        assert_ne!(u["reads"], "reads_spent", "stepped over the 90 % stage: {u}");
+        assert_ne!(
+            u["reads"], "reads_spent",
+            "stepped over the 90 % stage: {u}"
+        );
         if u["reads"] == "normal" {
             assert_eq!(anonymous().await.status, 200);
         }

@@ -13,10 +13,6 @@ use crate::context::Ctx;
 use crate::error::json_response;
 
 pub fn get(ctx: &Ctx) -> Response {
-    let usage = Usage::new(
-        ctx.config.budget,
-        budget::estimate(ctx.now_ms),
-        ctx.now_ms,
-    );
+    let usage = Usage::new(ctx.config.budget, budget::estimate(ctx.now_ms), ctx.now_ms);
     json_response(&usage, 200)
 }

@@ -53,7 +53,10 @@ async fn burst(api: &Api, path: &str, ip: &str, limit: usize, ok: u16) -> (usize
         }
         assert_eq!(reply.status, ok, "request {i}: {}", reply.body);
     }
-    panic!("{path} from {ip}: no refusal within {} requests", 2 * limit + 1);
+    panic!(
+        "{path} from {ip}: no refusal within {} requests",
+        2 * limit + 1
+    );
 }
 
 async fn public_room(api: &Api) -> (String, String) {
@@ -110,7 +113,13 @@ async fn ipv6_clients_are_counted_per_64() {
             404
         );
         // Another address in the same /64 is the same client.
-        let same = get_from(&api, "/api/featured", &format!("{net}:ffff:ffff:ffff:ffff"), None).await;
+        let same = get_from(
+            &api,
+            "/api/featured",
+            &format!("{net}:ffff:ffff:ffff:ffff"),
+            None,
+        )
+        .await;
         if same.status == 429 {
             assert_refused(&same, "read_rate_limited");
             return;
@@ -132,7 +141,11 @@ async fn a_burst_of_stream_opens_is_refused_per_network_not_per_key() {
         assert_refused(&refusal, "stream_rate_limited");
         // A keyed stream from the same network counts against its key.
         let keyed = api
-            .request(Method::GET, &format!("/api/rooms/{room}/events"), Some(&key))
+            .request(
+                Method::GET,
+                &format!("/api/rooms/{room}/events"),
+                Some(&key),
+            )
             .header("CF-Connecting-IP", ip.clone())
             .send()
             .await
