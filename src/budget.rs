@@ -119,6 +119,21 @@ pub fn check(ctx: &Ctx, kind: Kind) -> AppResult<()> {
     }
 }
 
+/// Turns D1's own "daily limit exceeded" failure (our estimate lagged) into
+/// the same 429 the gate gives, rather than a 500; other errors pass as they are.
+pub fn d1_limit_as_refusal(error: AppError, now_ms: i64) -> AppError {
+    match &error {
+        AppError::Internal(cause) => match quota::d1_limit_code(cause) {
+            Some(code) => {
+                worker::console_warn!("D1 refused on its daily limit: {cause}");
+                AppError::too_many(code, refusal_text(code), quota::seconds_to_reset(now_ms))
+            }
+            None => error,
+        },
+        AppError::Client { .. } => error,
+    }
+}
+
 fn refusal_text(code: ErrorCode) -> &'static str {
     match code {
         ErrorCode::DailyBudgetLow => {

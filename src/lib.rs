@@ -67,11 +67,12 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
         Ok(()) => budget::gate(&ctx, &endpoint).await,
         Err(e) => Err(e),
     };
+    let now = ctx.now_ms;
     let mut response = match admitted {
         Ok(()) => dispatch(&endpoint, &mut ctx).await,
         Err(e) => Err(e),
     }
-    .unwrap_or_else(AppError::into_response);
+    .unwrap_or_else(|e| budget::d1_limit_as_refusal(e, now).into_response());
     let timing = ctx.db.stats().server_timing();
     let _ = response.headers_mut().set("Server-Timing", &timing);
     Ok(api_headers(response))

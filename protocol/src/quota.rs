@@ -140,6 +140,22 @@ pub fn read_stage(budget: Budget, spent: Spent) -> ReadStage {
     }
 }
 
+/// The code for a D1 failure that says the account's daily limit is already
+/// spent (D1 enforces it on the free plan from 2026-09-01: "Your account has
+/// exceeded daily row read limit." / "... row write limit."). The Worker's
+/// own estimate can lag other isolates', so this maps the real refusal to the
+/// same 429 instead of a 500.
+pub fn d1_limit_code(d1_message: &str) -> Option<ErrorCode> {
+    let m = d1_message.to_ascii_lowercase();
+    if m.contains("daily row write limit") {
+        Some(ErrorCode::DailyWritesSpent)
+    } else if m.contains("daily row read limit") {
+        Some(ErrorCode::DailyReadsSpent)
+    } else {
+        None
+    }
+}
+
 /// What a request costs the budget, for deciding whom to shed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -399,6 +415,19 @@ mod tests {
             rows_read: 0,
         };
         assert_eq!(fair_share(tiny), 1);
+    }
+
+    #[test]
+    fn d1_limit_errors_map_to_the_daily_codes() {
+        assert_eq!(
+            d1_limit_code("d1: D1_ERROR: Your account has exceeded daily row write limit."),
+            Some(ErrorCode::DailyWritesSpent)
+        );
+        assert_eq!(
+            d1_limit_code("D1_ERROR: exceeded daily row read limit"),
+            Some(ErrorCode::DailyReadsSpent)
+        );
+        assert_eq!(d1_limit_code("d1: no such table: x"), None);
     }
 
     #[test]
