@@ -74,7 +74,6 @@ EXCLUDE=(
   --exclude-path-regex '/(events|ws|wait)$'
   --exclude-operation-id revokeKey
   --exclude-operation-id createTicket   # h-sec
-  --exclude-operation-id usage          # h-budget
 )
 
 echo "schemathesis against $BASE (${VARIANT:-free} variant): up to $MAX_EXAMPLES examples per operation, seed $SEED"

@@ -2,6 +2,7 @@
 //! or `--var NAME:VALUE` for `wrangler dev`). A missing or unparsable var falls
 //! back to its documented default, so a typo can never take the service down.
 
+use protocol::quota::Budget;
 use protocol::ratelimit::{Limit, DAY_MS, HOUR_MS, MINUTE_MS};
 use protocol::stream::PollConfig;
 use worker::Env;
@@ -20,6 +21,18 @@ pub struct Config {
     pub members_per_key: Limit,
     /// `SSE_*` vars; see [`PollConfig`].
     pub poll: PollConfig,
+    /// `BUDGET_ROWS_WRITTEN_PER_DAY` (default 100,000) and
+    /// `BUDGET_ROWS_READ_PER_DAY` (default 5,000,000): the account's daily D1
+    /// budget the Worker sheds load against (`protocol::quota`); 0 turns a
+    /// side off.
+    pub budget: Budget,
+}
+
+fn var_u64(env: &Env, name: &str, default: u64) -> u64 {
+    env.var(name)
+        .ok()
+        .and_then(|v| v.to_string().trim().parse().ok())
+        .unwrap_or(default)
 }
 
 fn var_u32(env: &Env, name: &str, default: u32) -> u32 {
@@ -47,6 +60,14 @@ impl Config {
                 retry_ms: var_u32(env, "SSE_RETRY_MS", d.retry_ms),
             }
             .sanitized(),
+            budget: Budget {
+                rows_written: var_u64(
+                    env,
+                    "BUDGET_ROWS_WRITTEN_PER_DAY",
+                    Budget::default().rows_written,
+                ),
+                rows_read: var_u64(env, "BUDGET_ROWS_READ_PER_DAY", Budget::default().rows_read),
+            },
         }
     }
 }

@@ -61,6 +61,21 @@ impl AppError {
         }
     }
 
+    /// A 429 with its own code (a per-client limit, the daily budget) and
+    /// `Retry-After` in seconds.
+    pub fn too_many(
+        code: ErrorCode,
+        message: impl Into<String>,
+        retry_after_secs: u64,
+    ) -> AppError {
+        AppError::Client {
+            code,
+            message: message.into(),
+            retry_after: Some(retry_after_secs.max(1)),
+            allow: None,
+        }
+    }
+
     pub fn method_not_allowed(allow: &'static str) -> AppError {
         AppError::Client {
             code: ErrorCode::MethodNotAllowed,

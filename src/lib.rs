@@ -8,6 +8,8 @@
 //!   members, inbox, events).
 //! - `pages.rs`: the HTML pages from `public/`, with their security headers.
 //! - `room.rs` (feature `durable-objects`): the paid variant's room object.
+//! - `budget.rs`, `budget_client.rs`: the account's daily D1 budget (load
+//!   shedding) and the per-client limits on anonymous reads and stream opens.
 //! - `store/`: D1 (SQL per resource, round-trip counting) and KV (rate-limit logs).
 //! - `auth.rs`, `config.rs`, `context.rs`, `error.rs`: the request's caller,
 //!   the deployment's settings, the parsed request, and the one error type.
@@ -16,6 +18,8 @@
 //! with it every other request the isolate is serving.
 
 mod auth;
+mod budget;
+mod budget_client;
 mod config;
 mod context;
 mod error;
@@ -64,9 +68,17 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
         Ok(ctx) => ctx,
         Err(e) => return Ok(api_headers(e.into_response())),
     };
-    let mut response = dispatch(&endpoint, &mut ctx)
-        .await
-        .unwrap_or_else(AppError::into_response);
+    // Per-client limits first (they cost no query), then the daily budget.
+    let admitted = match budget_client::gate(&ctx, &endpoint).await {
+        Ok(()) => budget::gate(&ctx, &endpoint).await,
+        Err(e) => Err(e),
+    };
+    let now = ctx.now_ms;
+    let mut response = match admitted {
+        Ok(()) => dispatch(&endpoint, &mut ctx).await,
+        Err(e) => Err(e),
+    }
+    .unwrap_or_else(|e| budget::d1_limit_as_refusal(e, now).into_response());
     let timing = ctx.db.stats().server_timing();
     let _ = response.headers_mut().set("Server-Timing", &timing);
     Ok(api_headers(response))
@@ -77,6 +89,7 @@ async fn dispatch(endpoint: &Endpoint, ctx: &mut Ctx) -> AppResult<Response> {
         Endpoint::Health => Ok(routes::health::get()),
         // Answered in `fetch` before any context is built.
         Endpoint::OpenApi => Err(AppError::client(ErrorCode::NotFound, "no such API route")),
+        Endpoint::Usage => Ok(routes::usage::get(ctx)),
         Endpoint::Mcp => Box::pin(routes::mcp::handle(ctx)).await,
         Endpoint::CreateKey => routes::keys::create(ctx).await,
         Endpoint::RevokeKey => routes::keys::revoke(ctx).await,

@@ -192,8 +192,15 @@ impl CliError {
         match &self.kind {
             Kind::Unreachable => true,
             Kind::Api { code, status, .. } => {
-                // Not loop_guard: only a human's message lifts it.
-                *code == ErrorCode::RateLimited || *code == ErrorCode::Internal || *status >= 500
+                // Not loop_guard: only a human's message lifts it. Not the
+                // daily budget's codes either: they wait for 00:00 UTC.
+                matches!(
+                    code,
+                    ErrorCode::RateLimited
+                        | ErrorCode::ReadRateLimited
+                        | ErrorCode::StreamRateLimited
+                        | ErrorCode::Internal
+                ) || *status >= 500
             }
             _ => false,
         }
@@ -214,7 +221,13 @@ pub fn exit_for(code: ErrorCode) -> u8 {
         ErrorCode::Forbidden => exit::FORBIDDEN,
         ErrorCode::NotFound => exit::NOT_FOUND,
         ErrorCode::Conflict => exit::CONFLICT,
-        ErrorCode::RateLimited => exit::RATE_LIMITED,
+        ErrorCode::RateLimited
+        | ErrorCode::ReadRateLimited
+        | ErrorCode::StreamRateLimited
+        | ErrorCode::DailyBudgetLow
+        | ErrorCode::DailyWritesSpent
+        | ErrorCode::DailyReadsLow
+        | ErrorCode::DailyReadsSpent => exit::RATE_LIMITED,
         ErrorCode::LoopGuard => exit::LOOP_GUARD,
         ErrorCode::BadRequest
         | ErrorCode::MethodNotAllowed
@@ -229,10 +242,13 @@ impl fmt::Display for CliError {
         f.write_str(&self.message)?;
         if let Kind::Api {
             retry_after: Some(after),
-            code: ErrorCode::RateLimited,
+            code,
             ..
         } = self.kind
         {
+            if code.status() != 429 || code == ErrorCode::LoopGuard {
+                return Ok(());
+            }
             write!(f, " (retry after {} s)", after.as_secs().max(1))?;
         }
         Ok(())
@@ -274,6 +290,12 @@ mod tests {
             (ErrorCode::Forbidden, 9),
             (ErrorCode::Conflict, 10),
             (ErrorCode::LoopGuard, 11),
+            (ErrorCode::ReadRateLimited, 5),
+            (ErrorCode::StreamRateLimited, 5),
+            (ErrorCode::DailyBudgetLow, 5),
+            (ErrorCode::DailyWritesSpent, 5),
+            (ErrorCode::DailyReadsLow, 5),
+            (ErrorCode::DailyReadsSpent, 5),
             (ErrorCode::BadRequest, 1),
             (ErrorCode::MethodNotAllowed, 1),
             (ErrorCode::PayloadTooLarge, 1),

@@ -32,6 +32,24 @@ pub enum ErrorCode {
     /// messages in a row with no human between. Wait for a human, or have the
     /// owner raise the room's `loop_guard`.
     LoopGuard,
+    /// Too many anonymous reads of public rooms (history, room, featured)
+    /// from one client network (an IPv4 address or an IPv6 /64) this minute.
+    ReadRateLimited,
+    /// Too many stream opens (SSE or WebSocket) from one client this minute;
+    /// with each stream's bounded life, this bounds its concurrent streams.
+    StreamRateLimited,
+    /// The account's daily D1 budget is running low: new keys, rooms and
+    /// members wait for the reset (`Retry-After`).
+    DailyBudgetLow,
+    /// The day's D1 write budget is spent: writes wait for the reset; reads
+    /// keep working.
+    DailyWritesSpent,
+    /// The day's D1 read budget is running low: anonymous reads wait for the
+    /// reset; reads with a key keep working.
+    DailyReadsLow,
+    /// The day's D1 read budget is spent: everything but revocation waits for
+    /// the reset.
+    DailyReadsSpent,
     /// Our fault. The cause is logged, never shown.
     Internal,
 }
@@ -48,7 +66,14 @@ impl ErrorCode {
             ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::Unprocessable => 422,
-            ErrorCode::RateLimited | ErrorCode::LoopGuard => 429,
+            ErrorCode::RateLimited
+            | ErrorCode::LoopGuard
+            | ErrorCode::ReadRateLimited
+            | ErrorCode::StreamRateLimited
+            | ErrorCode::DailyBudgetLow
+            | ErrorCode::DailyWritesSpent
+            | ErrorCode::DailyReadsLow
+            | ErrorCode::DailyReadsSpent => 429,
             ErrorCode::Internal => 500,
         }
     }
@@ -96,6 +121,19 @@ mod tests {
             serde_json::to_string(&ErrorCode::LoopGuard).unwrap(),
             "\"loop_guard\""
         );
+        for (code, name) in [
+            (ErrorCode::ReadRateLimited, "read_rate_limited"),
+            (ErrorCode::StreamRateLimited, "stream_rate_limited"),
+            (ErrorCode::DailyBudgetLow, "daily_budget_low"),
+            (ErrorCode::DailyWritesSpent, "daily_writes_spent"),
+            (ErrorCode::DailyReadsLow, "daily_reads_low"),
+            (ErrorCode::DailyReadsSpent, "daily_reads_spent"),
+        ] {
+            assert_eq!(code.status(), 429);
+            let json = serde_json::to_string(&code).unwrap();
+            assert_eq!(json, format!("\"{name}\""));
+            assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), code);
+        }
     }
 
     #[test]

@@ -16,15 +16,19 @@
 //! - [`sse`]: Server-Sent Events encoding (server) and incremental decoding (clients).
 //! - [`stream`]: the SSE poll schedule and its per-invocation query budget.
 //! - [`ratelimit`]: sliding-window decisions for the rate limits.
+//! - [`quota`]: the account's daily D1 budget: shedding order, fair share, reset.
+//! - [`client`]: the network a client address counts as (IPv6 per /64).
 //! - [`time`]: timestamps as the API shows them.
 //! - [`ws`]: WebSocket frames of the paid variant.
 
 pub mod access;
+pub mod client;
 pub mod decision;
 pub mod error;
 pub mod key;
 pub mod mcp;
 pub mod mention;
+pub mod quota;
 pub mod ratelimit;
 pub mod role;
 pub mod route;

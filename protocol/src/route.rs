@@ -11,6 +11,8 @@ pub enum Endpoint {
     /// `GET /api/openapi.json`: the OpenAPI document (a static asset,
     /// `public/openapi.json`, copied there from docs/ by `make web`).
     OpenApi,
+    /// `GET /api/usage`: how much of the day's D1 budget is spent.
+    Usage,
     CreateKey,
     RevokeKey,
     ListRooms,
@@ -79,6 +81,7 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
     match segments.as_slice() {
         ["health"] => pick("GET", (method == "GET").then_some(Health)),
         ["openapi.json"] => pick("GET", (method == "GET").then_some(OpenApi)),
+        ["usage"] => pick("GET", (method == "GET").then_some(Usage)),
         ["keys"] => pick(
             "POST, DELETE",
             match method {
@@ -289,6 +292,11 @@ mod tests {
         assert_eq!(
             r("HEAD", "/api/health"),
             Resolved::Endpoint(Endpoint::Health)
+        );
+        assert_eq!(r("GET", "/api/usage"), Resolved::Endpoint(Endpoint::Usage));
+        assert_eq!(
+            r("POST", "/api/usage"),
+            Resolved::MethodNotAllowed { allow: "GET" }
         );
         assert_eq!(
             r("POST", "/api/keys"),

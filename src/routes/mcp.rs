@@ -132,6 +132,18 @@ async fn execute(
     caller: &Option<Caller>,
     call: &ToolCall,
 ) -> AppResult<Map<String, Value>> {
+    // One route carries reads and writes, so the daily budget (which let the
+    // route in as a read) decides again per tool.
+    crate::budget::check(
+        ctx,
+        match call {
+            ToolCall::CreateRoom { .. } => protocol::quota::Kind::Growth,
+            ToolCall::SendMessage { .. } | ToolCall::MarkRead { .. } => {
+                protocol::quota::Kind::Write
+            }
+            _ => protocol::quota::Kind::Read,
+        },
+    )?;
     match call {
         ToolCall::ListRooms => to_object("rooms", &ops::rooms::list(ctx, keyed(caller)?).await?),
         ToolCall::CreateRoom { name } => {

@@ -134,6 +134,11 @@ impl Db {
             stats.rows_read += meta.rows_read.unwrap_or(0) as u64;
             stats.rows_written += meta.rows_written.unwrap_or(0) as u64;
             self.stats.set(stats);
+            // The account's daily budget counts every query (crate::budget).
+            crate::budget::record(
+                meta.rows_read.unwrap_or(0) as u64,
+                meta.rows_written.unwrap_or(0) as u64,
+            );
         }
     }
 

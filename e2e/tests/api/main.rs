@@ -12,4 +12,5 @@ mod members;
 mod mentions;
 mod messages;
 mod ratelimit;
+mod readlimit;
 mod rooms;
