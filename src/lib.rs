@@ -58,6 +58,7 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
         Ok(ctx) => ctx,
         Err(e) => return Ok(api_headers(e.into_response())),
     };
+    ctx.stream_route = endpoint.is_stream();
     let mut response = dispatch(&endpoint, &mut ctx)
         .await
         .unwrap_or_else(AppError::into_response);
@@ -80,6 +81,7 @@ async fn dispatch(endpoint: &Endpoint, ctx: &mut Ctx) -> AppResult<Response> {
         Endpoint::ListMessages(id) => routes::messages::list(ctx, id).await,
         Endpoint::SendMessage(id) => routes::messages::send(ctx, id).await,
         Endpoint::Events(id) => routes::events::stream(ctx, id).await,
+        Endpoint::StreamTicket(id) => routes::tickets::issue(ctx, id).await,
         Endpoint::WhoAmI => routes::members::whoami(ctx).await,
         Endpoint::ListMembers(id) => routes::members::list(ctx, id).await,
         Endpoint::AddMember(id) => routes::members::add(ctx, id).await,

@@ -183,6 +183,14 @@ pub struct KeyCreated {
     pub prefix: String,
 }
 
+/// `POST /api/rooms/:id/ticket`: a single-use pass to that room's `/events`
+/// or `/ws` (`?ticket=`), valid for `expires_in` seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamTicket {
+    pub ticket: String,
+    pub expires_in: u32,
+}
+
 /// Every 4xx/5xx body: a sentence for a human and a stable code for a program.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {

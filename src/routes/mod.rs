@@ -11,5 +11,6 @@ pub mod mcp;
 pub mod members;
 pub mod messages;
 pub mod rooms;
+pub mod tickets;
 #[cfg(feature = "durable-objects")]
 pub mod ws;
