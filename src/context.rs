@@ -1,9 +1,9 @@
 //! What a handler gets: the request, parsed once, plus the bindings it may use.
 
+use protocol::validate::MAX_BODY_BYTES;
 use worker::wasm_bindgen::JsCast;
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{js_sys, web_sys};
-use protocol::validate::MAX_BODY_BYTES;
 use worker::{Env, Request, Url};
 
 use crate::config::Config;

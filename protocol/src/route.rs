@@ -125,9 +125,10 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
         ["rooms", id, "ws"] if !id.is_empty() => {
             pick("GET", (method == "GET").then(|| Socket((*id).into())))
         }
-        ["rooms", id, "ticket"] if !id.is_empty() => {
-            pick("POST", (method == "POST").then(|| StreamTicket((*id).into())))
-        }
+        ["rooms", id, "ticket"] if !id.is_empty() => pick(
+            "POST",
+            (method == "POST").then(|| StreamTicket((*id).into())),
+        ),
         ["whoami"] => pick("GET", (method == "GET").then_some(WhoAmI)),
         ["rooms", id, "members"] if !id.is_empty() => pick(
             "GET, POST",

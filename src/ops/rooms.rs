@@ -28,7 +28,16 @@ pub async fn create(ctx: &Ctx, caller: &Caller, new: &NewRoom) -> AppResult<Room
     caller.may(Action::CreateRoom, None)?;
     let limit = ctx.config.rooms_per_key;
     let id = uuid::Uuid::new_v4().to_string();
-    match rooms::insert(&ctx.db, &id, &caller.key_id, new.name.as_ref(), ctx.now_ms, limit).await? {
+    match rooms::insert(
+        &ctx.db,
+        &id,
+        &caller.key_id,
+        new.name.as_ref(),
+        ctx.now_ms,
+        limit,
+    )
+    .await?
+    {
         Ok(row) => Ok(Room::from(row)),
         Err(rooms::CreateRefusal::RateLimited { oldest_ms }) => Err(AppError::rate_limited(
             format!("room creation is limited to {} per day per key", limit.max),

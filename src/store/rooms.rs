@@ -26,11 +26,7 @@ pub const OWNER_LIVE: &str = owner_live!();
 /// public, and nobody once the owner key is revoked. `?2` is the reader's key
 /// id (a member's is its room owner's), NULL for an anonymous reader. Every
 /// read of a room (page, stream, poll, featured, ticket) uses this clause.
-pub const READABLE: &str = concat!(
-    "((r.key_id = ?2 OR r.public = 1) AND ",
-    owner_live!(),
-    ")"
-);
+pub const READABLE: &str = concat!("((r.key_id = ?2 OR r.public = 1) AND ", owner_live!(), ")");
 
 pub async fn list(db: &Db, key_id: &str) -> AppResult<Vec<RoomRow>> {
     db.all(

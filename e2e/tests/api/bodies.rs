@@ -45,7 +45,10 @@ async fn an_oversized_body_is_413_with_or_without_content_length_and_stores_noth
     )
     .await;
     streamed.assert_error(413);
-    assert!(api.history(&key, &room.id, "").await.is_empty(), "nothing stored");
+    assert!(
+        api.history(&key, &room.id, "").await.is_empty(),
+        "nothing stored"
+    );
     // Every body-taking route has the same cap.
     let big = oversized_send();
     for (method, p) in [
@@ -81,14 +84,14 @@ async fn a_bad_key_with_a_big_body_is_401_not_413() {
         (Method::POST, format!("/api/rooms/{r}/decisions")),
         (
             Method::POST,
-            format!("/api/rooms/{r}/decisions/{}/answer", crate::helpers::UNKNOWN_ID),
+            format!(
+                "/api/rooms/{r}/decisions/{}/answer",
+                crate::helpers::UNKNOWN_ID
+            ),
         ),
     ];
     for (method, path) in &routes {
-        for body in [
-            Body::from(oversized_send()),
-            chunked(oversized_send()),
-        ] {
+        for body in [Body::from(oversized_send()), chunked(oversized_send())] {
             let reply = Api::send_req(
                 api.request(method.clone(), path, Some(unknown))
                     .header("Content-Type", "application/json")

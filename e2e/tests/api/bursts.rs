@@ -40,7 +40,10 @@ async fn an_ipv6_client_counts_per_64() {
     )
     .await;
     let made = replies.iter().filter(|r| r.status == 201).count();
-    assert_eq!(made, KEYS_PER_HOUR, "twelve addresses of one /64 are one client");
+    assert_eq!(
+        made, KEYS_PER_HOUR,
+        "twelve addresses of one /64 are one client"
+    );
     // The next /64 is another client.
     let next = format!("2001:db8:{:x}:{:x}::1", o[1] * 256 + o[2], o[3] + 0x100);
     assert_eq!(api.create_key_from(&next).await.status, 201);

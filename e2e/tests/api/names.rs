@@ -47,7 +47,12 @@ async fn invisible_and_direction_characters_in_names_are_400() {
     let rooms = api.call(Method::GET, "/api/rooms", Some(&key), None).await;
     assert_eq!(rooms.json().as_array().unwrap().len(), 1);
     let members = api
-        .call(Method::GET, &format!("/api/rooms/{r}/members"), Some(&key), None)
+        .call(
+            Method::GET,
+            &format!("/api/rooms/{r}/members"),
+            Some(&key),
+            None,
+        )
         .await;
     assert_eq!(members.json().as_array().map(Vec::len), Some(0));
     // A plain name with a non-ASCII letter still works.

@@ -101,7 +101,8 @@ async fn a_revoked_keys_public_room_is_unreadable_by_anyone() {
         )
         .await;
     paged.assert_error(401);
-    let with_ticket = SseStream::open(&api.base, &format!("{events}?ticket={ticket}"), None, None).await;
+    let with_ticket =
+        SseStream::open(&api.base, &format!("{events}?ticket={ticket}"), None, None).await;
     assert_eq!(with_ticket.status, 401, "a ticket dies with its key");
 }
 

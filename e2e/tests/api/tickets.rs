@@ -39,26 +39,51 @@ async fn a_ticket_opens_one_stream_of_one_room_once() {
     let other = api.create_room(&key, "other").await;
     let t = ticket(&api, &key, &room.id).await;
     // Another room refuses it, and does not use it up.
-    let wrong = SseStream::open(&api.base, &events(&other.id, &format!("?ticket={t}")), None, None).await;
+    let wrong = SseStream::open(
+        &api.base,
+        &events(&other.id, &format!("?ticket={t}")),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(wrong.status, 401);
-    let mut stream = SseStream::open(&api.base, &events(&room.id, &format!("?ticket={t}")), None, None).await;
+    let mut stream = SseStream::open(
+        &api.base,
+        &events(&room.id, &format!("?ticket={t}")),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(stream.status, 200);
     let m = api.send(&key, &room.id, "ada", "via ticket").await;
     assert_eq!(
-        stream.next_message(Duration::from_secs(15)).await.map(|x| x.id),
+        stream
+            .next_message(Duration::from_secs(15))
+            .await
+            .map(|x| x.id),
         Some(m.id)
     );
     // Used: a second open is refused with a clear 401.
     let again = api
-        .call(Method::GET, &events(&room.id, &format!("?ticket={t}")), None, None)
+        .call(
+            Method::GET,
+            &events(&room.id, &format!("?ticket={t}")),
+            None,
+            None,
+        )
         .await;
     again.assert_error(401);
     assert!(again.json()["error"].as_str().unwrap().contains("ticket"));
     // Garbage and keys are not tickets.
     for bad in ["tkt_nope".to_owned(), key.clone()] {
-        api.call(Method::GET, &events(&room.id, &format!("?ticket={bad}")), None, None)
-            .await
-            .assert_error(401);
+        api.call(
+            Method::GET,
+            &events(&room.id, &format!("?ticket={bad}")),
+            None,
+            None,
+        )
+        .await
+        .assert_error(401);
     }
 }
 
@@ -81,7 +106,13 @@ async fn members_get_tickets_for_their_room_only_and_strangers_none() {
     let other = api.create_room(&owner, "not yours").await;
     let viewer = api.add_member(&owner, &room.id, "watcher", "viewer").await;
     let t = ticket(&api, &viewer, &room.id).await;
-    let stream = SseStream::open(&api.base, &events(&room.id, &format!("?ticket={t}")), None, None).await;
+    let stream = SseStream::open(
+        &api.base,
+        &events(&room.id, &format!("?ticket={t}")),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(stream.status, 200);
     let path = |r: &str| format!("/api/rooms/{r}/ticket");
     api.call(Method::POST, &path(&other.id), Some(&viewer), None)
@@ -130,14 +161,22 @@ async fn keys_in_urls_are_refused_except_on_stream_gets() {
             assert!(error.contains("URL"), "{method} {path}: {error}");
         }
         let with_ticket = api
-            .call(method.clone(), &format!("{path}?ticket=tkt_x"), Some(&key), None)
+            .call(
+                method.clone(),
+                &format!("{path}?ticket=tkt_x"),
+                Some(&key),
+                None,
+            )
             .await;
         with_ticket.assert_error(401);
     }
     // Nothing was done by the refused requests: the key still works, one room.
     let rooms = api.call(Method::GET, "/api/rooms", Some(&key), None).await;
     assert_eq!(rooms.json().as_array().unwrap().len(), 1);
-    assert!(api.history(&key, r, "").await.is_empty(), "nothing was sent");
+    assert!(
+        api.history(&key, r, "").await.is_empty(),
+        "nothing was sent"
+    );
     // GET /events still takes ?token= (for clients that cannot set a header).
     let stream = SseStream::open(&api.base, &events(r, &format!("?token={key}")), None, None).await;
     assert_eq!(stream.status, 200);

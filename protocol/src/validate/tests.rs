@@ -20,7 +20,11 @@ fn names_refuse_invisible_and_direction_characters() {
     }
     // At either end too: trimming must not swallow U+2028/2029 or U+FEFF.
     for c in ['\u{2028}', '\u{2029}', '\u{FEFF}', '\u{200B}', '\u{202E}'] {
-        for name in [format!("{c}claude"), format!("claude{c}"), format!(" {c} ada")] {
+        for name in [
+            format!("{c}claude"),
+            format!("claude{c}"),
+            format!(" {c} ada"),
+        ] {
             assert_eq!(
                 Handle::parse(&name),
                 Err(ValidationError::InvisibleChars { field: "handle" }),
