@@ -34,12 +34,6 @@ pub struct NewTicket<'a> {
     pub now_ms: i64,
 }
 
-#[derive(Deserialize)]
-struct Issued {
-    #[allow(dead_code)]
-    room_id: String,
-}
-
 /// Stores a ticket for a room the caller may read (the same rule as every
 /// read, [`READABLE`]), sweeping expired tickets in the same batch. False
 /// when the room is not the caller's to read: nothing is stored.
@@ -64,7 +58,7 @@ pub async fn issue(db: &Db, t: &NewTicket<'_>) -> AppResult<bool> {
         ],
     )?;
     let results = db.batch(vec![sweep, insert]).await?;
-    let issued: Vec<Issued> = crate::store::d1::rows(results.get(1))?;
+    let issued: Vec<serde_json::Value> = crate::store::d1::rows(results.get(1))?;
     Ok(!issued.is_empty())
 }
 
