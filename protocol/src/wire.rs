@@ -320,6 +320,20 @@ mod tests {
     }
 
     #[test]
+    fn stream_ticket_round_trips() {
+        let t = StreamTicket {
+            ticket: "tkt_AAAAAAAAAAAAAAAAAAAAAAAA".into(),
+            expires_in: 60,
+        };
+        let json = serde_json::to_value(&t).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"ticket": "tkt_AAAAAAAAAAAAAAAAAAAAAAAA", "expires_in": 60})
+        );
+        assert_eq!(serde_json::from_value::<StreamTicket>(json).unwrap(), t);
+    }
+
+    #[test]
     fn verified_mentions_and_kind_round_trip() {
         let row: MessageRow = serde_json::from_value(serde_json::json!({
             "seq": 7, "id": "m", "room_id": "r", "sender": "meet-ai", "sender_type": "agent",
