@@ -1,7 +1,12 @@
-//! Who is calling. A credential arrives as `Authorization: Bearer <key>` or,
-//! where a header cannot be set (EventSource, WebSocket), as `?token=<key>`.
-//! It is an owner key (`mai_`, all of its rooms) or a member token (`mem_`,
-//! one room under one handle). Only SHA-256 hashes are compared or stored.
+//! Who is calling. A credential arrives as `Authorization: Bearer <key>`. It
+//! is an owner key (`mai_`, all of its rooms) or a member token (`mem_`, one
+//! room under one handle). Only SHA-256 hashes are compared or stored.
+//!
+//! URLs end up in logs (wrangler's, `wrangler tail`, proxies), so a key in a
+//! URL is accepted only where a header cannot be set: `GET` of the two stream
+//! routes (`/events`, `/ws`), as `?token=`, and there a browser uses a
+//! short-lived single-use `?ticket=` instead (`POST /api/rooms/:id/ticket`).
+//! Anywhere else `?token=` or `?ticket=` is a 401.
 
 use protocol::access::{self, Action, Principal};
 use protocol::key::{self, CredentialKind};
@@ -9,7 +14,7 @@ use protocol::wire::Role;
 
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::store::{keys, members};
+use crate::store::{keys, members, tickets};
 
 /// A member token's identity: its one room and the handle it speaks as.
 #[derive(Debug, Clone)]
@@ -70,9 +75,17 @@ pub struct Presented {
     pub hash: String,
 }
 
+pub const NO_KEYS_IN_URLS: &str = "keys are not accepted in URLs here: ?token= and ?ticket= \
+     work only on GET of /events and /ws; send 'Authorization: Bearer <key>'";
+
 /// The credential the request presents, if any. A malformed `Authorization`
-/// header is refused outright rather than silently ignored for `?token=`.
+/// header is refused outright rather than silently ignored for `?token=`;
+/// a key or ticket in the URL of any route but a stream's is refused too.
 fn presented_text(ctx: &Ctx) -> AppResult<Option<String>> {
+    let in_url = ctx.query("token");
+    if !ctx.stream_route && (in_url.is_some() || ctx.query("ticket").is_some()) {
+        return Err(AppError::unauthorized(NO_KEYS_IN_URLS));
+    }
     if let Some(header) = ctx.header("Authorization") {
         return match key::from_bearer(&header) {
             Some(k) => Ok(Some(k.to_owned())),
@@ -81,7 +94,37 @@ fn presented_text(ctx: &Ctx) -> AppResult<Option<String>> {
             )),
         };
     }
-    Ok(ctx.query("token").filter(|t| !t.is_empty()))
+    Ok(in_url.filter(|t| !t.is_empty()))
+}
+
+/// The reader of a stream route (`/events`, `/ws`) of `room_id`: a
+/// `?ticket=` is redeemed (single use, for this room only, and its
+/// credential must still be live), otherwise as [`optional`].
+pub async fn for_stream(ctx: &Ctx, room_id: &str) -> AppResult<Option<Caller>> {
+    let Some(ticket) = ctx.query("ticket") else {
+        return optional(ctx).await;
+    };
+    let refused = || {
+        AppError::unauthorized(
+            "invalid stream ticket: it is used, expired or for another room; \
+             get a new one with POST /api/rooms/:id/ticket",
+        )
+    };
+    if !key::is_ticket(&ticket) || ctx.header("Authorization").is_some() {
+        return Err(refused());
+    }
+    let room = protocol::validate::parse_id(room_id).ok_or_else(refused)?;
+    let redeemed = tickets::redeem(&ctx.db, &key::hash(&ticket), &room, ctx.now_ms)
+        .await?
+        .ok_or_else(refused)?;
+    match redeemed.kind {
+        CredentialKind::Owner => admit(ctx, keys::find_active(&ctx.db, &redeemed.cred_hash).await?),
+        CredentialKind::Member => admit_member(
+            ctx,
+            members::find_active(&ctx.db, &redeemed.cred_hash).await?,
+        ),
+    }
+    .map(Some)
 }
 
 /// The presented credential; 401 when it is missing or malformed (checked

@@ -1,6 +1,9 @@
 //! What a handler gets: the request, parsed once, plus the bindings it may use.
 
 use protocol::validate::MAX_BODY_BYTES;
+use worker::wasm_bindgen::JsCast;
+use worker::wasm_bindgen_futures::JsFuture;
+use worker::{js_sys, web_sys};
 use worker::{Env, Request, Url};
 
 use crate::config::Config;
@@ -17,6 +20,9 @@ pub struct Ctx {
     pub config: Config,
     /// Wall-clock time at the start of the request, in epoch milliseconds.
     pub now_ms: i64,
+    /// Whether this is `GET` of a stream route (`/events`, `/ws`): the only
+    /// routes that take a credential (`?token=`) or a ticket in the URL.
+    pub stream_route: bool,
 }
 
 impl Ctx {
@@ -32,6 +38,7 @@ impl Ctx {
             db,
             config,
             now_ms: now_ms(),
+            stream_route: false,
         })
     }
 
@@ -54,8 +61,11 @@ impl Ctx {
             .unwrap_or_else(|| "unknown".to_owned())
     }
 
-    /// Reads the body, refusing oversized ones from `Content-Length` before
-    /// reading a byte, and by length after (the header may be absent).
+    /// Reads the body, up to [`MAX_BODY_BYTES`]: a `Content-Length` over it
+    /// is refused (413) before a byte is read, and a body without one (chunked)
+    /// is read chunk by chunk and refused (413) once it passes the cap, never
+    /// holding more than the cap in memory. Every route calls this only after
+    /// authenticating, so a bad key never gets its upload read at all.
     pub async fn body(&mut self) -> AppResult<Vec<u8>> {
         let declared = self
             .header("Content-Length")
@@ -63,17 +73,48 @@ impl Ctx {
         if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
             return Err(ValidationError::BodyTooLarge.into());
         }
-        let body = self.req.bytes().await.map_err(|e| {
-            AppError::client(
-                protocol::ErrorCode::BadRequest,
-                format!("unreadable body: {e}"),
-            )
-        })?;
-        if body.len() > MAX_BODY_BYTES {
+        let Some(stream) = self.req.inner().body() else {
+            return Ok(Vec::new());
+        };
+        // Chunk by chunk: past the cap nothing more is kept, so memory never
+        // holds more than the cap. The rest is read and dropped rather than
+        // left unread: under `wrangler dev` a body cancelled or left half
+        // read stalled the isolate's next request for tens of seconds.
+        let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+        let mut body = Vec::new();
+        let mut over = false;
+        loop {
+            let result = JsFuture::from(reader.read())
+                .await
+                .map_err(|e| unreadable(format!("{e:?}")))?;
+            let field = |name: &str| js_sys::Reflect::get(&result, &name.into());
+            if field("done").ok().and_then(|d| d.as_bool()).unwrap_or(true) {
+                break;
+            }
+            if over {
+                continue;
+            }
+            let chunk = js_sys::Uint8Array::new(&field("value").unwrap_or_default());
+            if body.len() + chunk.length() as usize > MAX_BODY_BYTES {
+                over = true;
+                body = Vec::new();
+                continue;
+            }
+            body.extend_from_slice(&chunk.to_vec());
+        }
+        reader.release_lock();
+        if over {
             return Err(ValidationError::BodyTooLarge.into());
         }
         Ok(body)
     }
+}
+
+fn unreadable(e: String) -> AppError {
+    AppError::client(
+        protocol::ErrorCode::BadRequest,
+        format!("unreadable body: {e}"),
+    )
 }
 
 impl Ctx {

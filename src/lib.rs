@@ -68,6 +68,7 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
         Ok(ctx) => ctx,
         Err(e) => return Ok(api_headers(e.into_response())),
     };
+    ctx.stream_route = endpoint.is_stream();
     // Per-client limits first (they cost no query), then the daily budget.
     let admitted = match budget_client::gate(&ctx, &endpoint).await {
         Ok(()) => budget::gate(&ctx, &endpoint).await,
@@ -101,6 +102,7 @@ async fn dispatch(endpoint: &Endpoint, ctx: &mut Ctx) -> AppResult<Response> {
         Endpoint::ListMessages(id) => routes::messages::list(ctx, id).await,
         Endpoint::SendMessage(id) => routes::messages::send(ctx, id).await,
         Endpoint::Events(id) => routes::events::stream(ctx, id).await,
+        Endpoint::StreamTicket(id) => routes::tickets::issue(ctx, id).await,
         Endpoint::WhoAmI => routes::members::whoami(ctx).await,
         Endpoint::ListMembers(id) => routes::members::list(ctx, id).await,
         Endpoint::AddMember(id) => routes::members::add(ctx, id).await,

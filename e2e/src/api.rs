@@ -110,6 +110,11 @@ impl Api {
         .await
     }
 
+    /// [`Api::create_key_from`] for an owned address (handy in `join_all`).
+    pub async fn create_key_from_owned(&self, ip: String) -> Reply {
+        self.create_key_from(&ip).await
+    }
+
     /// A new key, from a fresh client IP.
     pub async fn new_key(&self) -> String {
         let reply = self.create_key_from(&fresh_ip()).await;

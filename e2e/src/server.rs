@@ -274,6 +274,12 @@ impl Server {
         }
     }
 
+    /// Restarts on the same state with one more `--var NAME:VALUE`.
+    pub fn restart_with_var(&mut self, name: &str, value: &str) {
+        self.options.vars.push((name.to_owned(), value.to_owned()));
+        self.restart();
+    }
+
     /// Stops and starts the server on the same port with the same state.
     pub fn restart(&mut self) {
         self.stop();

@@ -331,3 +331,84 @@ async fn a_member_socket_sends_verified_and_closes_at_once_when_removed() {
     assert_eq!(watcher.next_frame(Duration::from_secs(10)).await, None);
     assert_eq!(watcher.closed, Some(1008));
 }
+
+#[tokio::test]
+async fn revoking_the_owner_closes_anonymous_sockets_on_its_public_room_at_once() {
+    if !paid_variant() {
+        return;
+    }
+    let api = api();
+    let (owner, room) = api.key_and_room().await;
+    api.call(
+        Method::PATCH,
+        &format!("/api/rooms/{}", room.id),
+        Some(&owner),
+        Some(json!({ "public": true })),
+    )
+    .await;
+    let stranger = api.new_key().await;
+    let mut anon = connect(&room.id, "", None).await;
+    let mut keyed = connect(&room.id, "", Some(&stranger)).await;
+    for ws in [&mut anon, &mut keyed] {
+        ws.send_text(PING).await;
+        assert_eq!(
+            ws.next_frame(Duration::from_secs(10)).await,
+            Some(ServerFrame::Pong)
+        );
+    }
+    let revoked = api
+        .call(Method::DELETE, "/api/keys", Some(&owner), None)
+        .await;
+    assert_eq!(revoked.status, 204);
+    // No message is sent: the revocation wakes the room's object, which
+    // finds the owner key revoked and closes every reader's socket.
+    for ws in [&mut anon, &mut keyed] {
+        assert!(ws.next_frame(Duration::from_secs(10)).await.is_none());
+        assert_eq!(ws.closed, Some(1008), "closed for policy");
+    }
+    // And no new socket opens: 401 anonymous, 404 with another key.
+    let base = &Server::shared().base;
+    let status = |r: Result<WsClient, meet_ai_e2e::ws::Refused>| r.err().map(|e| e.status);
+    assert_eq!(
+        status(WsClient::connect(base, &room.id, "", None).await),
+        Some(401)
+    );
+    assert_eq!(
+        status(WsClient::connect(base, &room.id, "", Some(&stranger)).await),
+        Some(404)
+    );
+}
+
+#[tokio::test]
+async fn a_socket_opens_with_a_ticket_once() {
+    if !paid_variant() {
+        return;
+    }
+    let api = api();
+    let (key, room) = api.key_and_room().await;
+    let ticket = api
+        .call(
+            Method::POST,
+            &format!("/api/rooms/{}/ticket", room.id),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(ticket.status, 201, "{}", ticket.body);
+    let t = ticket.json()["ticket"].as_str().unwrap().to_owned();
+    let mut ws = connect(&room.id, &format!("?ticket={t}"), None).await;
+    let m = api.send(&key, &room.id, "ada", "over a ticket").await;
+    assert_eq!(ws.exactly(1).await, vec![m]);
+    let again = WsClient::connect(
+        &Server::shared().base,
+        &room.id,
+        &format!("?ticket={t}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        again.err().map(|e| e.status),
+        Some(401),
+        "a ticket opens one socket"
+    );
+}

@@ -5,6 +5,12 @@
 //! An owner key may do everything to its own rooms. A member token opens one
 //! room: owner-only actions answer 403 wherever they point, other rooms answer
 //! 404 as if they did not exist, and a viewer reads but never sends.
+//!
+//! Which rooms may be read at all needs rows, so it is one SQL clause, the
+//! Worker's `store::rooms::READABLE`, used by every read (room, history,
+//! stream open and poll, ticket, featured): the owner's key, or anyone when
+//! the room is public, and nobody once the owner key is revoked. A room no
+//! one may read answers as if it did not exist (401 anonymous, 404 keyed).
 
 use thiserror::Error;
 

@@ -20,6 +20,24 @@ pub const KEY_LEN: usize = KEY_PREFIX.len() + KEY_BODY_CHARS;
 /// How much of the key is kept to let a person recognise it.
 pub const PREFIX_CHARS: usize = 8;
 
+/// A stream ticket's prefix (`POST /api/rooms/:id/ticket`): a short-lived,
+/// single-use pass to one room's stream, made to go in a URL instead of a key.
+pub const TICKET_PREFIX: &str = "tkt_";
+
+/// Builds a stream ticket from random bytes.
+pub fn ticket_from_entropy(bytes: &[u8; ENTROPY_BYTES]) -> String {
+    with_prefix(TICKET_PREFIX, bytes)
+}
+
+/// Whether a string has the shape of a stream ticket (checked before hashing).
+pub fn is_ticket(candidate: &str) -> bool {
+    candidate.len() == KEY_LEN
+        && candidate.starts_with(TICKET_PREFIX)
+        && candidate[TICKET_PREFIX.len()..]
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 /// Builds a key from random bytes.
 pub fn from_entropy(bytes: &[u8; ENTROPY_BYTES]) -> String {
     with_prefix(KEY_PREFIX, bytes)
@@ -98,6 +116,16 @@ pub fn from_bearer(header: &str) -> Option<&str> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn tickets_are_neither_keys_nor_tokens() {
+        let t = ticket_from_entropy(&[7; ENTROPY_BYTES]);
+        assert!(is_ticket(&t));
+        assert_eq!(kind(&t), None, "a ticket is never accepted as a credential");
+        assert!(!is_ticket(&from_entropy(&[7; ENTROPY_BYTES])));
+        assert!(!is_ticket("tkt_short"));
+        assert!(!is_ticket(&format!("{}!", &t[..KEY_LEN - 1])));
+    }
 
     #[test]
     fn key_has_the_documented_shape() {

@@ -4,6 +4,7 @@
 //! types, so plain `cargo test` covers it natively.
 //!
 //! # Layout
+//! - [`client`]: the network a client counts as for per-client limits (IPv6 per /64).
 //! - [`error`]: the stable error codes every client sees, and their HTTP statuses.
 //! - [`role`]: a message's sender type and a member's role.
 //! - [`wire`]: the JSON shapes of the API (rooms, messages, keys, errors).

@@ -174,7 +174,8 @@ pub enum Kind {
 pub fn classify(endpoint: &Endpoint) -> Kind {
     use Endpoint::*;
     match endpoint {
-        Health | Usage | RevokeKey => Kind::Exempt,
+        // The OpenAPI document is a static asset: no D1 at all.
+        Health | Usage | RevokeKey | OpenApi => Kind::Exempt,
         CreateKey | CreateRoom | AddMember(_) => Kind::Growth,
         SendMessage(_) | UpdateRoom(_) | RemoveMember(..) | ReissueToken(..) | MarkRead(_)
         | Decisions(_) | DecisionAnswer(..) | DecisionCancel(..) => Kind::Write,
@@ -182,6 +183,9 @@ pub fn classify(endpoint: &Endpoint) -> Kind {
         | WhoAmI | ListMembers(_) | Inbox(_) | Wait(_) | Decision(..) | DecisionWait(..) => {
             Kind::Read
         }
+        // A ticket writes one short-lived row, but it is how the web UI opens
+        // a stream: shedding it would shed existing keys' reads, which go last.
+        StreamTicket(_) => Kind::Read,
     }
 }
 

@@ -25,6 +25,8 @@ pub enum Endpoint {
     Events(String),
     /// The paid variant's WebSocket; 404 in the free build.
     Socket(String),
+    /// `POST /api/rooms/:id/ticket`: a single-use pass to that room's stream.
+    StreamTicket(String),
     /// What the presented credential is (owner key or member token).
     WhoAmI,
     ListMembers(String),
@@ -41,6 +43,15 @@ pub enum Endpoint {
     DecisionWait(String, String),
     DecisionAnswer(String, String),
     DecisionCancel(String, String),
+}
+
+impl Endpoint {
+    /// The two stream routes (`GET` only): the one place a credential may
+    /// ride in the URL (`?token=`, `?ticket=`), since EventSource and
+    /// WebSocket cannot set a header.
+    pub fn is_stream(&self) -> bool {
+        matches!(self, Endpoint::Events(_) | Endpoint::Socket(_))
+    }
 }
 
 /// What a request resolves to.
@@ -121,6 +132,10 @@ pub fn resolve(method: &str, path: &str) -> Resolved {
         ["rooms", id, "ws"] if !id.is_empty() => {
             pick("GET", (method == "GET").then(|| Socket((*id).into())))
         }
+        ["rooms", id, "ticket"] if !id.is_empty() => pick(
+            "POST",
+            (method == "POST").then(|| StreamTicket((*id).into())),
+        ),
         ["whoami"] => pick("GET", (method == "GET").then_some(WhoAmI)),
         ["rooms", id, "members"] if !id.is_empty() => pick(
             "GET, POST",
@@ -191,6 +206,27 @@ fn decode(segment: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ticket_route_and_stream_routes() {
+        assert_eq!(
+            resolve("POST", "/api/rooms/r/ticket"),
+            Resolved::Endpoint(Endpoint::StreamTicket("r".into()))
+        );
+        assert_eq!(
+            resolve("GET", "/api/rooms/r/ticket"),
+            Resolved::MethodNotAllowed { allow: "POST" }
+        );
+        let stream = |m, p| match resolve(m, p) {
+            Resolved::Endpoint(e) => e.is_stream(),
+            _ => false,
+        };
+        assert!(stream("GET", "/api/rooms/r/events"));
+        assert!(stream("GET", "/api/rooms/r/ws"));
+        assert!(!stream("GET", "/api/rooms/r/messages"));
+        assert!(!stream("POST", "/api/rooms/r/ticket"));
+        assert!(!stream("DELETE", "/api/keys"));
+    }
 
     #[test]
     fn member_inbox_and_wait_routes() {

@@ -183,6 +183,14 @@ pub struct KeyCreated {
     pub prefix: String,
 }
 
+/// `POST /api/rooms/:id/ticket`: a single-use pass to that room's `/events`
+/// or `/ws` (`?ticket=`), valid for `expires_in` seconds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamTicket {
+    pub ticket: String,
+    pub expires_in: u32,
+}
+
 /// Every 4xx/5xx body: a sentence for a human and a stable code for a program.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
@@ -309,6 +317,20 @@ mod tests {
                 "verified": false, "mentions": [], "kind": "message"
             })
         );
+    }
+
+    #[test]
+    fn stream_ticket_round_trips() {
+        let t = StreamTicket {
+            ticket: "tkt_AAAAAAAAAAAAAAAAAAAAAAAA".into(),
+            expires_in: 60,
+        };
+        let json = serde_json::to_value(&t).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"ticket": "tkt_AAAAAAAAAAAAAAAAAAAAAAAA", "expires_in": 60})
+        );
+        assert_eq!(serde_json::from_value::<StreamTicket>(json).unwrap(), t);
     }
 
     #[test]

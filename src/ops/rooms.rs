@@ -1,7 +1,7 @@
 //! Rooms: listing, creating, reading and changing their settings.
 
 use protocol::access::Action;
-use protocol::ratelimit::Decision;
+use protocol::ratelimit::retry_after_secs;
 use protocol::validate::{NewRoom, RoomUpdate};
 use protocol::wire::Room;
 
@@ -9,7 +9,7 @@ use crate::auth::{not_readable, Caller};
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
 use crate::ops::{keyed_room_id, room_id};
-use crate::store::{kv, rooms};
+use crate::store::rooms;
 
 /// The caller's rooms, oldest first: all of an owner's, or a member's one.
 pub async fn list(ctx: &Ctx, caller: &Caller) -> AppResult<Vec<Room>> {
@@ -26,23 +26,24 @@ pub async fn list(ctx: &Ctx, caller: &Caller) -> AppResult<Vec<Room>> {
 
 pub async fn create(ctx: &Ctx, caller: &Caller, new: &NewRoom) -> AppResult<Room> {
     caller.may(Action::CreateRoom, None)?;
-    let scope = format!("rooms-per-key:{}", caller.key_id);
-    if let Decision::Deny { retry_after_secs } =
-        kv::check_and_record(&ctx.env, &scope, ctx.config.rooms_per_key, ctx.now_ms).await?
-    {
-        return Err(AppError::rate_limited(
-            format!(
-                "room creation is limited to {} per day per key",
-                ctx.config.rooms_per_key.max
-            ),
-            retry_after_secs,
-        ));
-    }
+    let limit = ctx.config.rooms_per_key;
     let id = uuid::Uuid::new_v4().to_string();
-    let row = rooms::insert(&ctx.db, &id, &caller.key_id, new.name.as_ref(), ctx.now_ms)
-        .await?
-        .ok_or_else(|| AppError::Internal("room insert returned no row".into()))?;
-    Ok(Room::from(row))
+    match rooms::insert(
+        &ctx.db,
+        &id,
+        &caller.key_id,
+        new.name.as_ref(),
+        ctx.now_ms,
+        limit,
+    )
+    .await?
+    {
+        Ok(row) => Ok(Room::from(row)),
+        Err(rooms::CreateRefusal::RateLimited { oldest_ms }) => Err(AppError::rate_limited(
+            format!("room creation is limited to {} per day per key", limit.max),
+            retry_after_secs(limit, oldest_ms.unwrap_or(ctx.now_ms), ctx.now_ms),
+        )),
+    }
 }
 
 /// The owner's room, a member's own room, or any public room (with or

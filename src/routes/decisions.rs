@@ -44,16 +44,9 @@ pub async fn wait(ctx: &Ctx, raw_room: &str, raw_id: &str) -> AppResult<Response
 }
 
 pub async fn answer(ctx: &mut Ctx, raw_room: &str, raw_id: &str) -> AppResult<Response> {
-    let body = ctx.body().await;
-    let parsed = body.and_then(|b| Answer::from_json(&b).map_err(decision_error));
-    let body = match parsed {
-        Ok(body) => body,
-        Err(e) => {
-            // A bad key outranks bad input, as on every other route.
-            authenticate(ctx).await?;
-            return Err(e);
-        }
-    };
+    // The credential first: a bad key never makes the Worker read a body.
+    authenticate(ctx).await?;
+    let body = Answer::from_json(&ctx.body().await?).map_err(decision_error)?;
     settled(ops::decisions::answer(ctx, raw_room, raw_id, body).await?)
 }
 

@@ -19,7 +19,7 @@ use worker::{console_error, Delay, Response};
 
 use protocol::access::Action;
 
-use crate::auth::{not_readable, optional};
+use crate::auth::not_readable;
 use crate::context::{now_ms, Ctx};
 use crate::error::{AppError, AppResult};
 use crate::ops;
@@ -53,7 +53,8 @@ pub(crate) struct Opened {
 /// then access, head and cursor in one statement). Every refusal happens here,
 /// before a stream or socket opens.
 pub(crate) async fn open(ctx: &Ctx, raw_id: &str) -> AppResult<Opened> {
-    let caller = optional(ctx).await?;
+    // A `?ticket=` (what the web UI sends) is redeemed here, once.
+    let caller = crate::auth::for_stream(ctx, raw_id).await?;
     let room = ops::room_id(raw_id, &caller)?;
     if let Some(c) = &caller {
         c.may(Action::Read, Some(&room))?;

@@ -46,29 +46,23 @@ pub async fn handle(ctx: &mut Ctx) -> AppResult<Response> {
     if let Err(e) = presented(ctx) {
         return Ok(unauthorized(e));
     }
+    // The credential is checked before a byte of the body is read.
+    let authed = match authenticate(ctx).await {
+        Ok(caller) => caller,
+        Err(e) => return Ok(transport_error(e, None)),
+    };
     let body = match ctx.body().await {
         Ok(body) => body,
         Err(e) => return Ok(transport_error(e, None)),
     };
     let outcome = mcp::handle(&body, version);
-    // A send authenticates inside its one D1 batch, as its REST twin does;
-    // everything else looks the credential up first.
+    // A send authenticates again inside its one D1 batch, as its REST twin does.
     let caller = match &outcome {
         Outcome::Call {
             call: ToolCall::SendMessage { .. },
             ..
         } => None,
-        _ => match authenticate(ctx).await {
-            Ok(caller) => Some(caller),
-            Err(e) => {
-                let id = match &outcome {
-                    Outcome::Call { id, .. } => Some(id.clone()),
-                    Outcome::Reply(r) => r.id.clone(),
-                    _ => None,
-                };
-                return Ok(transport_error(e, id));
-            }
-        },
+        _ => Some(authed),
     };
     Ok(match outcome {
         Outcome::Call { id, call } => {

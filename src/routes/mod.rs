@@ -12,5 +12,6 @@ pub mod members;
 pub mod messages;
 pub mod rooms;
 pub mod usage;
+pub mod tickets;
 #[cfg(feature = "durable-objects")]
 pub mod ws;

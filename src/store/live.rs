@@ -19,7 +19,8 @@ pub struct Pending {
     /// The members among the readers that are still live, as (id, token hash):
     /// a socket whose pair is missing was removed or re-issued.
     pub live_members: Vec<(String, String)>,
-    /// Whether the room is public now (None: it no longer exists).
+    /// Whether the room is public now (None: it no longer exists, or its
+    /// owner key was revoked).
     pub public: Option<bool>,
 }
 
@@ -54,7 +55,14 @@ pub async fn pending(
          AND revoked_ms IS NOT NULL",
         &[Arg::Text(&readers_json)],
     )?;
-    let room = db.prepare("SELECT public FROM rooms WHERE id = ?1", &[room_id.into()])?;
+    // A revoked owner key's room reads as gone: every socket closes.
+    let room = db.prepare(
+        &format!(
+            "SELECT r.public FROM rooms r WHERE r.id = ?1 AND {}",
+            crate::store::rooms::OWNER_LIVE
+        ),
+        &[room_id.into()],
+    )?;
     let live = members::live_statement(db, &members_json)?;
     let results = db.batch(vec![messages, revoked, room, live]).await?;
     let revoked: Vec<IdRow> = rows(results.get(1))?;

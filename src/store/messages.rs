@@ -331,7 +331,7 @@ pub async fn page(
         &[room_id.into(), reader.into(), cursor.into()],
     )?;
     let owned =
-        format!("room_id = ?1 AND EXISTS (SELECT 1 FROM rooms WHERE id = ?1 AND {READABLE})");
+        format!("room_id = ?1 AND EXISTS (SELECT 1 FROM rooms r WHERE r.id = ?1 AND {READABLE})");
     let cursor_seq = if cursor.is_some() {
         "(SELECT seq FROM messages WHERE id = ?3 AND room_id = ?1)"
     } else {
@@ -479,7 +479,7 @@ pub async fn poll(
                 "SELECT m.seq, m.id, m.room_id, m.sender, m.sender_type, m.color, m.content, \
                    m.created_ms, m.verified, m.mentions, m.kind, m.payload \
                  FROM rooms r LEFT JOIN messages m ON m.room_id = r.id AND m.seq > ?3 \
-                 WHERE r.id = ?1 AND (r.key_id = ?2 OR r.public = 1) AND {STILL_LIVE} \
+                 WHERE r.id = ?1 AND {READABLE} AND {STILL_LIVE} \
                  ORDER BY m.seq LIMIT ?4"
             ),
             &[

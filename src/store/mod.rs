@@ -1,13 +1,13 @@
-//! Storage: D1 (the one source of truth) and KV (counters of rare events).
+//! Storage: D1, the one source of truth (rate limits count its rows too).
 //! SQL lives with the resource it serves; this module owns the plumbing.
 
 pub mod d1;
 pub mod decisions;
 pub mod inbox;
 pub mod keys;
-pub mod kv;
 #[cfg(feature = "durable-objects")]
 pub mod live;
 pub mod members;
 pub mod messages;
 pub mod rooms;
+pub mod tickets;

@@ -92,6 +92,12 @@ export interface NewMessage {
   color?: string;
 }
 
+/** `POST /api/rooms/:id/ticket`: good for one stream open, within `expires_in` seconds. */
+export interface StreamTicket {
+  ticket: string;
+  expires_in: number;
+}
+
 export class ApiError extends Error {
   /** HTTP status; 0 when the server could not be reached. */
   readonly status: number;
@@ -219,6 +225,14 @@ export class Api {
     return this.request("PATCH", `/api/rooms/${encodeURIComponent(id)}`, {
       body: { loop_guard: loopGuard },
     });
+  }
+
+  /**
+   * A single-use, short-lived pass to one room's stream (`?ticket=`), so the
+   * key never goes in a URL: URLs end up in logs. One per (re)connect.
+   */
+  streamTicket(roomId: string): Promise<StreamTicket> {
+    return this.request("POST", `/api/rooms/${encodeURIComponent(roomId)}/ticket`);
   }
 
   whoami(): Promise<WhoAmI> {

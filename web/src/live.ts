@@ -6,8 +6,16 @@
 //   shut out a reader who lost access (close code 1008); we ping every 30 s
 //   and drop a socket that stops answering, or when the browser goes offline.
 // - otherwise Server-Sent Events (EventSource on `/api/rooms/:id/events`).
-//   The server ends each stream every 20-80 s; EventSource reconnects by
-//   itself with Last-Event-ID and the server resumes after it.
+//   The server ends each stream every 20-80 s and we reopen it from the last
+//   id (an anonymous reader of a public room lets EventSource reconnect by
+//   itself with Last-Event-ID).
+//
+// The key (or member token) never goes in a URL: URLs end up in logs. With
+// a credential, every open and reopen first fetches a stream ticket
+// (`POST /api/rooms/:id/ticket`, the key in the header), which is good for
+// one open of this room within a minute, and puts that in the URL instead.
+// A used ticket cannot serve EventSource's own reconnect, so with a ticket
+// we close the EventSource when its stream ends and open a new one.
 //
 // Both open with `after=<last message id>`, or START (the nil UUID) in a room
 // that was empty, and the server replays everything after it before going
@@ -95,6 +103,9 @@ export function connectLive(opts: LiveOptions): LiveConnection {
 abstract class Connection implements LiveConnection {
   protected lastId: string;
   protected closed = false;
+  /** A ticket is being fetched for an open. */
+  protected opening = false;
+  private generation = 0;
   private state: LiveState | null = null;
   private quietTimer = 0;
   private retryTimer = 0;
@@ -130,11 +141,45 @@ abstract class Connection implements LiveConnection {
     this.shut();
   }
 
-  protected url(kind: "events" | "ws"): string {
+  /** Whether opens go with a credential (and so need a ticket each). */
+  protected get keyed(): boolean {
+    return this.opts.auth && this.opts.api.key !== null;
+  }
+
+  /** The stream URL from `lastId`, with a fresh ticket when keyed. */
+  protected async url(kind: "events" | "ws"): Promise<string> {
     const q = new URLSearchParams();
-    if (this.opts.auth && this.opts.api.key) q.set("token", this.opts.api.key);
+    if (this.keyed) q.set("ticket", (await this.opts.api.streamTicket(this.opts.roomId)).ticket);
     q.set("after", this.lastId);
     return `/api/rooms/${encodeURIComponent(this.opts.roomId)}/${kind}?${q}`;
+  }
+
+  /**
+   * Opens a channel once its URL is ready. A ticket that cannot be had is a
+   * failed open (REST recovery then tells why); a stale answer (the
+   * connection was shut or reopened meanwhile) is dropped.
+   */
+  protected withUrl(kind: "events" | "ws", then: (url: string) => void): void {
+    const generation = ++this.generation;
+    this.opening = true;
+    this.url(kind).then(
+      (url) => {
+        if (generation !== this.generation || this.closed) return;
+        this.opening = false;
+        then(url);
+      },
+      () => {
+        if (generation !== this.generation || this.closed) return;
+        this.opening = false;
+        this.failed();
+      },
+    );
+  }
+
+  /** Forgets a pending open, if any (part of every shut). */
+  protected cancelOpening(): void {
+    this.generation++;
+    this.opening = false;
   }
 
   /** The channel is open: live. */
@@ -220,16 +265,23 @@ class SseConnection extends Connection {
   private es: EventSource | null = null;
 
   protected get active(): boolean {
-    return this.es !== null;
+    return this.es !== null || this.opening;
   }
 
   protected open(): void {
+    this.withUrl("events", (url) => this.connect(url));
+  }
+
+  private connect(url: string): void {
     // The stream announces its resume point (`id:`) before any message, so
     // EventSource's own reconnects resume from here even before one arrives.
-    const es = new EventSource(this.url("events"));
+    const es = new EventSource(url);
     this.es = es;
+    let wasOpen = false;
     es.addEventListener("open", () => {
-      if (this.es === es) this.opened();
+      if (this.es !== es) return;
+      wasOpen = true;
+      this.opened();
     });
     es.addEventListener("message", (event: MessageEvent<string>) => {
       if (this.es !== es) return;
@@ -243,6 +295,15 @@ class SseConnection extends Connection {
     });
     es.addEventListener("error", () => {
       if (this.es !== es || this.closed) return;
+      if (this.keyed && wasOpen) {
+        // The stream ended (routinely, every 20-80 s); its ticket is used,
+        // so EventSource's own reconnect would be refused: reopen with a new
+        // ticket from the last id, at once.
+        this.shut();
+        this.blip();
+        this.open();
+        return;
+      }
       if (es.readyState === EventSource.CONNECTING) {
         // The browser is reconnecting by itself (with Last-Event-ID): routine,
         // unless it is still not back after a moment (it fires this at every
@@ -257,6 +318,7 @@ class SseConnection extends Connection {
   }
 
   protected shut(): void {
+    this.cancelOpening();
     this.es?.close();
     this.es = null;
   }
@@ -278,7 +340,7 @@ class WsConnection extends Connection {
   };
 
   protected get active(): boolean {
-    return this.ws !== null;
+    return this.ws !== null || this.opening;
   }
 
   override start(): void {
@@ -292,10 +354,14 @@ class WsConnection extends Connection {
   }
 
   protected open(): void {
+    this.withUrl("ws", (url) => this.connect(url));
+  }
+
+  private connect(url: string): void {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     let ws: WebSocket;
     try {
-      ws = new WebSocket(`${scheme}//${location.host}${this.url("ws")}`);
+      ws = new WebSocket(`${scheme}//${location.host}${url}`);
     } catch {
       this.failed(); // Refused on the spot (a blocked port, say): as if refused by the server.
       return;
@@ -359,6 +425,7 @@ class WsConnection extends Connection {
   }
 
   protected shut(): void {
+    this.cancelOpening();
     window.clearInterval(this.pingTimer);
     window.clearTimeout(this.pongTimer);
     const ws = this.ws;

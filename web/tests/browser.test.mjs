@@ -381,7 +381,10 @@ describe("meet-ai web UI", () => {
     const [first] = PAID ? roomSockets(sockets, room.id).map((s) => s.url) : streams;
     assert.ok(first, `a live ${PAID ? "WebSocket" : "event stream"} to the room`);
     assert.equal(first.searchParams.get("after"), START);
-    assert.equal(first.searchParams.get("token"), key);
+    // The key never goes in a URL: a single-use stream ticket does.
+    assert.equal(first.searchParams.get("token"), null, "no key in the stream URL");
+    assert.match(first.searchParams.get("ticket") ?? "", /^tkt_[A-Za-z0-9_-]{24}$/);
+    assert.ok(!first.href.includes(key), "the key is nowhere in the stream URL");
 
     await post(key, room.id, "Reading the failing test now.");
     await messageItems(page).filter({ hasText: "Reading the failing test now." }).waitFor({ timeout: WAIT });

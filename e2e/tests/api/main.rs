@@ -3,6 +3,8 @@
 //! with the default configuration; every test makes its own keys, so tests are
 //! independent tenants and can run in parallel.
 
+mod bodies;
+mod bursts;
 mod decisions;
 mod events;
 mod helpers;
@@ -11,6 +13,9 @@ mod keys;
 mod members;
 mod mentions;
 mod messages;
+mod names;
 mod ratelimit;
 mod readlimit;
+mod revoke;
 mod rooms;
+mod tickets;

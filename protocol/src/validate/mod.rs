@@ -106,6 +106,11 @@ fn trimmed_text(
     field: &'static str,
     max_chars: usize,
 ) -> Result<String, ValidationError> {
+    // Before trimming: U+2028/2029 count as white space to `trim`, and a name
+    // must refuse them, not silently lose them.
+    if raw.chars().any(is_invisible) {
+        return Err(ValidationError::InvisibleChars { field });
+    }
     let text = raw.trim();
     if text.is_empty() {
         return Err(ValidationError::Empty { field });
@@ -119,14 +124,13 @@ fn trimmed_text(
     if text.chars().any(char::is_control) {
         return Err(ValidationError::ControlChars { field });
     }
-    if text.chars().any(is_invisible) {
-        return Err(ValidationError::InvisibleChars { field });
-    }
     Ok(text.to_owned())
 }
 
 /// Zero-width and text-direction characters: in a name they make two names
-/// that look alike compare unequal (`cla\u{200B}ude`) or show reversed.
+/// that look alike compare unequal (`cla\u{200B}ude`) or show reversed. The
+/// one rule for every name (sender, room name, handle, `for`), applied by
+/// [`trimmed_text`] to the raw input, leading and trailing ones included.
 pub fn is_invisible(c: char) -> bool {
     matches!(c,
         '\u{200B}'..='\u{200F}'

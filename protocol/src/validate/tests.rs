@@ -18,6 +18,28 @@ fn names_refuse_invisible_and_direction_characters() {
         assert!(RoomName::parse(&name).is_err());
         assert!(Handle::parse(&name).is_err());
     }
+    // At either end too: trimming must not swallow U+2028/2029 or U+FEFF.
+    for c in ['\u{2028}', '\u{2029}', '\u{FEFF}', '\u{200B}', '\u{202E}'] {
+        for name in [
+            format!("{c}claude"),
+            format!("claude{c}"),
+            format!(" {c} ada"),
+        ] {
+            assert_eq!(
+                Handle::parse(&name),
+                Err(ValidationError::InvisibleChars { field: "handle" }),
+                "{name:?}"
+            );
+            assert!(Sender::parse(&name).is_err());
+            assert!(RoomName::parse(&name).is_err());
+            assert!(Handle::parse_for(&name).is_err());
+        }
+    }
+    // The code a client sees is 400, not 413 or 500.
+    assert_eq!(
+        ValidationError::InvisibleChars { field: "sender" }.code(),
+        crate::ErrorCode::BadRequest
+    );
     // Neighbours stay allowed: an en dash, a non-breaking space inside.
     assert!(Sender::parse("a\u{2013}b").is_ok());
     assert!(Handle::parse("zoë").is_ok());
