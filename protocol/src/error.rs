@@ -32,6 +32,12 @@ pub enum ErrorCode {
     /// messages in a row with no human between. Wait for a human, or have the
     /// owner raise the room's `loop_guard`.
     LoopGuard,
+    /// The key's daily send quota is spent; `Retry-After` points at the next
+    /// 00:00 UTC, when it resets.
+    DailyQuota,
+    /// An Idempotency-Key was reused with a different body: nothing was
+    /// stored. Use a new key for a new message.
+    IdempotencyConflict,
     /// Our fault. The cause is logged, never shown.
     Internal,
 }
@@ -47,8 +53,8 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
-            ErrorCode::Unprocessable => 422,
-            ErrorCode::RateLimited | ErrorCode::LoopGuard => 429,
+            ErrorCode::Unprocessable | ErrorCode::IdempotencyConflict => 422,
+            ErrorCode::RateLimited | ErrorCode::LoopGuard | ErrorCode::DailyQuota => 429,
             ErrorCode::Internal => 500,
         }
     }
@@ -92,6 +98,16 @@ mod tests {
         }
         // Two codes share 429; a bare status means the plain rate limit.
         assert_eq!(ErrorCode::LoopGuard.status(), 429);
+        assert_eq!(ErrorCode::DailyQuota.status(), 429);
+        assert_eq!(ErrorCode::IdempotencyConflict.status(), 422);
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::DailyQuota).unwrap(),
+            "\"daily_quota\""
+        );
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::IdempotencyConflict).unwrap(),
+            "\"idempotency_conflict\""
+        );
         assert_eq!(
             serde_json::to_string(&ErrorCode::LoopGuard).unwrap(),
             "\"loop_guard\""

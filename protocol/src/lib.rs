@@ -16,18 +16,24 @@
 //! - [`sse`]: Server-Sent Events encoding (server) and incremental decoding (clients).
 //! - [`stream`]: the SSE poll schedule and its per-invocation query budget.
 //! - [`ratelimit`]: sliding-window decisions for the rate limits.
+//! - [`send_quota`]: a key's per-minute limit and daily quota, from its row's counters.
+//! - [`idempotency`]: an Idempotency-Key's message id and the body fingerprint a retry must repeat.
+//! - [`page_bytes`]: the byte cap on history pages and stream batches.
 //! - [`time`]: timestamps as the API shows them.
 //! - [`ws`]: WebSocket frames of the paid variant.
 
 pub mod access;
 pub mod decision;
 pub mod error;
+pub mod idempotency;
 pub mod key;
 pub mod mcp;
 pub mod mention;
+pub mod page_bytes;
 pub mod ratelimit;
 pub mod role;
 pub mod route;
+pub mod send_quota;
 pub mod sse;
 pub mod stream;
 pub mod time;

@@ -11,3 +11,5 @@ pub mod live;
 pub mod members;
 pub mod messages;
 pub mod rooms;
+pub mod refusal;
+pub mod send_quota;

@@ -3,9 +3,12 @@
 //! with the default configuration; every test makes its own keys, so tests are
 //! independent tenants and can run in parallel.
 
+mod byte_caps;
+mod daily_quota;
 mod decisions;
 mod events;
 mod helpers;
+mod idempotency;
 mod isolation;
 mod keys;
 mod members;
@@ -13,3 +16,4 @@ mod mentions;
 mod messages;
 mod ratelimit;
 mod rooms;
+mod send_cost;
