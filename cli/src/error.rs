@@ -200,8 +200,10 @@ pub fn exit_for(code: ErrorCode) -> u8 {
         ErrorCode::Unauthorized => exit::AUTH,
         ErrorCode::Forbidden => exit::FORBIDDEN,
         ErrorCode::NotFound => exit::NOT_FOUND,
-        ErrorCode::Conflict => exit::CONFLICT,
-        ErrorCode::RateLimited => exit::RATE_LIMITED,
+        // A reused Idempotency-Key clashes with the message it first sent.
+        ErrorCode::Conflict | ErrorCode::IdempotencyConflict => exit::CONFLICT,
+        // Not retried (its wait is hours), but a limit all the same.
+        ErrorCode::RateLimited | ErrorCode::DailyQuota => exit::RATE_LIMITED,
         ErrorCode::LoopGuard => exit::LOOP_GUARD,
         ErrorCode::BadRequest
         | ErrorCode::MethodNotAllowed
@@ -216,7 +218,7 @@ impl fmt::Display for CliError {
         f.write_str(&self.message)?;
         if let Kind::Api {
             retry_after: Some(after),
-            code: ErrorCode::RateLimited,
+            code: ErrorCode::RateLimited | ErrorCode::DailyQuota,
             ..
         } = self.kind
         {

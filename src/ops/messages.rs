@@ -179,6 +179,13 @@ pub fn refused(
     }
 }
 
+/// A page of history: its messages, oldest first, and whether the byte cap
+/// (`protocol::page_bytes`) ended it before `limit` (then more follow).
+pub struct HistoryPage {
+    pub messages: Vec<Message>,
+    pub truncated: bool,
+}
+
 /// A page of a room's history, for its owner, its members, or anyone if the
 /// room is public.
 pub async fn history(
@@ -187,7 +194,7 @@ pub async fn history(
     raw_room: &str,
     page: &Page,
     limit: u32,
-) -> AppResult<Vec<Message>> {
+) -> AppResult<HistoryPage> {
     let id = room_id(raw_room, caller)?;
     if let Some(c) = caller {
         c.may(Action::Read, Some(&id))?;
@@ -199,6 +206,9 @@ pub async fn history(
             ErrorCode::NotFound,
             "the cursor message is not in this room",
         )),
-        PageResult::Rows(rows) => Ok(rows.into_iter().map(Message::from).collect()),
+        PageResult::Rows { rows, truncated } => Ok(HistoryPage {
+            messages: rows.into_iter().map(Message::from).collect(),
+            truncated,
+        }),
     }
 }

@@ -198,13 +198,21 @@ const SIZE: &str = "length(CAST(content AS BLOB)) + COALESCE(length(CAST(payload
 /// Cuts the rows of `inner` (a statement that selects COLS and SIZE, in page
 /// order `dir`, already limited by count) at the byte cap bound at `?6`:
 /// a row stays while the rows before it in page order sum to less than the
-/// cap (`protocol::page_bytes::keeps`). Returns them oldest first. The window
-/// runs over the limited rows only, so the cut reads no more rows.
+/// cap (`protocol::page_bytes::keeps`). Returns them oldest first, each with
+/// `fetched`, how many rows the count limit let through (more than returned:
+/// the cap cut the page). The window runs over the limited rows only, so the
+/// cut reads no more rows.
 fn capped(inner: &str, dir: &str) -> String {
     format!(
-        "SELECT {COLS} FROM (SELECT *, SUM(sz) OVER (ORDER BY seq {dir} ROWS UNBOUNDED PRECEDING) \
-           AS upto FROM ({inner})) WHERE upto - sz < ?6 ORDER BY seq"
+        "SELECT {COLS}, fetched FROM (SELECT *, \
+           SUM(sz) OVER (ORDER BY seq {dir} ROWS UNBOUNDED PRECEDING) AS upto, \
+           COUNT(*) OVER () AS fetched FROM ({inner})) WHERE upto - sz < ?6 ORDER BY seq"
     )
+}
+
+#[derive(Deserialize)]
+struct FetchedRow {
+    fetched: i64,
 }
 
 fn byte_cap_arg(n: u64) -> Arg<'static> {
@@ -215,7 +223,12 @@ fn byte_cap_arg(n: u64) -> Arg<'static> {
 pub enum PageResult {
     RoomNotFound,
     CursorNotFound,
-    Rows(Vec<MessageRow>),
+    /// `truncated`: the byte cap ended the page before its count; more
+    /// follow in the direction paged.
+    Rows {
+        rows: Vec<MessageRow>,
+        truncated: bool,
+    },
 }
 
 #[derive(Deserialize)]
@@ -292,7 +305,13 @@ pub async fn page(
     if cursor.is_some() && check.cursor_seq.is_none() {
         return Ok(PageResult::CursorNotFound);
     }
-    Ok(PageResult::Rows(rows(results.get(1))?))
+    let page: Vec<MessageRow> = rows(results.get(1))?;
+    let fetched: Vec<FetchedRow> = rows(results.get(1))?;
+    let fetched = fetched.first().map_or(0, |r| r.fetched);
+    Ok(PageResult::Rows {
+        truncated: (page.len() as i64) < fetched,
+        rows: page,
+    })
 }
 
 /// Where a stream starts.

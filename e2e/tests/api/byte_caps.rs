@@ -7,6 +7,7 @@ use std::time::Duration;
 use protocol::page_bytes::{row_bytes, take, PAGE_BYTES};
 use protocol::validate::START;
 use protocol::wire::Message;
+use reqwest::Method;
 
 use crate::helpers::{api, contents};
 use meet_ai_e2e::SseStream;
@@ -19,6 +20,16 @@ fn big(i: usize) -> String {
     format!("{i:02}{}", "x".repeat(SIZE - 2))
 }
 
+/// Which of the messages these are (their first two characters), so a
+/// failure prints numbers, not megabytes.
+fn labels(messages: &[Message]) -> Vec<String> {
+    contents(messages).iter().map(|c| c[..2].to_owned()).collect()
+}
+
+fn all_labels(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|i| format!("{i:02}")).collect()
+}
+
 #[tokio::test]
 async fn large_messages_page_by_bytes_and_nothing_is_lost() {
     let api = api();
@@ -29,10 +40,23 @@ async fn large_messages_page_by_bytes_and_nothing_is_lost() {
     let per_page = take(std::iter::repeat_n(row_bytes(SIZE as u64, 0), N), PAGE_BYTES);
     assert!(per_page < N, "the cap binds for this test to mean anything");
 
-    // The latest page is cut by bytes: the newest `per_page`, oldest first.
-    let latest = api.history(&key, &room.id, "?limit=500").await;
-    let want: Vec<String> = (N - per_page..N).map(big).collect();
-    assert_eq!(contents(&latest), want);
+    // The latest page is cut by bytes: the newest `per_page`, oldest first,
+    // marked so a client knows a short page is not the start.
+    let path = format!("/api/rooms/{}/messages", room.id);
+    let reply = api
+        .call(Method::GET, &format!("{path}?limit=500"), Some(&key), None)
+        .await;
+    assert_eq!(reply.header("Page-Truncated"), Some("bytes"), "{:?}", reply.header("Server-Timing"));
+    let latest: Vec<Message> = serde_json::from_str(&reply.body).unwrap();
+    assert_eq!(labels(&latest), all_labels(N - per_page..N));
+    assert!(contents(&latest).iter().all(|c| c.len() == SIZE), "whole messages");
+
+    // A page the count ends is not marked.
+    let small = api
+        .call(Method::GET, &format!("{path}?limit=2"), Some(&key), None)
+        .await;
+    assert_eq!(small.status, 200);
+    assert_eq!(small.header("Page-Truncated"), None);
 
     // Paging back with `before` reaches the start, each page under the cap.
     let mut all: Vec<Message> = latest;
@@ -47,7 +71,7 @@ async fn large_messages_page_by_bytes_and_nothing_is_lost() {
         assert!(page.len() <= per_page, "a page holds {}", page.len());
         all.splice(0..0, page);
     }
-    assert_eq!(contents(&all), (0..N).map(big).collect::<Vec<_>>());
+    assert_eq!(labels(&all), all_labels(0..N));
 
     // And forward with `after` from the start.
     let mut forward: Vec<Message> = Vec::new();
@@ -62,12 +86,12 @@ async fn large_messages_page_by_bytes_and_nothing_is_lost() {
         assert!(page.len() <= per_page);
         forward.extend(page);
     }
-    assert_eq!(contents(&forward), (0..N).map(big).collect::<Vec<_>>());
+    assert_eq!(labels(&forward), all_labels(0..N));
 
     // The stream from the start delivers all of them, in order, in capped
     // batches: each poll goes on from the last message it sent.
-    let path = format!("/api/rooms/{}/events", room.id);
-    let mut stream = SseStream::open(&api.base, &path, Some(&key), Some(START)).await;
+    let events = format!("/api/rooms/{}/events", room.id);
+    let mut stream = SseStream::open(&api.base, &events, Some(&key), Some(START)).await;
     assert_eq!(stream.status, 200);
     let mut streamed = Vec::new();
     while streamed.len() < N {
@@ -76,5 +100,6 @@ async fn large_messages_page_by_bytes_and_nothing_is_lost() {
             None => break,
         }
     }
-    assert_eq!(contents(&streamed), (0..N).map(big).collect::<Vec<_>>());
+    assert_eq!(labels(&streamed), all_labels(0..N));
+    assert!(contents(&streamed).iter().all(|c| c == &big(c[..2].parse().unwrap())));
 }
