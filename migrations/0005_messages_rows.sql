@@ -53,8 +53,9 @@ ALTER TABLE messages_new RENAME TO messages;
 CREATE UNIQUE INDEX messages_id ON messages(id);
 
 -- The per-key send limits, kept in the key's own row: one row write per send.
--- send_log: JSON array of the key's send times (ms) within the last minute,
--- at most RATE_MESSAGES_PER_MINUTE of them (an exact sliding window).
+-- send_log: JSON array of the key's most recent send times (ms), ascending,
+-- at most RATE_MESSAGES_PER_MINUTE of them: an exact sliding window, checked
+-- by looking at one element (src/store/send_quota.rs).
 ALTER TABLE api_keys ADD COLUMN send_log TEXT;
 -- The UTC day (ms / 86 400 000) that sent_today counts, and the count.
 ALTER TABLE api_keys ADD COLUMN sent_day INTEGER;

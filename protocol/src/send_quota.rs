@@ -23,7 +23,8 @@ pub fn secs_until_next_utc_day(now_ms: i64) -> u64 {
 /// What a key's row holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SendCounters {
-    /// Send times (ms) of the last minute, as `send_log` stores them.
+    /// The most recent send times (ms), as `send_log` stores them; those
+    /// still inside the window are what counts.
     pub log: Vec<i64>,
     /// The UTC day `today` counts (None: never sent).
     pub day: Option<i64>,

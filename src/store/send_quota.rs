@@ -1,6 +1,7 @@
 //! A key's send limits, kept as counters in its own `api_keys` row
-//! (migration 0005): `send_log`, the JSON array of its send times within the
-//! last minute, and `sent_day`/`sent_today`, its sends on the current UTC day.
+//! (migration 0005): `send_log`, the JSON array of its most recent send
+//! times (ascending, at most the per-minute limit of them), and
+//! `sent_day`/`sent_today`, its sends on the current UTC day.
 //!
 //! Every statement that stores a send checks them inside its own WHERE
 //! ([`allowed`]) and is followed, in the same batch (one transaction), by
@@ -41,11 +42,19 @@ impl SendLimits {
 
 /// The condition that the key row `k` may send once more, with the four
 /// [`SendLimits::args`] bound from `?first` on.
+///
+/// `send_log` holds the key's most recent send times, ascending, at most
+/// `max` of them (see [`count_statement`]), so the per-minute check is one
+/// lookup: fewer than `max` sends logged, or the `max`-th most recent already
+/// out of the window. `json_extract` reads no rows (a `json_each` scan would
+/// count one read per logged send).
 pub fn allowed(k: &str, first: u8) -> String {
     let (window, max, day, cap) = (first, first + 1, first + 2, first + 3);
+    let log = format!("COALESCE({k}.send_log, '[]')");
     format!(
-        "(?{max} = 0 OR (SELECT COUNT(*) FROM json_each(COALESCE({k}.send_log, '[]')) \
-           WHERE value > ?{window}) < ?{max}) \
+        "(?{max} = 0 OR json_array_length({log}) < ?{max} \
+           OR json_extract({log}, '$[' || (json_array_length({log}) - CAST(?{max} AS INTEGER)) || ']') \
+             <= ?{window}) \
          AND (?{cap} = 0 OR (CASE WHEN {k}.sent_day = ?{day} THEN {k}.sent_today ELSE 0 END) \
            < ?{cap})"
     )
@@ -53,8 +62,10 @@ pub fn allowed(k: &str, first: u8) -> String {
 
 /// Counts the send that stored message `message_id`, if the statement just
 /// before it in the batch stored it (`changes()`: a refused or repeated send
-/// counts nothing). The log keeps only the last minute's times, so it holds
-/// at most `max` of them; without a per-minute limit it is not kept.
+/// counts nothing). The log drops its oldest time once it holds `max` (two
+/// while it is longer, after the limit was lowered) and appends the send's,
+/// never below the last (an isolate's clock may lag another's), so it stays
+/// ascending and at most `max` long. Without a per-minute limit it is not kept.
 pub fn count_statement(
     db: &Db,
     message_id: &str,
@@ -62,15 +73,19 @@ pub fn count_statement(
 ) -> AppResult<D1PreparedStatement> {
     db.prepare(
         "UPDATE api_keys SET \
-           send_log = CASE WHEN ?3 = 0 THEN NULL ELSE (SELECT json_group_array(t) FROM \
-             (SELECT CAST(value AS INTEGER) AS t FROM json_each(COALESCE(api_keys.send_log, '[]')) \
-               WHERE value > ?2 UNION ALL SELECT CAST(?4 AS INTEGER) ORDER BY 1)) END, \
-           sent_today = CASE WHEN sent_day = ?5 THEN sent_today + 1 ELSE 1 END, \
-           sent_day = ?5 \
+           send_log = CASE WHEN ?2 = 0 THEN NULL ELSE json_insert( \
+             CASE WHEN json_array_length(COALESCE(send_log, '[]')) > ?2 \
+                    THEN json_remove(send_log, '$[0]', '$[0]') \
+                  WHEN json_array_length(COALESCE(send_log, '[]')) = ?2 \
+                    THEN json_remove(send_log, '$[0]') \
+                  ELSE COALESCE(send_log, '[]') END, \
+             '$[#]', MAX(CAST(?3 AS INTEGER), \
+               COALESCE(json_extract(send_log, '$[#-1]'), 0))) END, \
+           sent_today = CASE WHEN sent_day = ?4 THEN sent_today + 1 ELSE 1 END, \
+           sent_day = ?4 \
          WHERE changes() = 1 AND id = (SELECT key_id FROM messages WHERE id = ?1)",
         &[
             message_id.into(),
-            Arg::Int(limits.per_minute.window_start(limits.now_ms)),
             i64::from(limits.per_minute.max).into(),
             Arg::Int(limits.now_ms),
             Arg::Int(utc_day(limits.now_ms)),
