@@ -54,7 +54,10 @@ mod tests {
 
     #[test]
     fn small_messages_fill_a_whole_page() {
-        assert_eq!(take(std::iter::repeat_n(row_bytes(250, 0), 500), PAGE_BYTES), 500);
+        assert_eq!(
+            take(std::iter::repeat_n(row_bytes(250, 0), 500), PAGE_BYTES),
+            500
+        );
         assert!(take(std::iter::repeat_n(row_bytes(300, 0), 500), PAGE_BYTES) < 500);
     }
 

@@ -58,9 +58,13 @@ impl SendCounters {
 pub enum SendVerdict {
     Allow,
     /// `daily_cap` sends today already; retry at the next 00:00 UTC.
-    DailyQuota { retry_after_secs: u64 },
+    DailyQuota {
+        retry_after_secs: u64,
+    },
     /// The per-minute limit; retry when the blocking send leaves the window.
-    PerMinute { retry_after_secs: u64 },
+    PerMinute {
+        retry_after_secs: u64,
+    },
 }
 
 /// Decides one send. The daily quota is asked first: its wait is the longer
@@ -132,7 +136,10 @@ mod tests {
             today: 500,
         };
         assert_eq!(c.sent_today(NOON), 0);
-        assert_eq!(decide(&c, Limit::new(60, MINUTE_MS), 500, NOON), SendVerdict::Allow);
+        assert_eq!(
+            decide(&c, Limit::new(60, MINUTE_MS), 500, NOON),
+            SendVerdict::Allow
+        );
     }
 
     #[test]
@@ -154,8 +161,14 @@ mod tests {
                 retry_after_secs: 60
             }
         );
-        assert_eq!(decide(&c, Limit::new(4, MINUTE_MS), 4, NOON), SendVerdict::Allow);
+        assert_eq!(
+            decide(&c, Limit::new(4, MINUTE_MS), 4, NOON),
+            SendVerdict::Allow
+        );
         // Zero turns either off.
-        assert_eq!(decide(&c, Limit::new(0, MINUTE_MS), 0, NOON), SendVerdict::Allow);
+        assert_eq!(
+            decide(&c, Limit::new(0, MINUTE_MS), 0, NOON),
+            SendVerdict::Allow
+        );
     }
 }

@@ -11,7 +11,7 @@
 
 use protocol::idempotency;
 use protocol::mention;
-use protocol::page_bytes::{PAGE_BYTES, ROW_OVERHEAD_BYTES};
+use protocol::page_bytes::{keeps, row_bytes, take, PAGE_BYTES, ROW_OVERHEAD_BYTES};
 use protocol::validate::{NewMessage, Page, START};
 use protocol::wire::{MessageKind, MessageRow, SenderType};
 use serde::Deserialize;
@@ -19,8 +19,8 @@ use worker::D1PreparedStatement;
 
 use crate::error::AppResult;
 use crate::store::d1::{rows, Arg, Db};
-use crate::store::rooms::READABLE;
 pub use crate::store::refusal::{explain_refusal, Refusal};
+use crate::store::rooms::READABLE;
 use crate::store::send_quota::{allowed, count_statement, SendLimits};
 
 /// The columns every message read returns (a [`MessageRow`]).
@@ -198,21 +198,21 @@ const SIZE: &str = "length(CAST(content AS BLOB)) + COALESCE(length(CAST(payload
 /// Cuts the rows of `inner` (a statement that selects COLS and SIZE, in page
 /// order `dir`, already limited by count) at the byte cap bound at `?6`:
 /// a row stays while the rows before it in page order sum to less than the
-/// cap (`protocol::page_bytes::keeps`). Returns them oldest first, each with
-/// `fetched`, how many rows the count limit let through (more than returned:
-/// the cap cut the page). The window runs over the limited rows only, so the
-/// cut reads no more rows.
+/// cap (`protocol::page_bytes::keeps`). The window runs over the limited rows
+/// only, so the cut reads no more of the table; the caller puts the rows in
+/// order (an outer ORDER BY here would cost D1 rows read per row).
 fn capped(inner: &str, dir: &str) -> String {
     format!(
-        "SELECT {COLS}, fetched FROM (SELECT *, \
-           SUM(sz) OVER (ORDER BY seq {dir} ROWS UNBOUNDED PRECEDING) AS upto, \
-           COUNT(*) OVER () AS fetched FROM ({inner})) WHERE upto - sz < ?6 ORDER BY seq"
+        "SELECT {COLS} FROM (SELECT *, \
+           SUM(sz) OVER (ORDER BY seq {dir} ROWS UNBOUNDED PRECEDING) AS upto \
+           FROM ({inner})) WHERE upto - sz < ?6"
     )
 }
 
-#[derive(Deserialize)]
-struct FetchedRow {
-    fetched: i64,
+/// What a message counts for against the byte cap.
+fn message_bytes(m: &MessageRow) -> u64 {
+    let payload = m.payload.as_ref().map_or(0, String::len);
+    row_bytes(m.content.len() as u64, payload as u64)
 }
 
 fn byte_cap_arg(n: u64) -> Arg<'static> {
@@ -224,7 +224,7 @@ pub enum PageResult {
     RoomNotFound,
     CursorNotFound,
     /// `truncated`: the byte cap ended the page before its count; more
-    /// follow in the direction paged.
+    /// (may) follow in the direction paged.
     Rows {
         rows: Vec<MessageRow>,
         truncated: bool,
@@ -268,7 +268,9 @@ pub async fn page(
     };
     let sql = match page {
         Page::Latest => capped(
-            &format!("SELECT {COLS}, {SIZE} FROM messages WHERE {owned} ORDER BY seq DESC LIMIT ?4"),
+            &format!(
+                "SELECT {COLS}, {SIZE} FROM messages WHERE {owned} ORDER BY seq DESC LIMIT ?4"
+            ),
             "DESC",
         ),
         Page::After(_) => capped(
@@ -305,11 +307,14 @@ pub async fn page(
     if cursor.is_some() && check.cursor_seq.is_none() {
         return Ok(PageResult::CursorNotFound);
     }
-    let page: Vec<MessageRow> = rows(results.get(1))?;
-    let fetched: Vec<FetchedRow> = rows(results.get(1))?;
-    let fetched = fetched.first().map_or(0, |r| r.fetched);
+    let mut page: Vec<MessageRow> = rows(results.get(1))?;
+    page.sort_unstable_by_key(|m| m.seq);
+    // Cut, if the page is short of its count yet reached the cap: the row
+    // after it did not fit. (At the room's very end this may say so once
+    // more than needed; the next page is then empty.)
+    let bytes: u64 = page.iter().map(message_bytes).sum();
     Ok(PageResult::Rows {
-        truncated: (page.len() as i64) < fetched,
+        truncated: page.len() < limit as usize && !keeps(bytes, PAGE_BYTES),
         rows: page,
     })
 }
@@ -410,6 +415,10 @@ pub const STILL_LIVE: &str = "(?2 IS NULL OR EXISTS \
 /// if the reader has lost access meanwhile (key revoked, member removed, or
 /// the room made private). One statement: the access check rides along as
 /// the left side of a join, so revocation costs no extra query.
+///
+/// The byte cap is applied here, not in SQL as for history pages: a window
+/// function would cost an idle poll (most polls) several rows read more,
+/// while a poll's count limit already bounds what D1 returns (100 rows).
 pub async fn poll(
     db: &Db,
     room_id: &str,
@@ -420,14 +429,11 @@ pub async fn poll(
     let rows: Vec<PollRow> = db
         .all(
             &format!(
-                "SELECT * FROM (SELECT *, SUM(sz) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) \
-                   AS upto FROM (SELECT m.seq, m.id, m.room_id, m.sender, m.sender_type, m.color, \
-                   m.content, m.created_ms, m.verified, m.mentions, m.kind, m.payload, \
-                   length(CAST(m.content AS BLOB)) + COALESCE(length(CAST(m.payload AS BLOB)), 0) \
-                     + ?6 AS sz \
+                "SELECT m.seq, m.id, m.room_id, m.sender, m.sender_type, m.color, m.content, \
+                   m.created_ms, m.verified, m.mentions, m.kind, m.payload \
                  FROM rooms r LEFT JOIN messages m ON m.room_id = r.id AND m.seq > ?3 \
                  WHERE r.id = ?1 AND (r.key_id = ?2 OR r.public = 1) AND {STILL_LIVE} \
-                 ORDER BY m.seq LIMIT ?4)) WHERE upto IS NULL OR upto - sz < ?7 ORDER BY seq"
+                 ORDER BY m.seq LIMIT ?4"
             ),
             &[
                 room_id.into(),
@@ -435,15 +441,14 @@ pub async fn poll(
                 Arg::Int(after_seq),
                 i64::from(limit).into(),
                 reader.member_hash.into(),
-                byte_cap_arg(ROW_OVERHEAD_BYTES),
-                byte_cap_arg(PAGE_BYTES),
             ],
         )
         .await?;
     if rows.is_empty() {
         return Ok(None);
     }
-    Ok(Some(
-        rows.into_iter().filter_map(PollRow::into_message).collect(),
-    ))
+    let mut messages: Vec<MessageRow> =
+        rows.into_iter().filter_map(PollRow::into_message).collect();
+    messages.truncate(take(messages.iter().map(message_bytes), PAGE_BYTES));
+    Ok(Some(messages))
 }

@@ -10,6 +10,6 @@ pub mod kv;
 pub mod live;
 pub mod members;
 pub mod messages;
-pub mod rooms;
 pub mod refusal;
+pub mod rooms;
 pub mod send_quota;

@@ -33,9 +33,13 @@ pub enum Refusal {
         notice: Option<Box<MessageRow>>,
     },
     /// Over the per-minute send limit.
-    RateLimited { retry_after_secs: u64 },
+    RateLimited {
+        retry_after_secs: u64,
+    },
     /// The key's daily quota is spent; it resets at 00:00 UTC.
-    DailyQuota { retry_after_secs: u64 },
+    DailyQuota {
+        retry_after_secs: u64,
+    },
 }
 
 #[derive(Deserialize)]
@@ -187,4 +191,3 @@ async fn store_notice(
     )
     .await
 }
-

@@ -105,6 +105,10 @@ pub fn counters_select(key_param: u8) -> String {
 }
 
 /// Decodes [`counters_select`]'s columns.
-pub fn counters(send_log: Option<&str>, sent_day: Option<i64>, sent_today: Option<i64>) -> SendCounters {
+pub fn counters(
+    send_log: Option<&str>,
+    sent_day: Option<i64>,
+    sent_today: Option<i64>,
+) -> SendCounters {
     SendCounters::from_columns(send_log, sent_day, sent_today.unwrap_or(0))
 }

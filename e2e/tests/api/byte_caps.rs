@@ -23,7 +23,10 @@ fn big(i: usize) -> String {
 /// Which of the messages these are (their first two characters), so a
 /// failure prints numbers, not megabytes.
 fn labels(messages: &[Message]) -> Vec<String> {
-    contents(messages).iter().map(|c| c[..2].to_owned()).collect()
+    contents(messages)
+        .iter()
+        .map(|c| c[..2].to_owned())
+        .collect()
 }
 
 fn all_labels(range: std::ops::Range<usize>) -> Vec<String> {
@@ -37,7 +40,10 @@ async fn large_messages_page_by_bytes_and_nothing_is_lost() {
     for i in 0..N {
         api.send(&key, &room.id, "big", &big(i)).await;
     }
-    let per_page = take(std::iter::repeat_n(row_bytes(SIZE as u64, 0), N), PAGE_BYTES);
+    let per_page = take(
+        std::iter::repeat_n(row_bytes(SIZE as u64, 0), N),
+        PAGE_BYTES,
+    );
     assert!(per_page < N, "the cap binds for this test to mean anything");
 
     // The latest page is cut by bytes: the newest `per_page`, oldest first,
@@ -46,10 +52,18 @@ async fn large_messages_page_by_bytes_and_nothing_is_lost() {
     let reply = api
         .call(Method::GET, &format!("{path}?limit=500"), Some(&key), None)
         .await;
-    assert_eq!(reply.header("Page-Truncated"), Some("bytes"), "{:?}", reply.header("Server-Timing"));
+    assert_eq!(
+        reply.header("Page-Truncated"),
+        Some("bytes"),
+        "{:?}",
+        reply.header("Server-Timing")
+    );
     let latest: Vec<Message> = serde_json::from_str(&reply.body).unwrap();
     assert_eq!(labels(&latest), all_labels(N - per_page..N));
-    assert!(contents(&latest).iter().all(|c| c.len() == SIZE), "whole messages");
+    assert!(
+        contents(&latest).iter().all(|c| c.len() == SIZE),
+        "whole messages"
+    );
 
     // A page the count ends is not marked.
     let small = api
@@ -101,5 +115,7 @@ async fn large_messages_page_by_bytes_and_nothing_is_lost() {
         }
     }
     assert_eq!(labels(&streamed), all_labels(0..N));
-    assert!(contents(&streamed).iter().all(|c| c == &big(c[..2].parse().unwrap())));
+    assert!(contents(&streamed)
+        .iter()
+        .all(|c| c == &big(c[..2].parse().unwrap())));
 }

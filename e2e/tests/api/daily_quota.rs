@@ -44,7 +44,12 @@ async fn the_daily_quota_holds_exactly_under_a_burst() {
 
     // 12 at once at the edge: exactly 3 more fit.
     let replies = burst(&api, &key, &room.id, 12).await;
-    assert_eq!(count(&replies, 201), 3, "{:?}", replies.iter().map(|r| &r.body).collect::<Vec<_>>());
+    assert_eq!(
+        count(&replies, 201),
+        3,
+        "{:?}",
+        replies.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
     assert_eq!(count(&replies, 429), 9);
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -58,22 +63,38 @@ async fn the_daily_quota_holds_exactly_under_a_burst() {
             .and_then(|v| v.parse().ok())
             .expect("Retry-After in whole seconds");
         // The next 00:00 UTC, as this machine's clock (the server's) sees it.
-        assert!(retry.abs_diff(expected) <= 60, "Retry-After {retry}, expected {expected}");
+        assert!(
+            retry.abs_diff(expected) <= 60,
+            "Retry-After {retry}, expected {expected}"
+        );
     }
-    assert_eq!(api.history(&key, &room.id, "").await.len(), 5, "nothing refused was stored");
+    assert_eq!(
+        api.history(&key, &room.id, "").await.len(),
+        5,
+        "nothing refused was stored"
+    );
 
     // A member is refused too; reads go on; another key has its own quota.
     let member = Api::send_req(
-        api.request(Method::POST, &format!("/api/rooms/{}/messages", room.id), Some(&token))
-            .json(&json!({ "content": "three" })),
+        api.request(
+            Method::POST,
+            &format!("/api/rooms/{}/messages", room.id),
+            Some(&token),
+        )
+        .json(&json!({ "content": "three" })),
     )
     .await;
     member.assert_error(429);
     assert_eq!(member.json()["code"], "daily_quota");
     assert_eq!(
-        api.call(Method::GET, &format!("/api/rooms/{}/messages", room.id), Some(&key), None)
-            .await
-            .status,
+        api.call(
+            Method::GET,
+            &format!("/api/rooms/{}/messages", room.id),
+            Some(&key),
+            None
+        )
+        .await
+        .status,
         200
     );
     let (other, other_room) = api.key_and_room().await;

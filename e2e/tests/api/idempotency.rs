@@ -11,17 +11,29 @@ use meet_ai_e2e::Api;
 
 async fn send(api: &Api, cred: &str, room: &str, idem: &str, body: Value) -> Reply {
     Api::send_req(
-        api.request(Method::POST, &format!("/api/rooms/{room}/messages"), Some(cred))
-            .header("Idempotency-Key", idem.to_owned())
-            .json(&body),
+        api.request(
+            Method::POST,
+            &format!("/api/rooms/{room}/messages"),
+            Some(cred),
+        )
+        .header("Idempotency-Key", idem.to_owned())
+        .json(&body),
     )
     .await
 }
 
 fn assert_conflict(reply: &Reply) {
     reply.assert_error(422);
-    assert_eq!(reply.json()["code"], "idempotency_conflict", "{}", reply.body);
-    assert!(reply.json()["error"].as_str().unwrap_or("").contains("Idempotency-Key"));
+    assert_eq!(
+        reply.json()["code"],
+        "idempotency_conflict",
+        "{}",
+        reply.body
+    );
+    assert!(reply.json()["error"]
+        .as_str()
+        .unwrap_or("")
+        .contains("Idempotency-Key"));
 }
 
 #[tokio::test]

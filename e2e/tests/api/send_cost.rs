@@ -33,17 +33,38 @@ async fn a_send_writes_at_most_three_rows() {
     for content in ["first", "second"] {
         let plain = send(json!({ "sender": "ada", "content": content }), None).await;
         assert_eq!(plain.status, 201, "{}", plain.body);
-        assert!(rows_written(&plain) <= 3, "plain send: {:?}", plain.header("Server-Timing"));
+        assert!(
+            rows_written(&plain) <= 3,
+            "plain send: {:?}",
+            plain.header("Server-Timing")
+        );
     }
 
     // An Idempotency-Key costs no extra row: it decides the message's id.
-    let keyed = send(json!({ "sender": "ada", "content": "keyed" }), Some("cost-1")).await;
+    let keyed = send(
+        json!({ "sender": "ada", "content": "keyed" }),
+        Some("cost-1"),
+    )
+    .await;
     assert_eq!(keyed.status, 201, "{}", keyed.body);
-    assert!(rows_written(&keyed) <= 3, "{:?}", keyed.header("Server-Timing"));
+    assert!(
+        rows_written(&keyed) <= 3,
+        "{:?}",
+        keyed.header("Server-Timing")
+    );
     // Its exact retry stores nothing.
-    let retry = send(json!({ "sender": "ada", "content": "keyed" }), Some("cost-1")).await;
+    let retry = send(
+        json!({ "sender": "ada", "content": "keyed" }),
+        Some("cost-1"),
+    )
+    .await;
     assert_eq!(retry.status, 200, "{}", retry.body);
-    assert_eq!(rows_written(&retry), 0, "{:?}", retry.header("Server-Timing"));
+    assert_eq!(
+        rows_written(&retry),
+        0,
+        "{:?}",
+        retry.header("Server-Timing")
+    );
 
     // A mention adds nothing: the handles are a column of the row.
     let token = api.add_member(&key, &room.id, "bob", "agent").await;
@@ -53,7 +74,11 @@ async fn a_send_writes_at_most_three_rows() {
     )
     .await;
     assert_eq!(mention.status, 201, "{}", mention.body);
-    assert!(rows_written(&mention) <= 3, "{:?}", mention.header("Server-Timing"));
+    assert!(
+        rows_written(&mention) <= 3,
+        "{:?}",
+        mention.header("Server-Timing")
+    );
 
     // A member's send costs the same (its key's counters are the owner's row).
     let member = Api::send_req(
@@ -63,7 +88,11 @@ async fn a_send_writes_at_most_three_rows() {
     )
     .await;
     assert_eq!(member.status, 201, "{}", member.body);
-    assert!(rows_written(&member) <= 3, "{:?}", member.header("Server-Timing"));
+    assert!(
+        rows_written(&member) <= 3,
+        "{:?}",
+        member.header("Server-Timing")
+    );
 
     // Reading writes nothing.
     let page = api.call(Method::GET, &path, Some(&key), None).await;
@@ -72,6 +101,12 @@ async fn a_send_writes_at_most_three_rows() {
     let contents: Vec<&str> = history.iter().map(|m| m.content.as_str()).collect();
     assert_eq!(
         contents,
-        ["first", "second", "keyed", "@bob and @all, look", "from bob"]
+        [
+            "first",
+            "second",
+            "keyed",
+            "@bob and @all, look",
+            "from bob"
+        ]
     );
 }
