@@ -190,6 +190,10 @@ fn owner_from(column: &str) -> String {
     )
 }
 
+/// The largest page cut in the Worker rather than in SQL (the default page,
+/// and the web UI's 50): at most ~3.3 MB from D1 at 32 KiB a message.
+const PLAIN_PAGE: u32 = 100;
+
 /// A message's size for the byte cap (`protocol::page_bytes::row_bytes`):
 /// content and payload in UTF-8 bytes plus the overhead bound at `?5`.
 const SIZE: &str = "length(CAST(content AS BLOB)) + COALESCE(length(CAST(payload AS BLOB)), 0) \
@@ -266,39 +270,50 @@ pub async fn page(
     } else {
         "0"
     };
-    let sql = match page {
-        Page::Latest => capped(
-            &format!(
-                "SELECT {COLS}, {SIZE} FROM messages WHERE {owned} ORDER BY seq DESC LIMIT ?4"
-            ),
+    // Pages of up to PLAIN_PAGE messages bring their rows whole and are cut
+    // here (what D1 returns is bounded like a poll's, and a page costs a row
+    // read per message); larger ones are cut in SQL, so 500 large rows never
+    // reach wasm, at ~3 rows read per message for the running sum.
+    let in_sql = limit > PLAIN_PAGE;
+    let size = if in_sql {
+        format!(", {SIZE}")
+    } else {
+        String::new()
+    };
+    let (inner, dir) = match page {
+        Page::Latest => (
+            format!("SELECT {COLS}{size} FROM messages WHERE {owned} ORDER BY seq DESC LIMIT ?4"),
             "DESC",
         ),
-        Page::After(_) => capped(
-            &format!(
-                "SELECT {COLS}, {SIZE} FROM messages WHERE {owned} AND seq > {cursor_seq} \
+        Page::After(_) => (
+            format!(
+                "SELECT {COLS}{size} FROM messages WHERE {owned} AND seq > {cursor_seq} \
                  ORDER BY seq LIMIT ?4"
             ),
             "",
         ),
-        Page::Before(_) => capped(
-            &format!(
-                "SELECT {COLS}, {SIZE} FROM messages WHERE {owned} AND seq < {cursor_seq} \
+        Page::Before(_) => (
+            format!(
+                "SELECT {COLS}{size} FROM messages WHERE {owned} AND seq < {cursor_seq} \
                  ORDER BY seq DESC LIMIT ?4"
             ),
             "DESC",
         ),
     };
-    let messages = db.prepare(
-        &sql,
-        &[
-            room_id.into(),
-            reader.into(),
-            cursor.into(),
-            i64::from(limit).into(),
-            byte_cap_arg(ROW_OVERHEAD_BYTES),
-            byte_cap_arg(PAGE_BYTES),
-        ],
-    )?;
+    let mut args: Vec<Arg<'_>> = vec![
+        room_id.into(),
+        reader.into(),
+        cursor.into(),
+        i64::from(limit).into(),
+    ];
+    let sql = if in_sql {
+        args.push(byte_cap_arg(ROW_OVERHEAD_BYTES));
+        args.push(byte_cap_arg(PAGE_BYTES));
+        capped(&inner, dir)
+    } else {
+        inner
+    };
+    let messages = db.prepare(&sql, &args)?;
     let results = db.batch(vec![check, messages]).await?;
     let check: Vec<CursorRow> = rows(results.first())?;
     let Some(check) = check.into_iter().next() else {
@@ -307,15 +322,27 @@ pub async fn page(
     if cursor.is_some() && check.cursor_seq.is_none() {
         return Ok(PageResult::CursorNotFound);
     }
-    let mut page: Vec<MessageRow> = rows(results.get(1))?;
-    page.sort_unstable_by_key(|m| m.seq);
+    let mut rows: Vec<MessageRow> = rows(results.get(1))?;
+    rows.sort_unstable_by_key(|m| m.seq);
+    if !in_sql {
+        // Cut in page order: from the cursor on, or back from the newest.
+        let fetched = rows.len();
+        if dir.is_empty() {
+            rows.truncate(take(rows.iter().map(message_bytes), PAGE_BYTES));
+        } else {
+            let keep = take(rows.iter().rev().map(message_bytes), PAGE_BYTES);
+            rows.drain(..fetched - keep);
+        }
+        let truncated = rows.len() < fetched;
+        return Ok(PageResult::Rows { rows, truncated });
+    }
     // Cut, if the page is short of its count yet reached the cap: the row
     // after it did not fit. (At the room's very end this may say so once
     // more than needed; the next page is then empty.)
-    let bytes: u64 = page.iter().map(message_bytes).sum();
+    let bytes: u64 = rows.iter().map(message_bytes).sum();
     Ok(PageResult::Rows {
-        truncated: page.len() < limit as usize && !keeps(bytes, PAGE_BYTES),
-        rows: page,
+        truncated: rows.len() < limit as usize && !keeps(bytes, PAGE_BYTES),
+        rows,
     })
 }
 
