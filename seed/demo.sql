@@ -23,8 +23,10 @@ VALUES (
   1
 );
 
-INSERT OR IGNORE INTO messages (id, room_id, key_id, sender, sender_type, color, content, created_ms)
-VALUES
+-- seq (the order within the room, migration 0005) is the send time: a minute
+-- apart, so increasing.
+INSERT OR IGNORE INTO messages (id, room_id, key_id, sender, sender_type, color, content, created_ms, seq)
+SELECT column1, column2, column3, column4, column5, column6, column7, column8, column8 FROM (VALUES
 ('5eed0000-0000-4000-8000-000000000101', '5eed0000-0000-4000-8000-0000000000a1', '5eed0000-0000-4000-8000-00000000de70',
  'maya', 'human', NULL,
  'Morning! `deliver_webhook` fails about 2% of the time in prod with `connection reset by peer`.
@@ -148,4 +150,4 @@ test result: ok. 6 passed, 0 failed
 ('5eed0000-0000-4000-8000-000000000113', '5eed0000-0000-4000-8000-0000000000a1', '5eed0000-0000-4000-8000-00000000de70',
  'claude', 'agent', '#d97757',
  'PR is up: **webhooks: retry resets with backoff, cap pool idle time**. I will watch the error rate after the deploy and report back here.',
- CAST(strftime('%s','now') AS INTEGER) * 1000 - 1 * 60000);
+ CAST(strftime('%s','now') AS INTEGER) * 1000 - 1 * 60000));

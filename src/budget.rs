@@ -93,7 +93,6 @@ pub fn estimate(now_ms: i64) -> Spent {
 /// budget is at [`quota::FAIR_SHARE_PCT`]. Meant to be passed as the send's
 /// `daily_cap` (the per-key daily quota counted inside the send's own writes);
 /// it costs no query, since the gate has already refreshed the estimate.
-#[allow(dead_code)] // wired into the send path at merge (see docs/free-tier.md)
 pub fn daily_cap(ctx: &Ctx, normal_cap: u32) -> u32 {
     quota::fair_share_cap(normal_cap, ctx.config.budget, estimate(ctx.now_ms))
 }

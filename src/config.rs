@@ -15,6 +15,10 @@ pub struct Config {
     pub rooms_per_key: Limit,
     /// `RATE_MESSAGES_PER_MINUTE` (default 60), per key.
     pub messages_per_key: Limit,
+    /// `RATE_MESSAGES_PER_DAY` (default 2,000): sends per key per UTC day, 0
+    /// for none. At 3 rows each, one key can spend at most 6% of the free
+    /// plan's 100,000 rows written a day (docs/free-tier.md).
+    pub messages_per_day: u32,
     /// `MEMBERS_PER_ROOM` (default 25): current members a room may hold.
     pub members_per_room: u32,
     /// `RATE_MEMBERS_PER_DAY` (default 50): member creations per key.
@@ -49,6 +53,7 @@ impl Config {
             keys_per_ip: Limit::new(var_u32(env, "RATE_KEYS_PER_HOUR", 3), HOUR_MS),
             rooms_per_key: Limit::new(var_u32(env, "RATE_ROOMS_PER_DAY", 5), DAY_MS),
             messages_per_key: Limit::new(var_u32(env, "RATE_MESSAGES_PER_MINUTE", 60), MINUTE_MS),
+            messages_per_day: var_u32(env, "RATE_MESSAGES_PER_DAY", 2_000),
             members_per_room: var_u32(env, "MEMBERS_PER_ROOM", 25),
             members_per_key: Limit::new(var_u32(env, "RATE_MEMBERS_PER_DAY", 50), DAY_MS),
             poll: PollConfig {

@@ -15,7 +15,6 @@
 
 use std::cell::Cell;
 
-use protocol::ratelimit::retry_after_secs;
 use protocol::wire::Message;
 use protocol::ws::{parse_client_frame, FrameError, Incoming, ServerFrame, PING, PONG};
 use serde::{Deserialize, Serialize};
@@ -34,6 +33,7 @@ use crate::error::AppResult;
 use crate::store::d1::Db;
 use crate::store::live;
 use crate::store::messages::{self, KeyRef, NewRecord, Refusal};
+use crate::store::send_quota::SendLimits;
 
 /// The object's address: the owning key and the room, so two tenants can
 /// never share an object.
@@ -405,9 +405,10 @@ impl ChatRoom {
             Some(m) => m.role.sender_type(),
             None => message.sender_type,
         };
-        let limit = Config::from_env(&self.env).messages_per_key;
+        let config = Config::from_env(&self.env);
+        let limit = config.messages_per_key;
         let now = now_ms();
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = messages::new_id(&attachment.room, None);
         let rec = NewRecord {
             id: &id,
             room_id: &attachment.room,
@@ -417,9 +418,11 @@ impl ChatRoom {
             },
             message,
             idempotency_key: None,
-            now_ms: now,
-            max: limit.max,
-            window_start_ms: limit.window_start(now),
+            limits: SendLimits {
+                per_minute: limit,
+                daily_cap: config.messages_per_day,
+                now_ms: now,
+            },
         };
         let outcome = async {
             let db = Db::from_env(&self.env)?;
@@ -462,8 +465,19 @@ impl ChatRoom {
                     self.pump().await;
                 }
             }
-            Ok(Some(Refusal::RateLimited { blocking_ms })) => {
-                let wait = blocking_ms.map_or(1, |t| retry_after_secs(limit, t, now));
+            Ok(Some(Refusal::IdempotencyConflict)) => {
+                send(ws, &error_frame("this message repeats an id used for another"))
+            }
+            Ok(Some(Refusal::DailyQuota { retry_after_secs })) => send(
+                ws,
+                &error_frame(&format!(
+                    "this key's daily send quota is spent; it resets at 00:00 UTC, in \
+                     {retry_after_secs} s"
+                )),
+            ),
+            Ok(Some(Refusal::RateLimited {
+                retry_after_secs: wait,
+            })) => {
                 send(
                     ws,
                     &error_frame(&format!(

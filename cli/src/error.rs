@@ -220,10 +220,13 @@ pub fn exit_for(code: ErrorCode) -> u8 {
         ErrorCode::Unauthorized => exit::AUTH,
         ErrorCode::Forbidden => exit::FORBIDDEN,
         ErrorCode::NotFound => exit::NOT_FOUND,
-        ErrorCode::Conflict => exit::CONFLICT,
+        // A reused Idempotency-Key clashes with the message it first sent.
+        ErrorCode::Conflict | ErrorCode::IdempotencyConflict => exit::CONFLICT,
+        // The daily ones are not retried (their wait is hours), but limits all the same.
         ErrorCode::RateLimited
         | ErrorCode::ReadRateLimited
         | ErrorCode::StreamRateLimited
+        | ErrorCode::DailyQuota
         | ErrorCode::DailyBudgetLow
         | ErrorCode::DailyWritesSpent
         | ErrorCode::DailyReadsLow

@@ -342,8 +342,9 @@ async fn a_reused_idempotency_key_never_posts_twice() {
     let first = cli.run(&args).json();
     let again = cli.run(&args).json();
     assert_eq!(again, first);
-    // Same key, other content: still the original, still one message.
-    let other = cli
+    // Same key, other content: refused (exit 10, the server's sentence), and
+    // still one message: the second text was not stored.
+    let err = cli
         .run(&[
             "send-message",
             &room.id,
@@ -352,8 +353,8 @@ async fn a_reused_idempotency_key_never_posts_twice() {
             "retry-1",
             "changed",
         ])
-        .json();
-    assert_eq!(other, first);
+        .error(10);
+    assert!(err.contains("Idempotency-Key"), "{err}");
     let history = api().history(&key, &room.id, "").await;
     assert_eq!(serde_json::to_value(&history).unwrap(), json!([first]));
 }

@@ -16,6 +16,7 @@ fn server() -> &'static Server {
                 var("RATE_KEYS_PER_HOUR", "0"),
                 var("RATE_ROOMS_PER_DAY", "0"),
                 var("RATE_MESSAGES_PER_MINUTE", "0"),
+                var("RATE_MESSAGES_PER_DAY", "0"),
             ],
             env: None,
         })

@@ -50,6 +50,12 @@ pub enum ErrorCode {
     /// The day's D1 read budget is spent: everything but revocation waits for
     /// the reset.
     DailyReadsSpent,
+    /// The key's daily send quota is spent; `Retry-After` points at the next
+    /// 00:00 UTC, when it resets.
+    DailyQuota,
+    /// An Idempotency-Key was reused with a different body: nothing was
+    /// stored. Use a new key for a new message.
+    IdempotencyConflict,
     /// Our fault. The cause is logged, never shown.
     Internal,
 }
@@ -65,7 +71,7 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
-            ErrorCode::Unprocessable => 422,
+            ErrorCode::Unprocessable | ErrorCode::IdempotencyConflict => 422,
             ErrorCode::RateLimited
             | ErrorCode::LoopGuard
             | ErrorCode::ReadRateLimited
@@ -73,7 +79,8 @@ impl ErrorCode {
             | ErrorCode::DailyBudgetLow
             | ErrorCode::DailyWritesSpent
             | ErrorCode::DailyReadsLow
-            | ErrorCode::DailyReadsSpent => 429,
+            | ErrorCode::DailyReadsSpent
+            | ErrorCode::DailyQuota => 429,
             ErrorCode::Internal => 500,
         }
     }
@@ -117,6 +124,16 @@ mod tests {
         }
         // Two codes share 429; a bare status means the plain rate limit.
         assert_eq!(ErrorCode::LoopGuard.status(), 429);
+        assert_eq!(ErrorCode::DailyQuota.status(), 429);
+        assert_eq!(ErrorCode::IdempotencyConflict.status(), 422);
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::DailyQuota).unwrap(),
+            "\"daily_quota\""
+        );
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::IdempotencyConflict).unwrap(),
+            "\"idempotency_conflict\""
+        );
         assert_eq!(
             serde_json::to_string(&ErrorCode::LoopGuard).unwrap(),
             "\"loop_guard\""

@@ -19,6 +19,9 @@
 //! - [`ratelimit`]: sliding-window decisions for the rate limits.
 //! - [`quota`]: the account's daily D1 budget: shedding order, fair share, reset.
 //! - [`client`]: the network a client address counts as (IPv6 per /64).
+//! - [`send_quota`]: a key's per-minute limit and daily quota, from its row's counters.
+//! - [`idempotency`]: an Idempotency-Key's message id and the body fingerprint a retry must repeat.
+//! - [`page_bytes`]: the byte cap on history pages and stream batches.
 //! - [`time`]: timestamps as the API shows them.
 //! - [`ws`]: WebSocket frames of the paid variant.
 
@@ -26,13 +29,16 @@ pub mod access;
 pub mod client;
 pub mod decision;
 pub mod error;
+pub mod idempotency;
 pub mod key;
 pub mod mcp;
 pub mod mention;
+pub mod page_bytes;
 pub mod quota;
 pub mod ratelimit;
 pub mod role;
 pub mod route;
+pub mod send_quota;
 pub mod sse;
 pub mod stream;
 pub mod time;

@@ -160,10 +160,7 @@ fn every_endpoint_is_documented() {
         seen.insert((method.to_owned(), path.to_owned()));
     }
     // And the document holds nothing beyond them.
-    let extra: Vec<_> = ops
-        .iter()
-        .filter(|k| !seen.contains(*k))
-        .collect();
+    let extra: Vec<_> = ops.iter().filter(|k| !seen.contains(*k)).collect();
     assert!(extra.is_empty(), "documented but not routed: {extra:?}");
 }
 

@@ -10,7 +10,7 @@ use protocol::decision::{
     OWNER_DECIDER,
 };
 use protocol::key::CredentialKind;
-use protocol::ratelimit::retry_after_secs;
+use protocol::send_quota::{decide, SendVerdict};
 use protocol::validate::{parse_id, IdempotencyKey};
 use protocol::ErrorCode;
 use worker::Delay;
@@ -101,24 +101,47 @@ pub async fn create(
         now_ms: ctx.now_ms,
     };
     let key = idempotency_key.map(AsRef::as_ref);
-    let limit = ctx.config.messages_per_key;
-    let window = (limit.max, limit.window_start(ctx.now_ms));
-    let created = decisions::create(&ctx.db, &row, key, &snap, window).await?;
+    let limits = crate::ops::messages::send_limits(ctx);
+    let created = decisions::create(&ctx.db, &row, key, &snap, &limits).await?;
     if created.message.is_some() {
         notify(ctx, &caller.key_id, &room);
     }
     let Some(current) = created.row else {
-        let why = decisions::why_not_created(&ctx.db, &room, &caller.key_id, window).await?;
+        let why = decisions::why_not_created(&ctx.db, &room, &caller.key_id).await?;
         return Err(match why {
-            Some(w) if w.owned != 0 => AppError::rate_limited(
-                format!(
-                    "asking for a decision posts a message: sending is limited to {} messages \
-                     per minute per key",
-                    limit.max
-                ),
-                w.blocking_ms
-                    .map_or(1, |t| retry_after_secs(limit, t, ctx.now_ms)),
-            ),
+            Some(w) if w.owned != 0 => {
+                let verdict = decide(
+                    &w.counters(),
+                    limits.per_minute,
+                    limits.daily_cap,
+                    limits.now_ms,
+                );
+                match verdict {
+                    SendVerdict::DailyQuota { retry_after_secs } => AppError::Client {
+                        code: ErrorCode::DailyQuota,
+                        message: "asking for a decision posts a message, and this key's daily \
+                                  send quota is spent; it resets at 00:00 UTC"
+                            .into(),
+                        retry_after: Some(retry_after_secs),
+                        allow: None,
+                    },
+                    SendVerdict::PerMinute { retry_after_secs } => AppError::rate_limited(
+                        format!(
+                            "asking for a decision posts a message: sending is limited to {} \
+                             messages per minute per key",
+                            limits.per_minute.max
+                        ),
+                        retry_after_secs,
+                    ),
+                    // A send left the window meanwhile: retry at once.
+                    SendVerdict::Allow => AppError::rate_limited(
+                        "asking for a decision posts a message: the send limit refused it a \
+                         moment ago; retry"
+                            .into(),
+                        1,
+                    ),
+                }
+            }
             _ => AppError::room_not_found(),
         });
     };

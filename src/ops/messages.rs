@@ -2,7 +2,6 @@
 
 use protocol::access::{sender_for, Action};
 use protocol::key::CredentialKind;
-use protocol::ratelimit::retry_after_secs;
 use protocol::validate::{IdempotencyKey, NewMessage, Page, ValidationError};
 use protocol::wire::{Message, MessageRow};
 use protocol::ErrorCode;
@@ -13,6 +12,7 @@ use crate::error::{AppError, AppResult};
 use crate::ops::{keyed_room_id, room_id};
 use crate::store::d1::rows;
 use crate::store::messages::{self, KeyRef, NewRecord, PageResult, Refusal};
+use crate::store::send_quota::SendLimits;
 use crate::store::{keys, members};
 
 /// A send's outcome: the message, and whether this call stored it (false: an
@@ -22,9 +22,28 @@ pub struct Sent {
     pub created: bool,
 }
 
+/// The most sends a key may make today: `RATE_MESSAGES_PER_DAY`, lowered to
+/// a fair share once the account's daily write budget runs low
+/// ([`crate::budget::daily_cap`]). The caller passes the value into every
+/// send, so nothing below reads config for it.
+pub fn daily_cap(ctx: &Ctx) -> u32 {
+    crate::budget::daily_cap(ctx, ctx.config.messages_per_day)
+}
+
+/// The limits a send by any key is held to now.
+pub fn send_limits(ctx: &Ctx) -> SendLimits {
+    SendLimits {
+        per_minute: ctx.config.messages_per_key,
+        daily_cap: daily_cap(ctx),
+        now_ms: ctx.now_ms,
+    }
+}
+
 /// Sends as the presented credential. One D1 round trip on the hot path: the
-/// credential lookup and an INSERT that authenticates it by its hash, checks
-/// the room, the send limit and the loop guard, go as one batch.
+/// credential lookup, an INSERT that authenticates it by its hash, checks
+/// the room, the send limits and the loop guard, and the bump of the key's
+/// counters go as one batch (3 rows written: the message, its id's index
+/// entry, the key's row).
 pub async fn send(
     ctx: &Ctx,
     cred: &Presented,
@@ -44,8 +63,8 @@ pub async fn send(
         authenticate(ctx).await?;
         return Err(ValidationError::SenderRequired.into());
     }
-    let limit = ctx.config.messages_per_key;
-    let id = uuid::Uuid::new_v4().to_string();
+    let idempotency_key = idempotency_key.map(AsRef::as_ref);
+    let id = messages::new_id(&room, idempotency_key);
     let (lookup, key) = match cred.kind {
         CredentialKind::Owner => (
             keys::find_active_statement(&ctx.db, &cred.hash)?,
@@ -61,15 +80,11 @@ pub async fn send(
         room_id: &room,
         key,
         message,
-        idempotency_key: idempotency_key.map(AsRef::as_ref),
-        now_ms: ctx.now_ms,
-        max: limit.max,
-        window_start_ms: limit.window_start(ctx.now_ms),
+        idempotency_key,
+        limits: send_limits(ctx),
     };
-    let results = ctx
-        .db
-        .batch(vec![lookup, messages::insert_statement(&ctx.db, &rec)?])
-        .await?;
+    let [insert, count] = messages::insert_statements(&ctx.db, &rec)?;
+    let results = ctx.db.batch(vec![lookup, insert, count]).await?;
     let caller = match cred.kind {
         CredentialKind::Owner => admit(ctx, rows(results.first())?.into_iter().next())?,
         CredentialKind::Member => admit_member(ctx, rows(results.first())?.into_iter().next())?,
@@ -131,6 +146,11 @@ pub fn refused(
             "'{sender}' is the handle of a member of this room; only its member token sends as it"
         ))),
         Refusal::Duplicate(original) => Ok(Message::from(*original)),
+        Refusal::IdempotencyConflict => Err(AppError::client(
+            ErrorCode::IdempotencyConflict,
+            "this Idempotency-Key was used for a different message in this room; nothing was \
+             stored. Use a new key for a new message",
+        )),
         Refusal::LoopGuard { limit, notice } => {
             if notice.is_some() {
                 notify(ctx, &caller.key_id, room);
@@ -144,14 +164,27 @@ pub fn refused(
                 ),
             ))
         }
-        Refusal::RateLimited { blocking_ms } => Err(AppError::rate_limited(
+        Refusal::RateLimited { retry_after_secs } => Err(AppError::rate_limited(
             format!(
                 "sending is limited to {} messages per minute per key",
                 limit.max
             ),
-            blocking_ms.map_or(1, |t| retry_after_secs(limit, t, ctx.now_ms)),
+            retry_after_secs,
         )),
+        Refusal::DailyQuota { retry_after_secs } => Err(AppError::Client {
+            code: ErrorCode::DailyQuota,
+            message: "this key's daily send quota is spent; it resets at 00:00 UTC".into(),
+            retry_after: Some(retry_after_secs),
+            allow: None,
+        }),
     }
+}
+
+/// A page of history: its messages, oldest first, and whether the byte cap
+/// (`protocol::page_bytes`) ended it before `limit` (then more follow).
+pub struct HistoryPage {
+    pub messages: Vec<Message>,
+    pub truncated: bool,
 }
 
 /// A page of a room's history, for its owner, its members, or anyone if the
@@ -162,7 +195,7 @@ pub async fn history(
     raw_room: &str,
     page: &Page,
     limit: u32,
-) -> AppResult<Vec<Message>> {
+) -> AppResult<HistoryPage> {
     let id = room_id(raw_room, caller)?;
     if let Some(c) = caller {
         c.may(Action::Read, Some(&id))?;
@@ -174,6 +207,9 @@ pub async fn history(
             ErrorCode::NotFound,
             "the cursor message is not in this room",
         )),
-        PageResult::Rows(rows) => Ok(rows.into_iter().map(Message::from).collect()),
+        PageResult::Rows { rows, truncated } => Ok(HistoryPage {
+            messages: rows.into_iter().map(Message::from).collect(),
+            truncated,
+        }),
     }
 }

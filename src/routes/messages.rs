@@ -8,6 +8,10 @@ use crate::context::Ctx;
 use crate::error::{json_response, AppResult};
 use crate::ops;
 
+/// Set on a history page that the byte cap (`protocol::page_bytes`) ended
+/// before its `limit`: more messages follow in the direction paged.
+pub const PAGE_TRUNCATED: &str = "Page-Truncated";
+
 /// History of the owner's room, a member's own, or any public room.
 pub async fn list(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let caller = optional(ctx).await?;
@@ -17,8 +21,13 @@ pub async fn list(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         ctx.query("before").as_deref(),
     )?;
     let limit = Limit::parse(ctx.query("limit").as_deref())?;
-    let list = ops::messages::history(ctx, &caller, raw_id, &page, limit.get()).await?;
-    Ok(json_response(&list, 200))
+    let page = ops::messages::history(ctx, &caller, raw_id, &page, limit.get()).await?;
+    let mut response = json_response(&page.messages, 200);
+    if page.truncated {
+        // The byte cap ended the page early: a short page is not the end.
+        response.headers_mut().set(PAGE_TRUNCATED, "bytes")?;
+    }
+    Ok(response)
 }
 
 /// Sends as the presented owner key or member token (201, or 200 with the

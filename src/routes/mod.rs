@@ -11,7 +11,7 @@ pub mod mcp;
 pub mod members;
 pub mod messages;
 pub mod rooms;
-pub mod usage;
 pub mod tickets;
+pub mod usage;
 #[cfg(feature = "durable-objects")]
 pub mod ws;

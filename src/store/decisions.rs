@@ -11,7 +11,8 @@ use worker::D1PreparedStatement;
 
 use crate::error::AppResult;
 use crate::store::d1::{rows, Arg, Db};
-use crate::store::messages::{COLS, STILL_LIVE};
+use crate::store::messages::{next_seq, COLS, STILL_LIVE};
+use crate::store::send_quota::{allowed, count_statement, counters, counters_select, SendLimits};
 
 /// The message that carries a decision's snapshot.
 pub struct Snapshot<'a> {
@@ -34,11 +35,12 @@ fn message_statement(
 ) -> AppResult<D1PreparedStatement> {
     db.prepare(
         &format!(
-            "INSERT INTO messages (id, room_id, key_id, sender, sender_type, color, content, \
+            "INSERT INTO messages (room_id, seq, id, key_id, sender, sender_type, color, content, \
                created_ms, verified, mentions, kind, payload) \
-             SELECT ?2, d.room_id, d.key_id, d.requester, 'agent', NULL, ?3, ?4, \
+             SELECT d.room_id, {seq}, ?2, d.key_id, d.requester, 'agent', NULL, ?3, ?4, \
                CASE WHEN d.requester_member_id IS NULL THEN 0 ELSE 1 END, NULL, 'decision', ?5 \
-             FROM decisions d WHERE d.id = ?1{guard} RETURNING {COLS}"
+             FROM decisions d WHERE d.id = ?1{guard} RETURNING {COLS}",
+            seq = next_seq("d.room_id", 4)
         ),
         &[
             decision_id.into(),
@@ -62,23 +64,27 @@ pub struct Created {
 
 /// Stores `row` in its room (if `row.key_id` owns it) with its first
 /// snapshot message, unless the idempotency key was used in the room before
-/// or the key's send limit (`limit`: at most `max` messages after
-/// `window_start_ms`; 0 is none) is spent: the message counts as a send.
+/// or the key's send limits are spent: the message counts as a send (the
+/// batch bumps the key's counters after it).
 pub async fn create(
     db: &Db,
     row: &DecisionRow,
     idempotency_key: Option<&str>,
     snap: &Snapshot<'_>,
-    limit: (u32, i64),
+    limits: &SendLimits,
 ) -> AppResult<Created> {
+    let [window, max, day, cap] = limits.args();
     let insert = db.prepare(
-        "INSERT INTO decisions (id, room_id, key_id, requester_member_id, requester, kind, \
-           request, status, created_at_s, expires_at_s, idempotency_key) \
-         SELECT ?1, r.id, r.key_id, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10 FROM rooms r \
-         WHERE r.id = ?2 AND r.key_id = ?3 AND (?11 = 0 OR (SELECT COUNT(*) FROM (SELECT 1 \
-           FROM messages WHERE key_id = r.key_id AND created_ms > ?12 LIMIT ?11)) < ?11) \
-         ON CONFLICT (room_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
-         RETURNING id",
+        &format!(
+            "INSERT INTO decisions (id, room_id, key_id, requester_member_id, requester, kind, \
+               request, status, created_at_s, expires_at_s, idempotency_key) \
+             SELECT ?1, r.id, r.key_id, ?4, ?5, ?6, ?7, 'pending', ?8, ?9, ?10 FROM rooms r \
+             JOIN api_keys k ON k.id = r.key_id \
+             WHERE r.id = ?2 AND r.key_id = ?3 AND {} \
+             ON CONFLICT (room_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
+             RETURNING id",
+            allowed("k", 11)
+        ),
         &[
             row.id.as_str().into(),
             row.room_id.as_str().into(),
@@ -90,11 +96,14 @@ pub async fn create(
             row.created_at_s.into(),
             row.expires_at_s.into(),
             idempotency_key.into(),
-            i64::from(limit.0).into(),
-            limit.1.into(),
+            window,
+            max,
+            day,
+            cap,
         ],
     )?;
     let message = message_statement(db, &row.id, snap, "")?;
+    let count = count_statement(db, snap.message_id, limits)?;
     let current = db.prepare(
         "SELECT * FROM decisions WHERE room_id = ?2 AND key_id = ?3 \
          AND (id = ?1 OR (?4 IS NOT NULL AND idempotency_key = ?4))",
@@ -105,10 +114,10 @@ pub async fn create(
             idempotency_key.into(),
         ],
     )?;
-    let results = db.batch(vec![insert, message, current]).await?;
+    let results = db.batch(vec![insert, message, count, current]).await?;
     let inserted: Vec<serde_json::Value> = rows(results.first())?;
     let message: Vec<MessageRow> = rows(results.get(1))?;
-    let current: Vec<DecisionRow> = rows(results.get(2))?;
+    let current: Vec<DecisionRow> = rows(results.get(3))?;
     Ok(Created {
         row: current.into_iter().next(),
         created: !inserted.is_empty(),
@@ -118,30 +127,33 @@ pub async fn create(
 
 #[derive(serde::Deserialize)]
 pub struct NotCreated {
-    /// The room is the key's (so the send limit refused).
+    /// The room is the key's (so the send limits refused).
     pub owned: i64,
-    /// The send that must leave the window before another fits.
-    pub blocking_ms: Option<i64>,
+    send_log: Option<String>,
+    sent_day: Option<i64>,
+    sent_today: Option<i64>,
 }
 
-/// Why [`create`] stored and found nothing: a foreign room, or the send
-/// limit (`max` sends after `window_start_ms`). The rare path only.
+impl NotCreated {
+    /// The key's send counters, to say which limit refused.
+    pub fn counters(&self) -> protocol::send_quota::SendCounters {
+        counters(self.send_log.as_deref(), self.sent_day, self.sent_today)
+    }
+}
+
+/// Why [`create`] stored and found nothing: a foreign room, or the key's
+/// send limits. The rare path only.
 pub async fn why_not_created(
     db: &Db,
     room_id: &str,
     key_id: &str,
-    limit: (u32, i64),
 ) -> AppResult<Option<NotCreated>> {
     db.first(
-        "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = ?1 AND key_id = ?2) AS owned, \
-           (SELECT created_ms FROM messages WHERE key_id = ?2 AND created_ms > ?3 \
-            ORDER BY created_ms DESC LIMIT 1 OFFSET ?4) AS blocking_ms",
-        &[
-            room_id.into(),
-            key_id.into(),
-            limit.1.into(),
-            (i64::from(limit.0) - 1).max(0).into(),
-        ],
+        &format!(
+            "SELECT EXISTS (SELECT 1 FROM rooms WHERE id = ?1 AND key_id = ?2) AS owned, {}",
+            counters_select(2)
+        ),
+        &[room_id.into(), key_id.into()],
     )
     .await
 }

@@ -1,19 +1,27 @@
 //! The `messages` table: sending, history pages and stream polls.
 //!
 //! Every statement names the owning key, so no query can reach another
-//! tenant's rows, and the hot paths are one statement each: a send checks room
-//! ownership and the per-key rate limit inside its INSERT, and a poll checks
+//! tenant's rows, and the hot paths are one round trip each: a send checks
+//! room ownership and the key's send limits inside its INSERT (and bumps the
+//! key's counters in the same batch, see `send_quota`), and a poll checks
 //! that the key is still live inside its SELECT.
+//!
+//! The table (migration 0005) is clustered on (room_id, seq), with one index,
+//! on the public id: a send writes 3 rows with the key's counters.
 
+use protocol::idempotency;
 use protocol::mention;
+use protocol::page_bytes::{keeps, row_bytes, take, PAGE_BYTES, ROW_OVERHEAD_BYTES};
 use protocol::validate::{NewMessage, Page, START};
-use protocol::wire::{MessageKind, MessageRow, SenderType, NOTICE_SENDER};
+use protocol::wire::{MessageKind, MessageRow, SenderType};
 use serde::Deserialize;
 use worker::D1PreparedStatement;
 
 use crate::error::AppResult;
 use crate::store::d1::{rows, Arg, Db};
+pub use crate::store::refusal::{explain_refusal, Refusal};
 use crate::store::rooms::READABLE;
+use crate::store::send_quota::{allowed, count_statement, SendLimits};
 
 /// The columns every message read returns (a [`MessageRow`]).
 pub const COLS: &str =
@@ -39,22 +47,38 @@ pub struct NewRecord<'a> {
     pub key: KeyRef<'a>,
     pub message: &'a NewMessage,
     pub idempotency_key: Option<&'a str>,
-    pub now_ms: i64,
-    /// The per-key send limit: at most `max` sends after `window_start_ms`.
-    /// `max == 0` means no limit.
-    pub max: u32,
-    pub window_start_ms: i64,
+    /// The key's per-minute limit and daily quota, and the time of the send.
+    pub limits: SendLimits,
+}
+
+/// The id of a new message: derived from the Idempotency-Key when there is
+/// one (so the id's UNIQUE index is the idempotency check), random otherwise.
+pub fn new_id(room_id: &str, idempotency_key: Option<&str>) -> String {
+    match idempotency_key {
+        Some(key) => idempotency::message_id(room_id, key),
+        None => uuid::Uuid::new_v4().to_string(),
+    }
+}
+
+/// The `seq` of a new message in room `room` sent at `?{now}`: after the
+/// room's last, and never below the send time, so it only grows even if
+/// retention empties the room. Reads one row (the room's last, by the key).
+pub fn next_seq(room: &str, now: u8) -> String {
+    format!(
+        "MAX(COALESCE((SELECT MAX(seq) FROM messages WHERE room_id = {room}), 0) + 1, \
+           CAST(?{now} AS INTEGER))"
+    )
 }
 
 /// Agent messages (plain messages, not notices) since the room's last human
 /// one, counted up to one past the largest guard. Reads the trailing agent
 /// messages and one more: the guard keeps that run short.
-const AGENT_RUN: &str = "(SELECT COUNT(*) FROM (SELECT 1 FROM messages \
+pub(crate) const AGENT_RUN: &str = "(SELECT COUNT(*) FROM (SELECT 1 FROM messages \
       WHERE room_id = r.id AND kind = 'message' AND seq > COALESCE((SELECT seq FROM messages \
         WHERE room_id = r.id AND kind = 'message' AND sender_type = 'human' \
         ORDER BY seq DESC LIMIT 1), 0) LIMIT 1001))";
 
-/// The mentions to store, from the candidates in `?12` (a JSON array): `all`,
+/// The mentions to store, from the candidates in `?11` (a JSON array): `all`,
 /// a current member's handle, or a sender among the room's last 200 messages,
 /// each as the room spells it. NULL when none is known.
 const MENTIONS: &str = "(SELECT NULLIF(json_group_array(h), '[]') FROM (SELECT \
@@ -62,30 +86,37 @@ const MENTIONS: &str = "(SELECT NULLIF(json_group_array(h), '[]') FROM (SELECT \
         (SELECT handle FROM members WHERE room_id = r.id AND handle = c.value AND removed_ms IS NULL), \
         (SELECT s.sender FROM (SELECT sender FROM messages WHERE room_id = r.id \
           ORDER BY seq DESC LIMIT 200) s WHERE s.sender = c.value COLLATE NOCASE LIMIT 1)) END AS h \
-      FROM json_each(?12) c) WHERE h IS NOT NULL)";
+      FROM json_each(?11) c) WHERE h IS NOT NULL)";
 
 /// Stores a message if the credential is live and may send here, the send
-/// limit and the loop guard allow, and the idempotency key is new; returns
+/// limits and the loop guard allow, and the idempotency key is new; returns
 /// it, or `None` if any check refused (then [`explain_refusal`] says which).
 #[cfg(feature = "durable-objects")]
 pub async fn insert(db: &Db, rec: &NewRecord<'_>) -> AppResult<Option<MessageRow>> {
-    Ok(db.run(insert_statement(db, rec)?).await?.into_iter().next())
+    let results = db
+        .batch(vec![
+            insert_statement(db, rec)?,
+            count_statement(db, rec.id, &rec.limits)?,
+        ])
+        .await?;
+    Ok(rows(results.first())?.into_iter().next())
 }
 
-/// The INSERT of [`insert`], for a caller that batches it with other work.
-pub fn insert_statement(db: &Db, rec: &NewRecord<'_>) -> AppResult<D1PreparedStatement> {
-    // The limit counts rows D1 already holds: exact across isolates, and no
-    // extra write. The inner LIMIT bounds the rows read to the limit itself.
-    let limit_clause = if rec.max == 0 {
-        ""
-    } else {
-        " AND (SELECT COUNT(*) FROM (SELECT 1 FROM messages \
-              WHERE key_id = r.key_id AND created_ms > ?10 LIMIT ?11)) < ?11"
-    };
+/// The INSERT of [`insert`], then the statement that counts it against the
+/// key's limits: a caller batches both (in this order) with its other work.
+pub fn insert_statements(db: &Db, rec: &NewRecord<'_>) -> AppResult<[D1PreparedStatement; 2]> {
+    Ok([
+        insert_statement(db, rec)?,
+        count_statement(db, rec.id, &rec.limits)?,
+    ])
+}
+
+/// The INSERT alone (its count must follow it in the same batch).
+fn insert_statement(db: &Db, rec: &NewRecord<'_>) -> AppResult<D1PreparedStatement> {
     let candidates = mention::candidates(rec.message.content.as_ref());
     let mentions = if candidates.is_empty() {
-        // Nothing to resolve: spend no reads (?12 must still appear).
-        "NULLIF(?12, ?12)"
+        // Nothing to resolve: spend no reads (?11 must still appear).
+        "NULLIF(?11, ?11)"
     } else {
         MENTIONS
     };
@@ -105,15 +136,19 @@ pub fn insert_statement(db: &Db, rec: &NewRecord<'_>) -> AppResult<D1PreparedSta
             "m.role",
         ),
     };
+    let seq = next_seq("r.id", 8);
+    // The limits read the key's own row, already joined: exact, since D1 has
+    // one writer, and no rows read beyond it.
+    let limits = allowed("k", 12);
     let sql = format!(
         "INSERT INTO messages \
-           (id, room_id, key_id, sender, sender_type, color, content, created_ms, \
-            idempotency_key, verified, mentions, kind) \
-         SELECT ?1, r.id, r.key_id, {sender}, {sender_type}, ?6, ?7, ?8, ?9, {verified}, \
-           {mentions}, 'message' {from} \
-           AND ({guarded_type} <> 'agent' OR r.loop_guard = 0 OR {AGENT_RUN} < r.loop_guard)\
-           {limit_clause} \
-         ON CONFLICT (room_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING \
+           (room_id, seq, id, key_id, sender, sender_type, color, content, created_ms, \
+            idempotency_key, body_hash, verified, mentions, kind) \
+         SELECT r.id, {seq}, ?1, r.key_id, {sender}, {sender_type}, ?6, ?7, ?8, ?9, ?10, \
+           {verified}, {mentions}, 'message' {from} \
+           AND ({guarded_type} <> 'agent' OR r.loop_guard = 0 OR {AGENT_RUN} < r.loop_guard) \
+           AND {limits} \
+         ON CONFLICT (id) DO NOTHING \
          RETURNING {COLS}"
     );
     let key = match rec.key {
@@ -123,6 +158,8 @@ pub fn insert_statement(db: &Db, rec: &NewRecord<'_>) -> AppResult<D1PreparedSta
     };
     let m = rec.message;
     let candidates = serde_json::to_string(&candidates).unwrap_or_else(|_| "[]".into());
+    let body_hash = rec.idempotency_key.map(|_| idempotency::fingerprint(m));
+    let [window, max, day, cap] = rec.limits.args();
     let args: Vec<Arg<'_>> = vec![
         rec.id.into(),
         rec.room_id.into(),
@@ -131,11 +168,14 @@ pub fn insert_statement(db: &Db, rec: &NewRecord<'_>) -> AppResult<D1PreparedSta
         m.sender_type.as_str().into(),
         m.color.as_ref().map(|c| c.as_ref()).into(),
         m.content.as_ref().into(),
-        rec.now_ms.into(),
+        rec.limits.now_ms.into(),
         rec.idempotency_key.into(),
-        rec.window_start_ms.into(),
-        i64::from(rec.max).into(),
+        body_hash.as_deref().into(),
         Arg::Text(&candidates),
+        window,
+        max,
+        day,
+        cap,
     ];
     db.prepare(&sql, &args)
 }
@@ -150,156 +190,49 @@ fn owner_from(column: &str) -> String {
     )
 }
 
-/// Why [`insert`] stored nothing, in the order a client should hear it. The
-/// credential-only reasons (a viewer, a member naming another sender) are
-/// decided from the caller by [`protocol::access`] before this is asked.
-pub enum Refusal {
-    /// The key was revoked or the member removed (a WebSocket outlives the
-    /// auth it opened with).
-    KeyRevoked,
-    RoomNotFound,
-    /// An owner key sent under a handle a member of the room holds.
-    HandleReserved,
-    /// The idempotency key was used before: here is the original.
-    Duplicate(Box<MessageRow>),
-    /// Too many agent messages in a row; `notice` is the notice stored now,
-    /// if this refusal was the one that tripped it.
-    LoopGuard {
-        limit: i64,
-        notice: Option<Box<MessageRow>>,
-    },
-    /// Over the send limit. `blocking_ms` is the send that must leave the window
-    /// before another fits (None if it already has: a race, retry at once).
-    RateLimited {
-        blocking_ms: Option<i64>,
-    },
-}
+/// The largest page cut in the Worker rather than in SQL (the default page,
+/// and the web UI's 50): at most ~3.3 MB from D1 at 32 KiB a message.
+const PLAIN_PAGE: u32 = 100;
 
-#[derive(Deserialize)]
-struct RefusalRow {
-    live: i64,
-    owned: i64,
-    reserved: i64,
-    guard: i64,
-    /// NULL when the room does not exist.
-    run: Option<i64>,
-    blocking_ms: Option<i64>,
-}
+/// A message's size for the byte cap (`protocol::page_bytes::row_bytes`):
+/// content and payload in UTF-8 bytes plus the overhead bound at `?5`.
+const SIZE: &str = "length(CAST(content AS BLOB)) + COALESCE(length(CAST(payload AS BLOB)), 0) \
+    + ?5 AS sz";
 
-/// The words of the notice the room shows when its loop guard trips.
-pub fn loop_guard_notice(limit: i64) -> String {
+/// Cuts the rows of `inner` (a statement that selects COLS and SIZE, in page
+/// order `dir`, already limited by count) at the byte cap bound at `?6`:
+/// a row stays while the rows before it in page order sum to less than the
+/// cap (`protocol::page_bytes::keeps`). The window runs over the limited rows
+/// only, so the cut reads no more of the table; the caller puts the rows in
+/// order (an outer ORDER BY here would cost D1 rows read per row).
+fn capped(inner: &str, dir: &str) -> String {
     format!(
-        "Loop guard: {limit} agent messages in a row with no human in between, so agents are \
-         paused here. A person can reply to let them continue, or the owner can raise the \
-         room's loop_guard."
+        "SELECT {COLS} FROM (SELECT *, \
+           SUM(sz) OVER (ORDER BY seq {dir} ROWS UNBOUNDED PRECEDING) AS upto \
+           FROM ({inner})) WHERE upto - sz < ?6"
     )
 }
 
-/// Finds out why a send by `key_id` (as `sender`, of `sender_type`, from
-/// `member_hash` if a member) stored nothing: one round trip (a batch), only
-/// on this rare path. When the loop guard refused, it also stores the
-/// room's notice, once per trip.
-pub async fn explain_refusal(
-    db: &Db,
-    rec: &NewRecord<'_>,
-    key_id: &str,
-    member_hash: Option<&str>,
-    sender: &str,
-    sender_type: &str,
-) -> AppResult<Refusal> {
-    let check = db.prepare(
-        &format!(
-            "SELECT (EXISTS (SELECT 1 FROM api_keys WHERE id = ?2 AND revoked_ms IS NULL) \
-                AND (?6 IS NULL OR EXISTS (SELECT 1 FROM members \
-                     WHERE token_hash = ?6 AND removed_ms IS NULL))) AS live, \
-               EXISTS (SELECT 1 FROM rooms WHERE id = ?1 AND key_id = ?2) AS owned, \
-               (?6 IS NULL AND EXISTS (SELECT 1 FROM members WHERE room_id = ?1 AND handle = ?5 \
-                AND removed_ms IS NULL)) AS reserved, \
-               COALESCE((SELECT loop_guard FROM rooms WHERE id = ?1), 0) AS guard, \
-               (SELECT {AGENT_RUN} FROM rooms r WHERE r.id = ?1) AS run, \
-               (SELECT created_ms FROM messages WHERE key_id = ?2 AND created_ms > ?3 \
-                ORDER BY created_ms DESC LIMIT 1 OFFSET ?4) AS blocking_ms"
-        ),
-        &[
-            rec.room_id.into(),
-            key_id.into(),
-            rec.window_start_ms.into(),
-            (i64::from(rec.max) - 1).max(0).into(),
-            sender.into(),
-            member_hash.into(),
-        ],
-    )?;
-    let original = db.prepare(
-        &format!(
-            "SELECT {COLS} FROM messages WHERE room_id = ?1 AND key_id = ?2 AND idempotency_key = ?3"
-        ),
-        &[rec.room_id.into(), key_id.into(), rec.idempotency_key.into()],
-    )?;
-    let results = db.batch(vec![check, original]).await?;
-    let check: Vec<RefusalRow> = rows(results.first())?;
-    let original: Vec<MessageRow> = rows(results.get(1))?;
-    let Some(check) = check.into_iter().next() else {
-        return Ok(Refusal::KeyRevoked);
-    };
-    if check.live == 0 {
-        return Ok(Refusal::KeyRevoked);
-    }
-    if check.owned == 0 {
-        return Ok(Refusal::RoomNotFound);
-    }
-    if check.reserved != 0 {
-        return Ok(Refusal::HandleReserved);
-    }
-    if let Some(row) = original.into_iter().next() {
-        return Ok(Refusal::Duplicate(Box::new(row)));
-    }
-    if sender_type == "agent" && check.guard > 0 && check.run.unwrap_or(0) >= check.guard {
-        let notice =
-            store_notice(db, rec.room_id, &loop_guard_notice(check.guard), rec.now_ms).await?;
-        return Ok(Refusal::LoopGuard {
-            limit: check.guard,
-            notice: notice.map(Box::new),
-        });
-    }
-    Ok(Refusal::RateLimited {
-        blocking_ms: check.blocking_ms,
-    })
+/// What a message counts for against the byte cap.
+fn message_bytes(m: &MessageRow) -> u64 {
+    let payload = m.payload.as_ref().map_or(0, String::len);
+    row_bytes(m.content.len() as u64, payload as u64)
 }
 
-/// Posts a server notice to the room unless the newest message already is
-/// one, so a tripped guard shows once however many agents keep trying.
-async fn store_notice(
-    db: &Db,
-    room_id: &str,
-    text: &str,
-    now_ms: i64,
-) -> AppResult<Option<MessageRow>> {
-    let id = uuid::Uuid::new_v4().to_string();
-    db.first(
-        &format!(
-            "INSERT INTO messages (id, room_id, key_id, sender, sender_type, color, content, \
-               created_ms, verified, kind) \
-             SELECT ?1, r.id, r.key_id, ?3, 'agent', NULL, ?4, ?5, 1, 'notice' FROM rooms r \
-             WHERE r.id = ?2 AND NOT EXISTS (SELECT 1 FROM (SELECT kind FROM messages \
-               WHERE room_id = r.id ORDER BY seq DESC LIMIT 1) WHERE kind = 'notice') \
-             RETURNING {COLS}"
-        ),
-        &[
-            id.as_str().into(),
-            room_id.into(),
-            NOTICE_SENDER.into(),
-            text.into(),
-            now_ms.into(),
-        ],
-    )
-    .await
+fn byte_cap_arg(n: u64) -> Arg<'static> {
+    Arg::Int(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
 /// A history page, or why there is none.
 pub enum PageResult {
     RoomNotFound,
     CursorNotFound,
-    Rows(Vec<MessageRow>),
+    /// `truncated`: the byte cap ended the page before its count; more
+    /// (may) follow in the direction paged.
+    Rows {
+        rows: Vec<MessageRow>,
+        truncated: bool,
+    },
 }
 
 #[derive(Deserialize)]
@@ -337,29 +270,50 @@ pub async fn page(
     } else {
         "0"
     };
-    let sql = match page {
-        Page::Latest => format!(
-            "SELECT * FROM (SELECT {COLS} FROM messages WHERE {owned} \
-             ORDER BY seq DESC LIMIT ?4) ORDER BY seq"
+    // Pages of up to PLAIN_PAGE messages bring their rows whole and are cut
+    // here (what D1 returns is bounded like a poll's, and a page costs a row
+    // read per message); larger ones are cut in SQL, so 500 large rows never
+    // reach wasm, at ~3 rows read per message for the running sum.
+    let in_sql = limit > PLAIN_PAGE;
+    let size = if in_sql {
+        format!(", {SIZE}")
+    } else {
+        String::new()
+    };
+    let (inner, dir) = match page {
+        Page::Latest => (
+            format!("SELECT {COLS}{size} FROM messages WHERE {owned} ORDER BY seq DESC LIMIT ?4"),
+            "DESC",
         ),
-        Page::After(_) => format!(
-            "SELECT {COLS} FROM messages WHERE {owned} AND seq > {cursor_seq} \
-             ORDER BY seq LIMIT ?4"
+        Page::After(_) => (
+            format!(
+                "SELECT {COLS}{size} FROM messages WHERE {owned} AND seq > {cursor_seq} \
+                 ORDER BY seq LIMIT ?4"
+            ),
+            "",
         ),
-        Page::Before(_) => format!(
-            "SELECT * FROM (SELECT {COLS} FROM messages WHERE {owned} AND seq < {cursor_seq} \
-             ORDER BY seq DESC LIMIT ?4) ORDER BY seq"
+        Page::Before(_) => (
+            format!(
+                "SELECT {COLS}{size} FROM messages WHERE {owned} AND seq < {cursor_seq} \
+                 ORDER BY seq DESC LIMIT ?4"
+            ),
+            "DESC",
         ),
     };
-    let messages = db.prepare(
-        &sql,
-        &[
-            room_id.into(),
-            reader.into(),
-            cursor.into(),
-            i64::from(limit).into(),
-        ],
-    )?;
+    let mut args: Vec<Arg<'_>> = vec![
+        room_id.into(),
+        reader.into(),
+        cursor.into(),
+        i64::from(limit).into(),
+    ];
+    let sql = if in_sql {
+        args.push(byte_cap_arg(ROW_OVERHEAD_BYTES));
+        args.push(byte_cap_arg(PAGE_BYTES));
+        capped(&inner, dir)
+    } else {
+        inner
+    };
+    let messages = db.prepare(&sql, &args)?;
     let results = db.batch(vec![check, messages]).await?;
     let check: Vec<CursorRow> = rows(results.first())?;
     let Some(check) = check.into_iter().next() else {
@@ -368,7 +322,28 @@ pub async fn page(
     if cursor.is_some() && check.cursor_seq.is_none() {
         return Ok(PageResult::CursorNotFound);
     }
-    Ok(PageResult::Rows(rows(results.get(1))?))
+    let mut rows: Vec<MessageRow> = rows(results.get(1))?;
+    rows.sort_unstable_by_key(|m| m.seq);
+    if !in_sql {
+        // Cut in page order: from the cursor on, or back from the newest.
+        let fetched = rows.len();
+        if dir.is_empty() {
+            rows.truncate(take(rows.iter().map(message_bytes), PAGE_BYTES));
+        } else {
+            let keep = take(rows.iter().rev().map(message_bytes), PAGE_BYTES);
+            rows.drain(..fetched - keep);
+        }
+        let truncated = rows.len() < fetched;
+        return Ok(PageResult::Rows { rows, truncated });
+    }
+    // Cut, if the page is short of its count yet reached the cap: the row
+    // after it did not fit. (At the room's very end this may say so once
+    // more than needed; the next page is then empty.)
+    let bytes: u64 = rows.iter().map(message_bytes).sum();
+    Ok(PageResult::Rows {
+        truncated: rows.len() < limit as usize && !keeps(bytes, PAGE_BYTES),
+        rows,
+    })
 }
 
 /// Where a stream starts.
@@ -462,10 +437,15 @@ pub const STILL_LIVE: &str = "(?2 IS NULL OR EXISTS \
     AND (?5 IS NULL OR EXISTS \
       (SELECT 1 FROM members WHERE token_hash = ?5 AND removed_ms IS NULL))";
 
-/// One stream poll: the messages after `after_seq`, in commit order, or `None`
+/// One stream poll: the messages after `after_seq`, in commit order and
+/// within the byte cap (the next poll goes on from the last), or `None`
 /// if the reader has lost access meanwhile (key revoked, member removed, or
 /// the room made private). One statement: the access check rides along as
 /// the left side of a join, so revocation costs no extra query.
+///
+/// The byte cap is applied here, not in SQL as for history pages: a window
+/// function would cost an idle poll (most polls) several rows read more,
+/// while a poll's count limit already bounds what D1 returns (100 rows).
 pub async fn poll(
     db: &Db,
     room_id: &str,
@@ -494,7 +474,8 @@ pub async fn poll(
     if rows.is_empty() {
         return Ok(None);
     }
-    Ok(Some(
-        rows.into_iter().filter_map(PollRow::into_message).collect(),
-    ))
+    let mut messages: Vec<MessageRow> =
+        rows.into_iter().filter_map(PollRow::into_message).collect();
+    messages.truncate(take(messages.iter().map(message_bytes), PAGE_BYTES));
+    Ok(Some(messages))
 }

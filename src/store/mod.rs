@@ -9,5 +9,7 @@ pub mod keys;
 pub mod live;
 pub mod members;
 pub mod messages;
+pub mod refusal;
 pub mod rooms;
+pub mod send_quota;
 pub mod tickets;

@@ -143,6 +143,15 @@ interface RequestOptions {
   headers?: Record<string, string>;
   /** Send the key (when there is one). Reads of public rooms go without it. */
   auth?: boolean;
+  /** Sees the headers of a successful answer. */
+  onHeaders?: (headers: Headers) => void;
+}
+
+/** A page of history: `truncated` when the server's byte cap ended it before
+ * its limit, so a short page is not the start (or end) of the room. */
+export interface MessagePage {
+  messages: Message[];
+  truncated: boolean;
 }
 
 export class Api {
@@ -188,6 +197,7 @@ export class Api {
     if (json === undefined) {
       throw new ApiError(res.status, "the server sent an unreadable answer", "bad_response");
     }
+    opts.onHeaders?.(res.headers);
     return json as T;
   }
 
@@ -277,21 +287,32 @@ export class Api {
     return this.request("GET", "/api/featured", { auth: false });
   }
 
-  messages(
+  async messages(
     roomId: string,
     page: { after?: string; before?: string; limit?: number },
     auth = true,
   ): Promise<Message[]> {
+    return (await this.messagePage(roomId, page, auth)).messages;
+  }
+
+  /** A page of history, and whether the byte cap cut it (`Page-Truncated`). */
+  async messagePage(
+    roomId: string,
+    page: { after?: string; before?: string; limit?: number },
+    auth = true,
+  ): Promise<MessagePage> {
     const q = new URLSearchParams();
     if (page.after) q.set("after", page.after);
     if (page.before) q.set("before", page.before);
     if (page.limit) q.set("limit", String(page.limit));
     const qs = q.toString();
-    return this.request(
+    let truncated = false;
+    const messages = await this.request<Message[]>(
       "GET",
       `/api/rooms/${encodeURIComponent(roomId)}/messages${qs ? `?${qs}` : ""}`,
-      { auth },
+      { auth, onHeaders: (h) => (truncated = h.has("Page-Truncated")) },
     );
+    return { messages, truncated };
   }
 
   /** Answers a decision; 409 (someone was first, or it expired) carries the winner in the error body. */

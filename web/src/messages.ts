@@ -3,7 +3,7 @@
 // still and an "N new messages" pill offers the jump; older pages load above
 // without moving what is on screen).
 
-import type { Message } from "./api";
+import type { Message, MessagePage } from "./api";
 import { senderColor } from "./color";
 import { drawDecision, type CardContext } from "./decision-card";
 import { replaces } from "./decision";
@@ -165,7 +165,7 @@ export interface ListOptions {
   list: HTMLOListElement;
   pill: HTMLButtonElement;
   /** Fetches the page before a message id (oldest first), or [] at the start. */
-  loadOlder(before: string): Promise<Message[]>;
+  loadOlder(before: string): Promise<MessagePage>;
   pageSize: number;
   /** The reader's handle, for highlighting mentions of it. */
   me?: () => string | null;
@@ -260,7 +260,9 @@ export class MessageList {
   }
 
   /** Adds messages in any order, skipping ones already shown. */
-  add(messages: Message[], mode: AddMode): number {
+  /** Adds messages; `truncated` (initial page only): the byte cap cut it, so
+   * a short page does not mean the start of the room. */
+  add(messages: Message[], mode: AddMode, truncated = false): number {
     const fresh = messages.filter((m) => !this.ids.has(m.id));
     if (!fresh.length) return 0;
     this.saveAnchor();
@@ -274,7 +276,7 @@ export class MessageList {
       this.regroup(el.nextElementSibling as HTMLElement | null);
     }
     if (mode === "initial") {
-      this.reachedStart = messages.length < this.opts.pageSize;
+      this.reachedStart = messages.length < this.opts.pageSize && !truncated;
       this.opts.list.classList.toggle("at-start", this.reachedStart);
       this.scrollToBottom();
       this.fillViewport();
@@ -396,8 +398,8 @@ export class MessageList {
     this.loadingOlder = true;
     this.mutate(() => this.opts.list.setAttribute("aria-busy", "true"));
     try {
-      const page = await this.opts.loadOlder(first);
-      if (page.length < this.opts.pageSize) this.reachedStart = true;
+      const { messages: page, truncated } = await this.opts.loadOlder(first);
+      if (!page.length || (page.length < this.opts.pageSize && !truncated)) this.reachedStart = true;
       const fresh = page.filter((m) => !this.ids.has(m.id));
       this.mutate(() => {
         this.opts.list.removeAttribute("aria-busy");

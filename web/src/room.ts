@@ -111,7 +111,7 @@ export class RoomView {
       list: this.listEl,
       pill,
       pageSize: PAGE,
-      loadOlder: (before) => ctx.api.messages(this.room.id, { before, limit: PAGE }, this.auth),
+      loadOlder: (before) => ctx.api.messagePage(this.room.id, { before, limit: PAGE }, this.auth),
       me: () => this.me(),
       onChange: () => this.scheduleRead(),
       decisions: {
@@ -212,8 +212,9 @@ export class RoomView {
 
   async start(): Promise<void> {
     let first: Message[];
+    let truncated: boolean;
     try {
-      first = await this.ctx.api.messages(this.room.id, { limit: PAGE }, this.auth);
+      ({ messages: first, truncated } = await this.ctx.api.messagePage(this.room.id, { limit: PAGE }, this.auth));
     } catch (e) {
       if (this.destroyed) return;
       this.showStatus(e instanceof ApiError ? e.describe() : "Could not load messages.");
@@ -221,7 +222,7 @@ export class RoomView {
       return;
     }
     if (this.destroyed) return;
-    this.list.add(first, "initial");
+    this.list.add(first, "initial", truncated);
     if (!first.length) {
       this.showStatus(
         this.canSend

@@ -5,9 +5,12 @@
 
 mod bodies;
 mod bursts;
+mod byte_caps;
+mod daily_quota;
 mod decisions;
 mod events;
 mod helpers;
+mod idempotency;
 mod isolation;
 mod keys;
 mod members;
@@ -18,4 +21,5 @@ mod ratelimit;
 mod readlimit;
 mod revoke;
 mod rooms;
+mod send_cost;
 mod tickets;

@@ -66,11 +66,11 @@ pub fn seed_sql(run: u32, room_index: u32, room_id: &str, size: u64, base_ms: i6
     );
     format!(
         "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < {size})\n\
-         INSERT INTO messages (id, room_id, key_id, sender, sender_type, color, content, created_ms)\n\
+         INSERT INTO messages (id, room_id, key_id, sender, sender_type, color, content, created_ms, seq)\n\
          SELECT printf('%08x-%04x-4000-8000-%012x', {run}, {room_index}, n), r.id, r.key_id,\n\
          \x20 'seed-' || (n % 7), CASE WHEN n % 3 = 0 THEN 'human' ELSE 'agent' END, NULL,\n\
          \x20 'seeded message ' || n || ': ' || substr('lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua', 1, 20 + n % 100),\n\
-         \x20 {base_ms} + n\n\
+         \x20 {base_ms} + n, {base_ms} + n\n\
          FROM rooms r, c WHERE r.id = '{room_id}';\n"
     )
 }
