@@ -25,6 +25,7 @@ pub mod error;
 pub mod key;
 pub mod mcp;
 pub mod mention;
+pub mod push;
 pub mod ratelimit;
 pub mod role;
 pub mod route;

@@ -66,19 +66,20 @@ pub async fn send(
         max: limit.max,
         window_start_ms: limit.window_start(ctx.now_ms),
     };
-    let results = ctx
-        .db
-        .batch(vec![lookup, messages::insert_statement(&ctx.db, &rec)?])
-        .await?;
+    let mut statements = vec![lookup, messages::insert_statement(&ctx.db, &rec)?];
+    statements.extend(crate::push::head_statement(&ctx.db, &room)?);
+    let results = ctx.db.batch(statements).await?;
     let caller = match cred.kind {
         CredentialKind::Owner => admit(ctx, rows(results.first())?.into_iter().next())?,
         CredentialKind::Member => admit_member(ctx, rows(results.first())?.into_iter().next())?,
     };
     let inserted: Option<MessageRow> = rows(results.get(1))?.into_iter().next();
     if let Some(row) = inserted {
-        notify(ctx, &caller.key_id, &room);
+        let seq = row.seq;
+        let message = Message::from(row);
+        crate::push::stored(ctx, &caller.key_id, &room, seq, &message, results.get(2));
         return Ok(Sent {
-            message: Message::from(row),
+            message,
             created: true,
         });
     }

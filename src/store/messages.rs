@@ -64,15 +64,10 @@ const MENTIONS: &str = "(SELECT NULLIF(json_group_array(h), '[]') FROM (SELECT \
           ORDER BY seq DESC LIMIT 200) s WHERE s.sender = c.value COLLATE NOCASE LIMIT 1)) END AS h \
       FROM json_each(?12) c) WHERE h IS NOT NULL)";
 
-/// Stores a message if the credential is live and may send here, the send
-/// limit and the loop guard allow, and the idempotency key is new; returns
-/// it, or `None` if any check refused (then [`explain_refusal`] says which).
-#[cfg(feature = "durable-objects")]
-pub async fn insert(db: &Db, rec: &NewRecord<'_>) -> AppResult<Option<MessageRow>> {
-    Ok(db.run(insert_statement(db, rec)?).await?.into_iter().next())
-}
-
-/// The INSERT of [`insert`], for a caller that batches it with other work.
+/// The INSERT that stores a message if the credential is live and may send
+/// here, the send limit and the loop guard allow, and the idempotency key is
+/// new; it returns the row, or none if any check refused (then
+/// [`explain_refusal`] says which).
 pub fn insert_statement(db: &Db, rec: &NewRecord<'_>) -> AppResult<D1PreparedStatement> {
     // The limit counts rows D1 already holds: exact across isolates, and no
     // extra write. The inner LIMIT bounds the rows read to the limit itself.
@@ -150,7 +145,7 @@ fn owner_from(column: &str) -> String {
     )
 }
 
-/// Why [`insert`] stored nothing, in the order a client should hear it. The
+/// Why [`insert_statement`] stored nothing, in the order a client should hear it. The
 /// credential-only reasons (a viewer, a member naming another sender) are
 /// decided from the caller by [`protocol::access`] before this is asked.
 pub enum Refusal {
