@@ -48,7 +48,9 @@ pub fn stored(
             .map(|r| r.into_iter().map(|r| r.seq).collect())
             .unwrap_or_default();
         match protocol::push::predecessor(seq, &newest) {
-            Some(prev) => crate::room::notify_message(ctx, owner_key_id, room_id, seq, prev, message),
+            Some(prev) => {
+                crate::room::notify_message(ctx, owner_key_id, room_id, seq, prev, message)
+            }
             None => crate::room::notify(ctx, owner_key_id, room_id),
         }
     }

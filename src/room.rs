@@ -143,7 +143,9 @@ fn send_notice(ctx: &Ctx, name: String, carried: Option<(i64, i64, String)>) {
             let resp = stub.fetch_with_request(req).await?;
             match resp.status_code() {
                 200..=299 => Ok(()),
-                status => Err(worker::Error::RustError(format!("object answered {status}"))),
+                status => Err(worker::Error::RustError(format!(
+                    "object answered {status}"
+                ))),
             }
         };
         let mut waits = NOTIFY_RETRY_MS.iter();
@@ -454,7 +456,11 @@ impl Room {
                 let _ = ws.send_with_str(text);
                 attachment.last_seq = *seq;
             }
-            if *full && frames.last().is_none_or(|(last, _)| attachment.last_seq >= *last) {
+            if *full
+                && frames
+                    .last()
+                    .is_none_or(|(last, _)| attachment.last_seq >= *last)
+            {
                 more = true;
             }
             if attachment.last_seq != before {
