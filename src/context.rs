@@ -1,7 +1,7 @@
 //! What a handler gets: the request, parsed once, plus the bindings it may use.
 
 use protocol::validate::MAX_BODY_BYTES;
-use worker::{Env, Request, Url};
+use worker::{Env, Request};
 
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
@@ -10,7 +10,9 @@ use protocol::validate::ValidationError;
 
 pub struct Ctx {
     pub req: Request,
-    pub url: Url,
+    /// The request's absolute URL as the runtime gives it (read with
+    /// `protocol::uri`, not parsed: see there).
+    pub url: String,
     pub env: Env,
     pub wctx: worker::Context,
     pub db: Db,
@@ -21,7 +23,7 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(req: Request, env: Env, wctx: worker::Context) -> AppResult<Ctx> {
-        let url = req.url()?;
+        let url = req.inner().url();
         let db = Db::from_env(&env)?;
         let config = Config::from_env(&env);
         Ok(Ctx {
@@ -41,10 +43,7 @@ impl Ctx {
 
     /// The first value of a query parameter.
     pub fn query(&self, name: &str) -> Option<String> {
-        self.url
-            .query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
+        protocol::uri::query_value(&self.url, name)
     }
 
     /// The client's IP as Cloudflare reports it. Locally `wrangler dev` passes a

@@ -32,6 +32,7 @@ pub mod route;
 pub mod sse;
 pub mod stream;
 pub mod time;
+pub mod uri;
 pub mod validate;
 pub mod wire;
 pub mod ws;
