@@ -402,13 +402,13 @@ impl Room {
         self.stats.set(stats);
         let pending = pending?;
         self.checked_ms.set(now_ms());
-        // Each page as (its start, its frames, whether it was full).
-        let pages: Vec<(i64, Vec<(i64, String)>, bool)> = afters
+        let pages: Vec<Page> = afters
             .iter()
             .zip(pending.pages)
-            .map(|(after, rows)| {
-                let full = rows.len() == live::PAGE as usize;
-                let frames = rows
+            .map(|(after, rows)| Page {
+                start: *after,
+                full: rows.len() == live::PAGE as usize,
+                frames: rows
                     .into_iter()
                     .filter_map(|row| {
                         let seq = row.seq;
@@ -418,8 +418,7 @@ impl Room {
                         .ok()
                         .map(|text| (seq, text))
                     })
-                    .collect();
-                (*after, frames, full)
+                    .collect(),
             })
             .collect();
         let mut more = false;
@@ -447,20 +446,16 @@ impl Room {
             let before = attachment.last_seq;
             // The page that starts closest below this cursor; none if the
             // socket came after the read with an older cursor.
-            let Some((_, frames, full)) = pages.iter().rev().find(|(start, _, _)| *start <= before)
-            else {
+            let Some(page) = pages.iter().rev().find(|p| p.start <= before) else {
                 more = true;
                 continue;
             };
-            for (seq, text) in frames.iter().filter(|(seq, _)| *seq > before) {
+            for (seq, text) in page.frames.iter().filter(|(seq, _)| *seq > before) {
                 let _ = ws.send_with_str(text);
                 attachment.last_seq = *seq;
             }
-            if *full
-                && frames
-                    .last()
-                    .is_none_or(|(last, _)| attachment.last_seq >= *last)
-            {
+            // A full page: more may follow for this socket.
+            if page.full {
                 more = true;
             }
             if attachment.last_seq != before {
@@ -469,4 +464,12 @@ impl Room {
         }
         Ok(more)
     }
+}
+
+/// One page the pump read: the cursor it starts after, its messages as
+/// frames with their `seq`, and whether it was full (more may follow).
+struct Page {
+    start: i64,
+    frames: Vec<(i64, String)>,
+    full: bool,
 }
