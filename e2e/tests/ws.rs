@@ -419,3 +419,43 @@ async fn making_a_room_private_closes_its_anonymous_sockets_at_once() {
     let m = api.send(&owner, &room.id, "owner", "still here").await;
     assert_eq!(owned.exactly(1).await, vec![m]);
 }
+
+/// Concurrent senders: notifications can reach the room's object out of
+/// commit order, and a message whose predecessor a socket has not seen yet is
+/// left to the pump. Every socket still gets every message once, in order.
+#[tokio::test]
+async fn concurrent_senders_reach_every_socket_once_in_commit_order() {
+    if !paid_variant() {
+        return;
+    }
+    let api = api();
+    let (owner, room) = api.key_and_room().await;
+    let token = api.add_member(&owner, &room.id, "helper", "agent").await;
+    let mut a = connect(&room.id, "", Some(&owner)).await;
+    let mut b = connect(&room.id, "", Some(&token)).await;
+    // 50 messages from 10 concurrent senders, two credentials (under the
+    // limit of 60 a minute).
+    let senders: Vec<_> = (0..10)
+        .map(|s| {
+            let (api, owner, token, room) =
+                (api.clone(), owner.clone(), token.clone(), room.id.clone());
+            tokio::spawn(async move {
+                for i in 0..5 {
+                    let content = format!("s{s} m{i}");
+                    if s % 2 == 0 {
+                        api.send(&owner, &room, "owner", &content).await;
+                    } else {
+                        api.send_as_member(&token, &room, &content).await;
+                    }
+                }
+            })
+        })
+        .collect();
+    for s in senders {
+        s.await.expect("sender");
+    }
+    let history = api.history(&owner, &room.id, "?limit=100").await;
+    assert_eq!(history.len(), 50);
+    assert_eq!(a.exactly(50).await, history, "owner's socket");
+    assert_eq!(b.exactly(50).await, history, "member's socket");
+}
