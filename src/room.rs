@@ -35,11 +35,13 @@ use std::rc::Rc;
 
 use protocol::push::{place, Place};
 use protocol::wire::Message;
-use protocol::ws::{parse_client_frame, FrameError, Incoming, PushStats, ServerFrame, PING, PONG};
+use protocol::ws::{
+    message_frame, parse_client_frame, FrameError, Incoming, PushStats, ServerFrame, PING, PONG,
+};
 use worker::wasm_bindgen::JsValue;
 use worker::{
-    console_error, console_warn, durable_object, Delay, DurableObject, Env, Headers, Method,
-    Request, RequestInit, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    console_error, console_warn, durable_object, web_sys, Delay, DurableObject, Env, Headers,
+    Request, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
 use crate::auth::MemberId;
@@ -90,11 +92,29 @@ pub async fn connect(
         // Header values are Latin-1 at most: percent-encode the handle's UTF-8.
         headers.set(socket::H_MEMBER, &socket::encode_header(&value))?;
     }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers);
-    // The URL is only a label: a stub's fetch needs a full one.
-    let req = Request::new_with_init("https://chat-room/ws", &init)?;
-    stub.fetch_with_request(req).await
+    stub.fetch_with_request(object_request("/ws", "GET", &headers, None)?)
+        .await
+}
+
+/// A request to a room's object. Built with `web_sys` directly: `worker`'s
+/// `RequestInit` conversion links its whole `cf` options (image resizing and
+/// more), ~4 KB of gzipped wasm this build does not use. The URL is only a
+/// label: a stub's fetch needs a full one.
+fn object_request(
+    path: &str,
+    method: &str,
+    headers: &Headers,
+    body: Option<&str>,
+) -> worker::Result<Request> {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    init.set_headers(&headers.0);
+    if let Some(body) = body {
+        init.set_body(&JsValue::from_str(body));
+    }
+    web_sys::Request::new_with_str_and_init(&format!("https://chat-room{path}"), &init)
+        .map(Request::from)
+        .map_err(worker::Error::from)
 }
 
 /// Tells the room's object that something changed (a message it must read,
@@ -113,11 +133,9 @@ pub fn notify_message(
     prev_seq: i64,
     message: &Message,
 ) {
-    let frame = ServerFrame::Message {
-        message: message.clone(),
-    };
-    let body = serde_json::to_string(&frame).ok();
-    let carried = body.map(|text| (seq, prev_seq, text));
+    let carried = message_frame(message)
+        .ok()
+        .map(|text| (seq, prev_seq, text));
     send_notice(ctx, object_name(owner_key_id, room_id), carried);
 }
 
@@ -132,14 +150,13 @@ fn send_notice(ctx: &Ctx, name: String, carried: Option<(i64, i64, String)>) {
                 .id_from_name(&name)?
                 .get_stub()?;
             let headers = Headers::new();
-            let mut init = RequestInit::new();
+            let mut body = None;
             if let Some((seq, prev, text)) = &carried {
                 headers.set(socket::H_SEQ, &seq.to_string())?;
                 headers.set(socket::H_PREV, &prev.to_string())?;
-                init.with_body(Some(JsValue::from_str(text)));
+                body = Some(text.as_str());
             }
-            init.with_method(Method::Post).with_headers(headers);
-            let req = Request::new_with_init("https://chat-room/notify", &init)?;
+            let req = object_request("/notify", "POST", &headers, body)?;
             let resp = stub.fetch_with_request(req).await?;
             match resp.status_code() {
                 200..=299 => Ok(()),
@@ -386,7 +403,7 @@ impl Room {
             .iter()
             .filter_map(|(_, a)| a.reader.clone())
             .collect();
-        readers.sort();
+        readers.sort_unstable();
         readers.dedup();
         let members: Vec<String> = sockets
             .iter()

@@ -24,6 +24,12 @@ pub enum ServerFrame {
     Stats(PushStats),
 }
 
+/// The text of `ServerFrame::Message` for a borrowed message: the same JSON
+/// (the test checks), without cloning the message to build the frame.
+pub fn message_frame(message: &Message) -> serde_json::Result<String> {
+    serde_json::to_string(message).map(|m| format!(r#"{{"type":"message","message":{m}}}"#))
+}
+
 /// The room object's counters since it last woke from hibernation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushStats {
@@ -126,6 +132,10 @@ mod tests {
             kind: crate::wire::MessageKind::Message,
             decision: None,
         };
+        assert_eq!(
+            message_frame(&m).unwrap(),
+            serde_json::to_string(&ServerFrame::Message { message: m.clone() }).unwrap()
+        );
         let json = serde_json::to_value(ServerFrame::Message { message: m }).unwrap();
         assert_eq!(json["type"], "message");
         assert_eq!(json["message"]["sender_type"], "agent");
