@@ -399,12 +399,15 @@ impl Room {
         let lo = sockets.iter().map(|(_, a)| a.last_seq).min().unwrap_or(0);
         let hi = sockets.iter().map(|(_, a)| a.last_seq).max().unwrap_or(0);
         let afters: Vec<i64> = if hi > lo { vec![lo, hi] } else { vec![lo] };
-        let mut readers: Vec<String> = sockets
-            .iter()
-            .filter_map(|(_, a)| a.reader.clone())
-            .collect();
-        readers.sort_unstable();
-        readers.dedup();
+        // Distinct readers; a linear check rather than a sort (this runs per
+        // pump round, over tens of sockets, and a sort of strings costs ~1 KB
+        // of wasm).
+        let mut readers: Vec<String> = Vec::new();
+        for reader in sockets.iter().filter_map(|(_, a)| a.reader.as_ref()) {
+            if !readers.contains(reader) {
+                readers.push(reader.clone());
+            }
+        }
         let members: Vec<String> = sockets
             .iter()
             .filter_map(|(_, a)| a.member.as_ref().map(|m| m.id.clone()))
