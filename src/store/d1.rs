@@ -68,9 +68,7 @@ impl<'a> From<Option<&'a str>> for Arg<'a> {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Stats {
     pub round_trips: u32,
-    /// Whole milliseconds (the clock Workers expose has no finer grain);
-    /// an integer so that no float formatting is linked in (bundle size).
-    pub millis: u64,
+    pub millis: f64,
     pub rows_read: u64,
     pub rows_written: u64,
 }
@@ -84,7 +82,7 @@ impl Stats {
             "queries"
         };
         format!(
-            "d1;dur={}.0;desc=\"{} {noun}\", d1-rows-read;desc=\"{}\", d1-rows-written;desc=\"{}\"",
+            "d1;dur={:.1};desc=\"{} {noun}\", d1-rows-read;desc=\"{}\", d1-rows-written;desc=\"{}\"",
             self.millis, self.round_trips, self.rows_read, self.rows_written
         )
     }
@@ -124,7 +122,7 @@ impl Db {
         let result = fut.await;
         let mut stats = self.stats.get();
         stats.round_trips += 1;
-        stats.millis += worker::Date::now().as_millis().saturating_sub(start);
+        stats.millis += worker::Date::now().as_millis().saturating_sub(start) as f64;
         self.stats.set(stats);
         result.map_err(|e| AppError::Internal(format!("d1: {e}")))
     }
