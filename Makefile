@@ -20,12 +20,14 @@ export WASM_OPT_BIN := $(CURDIR)/node_modules/binaryen/bin/wasm-opt
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 WRANGLER := $(CURDIR)/node_modules/.bin/wrangler
-# The gzipped wasm must stay under this. It was 256,000 while the Worker was
-# rooms and messages only; members, mentions, MCP and decisions brought the
-# free build to ~292 KB gzipped (after dropping the name section), so the
-# budget now leaves ~8 KB of room over that, and every further feature has
-# to pay its way (docs/free-tier.md, Bundle).
-WASM_BUDGET_BYTES := 300000
+# Both builds' gzipped wasm (gzip -9, bytes) must stay within 250 KB (issue 16
+# item 4). Measured 2026-11-29 after the bundle work (idna stub, no `url`
+# parsing, web_sys requests to the room object): free 224,105, durable-objects
+# 253,177. The durable-objects build contains all of the free build's code, so
+# its budget binds first: it has ~2.8 KB left, and every further feature has to
+# pay its way (docs/free-tier.md, Bundle, says where the size is).
+WASM_BUDGET_BYTES := 256000
+WASM_PAID_BUDGET_BYTES := 256000
 
 .PHONY: test-api-schema test-api-schema-paid bench help setup build build-paid worker-paid dev-paid deploy-paid web worker dev migrate-local seed-local test lint tests test-browser bundle-check deploy clean
 
@@ -114,8 +116,11 @@ test-browser: build
 bundle-check: build build-paid
 	$(WRANGLER) deploy --dry-run --outdir target/dry-run > target/dry-run.log 2>&1 || { cat target/dry-run.log; exit 1; }
 	@size=$$(gzip -9c build/index_bg.wasm | wc -c); \
-	echo "wasm: $$size bytes gzipped (budget $(WASM_BUDGET_BYTES))"; \
-	test $$size -le $(WASM_BUDGET_BYTES) || { echo "wasm bundle over budget"; exit 1; }
+	echo "wasm (free): $$size bytes gzipped (budget $(WASM_BUDGET_BYTES))"; \
+	test $$size -le $(WASM_BUDGET_BYTES) || { echo "free wasm bundle over budget"; exit 1; }
+	@size=$$(gzip -9c build-paid/index_bg.wasm | wc -c); \
+	echo "wasm (durable-objects): $$size bytes gzipped (budget $(WASM_PAID_BUDGET_BYTES))"; \
+	test $$size -le $(WASM_PAID_BUDGET_BYTES) || { echo "durable-objects wasm bundle over budget"; exit 1; }
 	@# The free build must carry no Durable Object code; the paid one must.
 	@! grep -q ChatRoom build/index.js || { echo "free build exports ChatRoom"; exit 1; }
 	@grep -q ChatRoom build-paid/index.js || { echo "paid build lacks ChatRoom"; exit 1; }

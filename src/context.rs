@@ -4,7 +4,7 @@ use protocol::validate::MAX_BODY_BYTES;
 use worker::wasm_bindgen::JsCast;
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{js_sys, web_sys};
-use worker::{Env, Request, Url};
+use worker::{Env, Request};
 
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
@@ -13,7 +13,9 @@ use protocol::validate::ValidationError;
 
 pub struct Ctx {
     pub req: Request,
-    pub url: Url,
+    /// The request's absolute URL as the runtime gives it (read with
+    /// `protocol::uri`, not parsed: see there).
+    pub url: String,
     pub env: Env,
     pub wctx: worker::Context,
     pub db: Db,
@@ -27,7 +29,7 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(req: Request, env: Env, wctx: worker::Context) -> AppResult<Ctx> {
-        let url = req.url()?;
+        let url = req.inner().url();
         let db = Db::from_env(&env)?;
         let config = Config::from_env(&env);
         Ok(Ctx {
@@ -48,10 +50,7 @@ impl Ctx {
 
     /// The first value of a query parameter.
     pub fn query(&self, name: &str) -> Option<String> {
-        self.url
-            .query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
+        protocol::uri::query_value(&self.url, name)
     }
 
     /// The client's IP as Cloudflare reports it. Locally `wrangler dev` passes a

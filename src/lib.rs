@@ -25,6 +25,7 @@ mod context;
 mod error;
 mod ops;
 mod pages;
+mod push;
 #[cfg(feature = "durable-objects")]
 mod room;
 mod routes;

@@ -14,15 +14,13 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsa
                    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub async fn serve(req: Request, env: &Env) -> worker::Result<Response> {
-    let mut url = req.url()?;
     let assets = env.assets("ASSETS")?;
-    let asset = if url.path().starts_with("/r/") {
+    let asset = if req.path().starts_with("/r/") {
         // A shared room link opens the chat page; the page reads the id from
         // its own location.
-        url.set_path("/");
-        url.set_query(None);
+        let url = format!("{}/", protocol::uri::origin(&req.inner().url()));
         assets
-            .fetch_request(Request::new(url.as_str(), Method::Get)?)
+            .fetch_request(Request::new(&url, Method::Get)?)
             .await?
     } else {
         assets.fetch_request(req).await?

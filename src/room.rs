@@ -1,56 +1,72 @@
 //! The paid variant (`--features durable-objects`): a `ChatRoom` Durable
-//! Object per room pushes messages over hibernating WebSockets.
+//! Object per room pushes messages over hibernating WebSockets. This file is
+//! the object and its pump; per-socket state is in `room/socket.rs`, a message
+//! sent over a socket in `room/store.rs`.
 //!
-//! D1 stays the one source of truth. The object never trusts the order in
-//! which it hears about messages (two isolates may commit 10 then 11 and
-//! notify 11 then 10); a notification only wakes its *pump*, which reads
-//! everything after the slowest socket's cursor from D1, in commit order, and
-//! gives each socket what lies past its own cursor. So a new socket's replay
-//! (`?after=`) and live delivery are one mechanism, with no seam to lose or
-//! repeat a message at.
+//! D1 stays the one source of truth, and a socket's attachment says the last
+//! message it was given (it has every earlier one of the room, in order). Two
+//! ways bring a socket forward, and they never disagree:
+//! - **push**: a send's notification carries the stored message and the `seq`
+//!   of its predecessor in the room (read in the send's own batch). Every
+//!   socket whose cursor sits at that predecessor gets the message at once,
+//!   without a D1 read (`protocol::push`). Isolates may notify out of commit
+//!   order; a socket is then simply behind, and the pump catches it up.
+//! - **pump**: reads D1 from cursors, in commit order, for sockets that lag:
+//!   a replay after `?after=`, a missed or plain notification, a retry, and
+//!   sockets reading with a key other than the room's (a public room), whose
+//!   revocation is checked before each message they get. Each
+//!   round reads one page after the slowest socket's cursor and one after the
+//!   most advanced, so a long replay goes page by page without holding back
+//!   the live sockets; between rounds, pushes go on. The pump also re-checks
+//!   access (revocation, a room made private, a removed member) at least every
+//!   [`CHECK_EVERY_MS`], and at once on a plain notification, which is what
+//!   revoking, `PATCH public=false` and removing a member send.
 //!
-//! Hibernation: everything a socket needs (room, reader, owner, cursor) is in
-//! its attachment, so nothing is needed in memory when the object wakes. Pings
-//! are answered by the runtime's auto-response without waking it.
+//! A pump that fails retries with the object's alarm (1 s, doubling up to a
+//! minute); a notification that fails is retried by the Worker. Hibernation:
+//! nothing is needed in memory when the object wakes; pings are answered by
+//! the runtime's auto-response without waking it.
+
+mod socket;
+mod store;
 
 use std::cell::Cell;
+use std::rc::Rc;
 
+use protocol::push::{place, Place};
 use protocol::wire::Message;
-use protocol::ws::{parse_client_frame, FrameError, Incoming, ServerFrame, PING, PONG};
-use serde::{Deserialize, Serialize};
+use protocol::ws::{
+    message_frame, parse_client_frame, FrameError, Incoming, PushStats, ServerFrame, PING, PONG,
+};
+use worker::wasm_bindgen::JsValue;
 use worker::{
-    console_error, console_warn, durable_object, DurableObject, Env, Headers, Method, Request,
-    RequestInit, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    console_error, console_warn, durable_object, web_sys, Delay, DurableObject, Env, Headers,
+    Request, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
-use protocol::access::{sender_for, Principal};
-use protocol::wire::Role;
-
 use crate::auth::MemberId;
-use crate::config::Config;
 use crate::context::{now_ms, Ctx};
 use crate::error::AppResult;
 use crate::store::d1::Db;
 use crate::store::live;
-use crate::store::messages::{self, KeyRef, NewRecord, Refusal};
-use crate::store::send_quota::SendLimits;
+use socket::{error_frame, send, Attachment, POLICY_VIOLATION};
+
+/// How stale the object's last access check may be when it pushes without
+/// reading: past this, the next message goes through the pump (one D1 batch)
+/// instead. Events that revoke access notify the object and are checked at once.
+const CHECK_EVERY_MS: i64 = 60_000;
+
+/// A failed pump retries after 1 s, doubling up to this.
+const RETRY_MAX_MS: i64 = 60_000;
+
+/// Waits before the Worker's second and third try at a notification.
+const NOTIFY_RETRY_MS: [u64; 2] = [100, 1_000];
 
 /// The object's address: the owning key and the room, so two tenants can
 /// never share an object.
 fn object_name(owner_key_id: &str, room_id: &str) -> String {
     format!("{owner_key_id}:{room_id}")
 }
-
-/// Headers that carry what the Worker established to the object.
-const H_ROOM: &str = "X-Meet-Room";
-const H_OWNER: &str = "X-Meet-Owner";
-const H_READER: &str = "X-Meet-Reader";
-const H_AFTER: &str = "X-Meet-After";
-/// A member reader: `id hash role handle` (the handle last: it may hold spaces).
-const H_MEMBER: &str = "X-Meet-Member";
-
-/// Close code for a socket whose key was revoked or whose room went private.
-const POLICY_VIOLATION: u16 = 1008;
 
 /// Hands an authorised upgrade to the room's object.
 pub async fn connect(
@@ -67,108 +83,121 @@ pub async fn connect(
         .get_stub()?;
     let headers = Headers::new();
     headers.set("Upgrade", "websocket")?;
-    headers.set(H_ROOM, room_id)?;
-    headers.set(H_OWNER, owner_key_id)?;
-    headers.set(H_READER, reader.unwrap_or(""))?;
-    headers.set(H_AFTER, &after_seq.to_string())?;
+    headers.set(socket::H_ROOM, room_id)?;
+    headers.set(socket::H_OWNER, owner_key_id)?;
+    headers.set(socket::H_READER, reader.unwrap_or(""))?;
+    headers.set(socket::H_AFTER, &after_seq.to_string())?;
     if let Some(m) = member {
         let value = format!("{} {} {} {}", m.id, m.token_hash, m.role.as_str(), m.handle);
         // Header values are Latin-1 at most: percent-encode the handle's UTF-8.
-        headers.set(H_MEMBER, &encode_header(&value))?;
+        headers.set(socket::H_MEMBER, &socket::encode_header(&value))?;
     }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers);
-    // The URL is only a label: a stub's fetch needs a full one.
-    let req = Request::new_with_init("https://chat-room/ws", &init)?;
-    stub.fetch_with_request(req).await
+    stub.fetch_with_request(object_request("/ws", "GET", &headers, None)?)
+        .await
 }
 
-/// Tells the room's object that a message was stored, after the response:
-/// the sender does not wait for the push.
+/// A request to a room's object. Built with `web_sys` directly: `worker`'s
+/// `RequestInit` conversion links its whole `cf` options (image resizing and
+/// more), ~4 KB of gzipped wasm this build does not use. The URL is only a
+/// label: a stub's fetch needs a full one.
+fn object_request(
+    path: &str,
+    method: &str,
+    headers: &Headers,
+    body: Option<&str>,
+) -> worker::Result<Request> {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    init.set_headers(&headers.0);
+    if let Some(body) = body {
+        init.set_body(&JsValue::from_str(body));
+    }
+    web_sys::Request::new_with_str_and_init(&format!("https://chat-room{path}"), &init)
+        .map(Request::from)
+        .map_err(worker::Error::from)
+}
+
+/// Tells the room's object that something changed (a message it must read,
+/// or access to re-check), after the response: the sender does not wait.
 pub fn notify(ctx: &Ctx, owner_key_id: &str, room_id: &str) {
+    send_notice(ctx, object_name(owner_key_id, room_id), None);
+}
+
+/// Tells the room's object of a stored message, carrying it so that the
+/// object can push it without reading D1.
+pub fn notify_message(
+    ctx: &Ctx,
+    owner_key_id: &str,
+    room_id: &str,
+    seq: i64,
+    prev_seq: i64,
+    message: &Message,
+) {
+    let carried = message_frame(message)
+        .ok()
+        .map(|text| (seq, prev_seq, text));
+    send_notice(ctx, object_name(owner_key_id, room_id), carried);
+}
+
+/// Posts a notification in the background, trying three times: a socket must
+/// not wait for a later message to receive this one.
+fn send_notice(ctx: &Ctx, name: String, carried: Option<(i64, i64, String)>) {
     let env = ctx.env.clone();
-    let name = object_name(owner_key_id, room_id);
     ctx.wctx.wait_until(async move {
-        let result = async {
+        let attempt = || async {
             let stub = env
                 .durable_object("CHAT_ROOM")?
                 .id_from_name(&name)?
                 .get_stub()?;
-            stub.fetch_with_str("https://chat-room/notify").await
+            let headers = Headers::new();
+            let mut body = None;
+            if let Some((seq, prev, text)) = &carried {
+                headers.set(socket::H_SEQ, &seq.to_string())?;
+                headers.set(socket::H_PREV, &prev.to_string())?;
+                body = Some(text.as_str());
+            }
+            let req = object_request("/notify", "POST", &headers, body)?;
+            let resp = stub.fetch_with_request(req).await?;
+            match resp.status_code() {
+                200..=299 => Ok(()),
+                status => Err(worker::Error::RustError(format!(
+                    "object answered {status}"
+                ))),
+            }
         };
-        if let Err(e) = result.await {
-            console_warn!("room notify failed: {e}");
+        let mut waits = NOTIFY_RETRY_MS.iter();
+        loop {
+            match attempt().await {
+                Ok(()) => return,
+                Err(e) => match waits.next() {
+                    Some(ms) => {
+                        console_warn!("room notify failed, retrying: {e}");
+                        Delay::from(std::time::Duration::from_millis(*ms)).await;
+                    }
+                    None => return console_error!("room notify failed three times: {e}"),
+                },
+            }
         }
     });
 }
 
-/// Controls and non-ASCII are escaped, and `%` so that decoding is exact.
-const HEADER_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%');
-
-fn encode_header(value: &str) -> String {
-    percent_encoding::utf8_percent_encode(value, HEADER_ESCAPES).to_string()
-}
-
-fn decode_header(value: &str) -> String {
-    percent_encoding::percent_decode_str(value)
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
-/// A member reading over a socket: enough to re-check it and to send as it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct SocketMember {
-    id: String,
-    token_hash: String,
-    role: Role,
-    handle: String,
-}
-
-impl SocketMember {
-    fn from_header(value: &str) -> Option<SocketMember> {
-        let value = decode_header(value);
-        let mut parts = value.splitn(4, ' ');
-        Some(SocketMember {
-            id: parts.next()?.to_owned(),
-            token_hash: parts.next()?.to_owned(),
-            role: Role::parse(parts.next()?)?,
-            handle: parts.next()?.to_owned(),
-        })
-    }
-}
-
-/// Per-socket state, kept by the runtime across hibernation.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct Attachment {
-    room: String,
-    owner: String,
-    /// The reader's key id (a member's is the owner's); None for an
-    /// anonymous reader of a public room.
-    reader: Option<String>,
-    /// Set when the reader is a member token.
-    #[serde(default)]
-    member: Option<SocketMember>,
-    /// The `seq` of the last message this socket was given.
-    last_seq: i64,
-}
-
-impl Attachment {
-    fn is_owner(&self) -> bool {
-        self.member.is_none() && self.reader.as_deref() == Some(self.owner.as_str())
-    }
-
-    fn can_write(&self) -> bool {
-        self.is_owner() || self.member.as_ref().is_some_and(|m| m.role.can_send())
-    }
-}
-
 #[durable_object]
 pub struct ChatRoom {
+    room: Rc<Room>,
+}
+
+/// The object's state; shared so that a replay can run after the handshake.
+pub(crate) struct Room {
     state: State,
     env: Env,
-    /// A pump is running; another notification only marks it dirty.
+    /// A pump is running; another call only marks it dirty.
     pumping: Cell<bool>,
     dirty: Cell<bool>,
+    /// When the pump last checked access against D1 (0: not since waking).
+    checked_ms: Cell<i64>,
+    /// Pumps failed in a row: the alarm's retry waits 2^n seconds.
+    failures: Cell<u32>,
+    stats: Cell<PushStats>,
 }
 
 impl DurableObject for ChatRoom {
@@ -178,22 +207,45 @@ impl DurableObject for ChatRoom {
             Err(e) => console_warn!("ping auto-response unavailable: {e:?}"),
         }
         ChatRoom {
-            state,
-            env,
-            pumping: Cell::new(false),
-            dirty: Cell::new(false),
+            room: Rc::new(Room {
+                state,
+                env,
+                pumping: Cell::new(false),
+                dirty: Cell::new(false),
+                checked_ms: Cell::new(0),
+                failures: Cell::new(0),
+                stats: Cell::new(PushStats::default()),
+            }),
         }
     }
 
-    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
         match req.path().as_str() {
-            "/ws" => self.accept(&req).await,
+            "/ws" => self.accept(&req),
             "/notify" => {
-                self.pump().await;
+                let header = |name| req.headers().get(name).ok().flatten();
+                let seq = header(socket::H_SEQ).and_then(|v| v.parse::<i64>().ok());
+                let prev = header(socket::H_PREV).and_then(|v| v.parse::<i64>().ok());
+                match (seq, prev) {
+                    (Some(seq), Some(prev)) => {
+                        let text = req.text().await?;
+                        self.room.deliver(seq, prev, &text).await;
+                    }
+                    _ => {
+                        // A plain notification may mean lost access: check now.
+                        self.room.checked_ms.set(0);
+                        self.room.pump().await;
+                    }
+                }
                 Ok(Response::builder().with_status(204).empty())
             }
             _ => Response::error("not found", 404),
         }
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        self.room.pump().await;
+        Ok(Response::builder().with_status(204).empty())
     }
 
     async fn websocket_message(
@@ -213,7 +265,8 @@ impl DurableObject for ChatRoom {
         };
         match parse_client_frame(&text) {
             Ok(Incoming::Ping) => send(&ws, &ServerFrame::Pong),
-            Ok(Incoming::Message(message)) => self.store(&ws, &message).await,
+            Ok(Incoming::Stats) => send(&ws, &ServerFrame::Stats(self.room.stats.get())),
+            Ok(Incoming::Message(message)) => self.room.store(&ws, &message).await,
             Err(e @ FrameError::Json(_)) | Err(e @ FrameError::Invalid(_)) => {
                 send(&ws, &error_frame(&e.to_string()))
             }
@@ -240,44 +293,56 @@ impl DurableObject for ChatRoom {
     }
 }
 
-fn error_frame(text: &str) -> ServerFrame {
-    ServerFrame::Error {
-        error: text.to_owned(),
-    }
-}
-
-/// Sends a frame; a socket that went away meanwhile is not an error.
-fn send(ws: &WebSocket, frame: &ServerFrame) {
-    match serde_json::to_string(frame) {
-        Ok(text) => {
-            let _ = ws.send_with_str(text);
-        }
-        Err(e) => console_error!("serialize frame: {e}"),
-    }
-}
-
 impl ChatRoom {
-    async fn accept(&self, req: &Request) -> worker::Result<Response> {
-        let h = req.headers();
-        let header = |name: &str| h.get(name).ok().flatten().unwrap_or_default();
-        let attachment = Attachment {
-            room: header(H_ROOM),
-            owner: header(H_OWNER),
-            reader: Some(header(H_READER)).filter(|r| !r.is_empty()),
-            member: Some(header(H_MEMBER))
-                .filter(|m| !m.is_empty())
-                .and_then(|m| SocketMember::from_header(&m)),
-            last_seq: header(H_AFTER).parse().unwrap_or(0),
-        };
-        if attachment.room.is_empty() || attachment.owner.is_empty() {
+    /// Accepts the socket and answers the handshake at once; its replay
+    /// (`?after=`) runs afterwards, through the pump, page by page.
+    fn accept(&self, req: &Request) -> worker::Result<Response> {
+        let Some(attachment) = Attachment::from_request(req) else {
             return Response::error("missing room", 400);
-        }
+        };
         let pair = WebSocketPair::new()?;
-        self.state.accept_web_socket(&pair.server);
+        self.room.state.accept_web_socket(&pair.server);
         pair.server.serialize_attachment(&attachment)?;
-        // The replay is just the pump catching this socket up.
-        self.pump().await;
+        let room = Rc::clone(&self.room);
+        self.room.state.wait_until(async move { room.pump().await });
         Response::from_websocket(pair.client)
+    }
+}
+
+impl Room {
+    /// A notified message: pushed now to every socket at its predecessor;
+    /// sockets behind it are left to the pump, which reads D1.
+    async fn deliver(&self, seq: i64, prev: i64, text: &str) {
+        let mut stats = self.stats.get();
+        stats.notified += 1;
+        self.stats.set(stats);
+        if now_ms() - self.checked_ms.get() > CHECK_EVERY_MS {
+            // Access not checked lately: this one goes through the pump.
+            return self.pump().await;
+        }
+        let mut behind = false;
+        for (ws, mut attachment) in socket::sockets(&self.state) {
+            match place(attachment.last_seq, seq, prev) {
+                // Its key may have been revoked: the pump checks, then gives.
+                Place::Next if attachment.is_foreign_key() => behind = true,
+                Place::Next => {
+                    let _ = ws.send_with_str(text);
+                    attachment.last_seq = seq;
+                    if let Err(e) = ws.serialize_attachment(&attachment) {
+                        console_error!("socket cursor not saved: {e}");
+                    }
+                }
+                Place::Has => {}
+                Place::Behind => behind = true,
+            }
+        }
+        if behind {
+            self.pump().await;
+        } else {
+            let mut stats = self.stats.get();
+            stats.pushed_without_read += 1;
+            self.stats.set(stats);
+        }
     }
 
     /// Runs the pump until nothing is pending. Concurrent calls coalesce: a
@@ -291,9 +356,17 @@ impl ChatRoom {
         loop {
             self.dirty.set(false);
             match self.pump_once().await {
-                Ok(more) if more => continue,
-                Ok(_) => {}
-                Err(e) => console_error!("room pump failed: {e:?}"),
+                Ok(more) => {
+                    self.failures.set(0);
+                    if more {
+                        self.dirty.set(true);
+                    }
+                }
+                Err(e) => {
+                    console_error!("room pump failed: {e:?}");
+                    self.retry_later().await;
+                    break;
+                }
             }
             if !self.dirty.get() {
                 break;
@@ -302,49 +375,76 @@ impl ChatRoom {
         self.pumping.set(false);
     }
 
-    /// One round: read what is new since the slowest socket, then give every
-    /// socket what lies past its own cursor. True if a full page came back.
+    /// Sets the object's alarm to pump again: 1 s after the first failure,
+    /// doubling up to [`RETRY_MAX_MS`].
+    async fn retry_later(&self) {
+        let failures = self.failures.get().saturating_add(1);
+        self.failures.set(failures);
+        let wait = (1_000_i64 << failures.min(7).saturating_sub(1)).min(RETRY_MAX_MS);
+        if let Err(e) = self.state.storage().set_alarm(now_ms() + wait).await {
+            console_error!("room pump retry not scheduled: {e}");
+        }
+    }
+
+    /// One round: a page after the slowest socket's cursor and one after the
+    /// most advanced, with the access checks, in one D1 batch; then every
+    /// socket gets what lies past its own cursor. True if some socket may
+    /// have more waiting.
     async fn pump_once(&self) -> AppResult<bool> {
-        let sockets: Vec<(WebSocket, Attachment)> = self
-            .state
-            .get_websockets()
-            .into_iter()
-            .filter_map(|ws| match ws.deserialize_attachment::<Attachment>() {
-                Ok(Some(a)) => Some((ws, a)),
-                _ => None,
-            })
-            .collect();
+        let sockets = socket::sockets(&self.state);
         let Some(first) = sockets.first() else {
             return Ok(false);
         };
         let room = first.1.room.clone();
-        let after = sockets.iter().map(|(_, a)| a.last_seq).min().unwrap_or(0);
-        let mut readers: Vec<String> = sockets
-            .iter()
-            .filter_map(|(_, a)| a.reader.clone())
-            .collect();
-        readers.sort();
-        readers.dedup();
+        let lo = sockets.iter().map(|(_, a)| a.last_seq).min().unwrap_or(0);
+        let hi = sockets.iter().map(|(_, a)| a.last_seq).max().unwrap_or(0);
+        let afters: Vec<i64> = if hi > lo { vec![lo, hi] } else { vec![lo] };
+        // Distinct readers; a linear check rather than a sort (this runs per
+        // pump round, over tens of sockets, and a sort of strings costs ~1 KB
+        // of wasm).
+        let mut readers: Vec<String> = Vec::new();
+        for reader in sockets.iter().filter_map(|(_, a)| a.reader.as_ref()) {
+            if !readers.contains(reader) {
+                readers.push(reader.clone());
+            }
+        }
         let members: Vec<String> = sockets
             .iter()
             .filter_map(|(_, a)| a.member.as_ref().map(|m| m.id.clone()))
             .collect();
+        drop(sockets);
         let db = Db::from_env(&self.env)?;
-        let pending = live::pending(&db, &room, after, &readers, &members).await?;
-        let full = pending.messages.len() == live::PAGE as usize;
-        let frames: Vec<(i64, String)> = pending
-            .messages
-            .into_iter()
-            .filter_map(|row| {
-                let seq = row.seq;
-                serde_json::to_string(&ServerFrame::Message {
-                    message: Message::from(row),
-                })
-                .ok()
-                .map(|text| (seq, text))
+        let pending = live::pending(&db, &room, &afters, &readers, &members).await;
+        let cost = db.stats();
+        let mut stats = self.stats.get();
+        stats.d1_queries += u64::from(cost.round_trips);
+        stats.d1_rows_read += cost.rows_read;
+        self.stats.set(stats);
+        let pending = pending?;
+        self.checked_ms.set(now_ms());
+        let pages: Vec<Page> = afters
+            .iter()
+            .zip(pending.pages)
+            .map(|(after, rows)| Page {
+                start: *after,
+                full: rows.len() == live::PAGE as usize,
+                frames: rows
+                    .into_iter()
+                    .filter_map(|row| {
+                        let seq = row.seq;
+                        serde_json::to_string(&ServerFrame::Message {
+                            message: Message::from(row),
+                        })
+                        .ok()
+                        .map(|text| (seq, text))
+                    })
+                    .collect(),
             })
             .collect();
-        for (ws, mut attachment) in sockets {
+        let mut more = false;
+        // Cursors as they are now: pushes and new sockets may have come
+        // while D1 answered.
+        for (ws, mut attachment) in socket::sockets(&self.state) {
             let revoked = attachment
                 .reader
                 .as_ref()
@@ -364,132 +464,32 @@ impl ChatRoom {
                 continue;
             }
             let before = attachment.last_seq;
-            for (seq, text) in frames.iter().filter(|(seq, _)| *seq > before) {
+            // The page that starts closest below this cursor; none if the
+            // socket came after the read with an older cursor.
+            let Some(page) = pages.iter().rev().find(|p| p.start <= before) else {
+                more = true;
+                continue;
+            };
+            for (seq, text) in page.frames.iter().filter(|(seq, _)| *seq > before) {
                 let _ = ws.send_with_str(text);
                 attachment.last_seq = *seq;
+            }
+            // A full page: more may follow for this socket.
+            if page.full {
+                more = true;
             }
             if attachment.last_seq != before {
                 ws.serialize_attachment(&attachment)?;
             }
         }
-        Ok(full)
+        Ok(more)
     }
+}
 
-    /// A message sent over the socket: the same validation, rate limit and
-    /// storage as `POST /api/rooms/:id/messages`, then a push to everyone.
-    async fn store(&self, ws: &WebSocket, message: &protocol::validate::NewMessage) {
-        let attachment = match ws.deserialize_attachment::<Attachment>() {
-            Ok(Some(a)) => a,
-            _ => return send(ws, &error_frame("socket state lost; reconnect")),
-        };
-        if !attachment.can_write() {
-            return send(
-                ws,
-                &error_frame("only the room owner's key or a member that may send can send here"),
-            );
-        }
-        let principal = match &attachment.member {
-            None => Principal::Owner,
-            Some(m) => Principal::Member {
-                room_id: &attachment.room,
-                handle: &m.handle,
-                role: m.role,
-            },
-        };
-        let requested = message.sender.as_ref().map(AsRef::as_ref);
-        let sender = match sender_for(principal, requested) {
-            Ok(sender) => sender,
-            Err(e) => return send(ws, &error_frame(&e.to_string())),
-        };
-        let sender_type = match &attachment.member {
-            Some(m) => m.role.sender_type(),
-            None => message.sender_type,
-        };
-        let config = Config::from_env(&self.env);
-        let limit = config.messages_per_key;
-        let now = now_ms();
-        let id = messages::new_id(&attachment.room, None);
-        let rec = NewRecord {
-            id: &id,
-            room_id: &attachment.room,
-            key: match &attachment.member {
-                Some(m) => KeyRef::Member(&m.token_hash),
-                None => KeyRef::Id(&attachment.owner),
-            },
-            message,
-            idempotency_key: None,
-            limits: SendLimits {
-                per_minute: limit,
-                daily_cap: config.messages_per_day,
-                now_ms: now,
-            },
-        };
-        let outcome = async {
-            let db = Db::from_env(&self.env)?;
-            if messages::insert(&db, &rec).await?.is_some() {
-                return Ok(None);
-            }
-            let member_hash = attachment.member.as_ref().map(|m| m.token_hash.as_str());
-            messages::explain_refusal(
-                &db,
-                &rec,
-                &attachment.owner,
-                member_hash,
-                &sender,
-                sender_type.as_str(),
-            )
-            .await
-            .map(Some)
-        };
-        match outcome.await {
-            Ok(None) => self.pump().await,
-            Ok(Some(Refusal::KeyRevoked)) => {
-                let _ = ws.close(Some(POLICY_VIOLATION), Some("access lost"));
-            }
-            Ok(Some(Refusal::RoomNotFound)) => send(ws, &error_frame("room not found")),
-            Ok(Some(Refusal::HandleReserved)) => send(
-                ws,
-                &error_frame(&format!(
-                    "'{sender}' is the handle of a member of this room; only its member token sends as it"
-                )),
-            ),
-            Ok(Some(Refusal::Duplicate(_))) => self.pump().await,
-            Ok(Some(Refusal::LoopGuard { limit, notice })) => {
-                send(
-                    ws,
-                    &error_frame(&format!(
-                        "loop guard: the last {limit} messages here are all from agents; wait for a human"
-                    )),
-                );
-                if notice.is_some() {
-                    self.pump().await;
-                }
-            }
-            Ok(Some(Refusal::IdempotencyConflict)) => {
-                send(ws, &error_frame("this message repeats an id used for another"))
-            }
-            Ok(Some(Refusal::DailyQuota { retry_after_secs })) => send(
-                ws,
-                &error_frame(&format!(
-                    "this key's daily send quota is spent; it resets at 00:00 UTC, in \
-                     {retry_after_secs} s"
-                )),
-            ),
-            Ok(Some(Refusal::RateLimited {
-                retry_after_secs: wait,
-            })) => {
-                send(
-                    ws,
-                    &error_frame(&format!(
-                        "sending is limited to {} messages per minute per key; retry in {wait} s",
-                        limit.max
-                    )),
-                )
-            }
-            Err(e) => {
-                console_error!("socket send failed: {e:?}");
-                send(ws, &error_frame("internal error; please try again"))
-            }
-        }
-    }
+/// One page the pump read: the cursor it starts after, its messages as
+/// frames with their `seq`, and whether it was full (more may follow).
+struct Page {
+    start: i64,
+    frames: Vec<(i64, String)>,
+    full: bool,
 }

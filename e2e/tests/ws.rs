@@ -332,6 +332,134 @@ async fn a_member_socket_sends_verified_and_closes_at_once_when_removed() {
     assert_eq!(watcher.closed, Some(1008));
 }
 
+/// A reconnect with `?after=` at the start of a room of several pages: the
+/// handshake comes first, the replay follows page by page, and a live message
+/// sent meanwhile reaches a socket that is already up to date exactly once,
+/// and the replaying socket after everything before it, with no seam.
+#[tokio::test]
+async fn a_long_replay_pages_in_order_while_live_sockets_get_new_messages() {
+    if !paid_variant() {
+        return;
+    }
+    let vars = ["RATE_MESSAGES_PER_MINUTE", "RATE_ROOMS_PER_DAY"]
+        .map(|name| (name.to_owned(), "0".to_owned()));
+    let server = meet_ai_e2e::Server::start(meet_ai_e2e::ServerOptions {
+        vars: vars.to_vec(),
+        ..meet_ai_e2e::ServerOptions::for_variant()
+    });
+    let api = Api::new(&server.base);
+    let (key, room) = api.key_and_room().await;
+    // 450 messages: more than two of the object's 200-message pages.
+    let senders: Vec<_> = (0..6)
+        .map(|s| {
+            let (api, key, room) = (api.clone(), key.clone(), room.id.clone());
+            tokio::spawn(async move {
+                for i in 0..75 {
+                    api.send(&key, &room, "bulk", &format!("s{s} m{i}")).await;
+                }
+            })
+        })
+        .collect();
+    for s in senders {
+        s.await.expect("sender");
+    }
+    let history = api.history(&key, &room.id, "?limit=500").await;
+    assert_eq!(history.len(), 450);
+    let mut live = WsClient::connect(&server.base, &room.id, "", Some(&key))
+        .await
+        .expect("live socket");
+    let mut late = WsClient::connect(
+        &server.base,
+        &room.id,
+        &format!("?after={}", history[0].id),
+        Some(&key),
+    )
+    .await
+    .expect("replaying socket");
+    let during = api.send(&key, &room.id, "live", "while replaying").await;
+    assert_eq!(live.exactly(1).await, vec![during.clone()]);
+    let mut want = history[1..].to_vec();
+    want.push(during);
+    assert_eq!(late.exactly(450).await, want, "replay then live, in order");
+}
+
+#[tokio::test]
+async fn making_a_room_private_closes_its_anonymous_sockets_at_once() {
+    if !paid_variant() {
+        return;
+    }
+    let api = api();
+    let (owner, room) = api.key_and_room().await;
+    let patch = |public: bool| {
+        let (api, owner, room) = (api.clone(), owner.clone(), room.id.clone());
+        async move {
+            let reply = api
+                .call(
+                    Method::PATCH,
+                    &format!("/api/rooms/{room}"),
+                    Some(&owner),
+                    Some(json!({ "public": public })),
+                )
+                .await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+        }
+    };
+    patch(true).await;
+    let mut anon = connect(&room.id, "", None).await;
+    let mut owned = connect(&room.id, "", Some(&owner)).await;
+    anon.send_text(PING).await;
+    assert_eq!(
+        anon.next_frame(Duration::from_secs(10)).await,
+        Some(ServerFrame::Pong)
+    );
+    patch(false).await;
+    // No message is sent: the PATCH itself wakes the room's object.
+    assert!(anon.next_frame(Duration::from_secs(10)).await.is_none());
+    assert_eq!(anon.closed, Some(1008), "closed for policy");
+    let m = api.send(&owner, &room.id, "owner", "still here").await;
+    assert_eq!(owned.exactly(1).await, vec![m]);
+}
+
+/// Concurrent senders: notifications can reach the room's object out of
+/// commit order, and a message whose predecessor a socket has not seen yet is
+/// left to the pump. Every socket still gets every message once, in order.
+#[tokio::test]
+async fn concurrent_senders_reach_every_socket_once_in_commit_order() {
+    if !paid_variant() {
+        return;
+    }
+    let api = api();
+    let (owner, room) = api.key_and_room().await;
+    let token = api.add_member(&owner, &room.id, "helper", "agent").await;
+    let mut a = connect(&room.id, "", Some(&owner)).await;
+    let mut b = connect(&room.id, "", Some(&token)).await;
+    // 50 messages from 10 concurrent senders, two credentials (under the
+    // limit of 60 a minute).
+    let senders: Vec<_> = (0..10)
+        .map(|s| {
+            let (api, owner, token, room) =
+                (api.clone(), owner.clone(), token.clone(), room.id.clone());
+            tokio::spawn(async move {
+                for i in 0..5 {
+                    let content = format!("s{s} m{i}");
+                    if s % 2 == 0 {
+                        api.send(&owner, &room, "owner", &content).await;
+                    } else {
+                        api.send_as_member(&token, &room, &content).await;
+                    }
+                }
+            })
+        })
+        .collect();
+    for s in senders {
+        s.await.expect("sender");
+    }
+    let history = api.history(&owner, &room.id, "?limit=100").await;
+    assert_eq!(history.len(), 50);
+    assert_eq!(a.exactly(50).await, history, "owner's socket");
+    assert_eq!(b.exactly(50).await, history, "member's socket");
+}
+
 #[tokio::test]
 async fn revoking_the_owner_closes_anonymous_sockets_on_its_public_room_at_once() {
     if !paid_variant() {

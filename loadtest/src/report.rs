@@ -411,6 +411,21 @@ fn ws_target(r: &Results) -> TargetRow {
         ms(num(v, "/result/delivery_ms/p50")),
         ms(num(v, "/result/delivery_ms/max")),
     );
+    if let Some(notified) = num(v, "/result/object/notified") {
+        // The room object's own counters ({"type":"stats"}): what it pushed
+        // without reading D1, and what D1 it read (the handshakes included).
+        let sends = num(v, "/cost/d1_queries").unwrap_or(f64::NAN);
+        why.push_str(&format!(
+            "; the room's object pushed {} of {} notified messages without a D1 read, with {} \
+             D1 queries ({} rows read) in all, the listeners' handshakes included; each send \
+             read {} rows",
+            int(num(v, "/result/object/pushed_without_read")),
+            int(Some(notified)),
+            int(num(v, "/result/object/d1_queries")),
+            int(num(v, "/result/object/d1_rows_read")),
+            ms(num(v, "/cost/d1_rows_read").map(|r| r / sends)),
+        ));
+    }
     if !met {
         if let (Some(post), Some(push)) = (post_p99, push_p99) {
             if post > push {

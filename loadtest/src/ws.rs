@@ -134,6 +134,43 @@ pub fn parse_frame(text: &str) -> Result<Option<Message>, String> {
         .map_err(|e| format!("message frame does not hold a message ({e})"))
 }
 
+/// Asks the room's object for its push counters (`{"type":"stats"}`) over a
+/// socket of its own: what it notified, pushed without reading D1, and the D1
+/// queries and rows it spent since it woke. The socket's own handshake adds
+/// one D1 batch to the counts. None if the server does not answer with them.
+pub async fn object_stats(base: &Url, room: &str, key: &str) -> Option<protocol::ws::PushStats> {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as Frame;
+    let mut url = base.clone();
+    let secure = url.scheme() == "https";
+    let _ = url.set_scheme(if secure { "wss" } else { "ws" });
+    url.set_path(&format!("/api/rooms/{room}/ws"));
+    url.query_pairs_mut().append_pair("token", key);
+    let mut conn = connect(url).await.ok()?;
+    conn.stream
+        .send(Frame::text(r#"{"type":"stats"}"#))
+        .await
+        .ok()?;
+    let read = async {
+        while let Some(Ok(frame)) = conn.stream.next().await {
+            if let Frame::Text(text) = frame {
+                if let Ok(protocol::ws::ServerFrame::Stats(stats)) =
+                    serde_json::from_str(text.as_str())
+                {
+                    return Some(stats);
+                }
+            }
+        }
+        None
+    };
+    let stats = tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .ok()
+        .flatten();
+    let _ = conn.stream.close(None).await;
+    stats
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -19,6 +19,28 @@ pub enum ServerFrame {
         error: String,
     },
     Pong,
+    /// The answer to a `stats` frame: what the room's object has done since
+    /// it last woke (a diagnostic for `make bench`; counts, no content).
+    Stats(PushStats),
+}
+
+/// The text of `ServerFrame::Message` for a borrowed message: the same JSON
+/// (the test checks), without cloning the message to build the frame.
+pub fn message_frame(message: &Message) -> serde_json::Result<String> {
+    serde_json::to_string(message).map(|m| format!(r#"{{"type":"message","message":{m}}}"#))
+}
+
+/// The room object's counters since it last woke from hibernation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushStats {
+    /// Messages the object was told of with the message attached.
+    pub notified: u64,
+    /// Of those, the ones every connected socket got without a D1 read.
+    pub pushed_without_read: u64,
+    /// D1 queries the object made to push (catch-up pages and access checks).
+    pub d1_queries: u64,
+    /// Rows those queries read.
+    pub d1_rows_read: u64,
 }
 
 /// What a client may send.
@@ -37,6 +59,8 @@ pub enum ClientFrame {
         color: Option<String>,
     },
     Ping,
+    /// Asks for the object's [`PushStats`].
+    Stats,
 }
 
 /// The exact text of a ping frame. The room's object registers it as an
@@ -65,6 +89,7 @@ impl std::fmt::Display for FrameError {
 pub enum Incoming {
     Message(NewMessage),
     Ping,
+    Stats,
 }
 
 /// Parses and validates one text frame.
@@ -76,6 +101,7 @@ pub fn parse_client_frame(text: &str) -> Result<Incoming, FrameError> {
         serde_json::from_str(text).map_err(|e| FrameError::Json(e.to_string()))?;
     match frame {
         ClientFrame::Ping => Ok(Incoming::Ping),
+        ClientFrame::Stats => Ok(Incoming::Stats),
         ClientFrame::Message {
             sender,
             content,
@@ -106,17 +132,38 @@ mod tests {
             kind: crate::wire::MessageKind::Message,
             decision: None,
         };
+        assert_eq!(
+            message_frame(&m).unwrap(),
+            serde_json::to_string(&ServerFrame::Message { message: m.clone() }).unwrap()
+        );
         let json = serde_json::to_value(ServerFrame::Message { message: m }).unwrap();
         assert_eq!(json["type"], "message");
         assert_eq!(json["message"]["sender_type"], "agent");
         assert_eq!(serde_json::to_string(&ServerFrame::Pong).unwrap(), PONG);
         let err = serde_json::to_value(ServerFrame::Error { error: "x".into() }).unwrap();
         assert_eq!(err, serde_json::json!({"type": "error", "error": "x"}));
+        let stats = ServerFrame::Stats(PushStats {
+            notified: 3,
+            pushed_without_read: 2,
+            d1_queries: 4,
+            d1_rows_read: 9,
+        });
+        let text = serde_json::to_string(&stats).unwrap();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+            serde_json::json!({"type": "stats", "notified": 3, "pushed_without_read": 2,
+                "d1_queries": 4, "d1_rows_read": 9})
+        );
+        assert_eq!(serde_json::from_str::<ServerFrame>(&text).unwrap(), stats);
     }
 
     #[test]
     fn client_frames_parse_and_validate() {
         assert_eq!(parse_client_frame(PING), Ok(Incoming::Ping));
+        assert_eq!(
+            parse_client_frame(r#"{"type":"stats"}"#),
+            Ok(Incoming::Stats)
+        );
         let Incoming::Message(m) = parse_client_frame(
             r##"{"type":"message","sender":" a ","content":"hi","color":"#ABCDEF"}"##,
         )

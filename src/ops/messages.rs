@@ -84,16 +84,22 @@ pub async fn send(
         limits: send_limits(ctx),
     };
     let [insert, count] = messages::insert_statements(&ctx.db, &rec)?;
-    let results = ctx.db.batch(vec![lookup, insert, count]).await?;
+    let mut statements = vec![lookup, insert, count];
+    // durable-objects: the room's two newest seqs, so the notify carries the
+    // stored message and where it sits (src/push.rs; index 3 below).
+    statements.extend(crate::push::head_statement(&ctx.db, &room)?);
+    let results = ctx.db.batch(statements).await?;
     let caller = match cred.kind {
         CredentialKind::Owner => admit(ctx, rows(results.first())?.into_iter().next())?,
         CredentialKind::Member => admit_member(ctx, rows(results.first())?.into_iter().next())?,
     };
     let inserted: Option<MessageRow> = rows(results.get(1))?.into_iter().next();
     if let Some(row) = inserted {
-        notify(ctx, &caller.key_id, &room);
+        let seq = row.seq;
+        let message = Message::from(row);
+        crate::push::stored(ctx, &caller.key_id, &room, seq, &message, results.get(3));
         return Ok(Sent {
-            message: Message::from(row),
+            message,
             created: true,
         });
     }

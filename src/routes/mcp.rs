@@ -12,7 +12,7 @@ use protocol::validate::{
 use protocol::ErrorCode;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use worker::{Response, Url};
+use worker::Response;
 
 use crate::auth::{authenticate, presented, Caller};
 use crate::context::Ctx;
@@ -31,7 +31,7 @@ pub async fn handle(ctx: &mut Ctx) -> AppResult<Response> {
         ctx.header("MCP-Protocol-Version"),
         ctx.header("Origin"),
     );
-    let host = host_of(&ctx.url);
+    let host = protocol::uri::authority(&ctx.url);
     let version = match mcp::check_post(&Headers {
         accept: accept.as_deref(),
         content_type: content_type.as_deref(),
@@ -311,14 +311,6 @@ async fn unread_mentions(
         .await
         .ok()?;
     Some(inbox.mentions.len() as u64)
-}
-
-fn host_of(url: &Url) -> String {
-    match (url.host_str(), url.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_owned(),
-        _ => String::new(),
-    }
 }
 
 fn rpc_response(body: &mcp::Response, status: u16) -> Response {

@@ -1,5 +1,6 @@
-//! What the paid variant's room object reads to push messages: one round trip
-//! (a batch) per push, whatever the number of sockets.
+//! What the paid variant's room object reads when a notification cannot be
+//! pushed as it stands (a socket lags, a replay, an access check): one round
+//! trip (a batch) per round, whatever the number of sockets.
 
 use protocol::wire::MessageRow;
 use serde::Deserialize;
@@ -12,8 +13,9 @@ use crate::store::{members, messages};
 pub const PAGE: u32 = 200;
 
 pub struct Pending {
-    /// Messages after the slowest socket's cursor, in commit order.
-    pub messages: Vec<MessageRow>,
+    /// For each cursor asked for, the page of messages after it, in commit
+    /// order.
+    pub pages: Vec<Vec<MessageRow>>,
     /// Which of the readers' keys have been revoked since they connected.
     pub revoked: Vec<String>,
     /// The members among the readers that are still live, as (id, token hash):
@@ -34,22 +36,22 @@ struct PublicRow {
     public: i64,
 }
 
+/// Pages after each of `afters` (the object asks for the slowest socket's
+/// cursor and the most advanced one, so a long replay never holds back the
+/// sockets that are live), with the access checks, in one batch.
 pub async fn pending(
     db: &Db,
     room_id: &str,
-    after_seq: i64,
+    afters: &[i64],
     readers: &[String],
     members: &[String],
 ) -> AppResult<Pending> {
     let readers_json = serde_json::to_string(readers).unwrap_or_else(|_| "[]".into());
     let members_json = serde_json::to_string(members).unwrap_or_else(|_| "[]".into());
-    let messages = db.prepare(
-        &format!(
-            "SELECT {} FROM messages WHERE room_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-            messages::COLS
-        ),
-        &[room_id.into(), Arg::Int(after_seq), i64::from(PAGE).into()],
-    )?;
+    let sql = format!(
+        "SELECT {} FROM messages WHERE room_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        messages::COLS
+    );
     let revoked = db.prepare(
         "SELECT id FROM api_keys WHERE id IN (SELECT value FROM json_each(?1)) \
          AND revoked_ms IS NOT NULL",
@@ -64,13 +66,24 @@ pub async fn pending(
         &[room_id.into()],
     )?;
     let live = members::live_statement(db, &members_json)?;
-    let results = db.batch(vec![messages, revoked, room, live]).await?;
-    let revoked: Vec<IdRow> = rows(results.get(1))?;
-    let room: Vec<PublicRow> = rows(results.get(2))?;
+    let mut statements = vec![revoked, room, live];
+    for after in afters {
+        statements.push(db.prepare(
+            &sql,
+            &[room_id.into(), Arg::Int(*after), i64::from(PAGE).into()],
+        )?);
+    }
+    let results = db.batch(statements).await?;
+    let revoked: Vec<IdRow> = rows(results.first())?;
+    let room: Vec<PublicRow> = rows(results.get(1))?;
+    let mut pages = Vec::with_capacity(afters.len());
+    for i in 0..afters.len() {
+        pages.push(rows(results.get(3 + i))?);
+    }
     Ok(Pending {
-        messages: rows(results.first())?,
+        pages,
         revoked: revoked.into_iter().map(|r| r.id).collect(),
-        live_members: members::live_rows(results.get(3))?
+        live_members: members::live_rows(results.get(2))?
             .into_iter()
             .map(|m| (m.id, m.token_hash))
             .collect(),

@@ -88,21 +88,10 @@ const MENTIONS: &str = "(SELECT NULLIF(json_group_array(h), '[]') FROM (SELECT \
           ORDER BY seq DESC LIMIT 200) s WHERE s.sender = c.value COLLATE NOCASE LIMIT 1)) END AS h \
       FROM json_each(?11) c) WHERE h IS NOT NULL)";
 
-/// Stores a message if the credential is live and may send here, the send
-/// limits and the loop guard allow, and the idempotency key is new; returns
-/// it, or `None` if any check refused (then [`explain_refusal`] says which).
-#[cfg(feature = "durable-objects")]
-pub async fn insert(db: &Db, rec: &NewRecord<'_>) -> AppResult<Option<MessageRow>> {
-    let results = db
-        .batch(vec![
-            insert_statement(db, rec)?,
-            count_statement(db, rec.id, &rec.limits)?,
-        ])
-        .await?;
-    Ok(rows(results.first())?.into_iter().next())
-}
-
-/// The INSERT of [`insert`], then the statement that counts it against the
+/// The INSERT that stores a message if the credential is live and may send
+/// here, the send limits and the loop guard allow, and the idempotency key is
+/// new (it returns the row, or none if any check refused: then
+/// [`explain_refusal`] says which), then the statement that counts it against the
 /// key's limits: a caller batches both (in this order) with its other work.
 pub fn insert_statements(db: &Db, rec: &NewRecord<'_>) -> AppResult<[D1PreparedStatement; 2]> {
     Ok([

@@ -327,6 +327,12 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     }
     bar.finish_and_clear();
 
+    // The room object's own account of the pushes (paid variant).
+    let object = match args.transport {
+        Transport::Ws => crate::ws::object_stats(&client.base, &room, &key).await,
+        Transport::Sse => None,
+    };
+
     let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
     for s in &sent {
         *statuses.entry(s.status.clone()).or_default() += 1;
@@ -375,6 +381,7 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         "caught_up": caught_up,
         "streams": streams,
         "listeners": j.per_listener,
+        "object": object,
     });
     let mut table = Table::new(format!(
         "fanout over {:?}: {} listeners, {} msg/s for {} s against {} ({})",
@@ -408,6 +415,15 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
                 streams["connections"],
                 f1(streams["connections"].as_f64().unwrap_or(0.0) / f64::from(args.listeners))
             ),
+        )
+        .row(
+            "room object",
+            object.map_or("-".into(), |o| {
+                format!(
+                    "{} notified, {} pushed without a D1 read; {} D1 queries, {} rows read",
+                    o.notified, o.pushed_without_read, o.d1_queries, o.d1_rows_read
+                )
+            }),
         )
         .row("verdict", if ok { "ok" } else { "FAILED" });
     let params = json!({
