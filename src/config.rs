@@ -45,6 +45,7 @@ impl Config {
                 heartbeat_ms: var_u32(env, "SSE_HEARTBEAT_MS", d.heartbeat_ms),
                 max_polls: var_u32(env, "SSE_MAX_POLLS", d.max_polls),
                 retry_ms: var_u32(env, "SSE_RETRY_MS", d.retry_ms),
+                access_check_ms: var_u32(env, "SSE_ACCESS_CHECK_MS", d.access_check_ms),
             }
             .sanitized(),
         }

@@ -1,7 +1,10 @@
 //! `GET /api/rooms/:id/events`: a room's new messages as Server-Sent Events.
 //!
 //! The free plan has no push, so the stream polls D1 with a cursor (`seq`), on
-//! the schedule in [`protocol::stream::PollConfig`]. It ends itself before the
+//! the schedule [`protocol::stream::Schedule`] decides: fast while the room is
+//! active, backing off while it is quiet, and re-checking the reader's access
+//! only every `SSE_ACCESS_CHECK_MS` (the polls between read no rows when
+//! nothing is new). It ends itself before the
 //! invocation's query limit with a final `: bye queries=N` comment; the client
 //! reconnects with `Last-Event-ID` (the last message id it saw) and the new
 //! stream replays everything after it first, so nothing is lost or repeated
@@ -11,7 +14,7 @@ use std::time::Duration;
 
 use futures_util::stream;
 use protocol::sse::{encode_comment, encode_cursor, encode_event, encode_retry};
-use protocol::stream::PollConfig;
+use protocol::stream::{Schedule, Step, Write};
 use protocol::validate::{parse_id, START};
 use protocol::wire::Message;
 use protocol::ErrorCode;
@@ -24,6 +27,7 @@ use crate::context::{now_ms, Ctx};
 use crate::error::{AppError, AppResult};
 use crate::ops;
 use crate::store::d1::Db;
+use crate::store::live;
 use crate::store::messages::{self, Reader, StreamStart};
 
 /// Messages per poll. A full page means a backlog: the next poll runs at once.
@@ -104,19 +108,16 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         resume_id,
     } = open(ctx, raw_id).await?;
     let config = ctx.config.poll;
+    let backlog = after_seq < start.head_seq.unwrap_or(0);
     let state = Stream {
         db: ctx.db.clone(),
         room,
         reader,
         member_hash: member.map(|m| m.token_hash),
         cursor: after_seq,
-        config,
+        retry_ms: config.retry_ms,
         extra_queries: u32::from(touched),
-        polls_left: config.max_polls,
-        interval_ms: config.active_ms,
-        immediate: after_seq < start.head_seq.unwrap_or(0),
-        last_activity_ms: start.head_ms,
-        last_write_ms: now_ms(),
+        schedule: Schedule::new(config, now_ms(), backlog, start.head_ms),
         phase: Phase::Open(resume_id),
     };
     let body = stream::unfold(state, Stream::step);
@@ -164,15 +165,11 @@ struct Stream {
     member_hash: Option<String>,
     /// The `seq` of the last message sent (or the start point).
     cursor: i64,
-    config: PollConfig,
+    retry_ms: u32,
     /// Queries made outside `db` (a scheduled `last_used` refresh).
     extra_queries: u32,
-    polls_left: u32,
-    interval_ms: u32,
-    /// Poll without waiting: a replay or a backlog is pending.
-    immediate: bool,
-    last_activity_ms: Option<i64>,
-    last_write_ms: i64,
+    /// When to poll, re-check access, beat and end: all decided here.
+    schedule: Schedule,
     phase: Phase,
 }
 
@@ -210,7 +207,7 @@ impl Stream {
                 // Something at once, so clients and proxies see the stream
                 // open; and the resume point, so a reconnect before the first
                 // message (even in an empty room) continues from here.
-                let hello = encode_retry(self.config.retry_ms)
+                let hello = encode_retry(self.retry_ms)
                     + &encode_cursor(&resume_id)
                     + &encode_comment("connected");
                 return Some((Ok(hello.into_bytes()), self));
@@ -218,19 +215,27 @@ impl Stream {
             Phase::Live => {}
         }
         loop {
-            if self.polls_left == 0 {
-                return self.finish("budget");
-            }
-            if !self.immediate {
-                Delay::from(Duration::from_millis(u64::from(self.interval_ms))).await;
-            }
-            self.polls_left -= 1;
-            let reader = Reader {
-                key_id: self.reader.as_deref(),
-                member_hash: self.member_hash.as_deref(),
+            let wait_ms = match self.schedule.next() {
+                Step::End => return self.finish("budget"),
+                Step::Poll { wait_ms } => wait_ms,
             };
-            let polled = messages::poll(&self.db, &self.room, reader, self.cursor, PAGE).await;
-            let now = now_ms();
+            if wait_ms > 0 {
+                Delay::from(Duration::from_millis(u64::from(wait_ms))).await;
+            }
+            let check_access = self.schedule.begin_poll(now_ms());
+            let polled = if check_access {
+                let reader = Reader {
+                    key_id: self.reader.as_deref(),
+                    member_hash: self.member_hash.as_deref(),
+                };
+                messages::poll(&self.db, &self.room, reader, self.cursor, PAGE).await
+            } else {
+                // Access was verified less than a check period ago: only
+                // look for new messages (no rows read when there are none).
+                live::poll_new(&self.db, &self.room, self.cursor, PAGE)
+                    .await
+                    .map(Some)
+            };
             let rows = match polled {
                 Ok(Some(rows)) => rows,
                 Ok(None) => return self.finish("access-lost"),
@@ -240,29 +245,26 @@ impl Stream {
                     return self.finish("error");
                 }
             };
-            self.immediate = rows.len() == PAGE as usize;
-            if let Some(last) = rows.last() {
-                self.cursor = last.seq;
-                self.last_activity_ms = Some(now);
-                self.interval_ms = self.config.active_ms;
-                self.last_write_ms = now;
-                let mut out = String::new();
-                for row in rows {
-                    let id = row.id.clone();
-                    match serde_json::to_string(&Message::from(row)) {
-                        Ok(data) => out.push_str(&encode_event(Some(&id), Some("message"), &data)),
-                        Err(e) => console_error!("serialize message {id}: {e}"),
+            let full = rows.len() == PAGE as usize;
+            match self.schedule.polled(now_ms(), rows.len(), full) {
+                Write::Messages => {
+                    let mut out = String::new();
+                    for row in rows {
+                        self.cursor = row.seq;
+                        let id = row.id.clone();
+                        match serde_json::to_string(&Message::from(row)) {
+                            Ok(data) => {
+                                out.push_str(&encode_event(Some(&id), Some("message"), &data))
+                            }
+                            Err(e) => console_error!("serialize message {id}: {e}"),
+                        }
                     }
+                    return Some((Ok(out.into_bytes()), self));
                 }
-                return Some((Ok(out.into_bytes()), self));
-            }
-            let since = self
-                .last_activity_ms
-                .map(|t| u64::try_from(now - t).unwrap_or(0));
-            self.interval_ms = self.config.next_interval(since, self.interval_ms);
-            if now - self.last_write_ms >= i64::from(self.config.heartbeat_ms) {
-                self.last_write_ms = now;
-                return Some((Ok(encode_comment("heartbeat").into_bytes()), self));
+                Write::Heartbeat => {
+                    return Some((Ok(encode_comment("heartbeat").into_bytes()), self));
+                }
+                Write::Nothing => {}
             }
         }
     }

@@ -1,16 +1,45 @@
-//! What the paid variant's room object reads to push messages: one round trip
-//! (a batch) per push, whatever the number of sockets.
+//! Live delivery's reads: an SSE stream's cheap poll, and what the paid
+//! variant's room object reads to push messages (one round trip, a batch, per
+//! push, whatever the number of sockets).
 
 use protocol::wire::MessageRow;
+#[cfg(feature = "durable-objects")]
 use serde::Deserialize;
 
 use crate::error::AppResult;
-use crate::store::d1::{rows, Arg, Db};
-use crate::store::{members, messages};
+#[cfg(feature = "durable-objects")]
+use crate::store::d1::rows;
+#[cfg(feature = "durable-objects")]
+use crate::store::members;
+use crate::store::d1::{Arg, Db};
+use crate::store::messages;
 
 /// Messages per push; a full page means more are waiting.
+#[cfg(feature = "durable-objects")]
 pub const PAGE: u32 = 200;
 
+/// An SSE poll between access checks: the room's messages after `after_seq`,
+/// in commit order. A seek on `messages_by_room (room_id, seq)`: it reads the
+/// rows it returns and nothing when nothing is new (the full poll in
+/// [`messages::poll`] also re-checks the key, the member and the room, ~3
+/// rows). Access was verified at most `SSE_ACCESS_CHECK_MS` ago.
+pub async fn poll_new(
+    db: &Db,
+    room_id: &str,
+    after_seq: i64,
+    limit: u32,
+) -> AppResult<Vec<MessageRow>> {
+    db.all(
+        &format!(
+            "SELECT {} FROM messages WHERE room_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            messages::COLS
+        ),
+        &[room_id.into(), Arg::Int(after_seq), i64::from(limit).into()],
+    )
+    .await
+}
+
+#[cfg(feature = "durable-objects")]
 pub struct Pending {
     /// Messages after the slowest socket's cursor, in commit order.
     pub messages: Vec<MessageRow>,
@@ -23,16 +52,19 @@ pub struct Pending {
     pub public: Option<bool>,
 }
 
+#[cfg(feature = "durable-objects")]
 #[derive(Deserialize)]
 struct IdRow {
     id: String,
 }
 
+#[cfg(feature = "durable-objects")]
 #[derive(Deserialize)]
 struct PublicRow {
     public: i64,
 }
 
+#[cfg(feature = "durable-objects")]
 pub async fn pending(
     db: &Db,
     room_id: &str,

@@ -6,7 +6,6 @@ pub mod decisions;
 pub mod inbox;
 pub mod keys;
 pub mod kv;
-#[cfg(feature = "durable-objects")]
 pub mod live;
 pub mod members;
 pub mod messages;
