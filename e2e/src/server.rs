@@ -45,6 +45,8 @@ pub struct ServerOptions {
     pub vars: Vec<(String, String)>,
     /// A wrangler environment (`--env`), e.g. the paid variant.
     pub env: Option<String>,
+    /// `--test-scheduled`: `GET /__scheduled` runs the Worker's Cron Trigger.
+    pub test_scheduled: bool,
 }
 
 impl ServerOptions {
@@ -201,6 +203,9 @@ impl Server {
         cmd.args(["--inspector-port", &free_port().to_string()]);
         if let Some(env) = &self.options.env {
             cmd.args(["--env", env]);
+        }
+        if self.options.test_scheduled {
+            cmd.arg("--test-scheduled");
         }
         for (k, v) in &self.options.vars {
             cmd.arg("--var").arg(format!("{k}:{v}"));

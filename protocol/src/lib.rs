@@ -4,6 +4,7 @@
 //! types, so plain `cargo test` covers it natively.
 //!
 //! # Layout
+//! - [`bookmark`]: D1 session bookmarks (read-your-writes across replicas): header and format.
 //! - [`error`]: the stable error codes every client sees, and their HTTP statuses.
 //! - [`role`]: a message's sender type and a member's role.
 //! - [`wire`]: the JSON shapes of the API (rooms, messages, keys, errors).
@@ -14,18 +15,21 @@
 //! - [`access`]: who may do what: the order of refusals for owners and members.
 //! - [`route`]: the API's route table, as a pure function of method and path.
 //! - [`sse`]: Server-Sent Events encoding (server) and incremental decoding (clients).
-//! - [`stream`]: the SSE poll schedule and its per-invocation query budget.
+//! - [`stream`]: the SSE poll schedule, its per-invocation query budget, and the stream's step decisions.
+//! - [`retention`]: how long messages are kept, and how a purged cursor is answered.
 //! - [`ratelimit`]: sliding-window decisions for the rate limits.
 //! - [`time`]: timestamps as the API shows them.
 //! - [`ws`]: WebSocket frames of the paid variant.
 
 pub mod access;
+pub mod bookmark;
 pub mod decision;
 pub mod error;
 pub mod key;
 pub mod mcp;
 pub mod mention;
 pub mod ratelimit;
+pub mod retention;
 pub mod role;
 pub mod route;
 pub mod sse;

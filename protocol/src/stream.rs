@@ -26,9 +26,10 @@
 /// D1 queries one free-plan invocation may make.
 pub const FREE_TIER_QUERY_LIMIT: u32 = 50;
 /// Queries a stream spends before its first poll: auth, then opening the room
-/// (ownership, head cursor and the client's cursor in one statement), and at
-/// most one `last_used` refresh.
-pub const STREAM_SETUP_QUERIES: u32 = 3;
+/// (ownership, head cursor and the client's cursor in one statement), at most
+/// one `last_used` refresh, and, only for a cursor that is not found, the
+/// room's purge mark.
+pub const STREAM_SETUP_QUERIES: u32 = 4;
 
 /// How a stream polls. Every field is configurable through wrangler vars.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,8 +56,8 @@ impl Default for PollConfig {
     /// 500 ms active polls give a median delay of ~250 ms, which reads as live;
     /// 4 s idle polls (a quiet room's first message waits 2 s on average) keep
     /// an idle stream alive ~3 minutes on its 45 polls; an access re-check
-    /// every 30 s bounds revocation at 34 s; 45 polls and 3 setup queries
-    /// leave a margin of 2 under the free plan's 50.
+    /// every 30 s bounds revocation at 34 s; 45 polls and at most 4 setup
+    /// queries leave a margin of 1 under the free plan's 50.
     fn default() -> PollConfig {
         PollConfig {
             active_ms: 500,

@@ -13,6 +13,7 @@
 use std::time::Duration;
 
 use futures_util::stream;
+use protocol::retention::PURGED_EVENT;
 use protocol::sse::{encode_comment, encode_cursor, encode_event, encode_retry};
 use protocol::stream::{Schedule, Step, Write};
 use protocol::validate::{parse_id, START};
@@ -27,7 +28,7 @@ use crate::context::{now_ms, Ctx};
 use crate::error::{AppError, AppResult};
 use crate::ops;
 use crate::store::d1::Db;
-use crate::store::live;
+use crate::store::{live, retention};
 use crate::store::messages::{self, Reader, StreamStart};
 
 /// Messages per poll. A full page means a backlog: the next poll runs at once.
@@ -51,10 +52,14 @@ pub(crate) struct Opened {
     pub after_seq: i64,
     /// The message id (or START) that `after_seq` stands for.
     pub resume_id: String,
+    /// The client's cursor named a purged message: delivery starts at the
+    /// oldest message kept, and the client is told older history is gone.
+    pub purged: bool,
 }
 
 /// Authorises a live reader and resolves its cursor, in two D1 queries (auth,
-/// then access, head and cursor in one statement). Every refusal happens here,
+/// then access, head and cursor in one statement; a third only when the
+/// cursor is not found, to tell a purged message from a wrong one). Every refusal happens here,
 /// before a stream or socket opens.
 pub(crate) async fn open(ctx: &Ctx, raw_id: &str) -> AppResult<Opened> {
     let caller = optional(ctx).await?;
@@ -69,15 +74,24 @@ pub(crate) async fn open(ctx: &Ctx, raw_id: &str) -> AppResult<Opened> {
     let start = messages::open_stream(&ctx.db, &room, reader.as_deref(), lookup)
         .await?
         .ok_or_else(|| not_readable(&caller))?;
+    let mut purged = false;
     let after_seq = match cursor.as_deref() {
         Some(START) => 0,
-        // Never fall back to "from now" when the client named a cursor.
-        Some(_) => start.cursor_seq.ok_or_else(|| {
-            AppError::client(
-                ErrorCode::NotFound,
-                "the cursor message is not in this room",
-            )
-        })?,
+        Some(_) => match start.cursor_seq {
+            Some(seq) => seq,
+            // Not found: a purged message resumes after the purge; anything
+            // else is refused (never "from now" when the client named a cursor).
+            None => {
+                let resume = retention::purged_seq(&ctx.db, &room).await?;
+                purged = resume.is_some();
+                resume.ok_or_else(|| {
+                    AppError::client(
+                        ErrorCode::NotFound,
+                        "the cursor message is not in this room",
+                    )
+                })?
+            }
+        },
         None => start.head_seq.unwrap_or(0),
     };
     // Where a reconnect must resume: the client's cursor, else the newest
@@ -93,6 +107,7 @@ pub(crate) async fn open(ctx: &Ctx, raw_id: &str) -> AppResult<Opened> {
         start,
         after_seq,
         resume_id,
+        purged,
     })
 }
 
@@ -106,6 +121,7 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         start,
         after_seq,
         resume_id,
+        purged,
     } = open(ctx, raw_id).await?;
     let config = ctx.config.poll;
     let backlog = after_seq < start.head_seq.unwrap_or(0);
@@ -118,7 +134,7 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         retry_ms: config.retry_ms,
         extra_queries: u32::from(touched),
         schedule: Schedule::new(config, now_ms(), backlog, start.head_ms),
-        phase: Phase::Open(resume_id),
+        phase: Phase::Open { resume_id, purged },
     };
     let body = stream::unfold(state, Stream::step);
     let mut response = Response::from_stream(body)?;
@@ -150,8 +166,8 @@ fn requested_cursor(ctx: &Ctx) -> AppResult<Option<String>> {
 }
 
 enum Phase {
-    /// Not yet started; holds the cursor to announce.
-    Open(String),
+    /// Not yet started; holds the cursor to announce, and whether it was purged.
+    Open { resume_id: String, purged: bool },
     Live,
     Done,
 }
@@ -203,13 +219,16 @@ impl Stream {
         // Returning None ends the stream, so Done needs no state kept.
         match std::mem::replace(&mut self.phase, Phase::Live) {
             Phase::Done => return None,
-            Phase::Open(resume_id) => {
+            Phase::Open { resume_id, purged } => {
                 // Something at once, so clients and proxies see the stream
                 // open; and the resume point, so a reconnect before the first
                 // message (even in an empty room) continues from here.
-                let hello = encode_retry(self.retry_ms)
+                let mut hello = encode_retry(self.retry_ms)
                     + &encode_cursor(&resume_id)
                     + &encode_comment("connected");
+                if purged {
+                    hello.push_str(&encode_event(None, Some(PURGED_EVENT), r#"{"purged":true}"#));
+                }
                 return Some((Ok(hello.into_bytes()), self));
             }
             Phase::Live => {}

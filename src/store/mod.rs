@@ -9,4 +9,5 @@ pub mod kv;
 pub mod live;
 pub mod members;
 pub mod messages;
+pub mod retention;
 pub mod rooms;

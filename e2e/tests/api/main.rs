@@ -13,3 +13,4 @@ mod mentions;
 mod messages;
 mod ratelimit;
 mod rooms;
+mod sessions;
