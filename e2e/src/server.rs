@@ -45,8 +45,6 @@ pub struct ServerOptions {
     pub vars: Vec<(String, String)>,
     /// A wrangler environment (`--env`), e.g. the paid variant.
     pub env: Option<String>,
-    /// `--test-scheduled`: `GET /__scheduled` runs the Worker's Cron Trigger.
-    pub test_scheduled: bool,
 }
 
 impl ServerOptions {
@@ -204,9 +202,9 @@ impl Server {
         if let Some(env) = &self.options.env {
             cmd.args(["--env", env]);
         }
-        if self.options.test_scheduled {
-            cmd.arg("--test-scheduled");
-        }
+        // `GET /__scheduled` runs the Worker's Cron Trigger (the retention
+        // purge); a route no test of anything else calls.
+        cmd.arg("--test-scheduled");
         for (k, v) in &self.options.vars {
             cmd.arg("--var").arg(format!("{k}:{v}"));
         }

@@ -1,6 +1,6 @@
 //! The retention purge, through the real Cron Trigger: a server of its own
 //! with a short retention (`RETENTION_*` vars) under `wrangler dev
-//! --test-scheduled`, where `GET /__scheduled` runs the scheduled handler.
+//! --test-scheduled` (as every harness server runs), where `GET /__scheduled` runs the scheduled handler.
 //! Asserts what was deleted (by age, by the per-room cap, a revoked key's
 //! room) and what a cursor into purged history returns, over REST and SSE.
 
@@ -16,8 +16,8 @@ use serde_json::json;
 const MAX_AGE_S: u64 = 12;
 
 fn server() -> Server {
+    // Every harness server runs `wrangler dev --test-scheduled`.
     let mut options = ServerOptions::for_variant();
-    options.test_scheduled = true;
     for (k, v) in [
         ("RETENTION_MAX_AGE", format!("{MAX_AGE_S}s")),
         ("RETENTION_MAX_PER_ROOM", "3".to_owned()),
