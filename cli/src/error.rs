@@ -180,7 +180,10 @@ impl CliError {
             Kind::Unreachable => true,
             Kind::Api { code, status, .. } => {
                 // Not loop_guard: only a human's message lifts it.
-                *code == ErrorCode::RateLimited || *code == ErrorCode::Internal || *status >= 500
+                // Not storage_full either: only the hourly purge lifts it.
+                *code == ErrorCode::RateLimited
+                    || *code == ErrorCode::Internal
+                    || (*status >= 500 && *code != ErrorCode::StorageFull)
             }
             _ => false,
         }
@@ -207,6 +210,7 @@ pub fn exit_for(code: ErrorCode) -> u8 {
         | ErrorCode::MethodNotAllowed
         | ErrorCode::PayloadTooLarge
         | ErrorCode::Unprocessable
+        | ErrorCode::StorageFull
         | ErrorCode::Internal => exit::FAILURE,
     }
 }

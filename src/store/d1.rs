@@ -168,7 +168,19 @@ impl Db {
         stats.round_trips += 1;
         stats.millis += worker::Date::now().as_millis().saturating_sub(start) as f64;
         self.stats.set(stats);
-        result.map_err(|e| AppError::Internal(format!("d1: {e}")))
+        result.map_err(|e| {
+            let message = e.to_string();
+            if protocol::error::is_storage_full(&message) {
+                // Only writes fill a database, so reads keep working.
+                AppError::client(
+                    protocol::ErrorCode::StorageFull,
+                    "the database is full: nothing new can be stored until the hourly purge \
+                     frees space (reading still works)",
+                )
+            } else {
+                AppError::Internal(format!("d1: {message}"))
+            }
+        })
     }
 
     /// Adds a result's row counts to the stats.
