@@ -45,20 +45,21 @@ impl Default for Retention {
     /// (about 600 bytes a message with its index entries: 20,000 a day × 30
     /// days ≈ 360 MB); no per-room cap (enforcing one reads that many index
     /// entries per active room per run); revoked keys' rooms go after 7 days;
-    /// 300 messages a run, hourly, is 7,200 a day at most (see docs/free-tier.md).
+    /// 1,000 messages a run, hourly, is 24,000 a day at most: more than the
+    /// free plan's write budget lets anyone send (see docs/free-tier.md).
     fn default() -> Retention {
         Retention {
             max_age_ms: Some(30 * DAY_MS),
             max_per_room: None,
             revoked_grace_ms: 7 * DAY_MS,
-            per_run: 300,
+            per_run: 1_000,
         }
     }
 }
 
 impl Retention {
     /// Keeps a run inside one free-plan invocation: at most 1,000 messages
-    /// (each batch statement reads about twice what it deletes).
+    /// (a run reads about 7 rows per message it deletes).
     pub fn sanitized(self) -> Retention {
         Retention {
             per_run: self.per_run.clamp(1, 1_000),
