@@ -105,9 +105,17 @@ async fn the_cron_purges_old_messages_capped_rooms_and_revoked_rooms_and_cursors
     let (_, list, purged) = page(&api, Some(&key), &a, "").await;
     assert_eq!(contents(&list), ["a3"], "aged out");
     assert!(!purged, "a page without a cursor needs no flag");
-    assert_eq!(contents(&page(&api, Some(&key), &c, "").await.1), ["c3", "c4", "c5"]);
-    assert_eq!(contents(&page(&api, Some(&key), &d, "").await.1), ["d1", "d2"]);
-    let unknown = page(&api, None, "00000000-0000-4000-8000-000000000000", "").await.0;
+    assert_eq!(
+        contents(&page(&api, Some(&key), &c, "").await.1),
+        ["c3", "c4", "c5"]
+    );
+    assert_eq!(
+        contents(&page(&api, Some(&key), &d, "").await.1),
+        ["d1", "d2"]
+    );
+    let unknown = page(&api, None, "00000000-0000-4000-8000-000000000000", "")
+        .await
+        .0;
     assert_eq!(
         page(&api, None, &p, "").await.0,
         unknown,
@@ -119,14 +127,24 @@ async fn the_cron_purges_old_messages_capped_rooms_and_revoked_rooms_and_cursors
     assert_eq!((status, contents(&list), purged), (200, vec!["a3"], true));
     let c1 = &c_sent[0].id;
     let (status, list, purged) = page(&api, Some(&key), &c, &format!("?after={c1}")).await;
-    assert_eq!((status, contents(&list), purged), (200, vec!["c3", "c4", "c5"], true));
+    assert_eq!(
+        (status, contents(&list), purged),
+        (200, vec!["c3", "c4", "c5"], true)
+    );
     let (status, list, purged) = page(&api, Some(&key), &c, &format!("?before={c1}")).await;
-    assert_eq!((status, list.len(), purged), (200, 0, true), "nothing older is kept");
+    assert_eq!(
+        (status, list.len(), purged),
+        (200, 0, true),
+        "nothing older is kept"
+    );
     // A kept cursor answers as always; an unknown one in a never-purged room is 404.
     let (_, list, purged) = page(&api, Some(&key), &c, &format!("?after={}", c_sent[2].id)).await;
     assert_eq!((contents(&list), purged), (vec!["c4", "c5"], false));
     let (status, _, _) = page(&api, Some(&key), &d, &format!("?after={}", a1.id)).await;
-    assert_eq!(status, 404, "D lost nothing: a foreign cursor is still wrong");
+    assert_eq!(
+        status, 404,
+        "D lost nothing: a foreign cursor is still wrong"
+    );
 
     // Over SSE: a purged Last-Event-ID gets the `purged` event, then the rest.
     let mut stream = SseStream::open(
@@ -155,6 +173,9 @@ async fn the_cron_purges_old_messages_capped_rooms_and_revoked_rooms_and_cursors
 
     // A second run finds nothing more to delete.
     run_cron(&api).await;
-    assert_eq!(contents(&page(&api, Some(&key), &c, "").await.1), ["c3", "c4", "c5"]);
+    assert_eq!(
+        contents(&page(&api, Some(&key), &c, "").await.1),
+        ["c3", "c4", "c5"]
+    );
     assert_eq!(contents(&page(&api, Some(&key), &a, "").await.1), ["a3"]);
 }

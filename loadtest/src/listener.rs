@@ -486,7 +486,8 @@ async fn sse_stream(
                     if let Some(b) = decoder.last_comment.as_deref().and_then(parse_bye) {
                         if let Some(s) = lock(log).streams.last_mut() {
                             s.bye_queries = Some(b.0);
-                            s.bye_rows_read = decoder.last_comment.as_deref().and_then(bye_rows_read);
+                            s.bye_rows_read =
+                                decoder.last_comment.as_deref().and_then(bye_rows_read);
                         }
                         bye = Some(b);
                     }
@@ -607,7 +608,10 @@ mod tests {
         assert_eq!(parse_bye("heartbeat"), None);
         assert_eq!(parse_bye("connected"), None);
         assert_eq!(parse_bye("bye reason=error"), None);
-        assert_eq!(bye_rows_read("bye queries=47 rows_read=56 reason=budget"), Some(56));
+        assert_eq!(
+            bye_rows_read("bye queries=47 rows_read=56 reason=budget"),
+            Some(56)
+        );
         assert_eq!(bye_rows_read("heartbeat rows_read=3"), None);
     }
 

@@ -45,7 +45,9 @@ pub fn is_storage_full(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
     m.contains("sqlite_full")
         || m.contains("database or disk is full")
-        || (m.contains("exceed") && m.contains("size") && (m.contains("db") || m.contains("database")))
+        || (m.contains("exceed")
+            && m.contains("size")
+            && (m.contains("db") || m.contains("database")))
 }
 
 impl ErrorCode {

@@ -294,7 +294,10 @@ mod tests {
         // 0.5 + 1 + 2 s, then 42 polls 4 s apart.
         assert_eq!(length, 500 + 1_000 + 2_000 + 42 * 4_000);
         assert_eq!(checks, 5, "one access check per 30 s of a 171.5 s stream");
-        assert_eq!(beats, 10, "a heartbeat at the first poll 15 s after the last write");
+        assert_eq!(
+            beats, 10,
+            "a heartbeat at the first poll 15 s after the last write"
+        );
         assert!(c.max_queries_per_stream() < FREE_TIER_QUERY_LIMIT);
         assert_eq!(c.revocation_bound_ms(), 34_000);
     }

@@ -28,8 +28,8 @@ use crate::context::{now_ms, Ctx};
 use crate::error::{AppError, AppResult};
 use crate::ops;
 use crate::store::d1::Db;
-use crate::store::{live, retention};
 use crate::store::messages::{self, Reader, StreamStart};
+use crate::store::{live, retention};
 
 /// Messages per poll. A full page means a backlog: the next poll runs at once.
 const PAGE: u32 = 100;
@@ -167,7 +167,10 @@ fn requested_cursor(ctx: &Ctx) -> AppResult<Option<String>> {
 
 enum Phase {
     /// Not yet started; holds the cursor to announce, and whether it was purged.
-    Open { resume_id: String, purged: bool },
+    Open {
+        resume_id: String,
+        purged: bool,
+    },
     Live,
     Done,
 }
@@ -227,7 +230,11 @@ impl Stream {
                     + &encode_cursor(&resume_id)
                     + &encode_comment("connected");
                 if purged {
-                    hello.push_str(&encode_event(None, Some(PURGED_EVENT), r#"{"purged":true}"#));
+                    hello.push_str(&encode_event(
+                        None,
+                        Some(PURGED_EVENT),
+                        r#"{"purged":true}"#,
+                    ));
                 }
                 return Some((Ok(hello.into_bytes()), self));
             }

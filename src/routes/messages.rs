@@ -22,28 +22,27 @@ pub async fn list(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         ctx.query("before").as_deref(),
     )?;
     let limit = Limit::parse(ctx.query("limit").as_deref())?;
-    let (list, purged) = match ops::messages::history(ctx, &caller, raw_id, &page, limit.get())
-        .await
-    {
-        Ok(list) => (list, false),
-        Err(e) if is_missing_cursor(&e) => {
-            // A cursor into purged history: what follows it is everything the
-            // room still holds, and nothing it holds is before it.
-            let room = ops::room_id(raw_id, &caller)?;
-            if retention::purged_seq(&ctx.db, &room).await?.is_none() {
-                return Err(e);
-            }
-            let list = match page {
-                Page::After(_) => {
-                    let start = Page::After(START.to_owned());
-                    ops::messages::history(ctx, &caller, raw_id, &start, limit.get()).await?
+    let (list, purged) =
+        match ops::messages::history(ctx, &caller, raw_id, &page, limit.get()).await {
+            Ok(list) => (list, false),
+            Err(e) if is_missing_cursor(&e) => {
+                // A cursor into purged history: what follows it is everything the
+                // room still holds, and nothing it holds is before it.
+                let room = ops::room_id(raw_id, &caller)?;
+                if retention::purged_seq(&ctx.db, &room).await?.is_none() {
+                    return Err(e);
                 }
-                _ => Vec::new(),
-            };
-            (list, true)
-        }
-        Err(e) => return Err(e),
-    };
+                let list = match page {
+                    Page::After(_) => {
+                        let start = Page::After(START.to_owned());
+                        ops::messages::history(ctx, &caller, raw_id, &start, limit.get()).await?
+                    }
+                    _ => Vec::new(),
+                };
+                (list, true)
+            }
+            Err(e) => return Err(e),
+        };
     let mut response = json_response(&list, 200);
     if purged {
         let _ = response.headers_mut().set(HISTORY_PURGED_HEADER, "true");

@@ -127,7 +127,10 @@ impl Db {
             .map_err(|e| {
                 AppError::client(
                     protocol::ErrorCode::BadRequest,
-                    format!("the {} is not usable: {e}", protocol::bookmark::BOOKMARK_HEADER),
+                    format!(
+                        "the {} is not usable: {e}",
+                        protocol::bookmark::BOOKMARK_HEADER
+                    ),
                 )
             })?;
         Ok(Db {

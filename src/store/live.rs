@@ -9,9 +9,9 @@ use serde::Deserialize;
 use crate::error::AppResult;
 #[cfg(feature = "durable-objects")]
 use crate::store::d1::rows;
+use crate::store::d1::{Arg, Db};
 #[cfg(feature = "durable-objects")]
 use crate::store::members;
-use crate::store::d1::{Arg, Db};
 use crate::store::messages;
 
 /// Messages per push; a full page means more are waiting.

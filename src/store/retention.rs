@@ -68,7 +68,10 @@ pub async fn purge(db: &Db, r: &Retention, now_ms: i64) -> AppResult<Report> {
         .all(
             "SELECT r.id FROM api_keys k JOIN rooms r ON r.key_id = k.id \
              WHERE k.revoked_ms IS NOT NULL AND k.revoked_ms < ?1 LIMIT ?2",
-            &[r.revoked_cutoff_ms(now_ms).into(), i64::from(ROOMS_PER_RUN).into()],
+            &[
+                r.revoked_cutoff_ms(now_ms).into(),
+                i64::from(ROOMS_PER_RUN).into(),
+            ],
         )
         .await?;
     for room in revoked {
@@ -191,10 +194,7 @@ fn changes(result: Option<&worker::D1Result>) -> u32 {
 /// so the cursor is simply wrong. One query, only on this rare path.
 pub async fn purged_seq(db: &Db, room: &str) -> AppResult<Option<i64>> {
     let row: Vec<Purged> = db
-        .all(
-            "SELECT purged_seq FROM rooms WHERE id = ?1",
-            &[room.into()],
-        )
+        .all("SELECT purged_seq FROM rooms WHERE id = ?1", &[room.into()])
         .await?;
     Ok(row.first().map(|r| r.purged_seq).filter(|&s| s > 0))
 }

@@ -49,12 +49,19 @@ async fn a_send_returns_a_bookmark_and_a_read_presenting_it_sees_the_send() {
     bookmark_of(&plain);
     // The event stream's response carries one as well.
     let events = api
-        .request(Method::GET, &format!("/api/rooms/{}/events", room.id), Some(&key))
+        .request(
+            Method::GET,
+            &format!("/api/rooms/{}/events", room.id),
+            Some(&key),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(events.status(), 200);
-    let b = events.headers().get(BOOKMARK_HEADER).expect("stream bookmark");
+    let b = events
+        .headers()
+        .get(BOOKMARK_HEADER)
+        .expect("stream bookmark");
     assert!(parse(b.to_str().unwrap()).is_some());
 }
 
@@ -79,7 +86,10 @@ async fn a_malformed_bookmark_is_a_400_that_changes_nothing() {
         .await;
         read.assert_error(400);
     }
-    assert!(api.history(&key, &room.id, "").await.is_empty(), "nothing was stored");
+    assert!(
+        api.history(&key, &room.id, "").await.is_empty(),
+        "nothing was stored"
+    );
     // The two constraint words are accepted as what they say.
     let primary = Api::send_req(
         api.request(Method::GET, &path, Some(&key))
