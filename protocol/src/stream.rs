@@ -15,9 +15,12 @@
 //!   recently and back off (doubling) towards a slower idle interval otherwise,
 //!   which also stretches a stream (and so its one request) over more time.
 //! - Re-checking access (key revoked, member removed, room made private) reads
-//!   three rows; looking for new messages reads none when there are none. So
-//!   a poll re-checks access only every [`PollConfig::access_check_ms`]: a
-//!   revoked reader keeps its stream at most that long plus one idle interval
+//!   three rows; looking for new messages reads ~1 when there are none. So a
+//!   poll that finds nothing re-checks access only every
+//!   [`PollConfig::access_check_ms`], while a poll that finds messages always
+//!   re-checks before writing them ([`Schedule::verify_before_delivery`]).
+//!   A reader that lost access never receives a message, and its idle stream
+//!   ends at most that period plus one idle interval later
 //!   ([`PollConfig::revocation_bound_ms`]).
 //!
 //! [`Schedule`] is the stream's whole decision logic as a pure state machine:
@@ -196,6 +199,20 @@ impl Schedule {
         due
     }
 
+    /// A poll without the access check found messages: before they are
+    /// written the stream must poll again with the check, so that nothing
+    /// reaches a reader that lost access, however recently. Spends one poll
+    /// and counts as the check; false when the budget is spent (then end
+    /// without writing them: the reconnect authenticates and replays them).
+    pub fn verify_before_delivery(&mut self, now_ms: i64) -> bool {
+        if self.polls_left == 0 {
+            return false;
+        }
+        self.polls_left -= 1;
+        self.last_check_ms = now_ms;
+        true
+    }
+
     /// Records what the poll at `now_ms` found: `delivered` messages, and
     /// whether they filled a page (more are waiting). Says what to write.
     pub fn polled(&mut self, now_ms: i64, delivered: usize, page_full: bool) -> Write {
@@ -350,6 +367,23 @@ mod tests {
         .sanitized();
         let mut s = Schedule::new(every_poll, 0, false, None);
         assert!(s.begin_poll(0) && s.begin_poll(500));
+    }
+
+    #[test]
+    fn messages_found_without_a_check_are_verified_first_within_the_budget() {
+        let c = PollConfig {
+            max_polls: 2,
+            ..PollConfig::default()
+        };
+        let mut s = Schedule::new(c, 0, false, None);
+        assert!(!s.begin_poll(500), "no check due yet");
+        // Found messages: verify, which spends the last poll and is the check.
+        assert!(s.verify_before_delivery(500));
+        assert_eq!(s.polls_left(), 0);
+        assert!(!s.begin_poll(29_000), "the verification reset the period");
+        // No poll left to verify with: end instead of writing unverified.
+        assert!(!s.verify_before_delivery(29_000));
+        assert_eq!(s.next(), Step::End);
     }
 
     #[test]

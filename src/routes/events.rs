@@ -3,8 +3,8 @@
 //! The free plan has no push, so the stream polls D1 with a cursor (`seq`), on
 //! the schedule [`protocol::stream::Schedule`] decides: fast while the room is
 //! active, backing off while it is quiet, and re-checking the reader's access
-//! only every `SSE_ACCESS_CHECK_MS` (the polls between read no rows when
-//! nothing is new). It ends itself before the
+//! every `SSE_ACCESS_CHECK_MS` and before every delivery (the polls between
+//! read ~1 row when nothing is new). It ends itself before the
 //! invocation's query limit with a final `: bye queries=N` comment; the client
 //! reconnects with `Last-Event-ID` (the last message id it saw) and the new
 //! stream replays everything after it first, so nothing is lost or repeated
@@ -17,7 +17,7 @@ use protocol::retention::PURGED_EVENT;
 use protocol::sse::{encode_comment, encode_cursor, encode_event, encode_retry};
 use protocol::stream::{Schedule, Step, Write};
 use protocol::validate::{parse_id, START};
-use protocol::wire::Message;
+use protocol::wire::{Message, MessageRow};
 use protocol::ErrorCode;
 use worker::{console_error, Delay, Response};
 
@@ -216,6 +216,15 @@ impl Stream {
         Some((Ok(text.into_bytes()), self))
     }
 
+    /// A poll that also re-checks the reader's access: `None` if it was lost.
+    async fn poll_checked(&self) -> AppResult<Option<Vec<MessageRow>>> {
+        let reader = Reader {
+            key_id: self.reader.as_deref(),
+            member_hash: self.member_hash.as_deref(),
+        };
+        messages::poll(&self.db, &self.room, reader, self.cursor, PAGE).await
+    }
+
     /// Produces the next chunk: the opening hint, a batch of events, a
     /// heartbeat, or the closing comment; `None` ends the stream.
     async fn step(mut self) -> Option<(Chunk, Stream)> {
@@ -249,19 +258,23 @@ impl Stream {
                 Delay::from(Duration::from_millis(u64::from(wait_ms))).await;
             }
             let check_access = self.schedule.begin_poll(now_ms());
-            let polled = if check_access {
-                let reader = Reader {
-                    key_id: self.reader.as_deref(),
-                    member_hash: self.member_hash.as_deref(),
-                };
-                messages::poll(&self.db, &self.room, reader, self.cursor, PAGE).await
+            let mut polled = if check_access {
+                self.poll_checked().await
             } else {
                 // Access was verified less than a check period ago: only
-                // look for new messages (no rows read when there are none).
+                // look for new messages (~1 row read when there are none).
                 live::poll_new(&self.db, &self.room, self.cursor, PAGE)
                     .await
                     .map(Some)
             };
+            if !check_access && matches!(&polled, Ok(Some(rows)) if !rows.is_empty()) {
+                // Something to deliver: verify access first, so nothing sent
+                // after a revocation reaches the revoked reader.
+                if !self.schedule.verify_before_delivery(now_ms()) {
+                    return self.finish("budget");
+                }
+                polled = self.poll_checked().await;
+            }
             let rows = match polled {
                 Ok(Some(rows)) => rows,
                 Ok(None) => return self.finish("access-lost"),

@@ -348,7 +348,32 @@ async fn a_public_room_streams_to_anonymous_readers() {
     let mut anon = open(&room.id, None, "", None).await;
     let m = api.send(&key, &room.id, "claude", "hello, world").await;
     assert_eq!(exactly(&mut anon, 1).await, vec![m]);
-    // Made private again: the anonymous stream ends at its next access check.
+    // Made private again: the anonymous stream never receives what is sent
+    // next (every delivery re-checks access first) and ends there.
+    api.call(
+        Method::PATCH,
+        &format!("/api/rooms/{}", room.id),
+        Some(&key),
+        Some(serde_json::json!({ "public": false })),
+    )
+    .await;
+    api.send(&key, &room.id, "claude", "now private").await;
+    assert!(
+        anon.next_message(WAIT).await.is_none(),
+        "nothing after access was lost"
+    );
+    assert!(anon.ended);
+    let last = anon.decoder.last_comment.clone().unwrap_or_default();
+    assert!(last.contains("reason=access-lost"), "{last}");
+    // With nothing sent, a stream notices at its next access check.
+    api.call(
+        Method::PATCH,
+        &format!("/api/rooms/{}", room.id),
+        Some(&key),
+        Some(serde_json::json!({ "public": true })),
+    )
+    .await;
+    let mut anon = open(&room.id, None, "", None).await;
     api.call(
         Method::PATCH,
         &format!("/api/rooms/{}", room.id),
@@ -357,7 +382,7 @@ async fn a_public_room_streams_to_anonymous_readers() {
     )
     .await;
     assert!(anon.next_message(revocation()).await.is_none());
-    assert!(anon.ended);
+    assert!(anon.ended, "an idle stream ends within the re-check bound");
 }
 
 #[tokio::test]
