@@ -184,7 +184,6 @@ async fn ensure_fresh(ctx: &Ctx) {
 /// Adds this isolate's pending rows to the day now, whatever the interval: for
 /// invocations that serve no request (a scheduled purge, a Durable Object)
 /// and would otherwise take their counts with them.
-#[allow(dead_code)] // for the scheduled handler and the room object, at merge
 pub async fn flush_now(env: &Env, now_ms: i64) -> AppResult<()> {
     refresh_with(env, now_ms, true).await
 }

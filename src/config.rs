@@ -4,6 +4,7 @@
 
 use protocol::quota::Budget;
 use protocol::ratelimit::{Limit, DAY_MS, HOUR_MS, MINUTE_MS};
+use protocol::retention::{parse_duration, Retention};
 use protocol::stream::PollConfig;
 use worker::Env;
 
@@ -30,6 +31,8 @@ pub struct Config {
     /// budget the Worker sheds load against (`protocol::quota`); 0 turns a
     /// side off.
     pub budget: Budget,
+    /// `RETENTION_*` vars; see [`Retention`].
+    pub retention: Retention,
 }
 
 fn var_u64(env: &Env, name: &str, default: u64) -> u64 {
@@ -46,9 +49,18 @@ fn var_u32(env: &Env, name: &str, default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// A duration var (`30d`, `12h`, `90s`; `0` or `off`: no limit).
+fn var_duration(env: &Env, name: &str, default: Option<u64>) -> Option<u64> {
+    env.var(name)
+        .ok()
+        .and_then(|v| parse_duration(&v.to_string()))
+        .unwrap_or(default)
+}
+
 impl Config {
     pub fn from_env(env: &Env) -> Config {
         let d = PollConfig::default();
+        let r = Retention::default();
         Config {
             keys_per_ip: Limit::new(var_u32(env, "RATE_KEYS_PER_HOUR", 3), HOUR_MS),
             rooms_per_key: Limit::new(var_u32(env, "RATE_ROOMS_PER_DAY", 5), DAY_MS),
@@ -63,6 +75,23 @@ impl Config {
                 heartbeat_ms: var_u32(env, "SSE_HEARTBEAT_MS", d.heartbeat_ms),
                 max_polls: var_u32(env, "SSE_MAX_POLLS", d.max_polls),
                 retry_ms: var_u32(env, "SSE_RETRY_MS", d.retry_ms),
+                access_check_ms: var_u32(env, "SSE_ACCESS_CHECK_MS", d.access_check_ms),
+            }
+            .sanitized(),
+            retention: Retention {
+                max_age_ms: var_duration(env, "RETENTION_MAX_AGE", r.max_age_ms),
+                max_per_room: Some(var_u32(
+                    env,
+                    "RETENTION_MAX_PER_ROOM",
+                    r.max_per_room.unwrap_or(0),
+                )),
+                revoked_grace_ms: var_duration(
+                    env,
+                    "RETENTION_REVOKED_GRACE",
+                    Some(r.revoked_grace_ms),
+                )
+                .unwrap_or(0),
+                per_run: var_u32(env, "RETENTION_PER_RUN", r.per_run),
             }
             .sanitized(),
             budget: Budget {

@@ -4,7 +4,7 @@ use protocol::validate::MAX_BODY_BYTES;
 use worker::wasm_bindgen::JsCast;
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::{js_sys, web_sys};
-use worker::{Env, Request};
+use worker::{Env, Method, Request};
 
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
@@ -30,7 +30,7 @@ pub struct Ctx {
 impl Ctx {
     pub fn new(req: Request, env: Env, wctx: worker::Context) -> AppResult<Ctx> {
         let url = req.inner().url();
-        let db = Db::from_env(&env)?;
+        let db = session_for(&req, &env)?;
         let config = Config::from_env(&env);
         Ok(Ctx {
             req,
@@ -131,6 +131,27 @@ impl Ctx {
             }
         });
     }
+}
+
+/// The request's D1 session: from the client's bookmark if it sent one (a
+/// value that cannot be one is a 400, before any query), else from the
+/// primary for a method that writes and from the nearest replica for a read.
+fn session_for(req: &Request, env: &Env) -> AppResult<Db> {
+    use protocol::bookmark::{default_constraint, parse, BOOKMARK_HEADER};
+    let presented = req.headers().get(BOOKMARK_HEADER).ok().flatten();
+    let start = match presented.as_deref() {
+        Some(raw) => parse(raw).ok_or_else(|| {
+            AppError::client(
+                protocol::ErrorCode::BadRequest,
+                format!(
+                    "{BOOKMARK_HEADER} is not a D1 bookmark: send back the value a response \
+                     gave, or nothing"
+                ),
+            )
+        })?,
+        None => default_constraint(!matches!(req.method(), Method::Get | Method::Head)),
+    };
+    Db::session(env, start)
 }
 
 pub fn now_ms() -> i64 {

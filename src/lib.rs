@@ -33,7 +33,7 @@ mod store;
 
 use protocol::route::{resolve, Endpoint, Resolved};
 use protocol::ErrorCode;
-use worker::{event, Context, Env, Request, Response};
+use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent};
 
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
@@ -83,7 +83,48 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     .unwrap_or_else(|e| budget::d1_limit_as_refusal(e, now).into_response());
     let timing = ctx.db.stats().server_timing();
     let _ = response.headers_mut().set("Server-Timing", &timing);
+    // Read-your-writes: the client presents this on its next request.
+    if let Some(bookmark) = ctx.db.bookmark() {
+        let _ = response
+            .headers_mut()
+            .set(protocol::bookmark::BOOKMARK_HEADER, &bookmark);
+    }
     Ok(api_headers(response))
+}
+
+/// The Cron Trigger (`[triggers] crons` in wrangler.toml): the retention
+/// purge, bounded to `RETENTION_PER_RUN` messages a run. Locally:
+/// `wrangler dev --test-scheduled`, then `GET /__scheduled`.
+#[event(scheduled)]
+async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+    let retention = config::Config::from_env(&env).retention;
+    let db = match store::d1::Db::from_env(&env) {
+        Ok(db) => db,
+        Err(e) => return worker::console_error!("purge: no database: {e:?}"),
+    };
+    match store::retention::purge(&db, &retention, context::now_ms()).await {
+        Ok(report) => {
+            let stats = db.stats();
+            worker::console_log!(
+                "purge: aged={} capped={} revoked_messages={} rooms_deleted={} queries={} \
+                 rows_read={} rows_written={}",
+                report.aged,
+                report.capped,
+                report.revoked_messages,
+                report.rooms_deleted,
+                stats.round_trips,
+                stats.rows_read,
+                stats.rows_written
+            );
+        }
+        // The next run picks up where this one stopped.
+        Err(e) => worker::console_error!("purge failed: {e:?}"),
+    }
+    // The purge serves no request, so its rows reach the day's budget only
+    // if it adds them now (the isolate may not live to flush them later).
+    if let Err(e) = budget::flush_now(&env, context::now_ms()).await {
+        worker::console_error!("purge: budget flush failed: {e:?}");
+    }
 }
 
 async fn dispatch(endpoint: &Endpoint, ctx: &mut Ctx) -> AppResult<Response> {

@@ -193,14 +193,15 @@ impl CliError {
             Kind::Unreachable => true,
             Kind::Api { code, status, .. } => {
                 // Not loop_guard: only a human's message lifts it. Not the
-                // daily budget's codes either: they wait for 00:00 UTC.
+                // daily budget's codes either: they wait for 00:00 UTC. Not
+                // storage_full: only the hourly purge lifts it.
                 matches!(
                     code,
                     ErrorCode::RateLimited
                         | ErrorCode::ReadRateLimited
                         | ErrorCode::StreamRateLimited
                         | ErrorCode::Internal
-                ) || *status >= 500
+                ) || (*status >= 500 && *code != ErrorCode::StorageFull)
             }
             _ => false,
         }
@@ -236,6 +237,7 @@ pub fn exit_for(code: ErrorCode) -> u8 {
         | ErrorCode::MethodNotAllowed
         | ErrorCode::PayloadTooLarge
         | ErrorCode::Unprocessable
+        | ErrorCode::StorageFull
         | ErrorCode::Internal => exit::FAILURE,
     }
 }

@@ -202,6 +202,9 @@ impl Server {
         if let Some(env) = &self.options.env {
             cmd.args(["--env", env]);
         }
+        // `GET /__scheduled` runs the Worker's Cron Trigger (the retention
+        // purge); a route no test of anything else calls.
+        cmd.arg("--test-scheduled");
         for (k, v) in &self.options.vars {
             cmd.arg("--var").arg(format!("{k}:{v}"));
         }

@@ -92,6 +92,8 @@ pub struct StreamRecord {
     pub setup: Option<ServerTiming>,
     /// From the goodbye comment: every D1 query the stream made.
     pub bye_queries: Option<u32>,
+    /// From the goodbye comment: every D1 row the stream read, setup included.
+    pub bye_rows_read: Option<u64>,
     /// The `retry:` hint in force when the server ended the stream cleanly
     /// (what EventSource waits before reconnecting).
     pub retry_ms: Option<u64>,
@@ -221,6 +223,17 @@ pub fn parse_bye(comment: &str) -> Option<(u32, String)> {
     Some((queries?, reason))
 }
 
+/// The `rows_read=N` of a goodbye comment (`None` for another comment).
+pub fn bye_rows_read(comment: &str) -> Option<u64> {
+    comment
+        .trim()
+        .strip_prefix("bye")?
+        .split_whitespace()
+        .find_map(|p| p.strip_prefix("rows_read="))?
+        .parse()
+        .ok()
+}
+
 /// What one connection attempt came to.
 enum Outcome {
     /// The server ended it cleanly: reconnect per the reconnect mode.
@@ -254,6 +267,7 @@ async fn run(
                 end: StreamEnd::Open,
                 setup: None,
                 bye_queries: None,
+                bye_rows_read: None,
                 retry_ms: None,
                 messages: 0,
             });
@@ -472,6 +486,8 @@ async fn sse_stream(
                     if let Some(b) = decoder.last_comment.as_deref().and_then(parse_bye) {
                         if let Some(s) = lock(log).streams.last_mut() {
                             s.bye_queries = Some(b.0);
+                            s.bye_rows_read =
+                                decoder.last_comment.as_deref().and_then(bye_rows_read);
                         }
                         bye = Some(b);
                     }
@@ -592,6 +608,11 @@ mod tests {
         assert_eq!(parse_bye("heartbeat"), None);
         assert_eq!(parse_bye("connected"), None);
         assert_eq!(parse_bye("bye reason=error"), None);
+        assert_eq!(
+            bye_rows_read("bye queries=47 rows_read=56 reason=budget"),
+            Some(56)
+        );
+        assert_eq!(bye_rows_read("heartbeat rows_read=3"), None);
     }
 
     #[test]

@@ -42,7 +42,12 @@ pub mod target {
     /// Added to the active poll interval for the SSE p99 target.
     pub const SSE_P99_SLACK_MS: f64 = 100.0;
     pub const IDLE_QUERIES_PER_S: f64 = 1.0;
-    pub const IDLE_REQUESTS_PER_HOUR: f64 = 150.0;
+    /// Issue 16: 100 always-on listeners beside 20,000 sends a day on the
+    /// free plan's 100,000 requests: (100,000 - 20,000) / 100 / 24.
+    pub const IDLE_REQUESTS_PER_HOUR: f64 = 33.0;
+    /// Issue 16: the same 100 listeners within 5,000,000 rows read a day,
+    /// leaving ~450,000 for the sends (~15 rows each) and history.
+    pub const IDLE_ROWS_READ_PER_HOUR: f64 = 1_900.0;
     pub const WS_P99_MS: f64 = 38.0;
     pub const RSS_MB: f64 = 300.0;
     pub const HISTORY_RATIO: f64 = 2.0;
@@ -358,7 +363,8 @@ fn idle_target(r: &Results) -> TargetRow {
     use target::*;
     let name = "idle SSE listener";
     let goal = format!(
-        "<= {IDLE_QUERIES_PER_S:.0} D1 query/s, <= {IDLE_REQUESTS_PER_HOUR:.0} requests/hour"
+        "<= {IDLE_QUERIES_PER_S:.0} D1 query/s, <= {IDLE_REQUESTS_PER_HOUR:.0} requests/hour, \
+         <= {IDLE_ROWS_READ_PER_HOUR:.0} rows read/hour"
     );
     let Some(v) = r.idle.value() else {
         return not_measured(name, goal, r.idle.why_missing());
@@ -369,11 +375,17 @@ fn idle_target(r: &Results) -> TargetRow {
     ) else {
         return not_measured(name, goal, "no stream completed a cycle".into());
     };
-    let met = q <= IDLE_QUERIES_PER_S && h <= IDLE_REQUESTS_PER_HOUR;
+    let rows = num(v, "/result/rows_read_per_hour");
+    let met = q <= IDLE_QUERIES_PER_S
+        && h <= IDLE_REQUESTS_PER_HOUR
+        && rows.is_some_and(|r| r <= IDLE_ROWS_READ_PER_HOUR);
     row(
         name,
         goal,
-        format!("{q:.2} query/s, {h:.0} requests/hour"),
+        format!(
+            "{q:.2} query/s, {h:.0} requests/hour, {} rows read/hour",
+            rows.map_or("?".into(), |r| format!("{r:.0}"))
+        ),
         if met { Verdict::Met } else { Verdict::Missed },
         format!(
             "{} queries per stream (from `: bye queries=N`), one stream every {} s over {} complete cycles",
@@ -924,17 +936,20 @@ pub fn render(r: &Results) -> String {
             );
             let _ = writeln!(
                 o,
-                "| complete cycles | cycle s | queries per stream | requests/hour | D1 queries/s |"
+                "| complete cycles | cycle s | queries per stream | requests/hour | D1 queries/s \
+                 | rows read per stream | rows read/hour |"
             );
-            let _ = writeln!(o, "| ---: | ---: | ---: | ---: | ---: |");
+            let _ = writeln!(o, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
             let _ = writeln!(
                 o,
-                "| {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} |",
                 int(num(v, "/result/complete_cycles")),
                 ms(num(v, "/result/mean_cycle_s")),
                 ms(num(v, "/result/queries_per_stream")),
                 ms(num(v, "/result/requests_per_hour")),
                 num(v, "/result/d1_queries_per_s").map_or("–".into(), |q| format!("{q:.3}")),
+                ms(num(v, "/result/rows_read_per_stream")),
+                int(num(v, "/result/rows_read_per_hour")),
             );
         }
         None => {
@@ -1231,7 +1246,8 @@ mod tests {
             history: Found::Ran(json!({"scenario": "history", "result": {
                 "p50_ratio_largest_to_smallest": {"latest": 1.1, "after": 1.3, "before": null}}})),
             idle: Found::Ran(json!({"scenario": "idle", "result": {
-                "d1_queries_per_s": 0.53, "requests_per_hour": 45.0}})),
+                "d1_queries_per_s": 0.27, "requests_per_hour": 20.7,
+                "rows_read_per_hour": 1200.0}})),
             soak: Found::Missing("stopped".into()),
             wake: Found::Missing("no result file".into()),
             waiting: Found::Missing("no result file".into()),
@@ -1275,7 +1291,7 @@ mod tests {
         r.history = Found::Ran(json!({"scenario": "history", "result": {
             "p50_ratio_largest_to_smallest": {"latest": 1.1, "after": 2.5}}}));
         r.idle = Found::Ran(json!({"scenario": "idle", "result": {
-            "d1_queries_per_s": 0.5, "requests_per_hour": 151.0}}));
+            "d1_queries_per_s": 0.5, "requests_per_hour": 20.0, "rows_read_per_hour": 5600.0}}));
         let rows = evaluate(&r);
         for prefix in ["send", "SSE", "idle", "workerd", "history", "wasm"] {
             assert_eq!(verdict(&rows, prefix), Verdict::Missed, "{prefix}");

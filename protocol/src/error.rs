@@ -56,8 +56,22 @@ pub enum ErrorCode {
     /// An Idempotency-Key was reused with a different body: nothing was
     /// stored. Use a new key for a new message.
     IdempotencyConflict,
+    /// The database is full (D1's size limit: 500 MB on the free plan): sends
+    /// are refused until the retention purge frees space; reads keep working.
+    StorageFull,
     /// Our fault. The cause is logged, never shown.
     Internal,
+}
+
+/// Whether a database error says the database is full: SQLite's
+/// `SQLITE_FULL` ("database or disk is full") or D1's size limit.
+pub fn is_storage_full(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("sqlite_full")
+        || m.contains("database or disk is full")
+        || (m.contains("exceed")
+            && m.contains("size")
+            && (m.contains("db") || m.contains("database")))
 }
 
 impl ErrorCode {
@@ -81,6 +95,7 @@ impl ErrorCode {
             | ErrorCode::DailyReadsLow
             | ErrorCode::DailyReadsSpent
             | ErrorCode::DailyQuota => 429,
+            ErrorCode::StorageFull => 507,
             ErrorCode::Internal => 500,
         }
     }
@@ -96,6 +111,7 @@ impl ErrorCode {
             413 => ErrorCode::PayloadTooLarge,
             422 => ErrorCode::Unprocessable,
             429 => ErrorCode::RateLimited,
+            507 => ErrorCode::StorageFull,
             400..=499 => ErrorCode::BadRequest,
             _ => ErrorCode::Internal,
         }
@@ -118,6 +134,7 @@ mod tests {
             ErrorCode::PayloadTooLarge,
             ErrorCode::Unprocessable,
             ErrorCode::RateLimited,
+            ErrorCode::StorageFull,
             ErrorCode::Internal,
         ] {
             assert_eq!(ErrorCode::from_status(code.status()), code);
@@ -154,6 +171,26 @@ mod tests {
     }
 
     #[test]
+    fn a_full_database_is_recognised_and_nothing_else_is() {
+        for full in [
+            "D1_ERROR: database or disk is full: SQLITE_FULL",
+            "D1_ERROR: Exceeded maximum DB size",
+            "Error: SQLITE_FULL",
+            "database exceeds its maximum size",
+        ] {
+            assert!(is_storage_full(full), "{full}");
+        }
+        for other in [
+            "D1_ERROR: UNIQUE constraint failed: messages.id",
+            "D1_ERROR: no such table: x",
+            "Network connection lost.",
+            "page size exceeded",
+        ] {
+            assert!(!is_storage_full(other), "{other}");
+        }
+    }
+
+    #[test]
     fn codes_serialize_as_snake_case_strings() {
         assert_eq!(
             serde_json::to_string(&ErrorCode::RateLimited).unwrap(),
@@ -162,6 +199,10 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&ErrorCode::Unprocessable).unwrap(),
             "\"unprocessable\""
+        );
+        assert_eq!(
+            serde_json::to_string(&ErrorCode::StorageFull).unwrap(),
+            "\"storage_full\""
         );
     }
 }

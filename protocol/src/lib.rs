@@ -4,6 +4,7 @@
 //! types, so plain `cargo test` covers it natively.
 //!
 //! # Layout
+//! - [`bookmark`]: D1 session bookmarks (read-your-writes across replicas): header and format.
 //! - [`client`]: the network a client counts as for per-client limits (IPv6 per /64).
 //! - [`error`]: the stable error codes every client sees, and their HTTP statuses.
 //! - [`role`]: a message's sender type and a member's role.
@@ -15,7 +16,8 @@
 //! - [`access`]: who may do what: the order of refusals for owners and members.
 //! - [`route`]: the API's route table, as a pure function of method and path.
 //! - [`sse`]: Server-Sent Events encoding (server) and incremental decoding (clients).
-//! - [`stream`]: the SSE poll schedule and its per-invocation query budget.
+//! - [`stream`]: the SSE poll schedule, its per-invocation query budget, and the stream's step decisions.
+//! - [`retention`]: how long messages are kept, and how a purged cursor is answered.
 //! - [`ratelimit`]: sliding-window decisions for the rate limits.
 //! - [`quota`]: the account's daily D1 budget: shedding order, fair share, reset.
 //! - [`client`]: the network a client address counts as (IPv6 per /64).
@@ -26,6 +28,7 @@
 //! - [`ws`]: WebSocket frames of the paid variant.
 
 pub mod access;
+pub mod bookmark;
 pub mod client;
 pub mod decision;
 pub mod error;
@@ -37,6 +40,7 @@ pub mod page_bytes;
 pub mod push;
 pub mod quota;
 pub mod ratelimit;
+pub mod retention;
 pub mod role;
 pub mod route;
 pub mod send_quota;

@@ -188,6 +188,7 @@ pub fn refused(
 
 /// A page of history: its messages, oldest first, and whether the byte cap
 /// (`protocol::page_bytes`) ended it before `limit` (then more follow).
+#[derive(Default)]
 pub struct HistoryPage {
     pub messages: Vec<Message>,
     pub truncated: bool,

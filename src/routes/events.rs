@@ -1,7 +1,10 @@
 //! `GET /api/rooms/:id/events`: a room's new messages as Server-Sent Events.
 //!
 //! The free plan has no push, so the stream polls D1 with a cursor (`seq`), on
-//! the schedule in [`protocol::stream::PollConfig`]. It ends itself before the
+//! the schedule [`protocol::stream::Schedule`] decides: fast while the room is
+//! active, backing off while it is quiet, and re-checking the reader's access
+//! every `SSE_ACCESS_CHECK_MS` and before every delivery (the polls between
+//! read ~1 row when nothing is new). It ends itself before the
 //! invocation's query limit with a final `: bye queries=N` comment; the client
 //! reconnects with `Last-Event-ID` (the last message id it saw) and the new
 //! stream replays everything after it first, so nothing is lost or repeated
@@ -10,10 +13,11 @@
 use std::time::Duration;
 
 use futures_util::stream;
+use protocol::retention::PURGED_EVENT;
 use protocol::sse::{encode_comment, encode_cursor, encode_event, encode_retry};
-use protocol::stream::PollConfig;
+use protocol::stream::{Schedule, Step, Write};
 use protocol::validate::{parse_id, START};
-use protocol::wire::Message;
+use protocol::wire::{Message, MessageRow};
 use protocol::ErrorCode;
 use worker::{console_error, Delay, Response};
 
@@ -25,6 +29,7 @@ use crate::error::{AppError, AppResult};
 use crate::ops;
 use crate::store::d1::Db;
 use crate::store::messages::{self, Reader, StreamStart};
+use crate::store::{live, retention};
 
 /// Messages per poll. A full page means a backlog: the next poll runs at once.
 const PAGE: u32 = 100;
@@ -47,10 +52,14 @@ pub(crate) struct Opened {
     pub after_seq: i64,
     /// The message id (or START) that `after_seq` stands for.
     pub resume_id: String,
+    /// The client's cursor named a purged message: delivery starts at the
+    /// oldest message kept, and the client is told older history is gone.
+    pub purged: bool,
 }
 
 /// Authorises a live reader and resolves its cursor, in two D1 queries (auth,
-/// then access, head and cursor in one statement). Every refusal happens here,
+/// then access, head and cursor in one statement; a third only when the
+/// cursor is not found, to tell a purged message from a wrong one). Every refusal happens here,
 /// before a stream or socket opens.
 pub(crate) async fn open(ctx: &Ctx, raw_id: &str) -> AppResult<Opened> {
     // A `?ticket=` (what the web UI sends) is redeemed here, once.
@@ -66,15 +75,24 @@ pub(crate) async fn open(ctx: &Ctx, raw_id: &str) -> AppResult<Opened> {
     let start = messages::open_stream(&ctx.db, &room, reader.as_deref(), lookup)
         .await?
         .ok_or_else(|| not_readable(&caller))?;
+    let mut purged = false;
     let after_seq = match cursor.as_deref() {
         Some(START) => 0,
-        // Never fall back to "from now" when the client named a cursor.
-        Some(_) => start.cursor_seq.ok_or_else(|| {
-            AppError::client(
-                ErrorCode::NotFound,
-                "the cursor message is not in this room",
-            )
-        })?,
+        Some(_) => match start.cursor_seq {
+            Some(seq) => seq,
+            // Not found: a purged message resumes after the purge; anything
+            // else is refused (never "from now" when the client named a cursor).
+            None => {
+                let resume = retention::purged_seq(&ctx.db, &room).await?;
+                purged = resume.is_some();
+                resume.ok_or_else(|| {
+                    AppError::client(
+                        ErrorCode::NotFound,
+                        "the cursor message is not in this room",
+                    )
+                })?
+            }
+        },
         None => start.head_seq.unwrap_or(0),
     };
     // Where a reconnect must resume: the client's cursor, else the newest
@@ -90,6 +108,7 @@ pub(crate) async fn open(ctx: &Ctx, raw_id: &str) -> AppResult<Opened> {
         start,
         after_seq,
         resume_id,
+        purged,
     })
 }
 
@@ -103,23 +122,25 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         start,
         after_seq,
         resume_id,
+        purged,
     } = open(ctx, raw_id).await?;
     let config = ctx.config.poll;
-    let state = Stream {
+    let backlog = after_seq < start.head_seq.unwrap_or(0);
+    let mut state = Stream {
         db: ctx.db.clone(),
         room,
         reader,
         member_hash: member.map(|m| m.token_hash),
         cursor: after_seq,
-        config,
+        retry_ms: config.retry_ms,
         extra_queries: u32::from(touched),
-        polls_left: config.max_polls,
-        interval_ms: config.active_ms,
-        immediate: after_seq < start.head_seq.unwrap_or(0),
-        last_activity_ms: start.head_ms,
-        last_write_ms: now_ms(),
-        phase: Phase::Open(resume_id),
+        schedule: Schedule::new(config, now_ms(), backlog, start.head_ms),
+        phase: Phase::Open { resume_id, purged },
     };
+    // What setup spent (it varies: a ticket, a purged cursor, a cold budget
+    // read) comes out of the polls, so the stream ends under the limit.
+    let spent = state.queries();
+    state.schedule.cap_to_budget(spent);
     let body = stream::unfold(state, Stream::step);
     let mut response = Response::from_stream(body)?;
     let headers = response.headers_mut();
@@ -150,8 +171,11 @@ fn requested_cursor(ctx: &Ctx) -> AppResult<Option<String>> {
 }
 
 enum Phase {
-    /// Not yet started; holds the cursor to announce.
-    Open(String),
+    /// Not yet started; holds the cursor to announce, and whether it was purged.
+    Open {
+        resume_id: String,
+        purged: bool,
+    },
     Live,
     Done,
 }
@@ -165,15 +189,11 @@ struct Stream {
     member_hash: Option<String>,
     /// The `seq` of the last message sent (or the start point).
     cursor: i64,
-    config: PollConfig,
+    retry_ms: u32,
     /// Queries made outside `db` (a scheduled `last_used` refresh).
     extra_queries: u32,
-    polls_left: u32,
-    interval_ms: u32,
-    /// Poll without waiting: a replay or a backlog is pending.
-    immediate: bool,
-    last_activity_ms: Option<i64>,
-    last_write_ms: i64,
+    /// When to poll, re-check access, beat and end: all decided here.
+    schedule: Schedule,
     phase: Phase,
 }
 
@@ -201,37 +221,65 @@ impl Stream {
         Some((Ok(text.into_bytes()), self))
     }
 
+    /// A poll that also re-checks the reader's access: `None` if it was lost.
+    async fn poll_checked(&self) -> AppResult<Option<Vec<MessageRow>>> {
+        let reader = Reader {
+            key_id: self.reader.as_deref(),
+            member_hash: self.member_hash.as_deref(),
+        };
+        messages::poll(&self.db, &self.room, reader, self.cursor, PAGE).await
+    }
+
     /// Produces the next chunk: the opening hint, a batch of events, a
     /// heartbeat, or the closing comment; `None` ends the stream.
     async fn step(mut self) -> Option<(Chunk, Stream)> {
         // Returning None ends the stream, so Done needs no state kept.
         match std::mem::replace(&mut self.phase, Phase::Live) {
             Phase::Done => return None,
-            Phase::Open(resume_id) => {
+            Phase::Open { resume_id, purged } => {
                 // Something at once, so clients and proxies see the stream
                 // open; and the resume point, so a reconnect before the first
                 // message (even in an empty room) continues from here.
-                let hello = encode_retry(self.config.retry_ms)
+                let mut hello = encode_retry(self.retry_ms)
                     + &encode_cursor(&resume_id)
                     + &encode_comment("connected");
+                if purged {
+                    hello.push_str(&encode_event(
+                        None,
+                        Some(PURGED_EVENT),
+                        r#"{"purged":true}"#,
+                    ));
+                }
                 return Some((Ok(hello.into_bytes()), self));
             }
             Phase::Live => {}
         }
         loop {
-            if self.polls_left == 0 {
-                return self.finish("budget");
-            }
-            if !self.immediate {
-                Delay::from(Duration::from_millis(u64::from(self.interval_ms))).await;
-            }
-            self.polls_left -= 1;
-            let reader = Reader {
-                key_id: self.reader.as_deref(),
-                member_hash: self.member_hash.as_deref(),
+            let wait_ms = match self.schedule.next() {
+                Step::End => return self.finish("budget"),
+                Step::Poll { wait_ms } => wait_ms,
             };
-            let polled = messages::poll(&self.db, &self.room, reader, self.cursor, PAGE).await;
-            let now = now_ms();
+            if wait_ms > 0 {
+                Delay::from(Duration::from_millis(u64::from(wait_ms))).await;
+            }
+            let check_access = self.schedule.begin_poll(now_ms());
+            let mut polled = if check_access {
+                self.poll_checked().await
+            } else {
+                // Access was verified less than a check period ago: only
+                // look for new messages (~1 row read when there are none).
+                live::poll_new(&self.db, &self.room, self.cursor, PAGE)
+                    .await
+                    .map(Some)
+            };
+            if !check_access && matches!(&polled, Ok(Some(rows)) if !rows.is_empty()) {
+                // Something to deliver: verify access first, so nothing sent
+                // after a revocation reaches the revoked reader.
+                if !self.schedule.verify_before_delivery(now_ms()) {
+                    return self.finish("budget");
+                }
+                polled = self.poll_checked().await;
+            }
             let rows = match polled {
                 Ok(Some(rows)) => rows,
                 Ok(None) => return self.finish("access-lost"),
@@ -241,29 +289,26 @@ impl Stream {
                     return self.finish("error");
                 }
             };
-            self.immediate = rows.len() == PAGE as usize;
-            if let Some(last) = rows.last() {
-                self.cursor = last.seq;
-                self.last_activity_ms = Some(now);
-                self.interval_ms = self.config.active_ms;
-                self.last_write_ms = now;
-                let mut out = String::new();
-                for row in rows {
-                    let id = row.id.clone();
-                    match serde_json::to_string(&Message::from(row)) {
-                        Ok(data) => out.push_str(&encode_event(Some(&id), Some("message"), &data)),
-                        Err(e) => console_error!("serialize message {id}: {e}"),
+            let full = rows.len() == PAGE as usize;
+            match self.schedule.polled(now_ms(), rows.len(), full) {
+                Write::Messages => {
+                    let mut out = String::new();
+                    for row in rows {
+                        self.cursor = row.seq;
+                        let id = row.id.clone();
+                        match serde_json::to_string(&Message::from(row)) {
+                            Ok(data) => {
+                                out.push_str(&encode_event(Some(&id), Some("message"), &data))
+                            }
+                            Err(e) => console_error!("serialize message {id}: {e}"),
+                        }
                     }
+                    return Some((Ok(out.into_bytes()), self));
                 }
-                return Some((Ok(out.into_bytes()), self));
-            }
-            let since = self
-                .last_activity_ms
-                .map(|t| u64::try_from(now - t).unwrap_or(0));
-            self.interval_ms = self.config.next_interval(since, self.interval_ms);
-            if now - self.last_write_ms >= i64::from(self.config.heartbeat_ms) {
-                self.last_write_ms = now;
-                return Some((Ok(encode_comment("heartbeat").into_bytes()), self));
+                Write::Heartbeat => {
+                    return Some((Ok(encode_comment("heartbeat").into_bytes()), self));
+                }
+                Write::Nothing => {}
             }
         }
     }

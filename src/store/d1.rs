@@ -4,13 +4,19 @@
 //! every response reports them in `Server-Timing` (`d1;dur=..;desc="N queries"`)
 //! and tests assert the budgets. Every query goes through here; nothing else
 //! touches the binding.
+//!
+//! An API request's queries run in a D1 session (the Sessions API), so that
+//! where read replication is on its reads may go to a nearby replica while
+//! the client still reads its own writes: the session starts from the
+//! client's bookmark (`X-D1-Bookmark`, see [`protocol::bookmark`]) and the
+//! response hands back the session's latest one.
 
 use std::cell::Cell;
 use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, Env};
+use worker::{D1Database, D1DatabaseSession, D1PreparedStatement, Env};
 
 use crate::error::{AppError, AppResult};
 
@@ -88,20 +94,57 @@ impl Stats {
     }
 }
 
+/// The binding itself, or a session on it.
+enum Handle {
+    Plain(D1Database),
+    Session(D1DatabaseSession),
+}
+
 /// Cheap to clone: clones share the binding and the counters, so a stream that
 /// outlives its handler keeps counting against the same invocation.
 #[derive(Clone)]
 pub struct Db {
-    inner: Rc<D1Database>,
+    inner: Rc<Handle>,
     stats: Rc<Cell<Stats>>,
 }
 
 impl Db {
+    /// The binding without a session: for work that is not a client's
+    /// request (the room object, the scheduled purge, after-response work).
     pub fn from_env(env: &Env) -> AppResult<Db> {
         Ok(Db {
-            inner: Rc::new(env.d1("DB")?),
+            inner: Rc::new(Handle::Plain(env.d1("DB")?)),
             stats: Rc::default(),
         })
+    }
+
+    /// A session starting from `constraint_or_bookmark`: a bookmark a client
+    /// presented, or `first-primary` / `first-unconstrained`.
+    pub fn session(env: &Env, constraint_or_bookmark: &str) -> AppResult<Db> {
+        let session = env
+            .d1("DB")?
+            .with_session(Some(constraint_or_bookmark))
+            .map_err(|e| {
+                AppError::client(
+                    protocol::ErrorCode::BadRequest,
+                    format!(
+                        "the {} is not usable: {e}",
+                        protocol::bookmark::BOOKMARK_HEADER
+                    ),
+                )
+            })?;
+        Ok(Db {
+            inner: Rc::new(Handle::Session(session)),
+            stats: Rc::default(),
+        })
+    }
+
+    /// The session's latest bookmark, once a query has run in it.
+    pub fn bookmark(&self) -> Option<String> {
+        match &*self.inner {
+            Handle::Plain(_) => None,
+            Handle::Session(s) => s.get_bookmark().ok().flatten(),
+        }
     }
 
     pub fn stats(&self) -> Stats {
@@ -111,7 +154,11 @@ impl Db {
     /// Prepares a statement with its arguments bound.
     pub fn prepare(&self, sql: &str, args: &[Arg<'_>]) -> AppResult<D1PreparedStatement> {
         let values: Vec<JsValue> = args.iter().map(Arg::to_js).collect();
-        Ok(self.inner.prepare(sql).bind(&values)?)
+        let stmt = match &*self.inner {
+            Handle::Plain(db) => db.prepare(sql),
+            Handle::Session(s) => s.prepare(sql),
+        };
+        Ok(stmt.bind(&values)?)
     }
 
     async fn timed<T>(
@@ -124,7 +171,19 @@ impl Db {
         stats.round_trips += 1;
         stats.millis += worker::Date::now().as_millis().saturating_sub(start) as f64;
         self.stats.set(stats);
-        result.map_err(|e| AppError::Internal(format!("d1: {e}")))
+        result.map_err(|e| {
+            let message = e.to_string();
+            if protocol::error::is_storage_full(&message) {
+                // Only writes fill a database, so reads keep working.
+                AppError::client(
+                    protocol::ErrorCode::StorageFull,
+                    "the database is full: nothing new can be stored until the hourly purge \
+                     frees space (reading still works)",
+                )
+            } else {
+                AppError::Internal(format!("d1: {message}"))
+            }
+        })
     }
 
     /// Adds a result's row counts to the stats.
@@ -166,7 +225,10 @@ impl Db {
     /// Runs statements in one round trip (and one transaction), returning each
     /// one's rows as raw results for the caller to decode.
     pub async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> AppResult<Vec<worker::D1Result>> {
-        let results = self.timed(self.inner.batch(stmts)).await?;
+        let results = match &*self.inner {
+            Handle::Plain(db) => self.timed(db.batch(stmts)).await?,
+            Handle::Session(s) => self.timed(s.batch(stmts)).await?,
+        };
         for result in &results {
             self.count_rows(result);
         }

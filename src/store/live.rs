@@ -1,17 +1,54 @@
-//! What the paid variant's room object reads when a notification cannot be
-//! pushed as it stands (a socket lags, a replay, an access check): one round
-//! trip (a batch) per round, whatever the number of sockets.
+//! Live delivery's reads: an SSE stream's cheap poll, and what the paid
+//! variant's room object reads when a notification cannot be pushed as it
+//! stands (a socket lags, a replay, an access check): one round trip (a
+//! batch) per round, whatever the number of sockets.
 
 use protocol::wire::MessageRow;
+#[cfg(feature = "durable-objects")]
 use serde::Deserialize;
 
 use crate::error::AppResult;
-use crate::store::d1::{rows, Arg, Db};
-use crate::store::{members, messages};
+#[cfg(feature = "durable-objects")]
+use crate::store::d1::rows;
+use crate::store::d1::{Arg, Db};
+#[cfg(feature = "durable-objects")]
+use crate::store::members;
+use crate::store::messages;
 
 /// Messages per push; a full page means more are waiting.
+#[cfg(feature = "durable-objects")]
 pub const PAGE: u32 = 200;
 
+/// An SSE poll between access checks: the room's messages after `after_seq`,
+/// in commit order, within the byte cap (`protocol::page_bytes`; the next
+/// poll goes on from the last). A seek on the primary key `(room_id, seq)`:
+/// it reads the rows it returns and nothing when nothing is new (the full
+/// poll in [`messages::poll`] also re-checks the key, the member and the
+/// room, ~3 rows). Access was verified at most `SSE_ACCESS_CHECK_MS` ago.
+pub async fn poll_new(
+    db: &Db,
+    room_id: &str,
+    after_seq: i64,
+    limit: u32,
+) -> AppResult<Vec<MessageRow>> {
+    let mut rows: Vec<MessageRow> = db
+        .all(
+            &format!(
+                "SELECT {} FROM messages WHERE room_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                messages::COLS
+            ),
+            &[room_id.into(), Arg::Int(after_seq), i64::from(limit).into()],
+        )
+        .await?;
+    let keep = protocol::page_bytes::take(
+        rows.iter().map(messages::message_bytes),
+        protocol::page_bytes::PAGE_BYTES,
+    );
+    rows.truncate(keep);
+    Ok(rows)
+}
+
+#[cfg(feature = "durable-objects")]
 pub struct Pending {
     /// For each cursor asked for, the page of messages after it, in commit
     /// order.
@@ -26,16 +63,19 @@ pub struct Pending {
     pub public: Option<bool>,
 }
 
+#[cfg(feature = "durable-objects")]
 #[derive(Deserialize)]
 struct IdRow {
     id: String,
 }
 
+#[cfg(feature = "durable-objects")]
 #[derive(Deserialize)]
 struct PublicRow {
     public: i64,
 }
 
+#[cfg(feature = "durable-objects")]
 /// Pages after each of `afters` (the object asks for the slowest socket's
 /// cursor and the most advanced one, so a long replay never holds back the
 /// sockets that are live), with the access checks, in one batch.

@@ -203,7 +203,7 @@ fn capped(inner: &str, dir: &str) -> String {
 }
 
 /// What a message counts for against the byte cap.
-fn message_bytes(m: &MessageRow) -> u64 {
+pub fn message_bytes(m: &MessageRow) -> u64 {
     let payload = m.payload.as_ref().map_or(0, String::len);
     row_bytes(m.content.len() as u64, payload as u64)
 }

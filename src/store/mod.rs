@@ -5,11 +5,11 @@ pub mod d1;
 pub mod decisions;
 pub mod inbox;
 pub mod keys;
-#[cfg(feature = "durable-objects")]
 pub mod live;
 pub mod members;
 pub mod messages;
 pub mod refusal;
+pub mod retention;
 pub mod rooms;
 pub mod send_quota;
 pub mod tickets;

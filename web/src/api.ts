@@ -154,12 +154,29 @@ export interface MessagePage {
   truncated: boolean;
 }
 
+/** The D1 session bookmark header (protocol/src/bookmark.rs). */
+export const BOOKMARK_HEADER = "X-D1-Bookmark";
+/** D1's bookmark shape; anything else is not kept (the server would refuse it). */
+const BOOKMARK_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/i;
+/** The newest bookmark any response carried: presented on every later
+ * request, so a read after a send sees the send even from a replica. */
+let bookmark: string | null = null;
+
+/** Keeps `value` if it is a bookmark not older than the one held (D1's
+ * bookmarks order as strings); returns the one held. */
+export function rememberBookmark(value: string | null): string | null {
+  const b = value?.trim() ?? "";
+  if (BOOKMARK_SHAPE.test(b) && (bookmark === null || b >= bookmark)) bookmark = b;
+  return bookmark;
+}
+
 export class Api {
   constructor(readonly key: string | null) {}
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const headers: Record<string, string> = { Accept: "application/json", ...opts.headers };
     if (opts.auth !== false && this.key) headers.Authorization = `Bearer ${this.key}`;
+    if (bookmark) headers[BOOKMARK_HEADER] = bookmark;
     let body: string | undefined;
     if (opts.body !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -171,6 +188,7 @@ export class Api {
     } catch {
       throw new ApiError(0, "could not reach the server; check your connection", "network");
     }
+    rememberBookmark(res.headers.get(BOOKMARK_HEADER));
     if (res.status === 204) return undefined as T;
     const text = await res.text();
     let json: unknown = undefined;

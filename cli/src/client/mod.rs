@@ -8,8 +8,10 @@ mod members;
 #[cfg(test)]
 pub(crate) mod tests;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use protocol::bookmark::BOOKMARK_HEADER;
 use protocol::validate::parse_id;
 use protocol::wire::{Health, KeyCreated, Message, SenderType};
 use reqwest::{Method, RequestBuilder, Response, Url};
@@ -82,6 +84,10 @@ pub struct Client {
     http: reqwest::Client,
     pub base: String,
     key: Option<String>,
+    /// The newest D1 bookmark a response carried, presented on every later
+    /// request so a read after a send sees the send even where reads go to
+    /// replicas (shared by clones: one process, one session).
+    bookmark: Arc<Mutex<Option<String>>>,
 }
 
 impl Client {
@@ -95,7 +101,34 @@ impl Client {
             http,
             base: config.url.clone(),
             key: config.key.clone(),
+            bookmark: Arc::default(),
         })
+    }
+
+    /// Adds the bookmark held, if any, to a request.
+    fn with_bookmark(&self, req: RequestBuilder) -> RequestBuilder {
+        match self.bookmark.lock().ok().and_then(|b| b.clone()) {
+            Some(b) => req.header(BOOKMARK_HEADER, b),
+            None => req,
+        }
+    }
+
+    /// Keeps a response's bookmark if it is well-formed and not older than
+    /// the one held (D1's bookmarks order as strings).
+    fn remember_bookmark(&self, resp: &Response) {
+        let Some(new) = resp
+            .headers()
+            .get(BOOKMARK_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(protocol::bookmark::parse)
+        else {
+            return;
+        };
+        if let Ok(mut held) = self.bookmark.lock() {
+            if held.as_deref().is_none_or(|old| new >= old) {
+                *held = Some(new.to_owned());
+            }
+        }
     }
 
     /// The configured key (an owner key or a member token); a missing or
@@ -167,7 +200,12 @@ impl Client {
 
     /// Sends a request and returns the response if its status is a success.
     pub async fn send(&self, req: RequestBuilder) -> Result<Response> {
-        let resp = req.send().await.map_err(|e| self.network_error(&e))?;
+        let resp = self
+            .with_bookmark(req)
+            .send()
+            .await
+            .map_err(|e| self.network_error(&e))?;
+        self.remember_bookmark(&resp);
         if resp.status().is_success() {
             Ok(resp)
         } else {
@@ -291,7 +329,7 @@ impl Client {
         if let Some(cursor) = cursor {
             req = req.header("Last-Event-ID", cursor);
         }
-        Ok(req)
+        Ok(self.with_bookmark(req))
     }
 
     /// The handshake that opens a room's WebSocket, delivering what follows

@@ -386,3 +386,43 @@ async fn a_closed_port_is_unreachable() {
         err.message
     );
 }
+
+#[tokio::test]
+async fn a_bookmark_from_a_response_is_presented_on_the_next_request() {
+    let old = "00000000-00000001-00000000-00000000000000000000000000000000";
+    let new = "00000000-00000002-00000000-00000000000000000000000000000000";
+    let (base, seen) = fake_server(vec![
+        http("201 Created", &format!("X-D1-Bookmark: {new}\r\n"), MSG),
+        // An older or malformed bookmark never replaces the newer one.
+        http("200 OK", &format!("X-D1-Bookmark: {old}\r\n"), "[]"),
+        http("200 OK", "X-D1-Bookmark: not a bookmark\r\n", "[]"),
+        http("200 OK", "", "[]"),
+    ])
+    .await;
+    let c = client(&base);
+    let msg = NewMessage {
+        sender: Some("me".into()),
+        content: "hi".into(),
+        sender_type: SenderType::Agent,
+        color: None,
+    };
+    c.send_message("r", &msg, "idem-b").await.unwrap();
+    for _ in 0..3 {
+        c.history("r", None, Some(10)).await.unwrap();
+    }
+    let seen = seen.lock().unwrap().clone();
+    let presented: Vec<Option<String>> = seen
+        .iter()
+        .map(|req| {
+            req.lines().find_map(|l| {
+                l.to_ascii_lowercase()
+                    .starts_with("x-d1-bookmark:")
+                    .then(|| l.split_once(':').unwrap().1.trim().to_owned())
+            })
+        })
+        .collect();
+    assert_eq!(
+        presented,
+        vec![None, Some(new.into()), Some(new.into()), Some(new.into())]
+    );
+}

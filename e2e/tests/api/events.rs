@@ -11,6 +11,12 @@ use reqwest::Method;
 use crate::helpers::{api, contents, ids, UNKNOWN_ID};
 
 const WAIT: Duration = Duration::from_secs(15);
+/// How long a reader that lost access may keep its stream: the access
+/// re-check period plus an idle poll, with room for a busy machine.
+fn revocation() -> Duration {
+    let bound = protocol::stream::PollConfig::default().revocation_bound_ms();
+    Duration::from_millis(u64::from(bound) + 15_000)
+}
 
 fn events_path(room: &str) -> String {
     format!("/api/rooms/{room}/events")
@@ -316,8 +322,8 @@ async fn revoking_the_key_ends_its_open_streams() {
         .call(Method::DELETE, "/api/keys", Some(&key), None)
         .await;
     assert_eq!(revoked.status, 204);
-    // The next poll notices: the stream ends without another message.
-    assert!(stream.next_message(WAIT).await.is_none());
+    // The next access check notices: the stream ends without another message.
+    assert!(stream.next_message(revocation()).await.is_none());
     assert!(stream.ended, "the stream ended");
     let last = stream.decoder.last_comment.clone().unwrap_or_default();
     assert!(last.contains("reason=access-lost"), "{last}");
@@ -342,7 +348,8 @@ async fn a_public_room_streams_to_anonymous_readers() {
     let mut anon = open(&room.id, None, "", None).await;
     let m = api.send(&key, &room.id, "claude", "hello, world").await;
     assert_eq!(exactly(&mut anon, 1).await, vec![m]);
-    // Made private again: the anonymous stream ends at its next poll.
+    // Made private again: the anonymous stream never receives what is sent
+    // next (every delivery re-checks access first) and ends there.
     api.call(
         Method::PATCH,
         &format!("/api/rooms/{}", room.id),
@@ -350,8 +357,32 @@ async fn a_public_room_streams_to_anonymous_readers() {
         Some(serde_json::json!({ "public": false })),
     )
     .await;
-    assert!(anon.next_message(WAIT).await.is_none());
+    api.send(&key, &room.id, "claude", "now private").await;
+    assert!(
+        anon.next_message(WAIT).await.is_none(),
+        "nothing after access was lost"
+    );
     assert!(anon.ended);
+    let last = anon.decoder.last_comment.clone().unwrap_or_default();
+    assert!(last.contains("reason=access-lost"), "{last}");
+    // With nothing sent, a stream notices at its next access check.
+    api.call(
+        Method::PATCH,
+        &format!("/api/rooms/{}", room.id),
+        Some(&key),
+        Some(serde_json::json!({ "public": true })),
+    )
+    .await;
+    let mut anon = open(&room.id, None, "", None).await;
+    api.call(
+        Method::PATCH,
+        &format!("/api/rooms/{}", room.id),
+        Some(&key),
+        Some(serde_json::json!({ "public": false })),
+    )
+    .await;
+    assert!(anon.next_message(revocation()).await.is_none());
+    assert!(anon.ended, "an idle stream ends within the re-check bound");
 }
 
 #[tokio::test]

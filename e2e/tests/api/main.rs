@@ -22,4 +22,5 @@ mod readlimit;
 mod revoke;
 mod rooms;
 mod send_cost;
+mod sessions;
 mod tickets;

@@ -16,28 +16,34 @@ use crate::output::{f1, progress, Run, Table};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct IdleArgs {
-    /// How long to listen. A stream on an idle room lasts about 80 s with the
-    /// default poll settings, so a few minutes see a few complete cycles.
-    #[arg(long, default_value_t = 240.0)]
+    /// How long to listen. A stream on an idle room lasts about 172 s with
+    /// the default poll settings, so a few minutes see a complete cycle.
+    #[arg(long, default_value_t = 400.0)]
     pub seconds: f64,
     /// Listeners, each on its own quiet room.
     #[arg(long, default_value_t = 1)]
     pub listeners: u32,
 }
 
+/// A completed stream's goodbye: (queries, rows read).
+pub type Bye = (u32, u64);
+
 /// Cost of an idle listener, from its connections' records:
-/// `(cycles, mean_cycle_s, mean_queries_per_completed_stream)`. A cycle runs
-/// from one connection's start to the next one's; only connections the
-/// server ended with a goodbye count.
-pub fn idle_cost(streams: &[(i64, Option<u32>)]) -> Option<(usize, f64, f64)> {
+/// `(cycles, mean_cycle_s, mean_queries_per_completed_stream,
+/// mean_rows_read_per_completed_stream)`. A cycle runs from one connection's
+/// start to the next one's; only connections the server ended with a goodbye
+/// count.
+pub fn idle_cost(streams: &[(i64, Option<Bye>)]) -> Option<(usize, f64, f64, f64)> {
     let mut cycles = Vec::new();
     let mut queries = Vec::new();
+    let mut rows = Vec::new();
     for w in streams.windows(2) {
         let (open, bye) = w[0];
         let (next_open, _) = w[1];
-        if let Some(q) = bye {
+        if let Some((q, r)) = bye {
             cycles.push((next_open - open) as f64 / 1e6);
             queries.push(f64::from(q));
+            rows.push(r as f64);
         }
     }
     if cycles.is_empty() {
@@ -48,6 +54,7 @@ pub fn idle_cost(streams: &[(i64, Option<u32>)]) -> Option<(usize, f64, f64)> {
         cycles.len(),
         cycles.iter().sum::<f64>() / n,
         queries.iter().sum::<f64>() / n,
+        rows.iter().sum::<f64>() / n,
     ))
 }
 
@@ -94,38 +101,45 @@ pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
     let mut all_cycles = 0usize;
     let mut cycle_sum = 0.0;
     let mut query_sum = 0.0;
+    let mut rows_sum = 0.0;
     let mut errors = 0;
     let mut messages = 0;
     for log in &logs {
         let l = lock(log);
         errors += l.errors();
         messages += l.arrivals.len();
-        let streams: Vec<(i64, Option<u32>)> = l
+        let streams: Vec<(i64, Option<Bye>)> = l
             .streams
             .iter()
             .map(|s| {
                 let bye = match s.end {
-                    StreamEnd::Bye(_) => s.bye_queries,
+                    StreamEnd::Bye(_) => s.bye_queries.map(|q| (q, s.bye_rows_read.unwrap_or(0))),
                     _ => None,
                 };
                 (s.opened_us, bye)
             })
             .collect();
-        if let Some((n, cycle, queries)) = idle_cost(&streams) {
+        if let Some((n, cycle, queries, rows)) = idle_cost(&streams) {
             all_cycles += n;
             cycle_sum += cycle * n as f64;
             query_sum += queries * n as f64;
+            rows_sum += rows * n as f64;
         }
     }
-    let (cycle_s, queries_per_stream) = if all_cycles > 0 {
+    let (cycle_s, queries_per_stream, rows_per_stream) = if all_cycles > 0 {
         (
             Some(cycle_sum / all_cycles as f64),
             Some(query_sum / all_cycles as f64),
+            Some(rows_sum / all_cycles as f64),
         )
     } else {
-        (None, None)
+        (None, None, None)
     };
     let requests_per_hour = cycle_s.map(|c| 3600.0 / c);
+    let rows_read_per_hour = match (cycle_s, rows_per_stream) {
+        (Some(c), Some(r)) => Some(r * 3600.0 / c),
+        _ => None,
+    };
     let queries_per_s = match (cycle_s, queries_per_stream) {
         (Some(c), Some(q)) => Some(q / c),
         _ => None,
@@ -154,6 +168,8 @@ pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
         "queries_per_stream": queries_per_stream,
         "requests_per_hour": requests_per_hour,
         "d1_queries_per_s": queries_per_s,
+        "rows_read_per_stream": rows_per_stream,
+        "rows_read_per_hour": rows_read_per_hour,
         "streams": streams,
     });
     let mut table = Table::new(format!(
@@ -177,6 +193,14 @@ pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
         .row(
             "D1 queries per second",
             queries_per_s.map_or("-".into(), |q| format!("{q:.2}")),
+        )
+        .row(
+            "D1 rows read per stream",
+            rows_per_stream.map_or("-".into(), f1),
+        )
+        .row(
+            "D1 rows read per hour",
+            rows_read_per_hour.map_or("-".into(), |r| format!("{r:.0}")),
         );
     let params = json!({ "seconds": args.seconds, "listeners": args.listeners });
     Ok(Report {
@@ -193,17 +217,22 @@ mod tests {
     #[test]
     fn cycles_run_from_open_to_next_open_for_completed_streams() {
         // Streams opened at 0, 80 s and 160 s; the first two ended with a
-        // goodbye (42 and 40 queries), the last is still open.
-        let s = [(0, Some(42)), (80_000_000, Some(40)), (160_000_000, None)];
-        let (n, cycle, q) = idle_cost(&s).unwrap();
+        // goodbye (42 and 40 queries, 50 and 60 rows), the last is still open.
+        let s = [
+            (0, Some((42, 50))),
+            (80_000_000, Some((40, 60))),
+            (160_000_000, None),
+        ];
+        let (n, cycle, q, r) = idle_cost(&s).unwrap();
         assert_eq!(n, 2);
         assert!((cycle - 80.0).abs() < 1e-9);
         assert!((q - 41.0).abs() < 1e-9);
+        assert!((r - 55.0).abs() < 1e-9);
     }
 
     #[test]
     fn errors_and_open_streams_are_not_cycles() {
         assert_eq!(idle_cost(&[(0, None), (5_000_000, None)]), None);
-        assert_eq!(idle_cost(&[(0, Some(40))]), None);
+        assert_eq!(idle_cost(&[(0, Some((40, 50)))]), None);
     }
 }
