@@ -47,12 +47,12 @@ pub async fn serve(req: Request, env: &Env) -> worker::Result<Response> {
 /// in `public/openapi.json`, so it costs the wasm bundle nothing; the asset
 /// server also serves it directly at `/openapi.json`). No auth, no database.
 pub async fn openapi(req: Request, env: &Env) -> worker::Result<Response> {
-    let mut url = req.url()?;
-    url.set_path("/openapi.json");
-    url.set_query(None);
+    // The origin via protocol::uri, not req.url(): that would link the url
+    // crate (~20 KB gzipped) for one string.
+    let url = format!("{}/openapi.json", protocol::uri::origin(&req.inner().url()));
     let asset = env
         .assets("ASSETS")?
-        .fetch_request(Request::new(url.as_str(), Method::Get)?)
+        .fetch_request(Request::new(&url, Method::Get)?)
         .await?;
     let headers = Headers::new();
     for (name, value) in asset.headers().entries() {
