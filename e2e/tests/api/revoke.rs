@@ -68,9 +68,14 @@ async fn a_revoked_keys_public_room_is_unreadable_by_anyone() {
         .await;
     assert_eq!(revoked.status, 204, "{}", revoked.body);
 
-    // Open streams end at their next poll, without another message.
+    // Open streams end at their next access check (at most the check period
+    // plus one idle interval, 34 s; with room for a busy machine), without
+    // another message.
+    let bound = Duration::from_millis(
+        u64::from(protocol::stream::PollConfig::default().revocation_bound_ms()) + 15_000,
+    );
     for stream in [&mut anon, &mut other] {
-        while let Some(event) = stream.next_event(WAIT).await {
+        while let Some(event) = stream.next_event(bound).await {
             assert_ne!(event.event, "message", "{event:?}");
         }
         assert!(stream.ended, "the stream ended");
