@@ -98,6 +98,12 @@ async fn as_the_write_budget_runs_out_growth_goes_first_then_sends_and_reads_kee
         "{start}"
     );
     assert_eq!(start["rows_read"]["budget"], 0);
+    // Light senders, made while growth is allowed: each will send once.
+    let mut light = Vec::new();
+    for _ in 0..8 {
+        let (k, r) = api.key_and_room().await;
+        light.push((k, r.id));
+    }
 
     // Spend writes by sending until new keys and rooms are paused (80 %).
     let mut sent = 0;
@@ -134,7 +140,8 @@ async fn as_the_write_budget_runs_out_growth_goes_first_then_sends_and_reads_kee
     assert_eq!(still.status, 201, "{}", still.body);
     sent += 1;
 
-    // Keep sending until the write budget is spent (95 %): sends are refused.
+    // Keep sending: from 90 % a key is held to its fair share (300 rows /
+    // 3 / 100 keys: 1 message today), so this heavy sender is refused first.
     let refused = loop {
         let reply = send(&api, &key, &room, &format!("m{sent}")).await;
         if reply.status == 429 {
@@ -144,7 +151,26 @@ async fn as_the_write_budget_runs_out_growth_goes_first_then_sends_and_reads_kee
         sent += 1;
         assert!(sent < 300, "sends were never refused");
     };
-    assert_budget_refusal(&refused, "daily_writes_spent");
+    assert_budget_refusal(&refused, "daily_quota");
+    let fair = usage(&api).await;
+    assert_eq!(fair["writes"], "fair_share", "{fair}");
+    // Keys under their share still send, until the writes are spent (95 %).
+    let mut light_sent = 0;
+    let spent = loop {
+        let (k, r) = light.get(light_sent).expect("writes were never spent");
+        let reply = send(&api, k, r, "my one message").await;
+        if reply.status == 429 {
+            break reply;
+        }
+        assert_eq!(
+            reply.status, 201,
+            "light sender {light_sent}: {}",
+            reply.body
+        );
+        light_sent += 1;
+    };
+    assert!(light_sent > 0, "a key under its fair share was refused");
+    assert_budget_refusal(&spent, "daily_writes_spent");
     let now = usage(&api).await;
     assert_eq!(now["writes"], "writes_spent", "{now}");
     assert!(now["rows_written"]["percent"].as_u64().unwrap() >= 95);
