@@ -57,6 +57,38 @@ async fn page(api: &Api, key: Option<&str>, room: &str, query: &str) -> (u16, Ve
     (reply.status.as_u16(), list, purged)
 }
 
+/// Rows of `room` in the server's local D1, read with `wrangler d1 execute`
+/// on its state folder: a revoked key's room answers as missing before and
+/// after the purge, so only the database can tell that the purge deleted it.
+fn stored_rooms(server: &Server, room: &str) -> u64 {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new(root.join("node_modules/.bin/wrangler"))
+        .args([
+            "d1",
+            "execute",
+            "meet-ai",
+            "--local",
+            "--json",
+            "--persist-to",
+        ])
+        .arg(&server.state_dir)
+        .arg("--command")
+        .arg(format!(
+            "SELECT COUNT(*) AS n FROM rooms WHERE id = '{room}'"
+        ))
+        .current_dir(&root)
+        .env("WRANGLER_SEND_METRICS", "false")
+        .output()
+        .expect("run wrangler d1 execute");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("wrangler's JSON");
+    json[0]["results"][0]["n"].as_u64().expect("a count")
+}
+
 #[tokio::test]
 async fn the_cron_purges_old_messages_capped_rooms_and_revoked_rooms_and_cursors_still_resume() {
     let server = server();
@@ -83,8 +115,10 @@ async fn the_cron_purges_old_messages_capped_rooms_and_revoked_rooms_and_cursors
         .call(Method::DELETE, "/api/keys", Some(&gone_key), None)
         .await;
     assert_eq!(revoked.status, 204);
-    // A revoked key's public room stays readable until the purge.
-    assert_eq!(page(&api, None, &p, "").await.0, 200);
+    // A revoked key's public room is closed to readers at once (issue 11),
+    // but its rows stay until the purge's grace period has passed.
+    assert_eq!(page(&api, None, &p, "").await.0, 401);
+    assert_eq!(stored_rooms(&server, &p), 1);
 
     tokio::time::sleep(Duration::from_secs(MAX_AGE_S + 2)).await;
 
@@ -121,6 +155,7 @@ async fn the_cron_purges_old_messages_capped_rooms_and_revoked_rooms_and_cursors
         unknown,
         "the revoked key's public room is gone: answered as a room that never was"
     );
+    assert_eq!(stored_rooms(&server, &p), 0, "the purge deleted its rows");
 
     // A cursor into purged history: what follows, and the flag.
     let (status, list, purged) = page(&api, Some(&key), &a, &format!("?after={}", a1.id)).await;
