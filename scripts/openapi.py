@@ -137,7 +137,7 @@ paths = {
     "/api/rooms/{room_id}/ticket": {
         "parameters": [ROOM_ID],
         "post": op("createTicket", "A short-lived, single-use stream ticket for this room.",
-                   {"200": ok("The ticket.", REF("Ticket"))}),
+                   {"201": ok("The ticket.", REF("Ticket"))}),
     },
     "/api/usage": {"get": op("usage", "How much of the day's budget is spent.",
                              {"200": ok("Today's spend.", {"type": "object"})}, security=OWNER_OR_ANON)},
