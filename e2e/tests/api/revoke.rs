@@ -12,8 +12,6 @@ use serde_json::json;
 
 use crate::helpers::api;
 
-const WAIT: Duration = Duration::from_secs(15);
-
 async fn make_public(api: &Api, key: &str, room: &str) {
     let reply = api
         .call(
