@@ -49,8 +49,11 @@ pub struct Counted {
 pub fn counted(endpoint: &Endpoint, anonymous: bool) -> Counted {
     use Endpoint::*;
     match endpoint {
+        // A stream's opens have their own limit; counting them as reads too
+        // would let the read limit (the lower one) cap an anonymous
+        // client's streams before the stream limit does.
         Events(_) | Socket(_) => Counted {
-            reads: anonymous,
+            reads: false,
             stream: true,
         },
         // The usage report checks no credential, so a header cannot exempt it.
@@ -76,7 +79,7 @@ mod tests {
         assert_eq!(
             counted(&Endpoint::Events(room()), true),
             Counted {
-                reads: true,
+                reads: false,
                 stream: true
             }
         );

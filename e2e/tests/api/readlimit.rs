@@ -1,6 +1,6 @@
 //! Per-client limits on anonymous reads and stream opens (the Workers Rate
 //! Limiting binding, as `wrangler dev` simulates it: READ_LIMITER 120 and
-//! STREAM_LIMITER 30 a minute, see wrangler.toml). A client is an IPv4
+//! STREAM_LIMITER 150 a minute, see wrangler.toml). A client is an IPv4
 //! address or an IPv6 /64, sent as `CF-Connecting-IP`.
 //!
 //! The binding counts in fixed windows, so a burst that straddles a window's
@@ -16,7 +16,7 @@ use meet_ai_e2e::api::{fresh_ip, Reply};
 use meet_ai_e2e::Api;
 
 const READ_LIMIT: usize = 120;
-const STREAM_LIMIT: usize = 30;
+const STREAM_LIMIT: usize = 150;
 
 /// A client address no other test uses, in its own IPv6 /64.
 fn fresh_v6_net() -> String {
