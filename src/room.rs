@@ -432,11 +432,9 @@ impl Room {
                     .into_iter()
                     .filter_map(|row| {
                         let seq = row.seq;
-                        serde_json::to_string(&ServerFrame::Message {
-                            message: Message::from(row),
-                        })
-                        .ok()
-                        .map(|text| (seq, text))
+                        serde_json::to_string(&ServerFrame::Message(Message::from(row)))
+                            .ok()
+                            .map(|text| (seq, text))
                     })
                     .collect(),
             })

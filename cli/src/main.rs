@@ -1,29 +1,19 @@
 //! `meet-ai`: the command-line client of meet-ai, for people and coding agents.
 //!
 //! main stays thin: parse, run, and turn the one error into one stderr line
-//! and its documented exit code (see `error::exit`, docs/CLI.md).
-
-mod args;
-mod backoff;
-mod client;
-mod commands;
-mod config;
-mod error;
-mod hook;
-mod listen;
-mod output;
-mod transport;
-mod wire;
-mod ws;
+//! and its documented exit code (see `error::exit`, docs/CLI.md). Everything
+//! else is the `meet_ai` library (src/lib.rs), which the load generator and
+//! the black-box tests use as their client too.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use args::{Cli, Command, HookCommand};
-use client::Client;
-use error::{CliError, Kind, Result};
-use output::Output;
+use meet_ai::args::{Cli, Command, HookCommand};
+use meet_ai::client::Client;
+use meet_ai::error::{CliError, Kind, Result};
+use meet_ai::output::{self, Output};
+use meet_ai::{commands, config};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

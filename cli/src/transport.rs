@@ -38,6 +38,9 @@ pub enum Ended {
     Dropped(String),
 }
 
+// The listeners run on one current-thread runtime: their futures need not be
+// `Send`, so the plain `async fn` form is the right one.
+#[allow(async_fn_in_trait)]
 pub trait Transport {
     type Conn: Connection;
     /// Short name for lifecycle events.
@@ -48,6 +51,7 @@ pub trait Transport {
     async fn connect(&self, room: &str, cursor: Option<&str>) -> Result<Self::Conn>;
 }
 
+#[allow(async_fn_in_trait)]
 pub trait Connection {
     /// Where this connection starts: the message id (or `START`) it delivers
     /// what follows of. Resuming from here after a drop loses nothing, even

@@ -17,7 +17,6 @@ use futures_util::{SinkExt, StreamExt};
 use protocol::validate::START;
 use protocol::ws::PING;
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -208,14 +207,13 @@ impl Connection for WsConnection {
     }
 }
 
-/// A server frame as the CLI reads it; the message is kept as the exact
-/// JSON the server sent, which is what `listen` prints.
+/// A server frame as the CLI reads it: only its tag and error text. A
+/// message frame is the message object itself, kept as the exact JSON the
+/// server sent (minus the tag), which is what `listen` prints.
 #[derive(Deserialize)]
-struct ServerFrame<'a> {
+struct ServerFrame {
     #[serde(rename = "type")]
     kind: String,
-    #[serde(borrow, default)]
-    message: Option<&'a RawValue>,
     #[serde(default)]
     error: Option<String>,
 }
@@ -229,7 +227,7 @@ pub fn read_frame(text: &str) -> Option<Incoming> {
     };
     match frame.kind.as_str() {
         "message" => Some(
-            match frame.message.map(|raw| RawMessage::parse(raw.get())) {
+            match protocol::ws::message_json(text).map(|raw| RawMessage::parse(&raw)) {
                 Some(Ok(m)) => Incoming::Message(Box::new(m)),
                 Some(Err(e)) => Incoming::Warning(format!("unreadable message frame ({e})")),
                 None => Incoming::Warning("a message frame without a message".into()),
@@ -384,7 +382,7 @@ mod tests {
 
     #[test]
     fn message_frames_yield_the_servers_message_json() {
-        let frame = format!(r#"{{"type":"message","message":{MSG}}}"#);
+        let frame = format!(r#"{{"type":"message",{}"#, &MSG[1..]);
         match read_frame(&frame) {
             Some(Incoming::Message(m)) => {
                 assert_eq!(m.raw, MSG);
@@ -393,8 +391,8 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        // The message need not come last.
-        let frame = format!(r#"{{"message":{MSG},"type":"message"}}"#);
+        // The tag need not come first.
+        let frame = format!(r#"{}, "type":"message"}}"#, &MSG[..MSG.len() - 1]);
         assert!(matches!(read_frame(&frame), Some(Incoming::Message(_))));
     }
 
@@ -412,7 +410,7 @@ mod tests {
             "not json",
             r#"{"no":"type"}"#,
             r#"{"type":"message"}"#,
-            r#"{"type":"message","message":{"id":"m1"}}"#,
+            r#"{"type":"message","id":"m1"}"#,
         ] {
             assert!(
                 matches!(read_frame(bad), Some(Incoming::Warning(_))),

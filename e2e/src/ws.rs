@@ -97,7 +97,7 @@ impl WsClient {
     /// The next message frame's message (other frames are a test failure).
     pub async fn next_message(&mut self, within: Duration) -> Option<Message> {
         match self.next_frame(within).await? {
-            ServerFrame::Message { message } => Some(message),
+            ServerFrame::Message(message) => Some(message),
             other => panic!("expected a message frame, got {other:?}"),
         }
     }

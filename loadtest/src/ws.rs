@@ -120,18 +120,14 @@ pub async fn connect(url: Url) -> Result<Connection, ConnectError> {
 /// Reads one text frame: `Ok(Some)` for a message, `Ok(None)` for another
 /// frame type, `Err` for something that breaks the contract.
 pub fn parse_frame(text: &str) -> Result<Option<Message>, String> {
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| format!("frame is not JSON ({e})"))?;
-    if value.get("type").and_then(|t| t.as_str()) != Some("message") {
-        return Ok(None);
+    match serde_json::from_str::<protocol::ws::ServerFrame>(text) {
+        Ok(protocol::ws::ServerFrame::Message(message)) => Ok(Some(message)),
+        Ok(_) => Ok(None),
+        Err(e) => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(v) if v.get("type").and_then(|t| t.as_str()) != Some("message") => Ok(None),
+            _ => Err(format!("frame is not a known server frame ({e})")),
+        },
     }
-    let message = value
-        .get("message")
-        .cloned()
-        .ok_or("message frame without a message")?;
-    serde_json::from_value(message)
-        .map(Some)
-        .map_err(|e| format!("message frame does not hold a message ({e})"))
 }
 
 /// Asks the room's object for its push counters (`{"type":"stats"}`) over a
@@ -178,7 +174,7 @@ mod tests {
     #[test]
     fn parses_message_frames_and_skips_others() {
         let m = parse_frame(
-            r#"{"type":"message","message":{"id":"m1","room_id":"r","sender":"a","sender_type":"agent","color":null,"content":"hi","created_at":"2025-01-01T00:00:00.000Z"}}"#,
+            r#"{"type":"message","id":"m1","room_id":"r","sender":"a","sender_type":"agent","color":null,"content":"hi","created_at":"2025-01-01T00:00:00.000Z"}"#,
         )
         .unwrap()
         .unwrap();
@@ -186,6 +182,6 @@ mod tests {
         assert_eq!(parse_frame(r#"{"type":"hello"}"#).unwrap(), None);
         assert!(parse_frame("not json").is_err());
         assert!(parse_frame(r#"{"type":"message"}"#).is_err());
-        assert!(parse_frame(r#"{"type":"message","message":{"id":1}}"#).is_err());
+        assert!(parse_frame(r#"{"type":"message","id":1}"#).is_err());
     }
 }

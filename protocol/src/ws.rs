@@ -10,10 +10,11 @@ use crate::wire::{Message, SenderType};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ServerFrame {
-    /// A stored message, in history order, the same shape as the REST API's.
-    Message {
-        message: Message,
-    },
+    /// A stored message, in history order: the message object itself, the
+    /// REST API's shape, with `"type":"message"` beside its fields. Bare, so
+    /// a client that treats every frame as a message (the seed's `listen`)
+    /// reads it as one.
+    Message(Message),
     /// A frame the client sent was refused; the socket stays open.
     Error {
         error: String,
@@ -27,7 +28,30 @@ pub enum ServerFrame {
 /// The text of `ServerFrame::Message` for a borrowed message: the same JSON
 /// (the test checks), without cloning the message to build the frame.
 pub fn message_frame(message: &Message) -> serde_json::Result<String> {
-    serde_json::to_string(message).map(|m| format!(r#"{{"type":"message","message":{m}}}"#))
+    let object = serde_json::to_string(message)?;
+    // A message serializes as a non-empty object, so `{` opens it; the tag
+    // goes first, as serde's internal tagging writes it.
+    let fields = object.strip_prefix('{').unwrap_or(&object);
+    Ok(format!(r#"{{"type":"message",{fields}"#))
+}
+
+/// The message object inside a message frame's text: the frame without its
+/// `type`, so a client can keep the server's JSON as sent. The server puts
+/// the tag first ([`message_frame`]), which is a cut; a frame written in
+/// another order is re-serialized without the tag. `None` when `frame` is
+/// not a JSON object tagged `message`.
+pub fn message_json(frame: &str) -> Option<String> {
+    const TAG: &str = r#"{"type":"message","#;
+    let trimmed = frame.trim();
+    if let Some(rest) = trimmed.strip_prefix(TAG) {
+        return Some(format!("{{{rest}"));
+    }
+    let mut object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(trimmed).ok()?;
+    if object.remove("type")? != "message" {
+        return None;
+    }
+    serde_json::to_string(&object).ok()
 }
 
 /// The room object's counters since it last woke from hibernation.
@@ -134,11 +158,25 @@ mod tests {
         };
         assert_eq!(
             message_frame(&m).unwrap(),
-            serde_json::to_string(&ServerFrame::Message { message: m.clone() }).unwrap()
+            serde_json::to_string(&ServerFrame::Message(m.clone())).unwrap()
         );
-        let json = serde_json::to_value(ServerFrame::Message { message: m }).unwrap();
+        let json = serde_json::to_value(ServerFrame::Message(m.clone())).unwrap();
         assert_eq!(json["type"], "message");
-        assert_eq!(json["message"]["sender_type"], "agent");
+        assert_eq!(json["sender_type"], "agent");
+        assert_eq!(json["id"], "i");
+        // The message object, whole, is the frame minus its tag.
+        let mut bare = json.clone();
+        bare.as_object_mut().unwrap().remove("type");
+        assert_eq!(bare, serde_json::to_value(&m).unwrap());
+        let back: ServerFrame = serde_json::from_str(&message_frame(&m).unwrap()).unwrap();
+        assert_eq!(back, ServerFrame::Message(m.clone()));
+        let plain = serde_json::to_string(&m).unwrap();
+        assert_eq!(message_json(&message_frame(&m).unwrap()).unwrap(), plain);
+        let reordered = format!(r#"{{{},"type":"message"}}"#, &plain[1..plain.len() - 1]);
+        let again: Message = serde_json::from_str(&message_json(&reordered).unwrap()).unwrap();
+        assert_eq!(again, m);
+        assert_eq!(message_json(PONG), None);
+        assert_eq!(message_json("[1]"), None);
         assert_eq!(serde_json::to_string(&ServerFrame::Pong).unwrap(), PONG);
         let err = serde_json::to_value(ServerFrame::Error { error: "x".into() }).unwrap();
         assert_eq!(err, serde_json::json!({"type": "error", "error": "x"}));

@@ -97,9 +97,7 @@ impl Room {
                 let seq = row.seq;
                 match protocol::push::predecessor(seq, &newest) {
                     Some(prev) => {
-                        let frame = ServerFrame::Message {
-                            message: Message::from(row),
-                        };
+                        let frame = ServerFrame::Message(Message::from(row));
                         match serde_json::to_string(&frame) {
                             Ok(text) => self.deliver(seq, prev, &text).await,
                             Err(_) => self.pump().await,

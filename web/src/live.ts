@@ -324,10 +324,9 @@ class SseConnection extends Connection {
   }
 }
 
-interface ServerFrame {
-  type?: unknown;
-  message?: Message;
-}
+/** A socket frame: a message frame is the message object itself, with
+ * `type: "message"` beside its fields (protocol/src/ws.rs). */
+type ServerFrame = { type?: unknown } & Partial<Message>;
 
 class WsConnection extends Connection {
   private ws: WebSocket | null = null;
@@ -386,8 +385,9 @@ class WsConnection extends Connection {
       }
       // "pong" needs nothing more; "error" answers a frame we sent, and we
       // send only pings (messages go by POST, for its status and retries).
-      if (frame.type === "message" && frame.message && typeof frame.message.id === "string") {
-        this.deliver(frame.message);
+      if (frame.type === "message" && typeof frame.id === "string") {
+        const { type: _tag, ...message } = frame;
+        this.deliver(message as Message);
       }
     });
     // "error" is always followed by "close".

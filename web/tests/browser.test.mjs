@@ -158,7 +158,7 @@ const roomSockets = (sockets, roomId) => sockets.filter((s) => s.url.pathname ==
 
 /** Ids of the message frames the sockets received, in order. */
 const frameIds = (sockets) =>
-  sockets.flatMap((s) => s.received.filter((f) => f?.type === "message").map((f) => f.message.id));
+  sockets.flatMap((s) => s.received.filter((f) => f?.type === "message").map((f) => f.id));
 
 /** Waits until the room's sockets have received message frames for all `ids` (paid only). */
 async function framesArrive(sockets, roomId, ids, what) {
