@@ -47,6 +47,7 @@ pub mod send_quota;
 pub mod sse;
 pub mod stream;
 pub mod time;
+pub mod timing;
 pub mod uri;
 pub mod validate;
 pub mod wire;

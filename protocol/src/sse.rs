@@ -105,6 +105,9 @@ pub struct Decoder {
     pub comments: u64,
     /// The text of the latest comment line.
     pub last_comment: Option<String>,
+    /// The server's goodbye, once it has said it: the stream ended on
+    /// purpose (see [`Bye`]).
+    pub bye: Option<Bye>,
 }
 
 impl Decoder {
@@ -148,7 +151,11 @@ impl Decoder {
         }
         if let Some(comment) = line.strip_prefix(':') {
             self.comments += 1;
-            self.last_comment = Some(comment.trim_start().to_owned());
+            let comment = comment.trim_start();
+            if let Some(bye) = Bye::parse(comment) {
+                self.bye = Some(bye);
+            }
+            self.last_comment = Some(comment.to_owned());
             return;
         }
         let (field, value) = match line.split_once(':') {
@@ -187,6 +194,85 @@ impl Decoder {
             data: std::mem::take(&mut self.data),
             id: self.last_id.clone(),
         });
+    }
+}
+
+/// Why a stream ended on purpose, as its goodbye says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ByeReason {
+    /// The invocation's query budget is spent: reconnect at once.
+    Budget,
+    /// The reader lost access (key revoked, member removed, room gone).
+    AccessLost,
+    /// A D1 error the stream could not recover from; reconnecting retries.
+    Error,
+    /// A reason this client does not know yet (a newer server).
+    Other(String),
+}
+
+impl ByeReason {
+    pub fn as_str(&self) -> &str {
+        match self {
+            ByeReason::Budget => "budget",
+            ByeReason::AccessLost => "access-lost",
+            ByeReason::Error => "error",
+            ByeReason::Other(other) => other,
+        }
+    }
+
+    fn parse(text: &str) -> ByeReason {
+        match text {
+            "budget" => ByeReason::Budget,
+            "access-lost" => ByeReason::AccessLost,
+            "error" => ByeReason::Error,
+            other => ByeReason::Other(other.to_owned()),
+        }
+    }
+}
+
+/// A stream's goodbye: the comment the server writes just before it ends a
+/// stream on purpose (`: bye queries=N rows_read=R reason=…`). Its counts
+/// are what the whole stream cost in D1, setup included, which is how
+/// `make bench` measures a listener. A body that ends without one was cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bye {
+    pub queries: u32,
+    pub rows_read: u64,
+    pub reason: ByeReason,
+}
+
+impl Bye {
+    /// The comment's text (what follows `: `); [`encode_comment`] frames it.
+    pub fn comment(&self) -> String {
+        format!(
+            "bye queries={} rows_read={} reason={}",
+            self.queries,
+            self.rows_read,
+            self.reason.as_str()
+        )
+    }
+
+    /// Reads a comment's text; `None` if it is not a goodbye. Fields may
+    /// come in any order; a missing `rows_read` (older servers) reads as 0.
+    pub fn parse(comment: &str) -> Option<Bye> {
+        let rest = comment.trim().strip_prefix("bye")?;
+        if !(rest.is_empty() || rest.starts_with(' ')) {
+            return None;
+        }
+        let (mut queries, mut rows_read, mut reason) = (None, 0, None);
+        for part in rest.split_whitespace() {
+            match part.split_once('=') {
+                Some(("queries", v)) => queries = v.parse().ok(),
+                Some(("rows_read", v)) => rows_read = v.parse().ok()?,
+                Some(("reason", v)) => reason = Some(ByeReason::parse(v)),
+                _ => {}
+            }
+        }
+        Some(Bye {
+            queries: queries?,
+            rows_read,
+            reason: reason.unwrap_or(ByeReason::Other(String::new())),
+        })
     }
 }
 
@@ -292,6 +378,45 @@ mod tests {
                 prop_assert_eq!(event.id.as_deref(), Some(id.as_str()));
                 prop_assert_eq!(&event.data, data);
             }
+        }
+    }
+
+    #[test]
+    fn goodbyes_round_trip_through_the_stream() {
+        for reason in [
+            ByeReason::Budget,
+            ByeReason::AccessLost,
+            ByeReason::Error,
+            ByeReason::Other("drain".into()),
+        ] {
+            let bye = Bye {
+                queries: 43,
+                rows_read: 1_200,
+                reason,
+            };
+            let mut d = Decoder::default();
+            assert_eq!(d.bye, None);
+            d.push(b": heartbeat\n\n");
+            assert_eq!(d.bye, None);
+            d.push(encode_comment(&bye.comment()).as_bytes());
+            assert_eq!(d.bye.as_ref(), Some(&bye));
+            assert_eq!(Bye::parse(d.last_comment.as_deref().unwrap()), Some(bye));
+        }
+        assert_eq!(
+            Bye::parse("bye queries=3 reason=budget"),
+            Some(Bye {
+                queries: 3,
+                rows_read: 0,
+                reason: ByeReason::Budget
+            })
+        );
+        for not in [
+            "heartbeat",
+            "byebye queries=1",
+            "bye reason=budget",
+            "bye queries=x",
+        ] {
+            assert_eq!(Bye::parse(not), None, "{not}");
         }
     }
 }

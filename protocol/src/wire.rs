@@ -54,6 +54,22 @@ impl MessageKind {
     }
 }
 
+/// The body of `POST /api/rooms/:id/messages`, and the fields of a
+/// WebSocket `message` frame: what a client writes and the server reads,
+/// one type for both. Unvalidated: the server checks it with
+/// [`crate::validate::NewMessage::from_body`]. A member token's send leaves
+/// `sender` out (its handle is the sender).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+    pub content: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_type: Option<SenderType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+}
+
 /// The sender name the server posts its notices under.
 pub const NOTICE_SENDER: &str = "meet-ai";
 
@@ -300,6 +316,26 @@ impl From<MessageRow> for Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn send_bodies_round_trip_and_leave_out_what_is_absent() {
+        let full = SendBody {
+            sender: Some("ada".into()),
+            content: "hi".into(),
+            sender_type: Some(SenderType::Human),
+            color: Some("#abcdef".into()),
+        };
+        let text = serde_json::to_string(&full).unwrap();
+        assert_eq!(serde_json::from_str::<SendBody>(&text).unwrap(), full);
+        let bare = SendBody {
+            content: "hi".into(),
+            ..SendBody::default()
+        };
+        assert_eq!(serde_json::to_string(&bare).unwrap(), r#"{"content":"hi"}"#);
+        // What the server reads is what a client wrote.
+        let m = crate::validate::NewMessage::from_json(text.as_bytes()).unwrap();
+        assert_eq!(m.sender.map(|s| s.as_ref().to_owned()), Some("ada".into()));
+    }
 
     #[test]
     fn message_row_becomes_the_public_shape_without_seq() {

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::validate::{NewMessage, ValidationError};
-use crate::wire::{Message, SenderType};
+use crate::wire::{Message, SendBody};
 
 /// What the server sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,15 +73,7 @@ pub struct PushStats {
 pub enum ClientFrame {
     /// Same fields and rules as `POST /api/rooms/:id/messages` (a member
     /// token's socket may leave out `sender`).
-    Message {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        sender: Option<String>,
-        content: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        sender_type: Option<SenderType>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        color: Option<String>,
-    },
+    Message(SendBody),
     Ping,
     /// Asks for the object's [`PushStats`].
     Stats,
@@ -126,12 +118,7 @@ pub fn parse_client_frame(text: &str) -> Result<Incoming, FrameError> {
     match frame {
         ClientFrame::Ping => Ok(Incoming::Ping),
         ClientFrame::Stats => Ok(Incoming::Stats),
-        ClientFrame::Message {
-            sender,
-            content,
-            sender_type,
-            color,
-        } => NewMessage::from_parts(sender, content, sender_type, color)
+        ClientFrame::Message(body) => NewMessage::from_body(body)
             .map(Incoming::Message)
             .map_err(FrameError::Invalid),
     }
@@ -147,7 +134,7 @@ mod tests {
             id: "i".into(),
             room_id: "r".into(),
             sender: "s".into(),
-            sender_type: SenderType::Agent,
+            sender_type: crate::wire::SenderType::Agent,
             color: None,
             content: "c".into(),
             created_at: "t".into(),

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use futures_util::stream;
 use protocol::retention::PURGED_EVENT;
-use protocol::sse::{encode_comment, encode_cursor, encode_event, encode_retry};
+use protocol::sse::{encode_comment, encode_cursor, encode_event, encode_retry, Bye, ByeReason};
 use protocol::stream::{Schedule, Step, Write};
 use protocol::validate::{parse_id, START};
 use protocol::wire::{Message, MessageRow};
@@ -204,20 +204,22 @@ impl Stream {
         self.db.stats().round_trips + self.extra_queries
     }
 
-    fn finish(mut self, why: &str) -> Option<(Chunk, Stream)> {
+    fn finish(mut self, why: ByeReason) -> Option<(Chunk, Stream)> {
         self.phase = Phase::Done;
         let rows_read = self.db.stats().rows_read;
         let mut text = String::new();
-        if why == "budget" {
+        if why == ByeReason::Budget {
             // A planned end, not a failure: ask EventSource to come back at
             // once rather than after the usual retry hint (the next stream
             // restores it), so messages sent across the seam are not held up.
             text.push_str(&encode_retry(RECONNECT_AT_ONCE_MS));
         }
-        text.push_str(&encode_comment(&format!(
-            "bye queries={} rows_read={rows_read} reason={why}",
-            self.queries()
-        )));
+        let bye = Bye {
+            queries: self.queries(),
+            rows_read,
+            reason: why,
+        };
+        text.push_str(&encode_comment(&bye.comment()));
         Some((Ok(text.into_bytes()), self))
     }
 
@@ -256,7 +258,7 @@ impl Stream {
         }
         loop {
             let wait_ms = match self.schedule.next() {
-                Step::End => return self.finish("budget"),
+                Step::End => return self.finish(ByeReason::Budget),
                 Step::Poll { wait_ms } => wait_ms,
             };
             if wait_ms > 0 {
@@ -276,17 +278,17 @@ impl Stream {
                 // Something to deliver: verify access first, so nothing sent
                 // after a revocation reaches the revoked reader.
                 if !self.schedule.verify_before_delivery(now_ms()) {
-                    return self.finish("budget");
+                    return self.finish(ByeReason::Budget);
                 }
                 polled = self.poll_checked().await;
             }
             let rows = match polled {
                 Ok(Some(rows)) => rows,
-                Ok(None) => return self.finish("access-lost"),
+                Ok(None) => return self.finish(ByeReason::AccessLost),
                 Err(e) => {
                     // Ending is safe: the client resumes from its last id.
                     console_error!("stream poll failed: {e:?}");
-                    return self.finish("error");
+                    return self.finish(ByeReason::Error);
                 }
             };
             let full = rows.len() == PAGE as usize;

@@ -80,17 +80,15 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// The `Server-Timing` entry for these stats.
+    /// The `Server-Timing` entry for these stats (format: protocol::timing).
     pub fn server_timing(&self) -> String {
-        let noun = if self.round_trips == 1 {
-            "query"
-        } else {
-            "queries"
-        };
-        format!(
-            "d1;dur={:.1};desc=\"{} {noun}\", d1-rows-read;desc=\"{}\", d1-rows-written;desc=\"{}\"",
-            self.millis, self.round_trips, self.rows_read, self.rows_written
-        )
+        protocol::timing::D1Timing {
+            dur_ms: self.millis,
+            queries: self.round_trips,
+            rows_read: self.rows_read,
+            rows_written: self.rows_written,
+        }
+        .encode()
     }
 }
 

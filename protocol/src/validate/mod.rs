@@ -397,21 +397,15 @@ pub struct NewMessage {
     pub color: Option<Color>,
 }
 
-#[derive(Deserialize)]
-struct NewMessageBody {
-    #[serde(default)]
-    sender: Option<String>,
-    content: String,
-    #[serde(default)]
-    sender_type: Option<SenderType>,
-    #[serde(default)]
-    color: Option<String>,
-}
-
 impl NewMessage {
     pub fn from_json(body: &[u8]) -> Result<NewMessage, ValidationError> {
-        let raw: NewMessageBody = utf8_json(body)?;
-        NewMessage::from_parts(raw.sender, raw.content, raw.sender_type, raw.color)
+        NewMessage::from_body(utf8_json(body)?)
+    }
+
+    /// Validates a send however it arrived (a POST body or a WebSocket
+    /// frame): one set of rules for both.
+    pub fn from_body(body: crate::wire::SendBody) -> Result<NewMessage, ValidationError> {
+        NewMessage::from_parts(body.sender, body.content, body.sender_type, body.color)
     }
 
     /// Validates the fields of a message however they arrived (a POST body or
