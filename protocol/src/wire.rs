@@ -54,21 +54,8 @@ impl MessageKind {
     }
 }
 
-/// The body of `POST /api/rooms/:id/messages`, and the fields of a
-/// WebSocket `message` frame: what a client writes and the server reads,
-/// one type for both. Unvalidated: the server checks it with
-/// [`crate::validate::NewMessage::from_body`]. A member token's send leaves
-/// `sender` out (its handle is the sender).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SendBody {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sender: Option<String>,
-    pub content: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sender_type: Option<SenderType>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub color: Option<String>,
-}
+/// The send body, defined beside the rules that check it.
+pub use crate::validate::SendBody;
 
 /// The sender name the server posts its notices under.
 pub const NOTICE_SENDER: &str = "meet-ai";

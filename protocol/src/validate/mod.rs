@@ -2,7 +2,7 @@
 //! the edge, or a [`ValidationError`] that the Worker answers with a 4xx. A
 //! handler that holds a `Sender` knows it is trimmed and 1-64 characters.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use uuid::Uuid;
 
@@ -387,6 +387,22 @@ pub fn flag(raw: Option<&str>, name: &'static str) -> Result<bool, ValidationErr
     }
 }
 
+/// The body of `POST /api/rooms/:id/messages`, and the fields of a
+/// WebSocket `message` frame: what a client writes and the server reads,
+/// one type for both. Unvalidated: the server checks it with
+/// [`NewMessage::from_body`]. A member token's send leaves
+/// `sender` out (its handle is the sender).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendBody {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender: Option<String>,
+    pub content: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_type: Option<SenderType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub color: Option<String>,
+}
+
 /// `POST /api/rooms/:id/messages` body. The sender is absent when a member
 /// token sends: its handle is the sender.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -404,7 +420,7 @@ impl NewMessage {
 
     /// Validates a send however it arrived (a POST body or a WebSocket
     /// frame): one set of rules for both.
-    pub fn from_body(body: crate::wire::SendBody) -> Result<NewMessage, ValidationError> {
+    pub fn from_body(body: SendBody) -> Result<NewMessage, ValidationError> {
         NewMessage::from_parts(body.sender, body.content, body.sender_type, body.color)
     }
 
