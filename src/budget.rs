@@ -4,8 +4,8 @@
 //!
 //! # Accounting without a write per message
 //! Every D1 result already carries `meta.rows_read` / `meta.rows_written`;
-//! `store::d1` hands each one to [`record`], which adds it to this isolate's
-//! pending counters (memory only). An isolate adds its pending rows to the
+//! `store::d1` adds each one to this isolate's pending counters (memory
+//! only, `d1::pending`). An isolate adds its pending rows to the
 //! day's single row in `daily_usage` with one UPSERT, batched with a SELECT of
 //! the day's total, at most every [`quota::FLUSH_EVERY_MS`] (sooner once it
 //! holds 1 % of the write budget), and re-reads the total every
@@ -34,7 +34,7 @@ use worker::Env;
 
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::store::d1::{rows, Arg, Db};
+use crate::store::d1::{self, rows, Arg, Db};
 
 /// The day's total as last read from D1: every flush so far, ours included.
 #[derive(Clone, Copy)]
@@ -46,8 +46,6 @@ struct Known {
 
 #[derive(Default)]
 struct Isolate {
-    /// Rows this isolate's queries spent and has not yet added to D1.
-    pending: Spent,
     /// When this isolate last flushed (0: never).
     flushed_ms: i64,
     known: Option<Known>,
@@ -62,16 +60,6 @@ thread_local! {
     static ISOLATE: RefCell<Isolate> = RefCell::new(Isolate::default());
 }
 
-/// Adds one D1 result's row counts to this isolate's pending counters. Called
-/// by `store::d1` for every result; costs no query.
-pub fn record(rows_read: u64, rows_written: u64) {
-    ISOLATE.with(|i| {
-        let mut i = i.borrow_mut();
-        i.pending.rows_read = i.pending.rows_read.saturating_add(rows_read);
-        i.pending.rows_written = i.pending.rows_written.saturating_add(rows_written);
-    });
-}
-
 /// This isolate's estimate of what the account spent today.
 pub fn estimate(now_ms: i64) -> Spent {
     ISOLATE.with(|i| {
@@ -81,9 +69,10 @@ pub fn estimate(now_ms: i64) -> Spent {
             .filter(|k| k.day == quota::day_of(now_ms))
             .map(|k| k.total)
             .unwrap_or_default();
+        let pending = d1::pending();
         Spent {
-            rows_read: base.rows_read.saturating_add(i.pending.rows_read),
-            rows_written: base.rows_written.saturating_add(i.pending.rows_written),
+            rows_read: base.rows_read.saturating_add(pending.rows_read),
+            rows_written: base.rows_written.saturating_add(pending.rows_written),
         }
     })
 }
@@ -164,7 +153,7 @@ async fn ensure_fresh(ctx: &Ctx) {
         let stale = i
             .known
             .is_some_and(|k| now - k.at_ms >= quota::REFRESH_EVERY_MS);
-        let flush = quota::flush_due(i.pending, now - i.flushed_ms, budget);
+        let flush = quota::flush_due(d1::pending(), now - i.flushed_ms, budget);
         let idle = i
             .refreshing_ms
             .is_none_or(|t| now - t >= quota::REFRESH_EVERY_MS * 3);
@@ -191,7 +180,7 @@ pub async fn flush_now(env: &Env, now_ms: i64) -> AppResult<()> {
 async fn refresh(env: &Env, now_ms: i64, budget: Budget) -> AppResult<()> {
     let flush = ISOLATE.with(|i| {
         let i = i.borrow();
-        quota::flush_due(i.pending, now_ms - i.flushed_ms, budget)
+        quota::flush_due(d1::pending(), now_ms - i.flushed_ms, budget)
     });
     refresh_with(env, now_ms, flush).await
 }
@@ -211,7 +200,7 @@ async fn refresh_with(env: &Env, now_ms: i64, flush: bool) -> AppResult<()> {
         i.refreshing_ms = Some(now_ms);
         if flush {
             i.flushed_ms = now_ms;
-            std::mem::take(&mut i.pending)
+            d1::take_pending()
         } else {
             Spent::default()
         }
@@ -259,8 +248,7 @@ async fn refresh_with(env: &Env, now_ms: i64, flush: bool) -> AppResult<()> {
             }
             Err(_) => {
                 // Not flushed after all: keep the rows for the next attempt.
-                i.pending.rows_read = i.pending.rows_read.saturating_add(taken.rows_read);
-                i.pending.rows_written = i.pending.rows_written.saturating_add(taken.rows_written);
+                d1::add_pending(taken);
             }
         }
     });

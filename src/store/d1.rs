@@ -14,6 +14,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use protocol::quota::Spent;
 use serde::de::DeserializeOwned;
 use worker::wasm_bindgen::JsValue;
 use worker::{D1Database, D1DatabaseSession, D1PreparedStatement, Env};
@@ -67,6 +68,36 @@ impl<'a> From<Option<&'a str>> for Arg<'a> {
     fn from(s: Option<&'a str>) -> Arg<'a> {
         s.map_or(Arg::Null, Arg::Text)
     }
+}
+
+thread_local! {
+    // Workers run one thread per isolate: rows every query of this isolate
+    // spent that the daily budget (crate::budget) has not yet flushed to D1.
+    // Kept here, where results are read, so the D1 layer need not know the
+    // budget: the budget reads and takes them.
+    static PENDING: Cell<Spent> = const { Cell::new(Spent { rows_read: 0, rows_written: 0 }) };
+}
+
+/// Adds rows to this isolate's pending count (also: gives back rows a
+/// failed flush took).
+pub fn add_pending(rows: Spent) {
+    PENDING.with(|p| {
+        let now = p.get();
+        p.set(Spent {
+            rows_read: now.rows_read.saturating_add(rows.rows_read),
+            rows_written: now.rows_written.saturating_add(rows.rows_written),
+        })
+    });
+}
+
+/// This isolate's pending rows.
+pub fn pending() -> Spent {
+    PENDING.with(Cell::get)
+}
+
+/// Takes this isolate's pending rows, leaving none.
+pub fn take_pending() -> Spent {
+    PENDING.with(|p| p.replace(Spent::default()))
 }
 
 /// Round trips made, milliseconds spent in them, and the rows D1 reports
@@ -191,11 +222,12 @@ impl Db {
             stats.rows_read += meta.rows_read.unwrap_or(0) as u64;
             stats.rows_written += meta.rows_written.unwrap_or(0) as u64;
             self.stats.set(stats);
-            // The account's daily budget counts every query (crate::budget).
-            crate::budget::record(
-                meta.rows_read.unwrap_or(0) as u64,
-                meta.rows_written.unwrap_or(0) as u64,
-            );
+            // The account's daily budget counts every query (crate::budget
+            // takes these pending rows when it flushes).
+            add_pending(Spent {
+                rows_read: meta.rows_read.unwrap_or(0) as u64,
+                rows_written: meta.rows_written.unwrap_or(0) as u64,
+            });
         }
     }
 
