@@ -14,6 +14,7 @@ pub mod error;
 pub mod hook;
 pub mod listen;
 pub mod output;
+pub mod sse;
 pub mod transport;
 pub mod wire;
 pub mod ws;

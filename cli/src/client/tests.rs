@@ -1,6 +1,7 @@
 use super::*;
 use crate::backoff::Backoff;
 use protocol::key::CredentialKind;
+use protocol::wire::SenderType;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -286,10 +287,10 @@ async fn send_retries_5xx_and_429_with_the_same_idempotency_key() {
     ])
     .await;
     let c = client(&base);
-    let msg = NewMessage {
+    let msg = SendBody {
         sender: Some("me".into()),
         content: "hi".into(),
-        sender_type: SenderType::Agent,
+        sender_type: Some(SenderType::Agent),
         color: None,
     };
     let mut waits = Vec::new();
@@ -323,10 +324,10 @@ async fn send_stops_at_permanent_errors_and_at_the_retry_budget() {
     )])
     .await;
     let c = client(&base);
-    let msg = NewMessage {
+    let msg = SendBody {
         sender: Some("me".into()),
         content: "hi".into(),
-        sender_type: SenderType::Human,
+        sender_type: Some(SenderType::Human),
         color: Some("#aabbcc".into()),
     };
     let mut retries = 0;
@@ -400,10 +401,10 @@ async fn a_bookmark_from_a_response_is_presented_on_the_next_request() {
     ])
     .await;
     let c = client(&base);
-    let msg = NewMessage {
+    let msg = SendBody {
         sender: Some("me".into()),
         content: "hi".into(),
-        sender_type: SenderType::Agent,
+        sender_type: Some(SenderType::Agent),
         color: None,
     };
     c.send_message("r", &msg, "idem-b").await.unwrap();
