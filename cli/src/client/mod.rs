@@ -277,7 +277,7 @@ impl Client {
     /// `GET /api/health`: whether the server is up, and what it offers.
     pub async fn health(&self) -> Result<Health> {
         Ok(self
-            .call(self.request(Method::GET, "/api/health"))
+            .call(self.health_request())
             .await?
             .value)
     }

@@ -22,6 +22,11 @@ pub struct HistoryQuery<'a> {
 }
 
 impl Client {
+    /// `GET /api/health`.
+    pub fn health_request(&self) -> RequestBuilder {
+        self.request(Method::GET, "/api/health")
+    }
+
     /// `POST /api/keys`.
     pub fn create_key_request(&self) -> RequestBuilder {
         self.request(Method::POST, "/api/keys")
