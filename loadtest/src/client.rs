@@ -1,13 +1,13 @@
 //! The HTTP side: the REST calls the scenarios make, through the `meet_ai`
 //! client library (its request builders and its timed calls). Every timed
-//! response's D1 cost (`Server-Timing`) goes into one shared [`Cost`], the
-//! library client's observer.
+//! response's D1 cost (`Server-Timing`, which the library reads) goes into
+//! the shared [`Cost`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use meet_ai::client::{HistoryQuery, Observer};
+use meet_ai::client::HistoryQuery;
 use meet_ai::config::Config;
 use protocol::wire::{Health, KeyCreated, Message, Room, SendBody, SenderType};
 use reqwest::Url;
@@ -91,12 +91,6 @@ impl Cost {
     }
 }
 
-impl Observer for Cost {
-    fn observe(&self, timing: Option<ServerTiming>) {
-        self.record(timing);
-    }
-}
-
 #[derive(Clone)]
 pub struct Client {
     pub base: Url,
@@ -105,7 +99,7 @@ pub struct Client {
     /// For event streams: no total timeout (readers bound each read instead).
     pub stream_http: reqwest::Client,
     pub cost: Arc<Cost>,
-    /// The library's client over `http`, observed by `cost`.
+    /// The library's client over `http`.
     api: meet_ai::client::Client,
     /// The library's client over `stream_http`.
     streams: meet_ai::client::Client,
@@ -130,19 +124,17 @@ impl Client {
         base.set_query(None);
         let http = builder().timeout(Duration::from_secs(30)).build()?;
         let stream_http = builder().build()?;
-        let cost = Arc::new(Cost::default());
         let config = Config {
             url: base.as_str().trim_end_matches('/').to_owned(),
             key: None,
         };
         Ok(Client {
-            api: meet_ai::client::Client::with_http(&config, http.clone())
-                .observed(cost.clone()),
+            api: meet_ai::client::Client::with_http(&config, http.clone()),
             streams: meet_ai::client::Client::with_http(&config, stream_http.clone()),
             base,
             http,
             stream_http,
-            cost,
+            cost: Arc::default(),
         })
     }
 
@@ -160,12 +152,17 @@ impl Client {
         self.streams.with_key(key)
     }
 
-    /// Sends a request and reads its JSON body, timing the whole exchange.
+    /// Sends a request and reads its JSON body, timing the whole exchange;
+    /// a response's D1 cost goes into the tally.
     pub async fn timed<T: serde::de::DeserializeOwned>(
         &self,
         req: reqwest::RequestBuilder,
     ) -> Timed<T> {
-        self.api.timed(req).await
+        let t = self.api.timed(req).await;
+        if t.status != 0 {
+            self.cost.record(t.timing);
+        }
+        t
     }
 
     /// [`Client::timed`] for a request the library may refuse to build (a
@@ -187,7 +184,10 @@ impl Client {
     }
 
     pub async fn health(&self) -> Result<Health> {
-        expect(self.timed(self.api.health_request()).await, "GET /api/health")
+        expect(
+            self.timed(self.api.health_request()).await,
+            "GET /api/health",
+        )
     }
 
     /// A new key, as if from client address `ip` (wrangler dev passes
@@ -199,7 +199,9 @@ impl Client {
     }
 
     pub async fn create_room(&self, key: &str, name: &str) -> Result<Room> {
-        let t = self.timed_built(self.api(key).create_room_request(name)).await;
+        let t = self
+            .timed_built(self.api(key).create_room_request(name))
+            .await;
         expect(t, "POST /api/rooms")
     }
 

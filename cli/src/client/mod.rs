@@ -27,7 +27,7 @@ use tokio_tungstenite::tungstenite::handshake::client::Request as WsRequest;
 
 pub use errors::{error_chain, error_from_parts, error_from_response, root_cause, with_retries};
 pub use requests::HistoryQuery;
-pub use timed::{server_timing, Observer, Timed};
+pub use timed::{server_timing, Timed};
 
 use crate::config::Config;
 use protocol::ErrorCode;
@@ -76,7 +76,7 @@ pub use protocol::wire::Room;
 /// One server, one credential (or none), one connection pool. Clones share
 /// the pool and the bookmark; [`Client::with_key`] is a clone speaking with
 /// another credential (the load generator holds hundreds of keys).
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
     pub base: String,
@@ -85,14 +85,6 @@ pub struct Client {
     /// request so a read after a send sees the send even where reads go to
     /// replicas (shared by clones: one process, one session).
     bookmark: Arc<Mutex<Option<String>>>,
-    /// Told what each timed response cost in D1.
-    observer: Option<Arc<dyn Observer>>,
-}
-
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client").field("base", &self.base).finish()
-    }
 }
 
 impl Client {
@@ -113,14 +105,7 @@ impl Client {
             base: config.url.clone(),
             key: config.key.clone(),
             bookmark: Arc::default(),
-            observer: None,
         }
-    }
-
-    /// This client with an observer of every timed response's D1 cost.
-    pub fn observed(mut self, observer: Arc<dyn Observer>) -> Client {
-        self.observer = Some(observer);
-        self
     }
 
     /// The same server and pool, speaking with `key` (an owner key or a
@@ -276,10 +261,7 @@ impl Client {
 
     /// `GET /api/health`: whether the server is up, and what it offers.
     pub async fn health(&self) -> Result<Health> {
-        Ok(self
-            .call(self.health_request())
-            .await?
-            .value)
+        Ok(self.call(self.health_request()).await?.value)
     }
 
     pub async fn create_key(&self) -> Result<Fetched<KeyCreated>> {

@@ -427,3 +427,38 @@ async fn a_bookmark_from_a_response_is_presented_on_the_next_request() {
         vec![None, Some(new.into()), Some(new.into()), Some(new.into())]
     );
 }
+
+#[tokio::test]
+async fn timed_calls_return_the_server_timing_with_the_body() {
+    let cost = protocol::timing::D1Timing {
+        dur_ms: 1.5,
+        queries: 2,
+        rows_read: 7,
+        rows_written: 1,
+    };
+    let header = format!("Server-Timing: {}\r\n", cost.encode());
+    let (base, _) = fake_server(vec![
+        http("201 Created", &header, MSG),
+        http(
+            "404 Not Found",
+            "",
+            r#"{"error":"gone","code":"not_found"}"#,
+        ),
+    ])
+    .await;
+    let c = client(&base).with_key("mai_abcdefghijklmnopqrstuvwy");
+    let body = SendBody {
+        content: "hi".into(),
+        ..SendBody::default()
+    };
+    let sent: Timed<Message> = c
+        .timed(c.send_message_request("r", &body, None).unwrap())
+        .await;
+    assert!(sent.ok());
+    assert_eq!(sent.timing, Some(cost));
+    let refused: Timed<Message> = c.timed(c.health_request()).await;
+    assert_eq!(
+        (refused.status, refused.body, refused.timing),
+        (404, None, None)
+    );
+}

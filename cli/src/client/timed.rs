@@ -1,8 +1,7 @@
 //! Timed calls, for programs that measure the server (the load generator):
 //! the status, the latency, the body if it decodes, and what the response
-//! says D1 cost it (`Server-Timing`, read with `protocol::timing::D1Timing`).
-//! An [`Observer`] set on the [`Client`] sees every timed response's cost,
-//! which is how a whole run's D1 rows are added up in one place.
+//! says D1 cost it (`Server-Timing`, read with `protocol::timing::D1Timing`),
+//! which the caller adds to its own tally.
 
 use std::time::Instant;
 
@@ -12,12 +11,6 @@ use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::{error_chain, Client};
-
-/// Told the D1 cost of each response a timed call got (`None`: the
-/// response had no `Server-Timing` d1 entry).
-pub trait Observer: Send + Sync {
-    fn observe(&self, timing: Option<D1Timing>);
-}
 
 /// The D1 cost a response's headers report.
 pub fn server_timing(headers: &HeaderMap) -> Option<D1Timing> {
@@ -91,7 +84,6 @@ impl Client {
         let timing = server_timing(resp.headers());
         let bytes = resp.bytes().await;
         let latency_ms = elapsed();
-        self.observe(timing);
         let (body, error) = match bytes {
             Ok(bytes) if status.is_success() => match serde_json::from_slice(&bytes) {
                 Ok(body) => (Some(body), None),
@@ -109,13 +101,6 @@ impl Client {
             timing,
             body,
             error,
-        }
-    }
-
-    /// Tells the observer, if there is one, what a response cost.
-    pub fn observe(&self, timing: Option<D1Timing>) {
-        if let Some(observer) = &self.observer {
-            observer.observe(timing);
         }
     }
 }
