@@ -27,14 +27,7 @@ pub fn parse_server_timing(header: &str) -> Option<ServerTiming> {
 
 /// Whether a URL points at this machine (loopback addresses or localhost).
 pub fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => host.eq_ignore_ascii_case("localhost"),
-    }
+    meet_ai::config::is_loopback(url.as_str())
 }
 
 /// What requests cost, added up across a run.
@@ -238,65 +231,16 @@ impl Client {
         self.timed_built(req).await
     }
 
-    async fn page(&self, key: &str, room: &str, query: HistoryQuery<'_>) -> Result<Vec<Message>> {
-        let t = self
-            .timed_built(self.api(key).history_request(room, &query))
-            .await;
-        expect(t, "GET history")
-    }
-
-    /// The room's whole stored history, oldest first, read with `after`
-    /// paging from its first message (found by paging back with `before`).
-    /// Both walks must agree, or the history is reported as inconsistent.
-    /// Bounded by `max_messages`.
+    /// The room's whole stored history, oldest first (the library's
+    /// `whole_history`: both paging walks must agree). Not counted in the
+    /// cost: it checks a run, it is not part of one.
     pub async fn full_history(
         &self,
         key: &str,
         room: &str,
         max_messages: usize,
     ) -> Result<Vec<Message>> {
-        const PAGE: u32 = 500;
-        fn page<'a>(after: Option<&'a str>, before: Option<&'a str>) -> HistoryQuery<'a> {
-            HistoryQuery {
-                after,
-                before,
-                limit: Some(PAGE),
-            }
-        }
-        // Backwards to the start.
-        let mut back: Vec<Message> = self.page(key, room, page(None, None)).await?;
-        let mut page_len = back.len();
-        while page_len == PAGE as usize && back.len() < max_messages {
-            let first = back[0].id.clone();
-            let mut older = self.page(key, room, page(None, Some(&first))).await?;
-            page_len = older.len();
-            older.append(&mut back);
-            back = older;
-        }
-        let Some(first) = back.first().cloned() else {
-            return Ok(Vec::new());
-        };
-        // Forwards from the first message: the authoritative list.
-        let mut all = vec![first];
-        loop {
-            let last = all.last().map(|m| m.id.clone()).unwrap_or_default();
-            let newer = self.page(key, room, page(Some(&last), None)).await?;
-            let n = newer.len();
-            all.extend(newer);
-            if n < PAGE as usize || all.len() >= max_messages {
-                break;
-            }
-        }
-        let same = all.len() == back.len() && all.iter().zip(&back).all(|(a, b)| a.id == b.id);
-        if !same {
-            return Err(format!(
-                "history paging disagrees: {} messages paging forward, {} paging back",
-                all.len(),
-                back.len()
-            )
-            .into());
-        }
-        Ok(all)
+        Ok(self.api(key).whole_history(room, max_messages).await?)
     }
 }
 

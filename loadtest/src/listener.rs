@@ -70,10 +70,11 @@ impl Arrival {
 }
 
 /// How a stream (one connection) ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
 pub enum StreamEnd {
     /// Still open.
+    #[default]
     Open,
     /// The server said goodbye (`: bye ... reason=<reason>`) and closed.
     Bye(String),
@@ -86,7 +87,7 @@ pub enum StreamEnd {
 }
 
 /// One connection of a listener.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StreamRecord {
     pub opened_us: i64,
     /// When the response (or upgrade) arrived.
@@ -209,14 +210,7 @@ async fn run(
             let mut l = lock(&log);
             l.streams.push(StreamRecord {
                 opened_us: now_us(),
-                connected_us: None,
-                ended_us: None,
-                end: StreamEnd::Open,
-                setup: None,
-                bye_queries: None,
-                bye_rows_read: None,
-                retry_ms: None,
-                messages: 0,
+                ..StreamRecord::default()
             });
         }
         let outcome = match spec.transport {
@@ -336,18 +330,69 @@ async fn unless_stopped<T>(
     }
 }
 
-/// A connection attempt that failed: a server's refusal counts as a
-/// request; 4xx (but 408 and 429) counts towards giving up.
-fn failed(spec: &ListenerSpec, log: &SharedLog, e: meet_ai::error::CliError) -> Outcome {
+/// Opens a connection with `open`, bounded by [`CONNECT_TIMEOUT`], or says
+/// how the attempt ended. A server's answer counts as a request; a refusal
+/// (4xx but 408 and 429) counts towards giving up.
+async fn connect<T>(
+    open: impl Future<Output = meet_ai::error::Result<T>>,
+    spec: &ListenerSpec,
+    log: &SharedLog,
+    stop: &mut watch::Receiver<bool>,
+    deadline: Instant,
+) -> Result<T, Outcome> {
+    let opened = tokio::time::timeout(CONNECT_TIMEOUT, open);
+    let e = match unless_stopped(opened, log, stop, deadline).await {
+        None => return Err(Outcome::Stopped),
+        Some(Err(_)) => {
+            let why = format!("not connected within {} s", CONNECT_TIMEOUT.as_secs());
+            end_stream(log, StreamEnd::Error(why));
+            return Err(Outcome::Failed { refused: false });
+        }
+        Some(Ok(Ok(conn))) => {
+            spec.client.cost.record(None);
+            return Ok(conn);
+        }
+        Some(Ok(Err(e))) => e,
+    };
     if e.status().is_some() {
         spec.client.cost.record(None);
     }
     end_stream(log, StreamEnd::Error(e.to_string()));
-    Outcome::Failed {
+    Err(Outcome::Failed {
         refused: e.status().is_some_and(refused),
+    })
+}
+
+/// Logs what a connection yields until it ends; `clean` says how a clean
+/// end is recorded.
+async fn follow<C: Connection>(
+    conn: &mut C,
+    log: &SharedLog,
+    stream_no: usize,
+    stop: &mut watch::Receiver<bool>,
+    deadline: Instant,
+    clean: impl FnOnce(&C) -> StreamEnd,
+) -> Outcome {
+    loop {
+        let Some(next) = unless_stopped(conn.next(), log, stop, deadline).await else {
+            return Outcome::Stopped;
+        };
+        match next {
+            Ok(Incoming::Message(m)) => arrive(log, stream_no, &m.message),
+            Ok(Incoming::Warning(why)) | Err(Ended::Dropped(why)) => {
+                end_stream(log, StreamEnd::Error(why));
+                return Outcome::Failed { refused: false };
+            }
+            Err(Ended::Clean(_)) => {
+                end_stream(log, clean(conn));
+                return Outcome::Ended;
+            }
+        }
     }
 }
 
+/// One SSE connection. Its setup queries are counted from the goodbye,
+/// which includes the setup its `Server-Timing` reports.
 async fn sse_stream(
     spec: &ListenerSpec,
     log: &SharedLog,
@@ -359,54 +404,31 @@ async fn sse_stream(
     let last = lock(log).last_event_id.clone();
     let api = spec.client.streams(&spec.key);
     let sse = Sse { client: &api };
-    let open = tokio::time::timeout(CONNECT_TIMEOUT, sse.connect(&spec.room, last.as_deref()));
-    let mut conn = match unless_stopped(open, log, stop, deadline).await {
-        None => return Outcome::Stopped,
-        Some(Err(_)) => {
-            end_stream(log, StreamEnd::Error("no response within 15 s".into()));
-            return Outcome::Failed { refused: false };
-        }
-        Some(Ok(Err(e))) => return failed(spec, log, e),
-        Some(Ok(Ok(conn))) => conn,
+    let open = sse.connect(&spec.room, last.as_deref());
+    let mut conn = match connect(open, spec, log, stop, deadline).await {
+        Ok(conn) => conn,
+        Err(outcome) => return outcome,
     };
-    // Counted as a request; its queries are counted from the goodbye,
-    // which includes the setup the header reports.
-    spec.client.cost.record(None);
     connected(log, conn.timing);
-    loop {
-        let Some(next) = unless_stopped(conn.next(), log, stop, deadline).await else {
-            return Outcome::Stopped;
-        };
-        if let Some(r) = conn.decoder().retry {
-            *retry_ms = r;
+    let outcome = follow(&mut conn, log, stream_no, stop, deadline, |conn| {
+        let bye = conn.decoder().bye.clone();
+        if let Some(s) = lock(log).streams.last_mut() {
+            s.retry_ms = Some(conn.decoder().retry.unwrap_or(*retry_ms));
+            s.bye_queries = bye.as_ref().map(|b| b.queries);
+            s.bye_rows_read = bye.as_ref().map(|b| b.rows_read);
         }
-        match next {
-            Ok(Incoming::Message(m)) => arrive(log, stream_no, &m.message),
-            Ok(Incoming::Warning(w)) => {
-                end_stream(log, StreamEnd::Error(w));
-                return Outcome::Failed { refused: false };
-            }
-            Err(Ended::Clean(_)) => {
-                let bye = conn.decoder().bye.clone();
-                if let Some(s) = lock(log).streams.last_mut() {
-                    s.retry_ms = Some(*retry_ms);
-                    s.bye_queries = bye.as_ref().map(|b| b.queries);
-                    s.bye_rows_read = bye.as_ref().map(|b| b.rows_read);
-                }
-                let end = bye.map_or(StreamEnd::Closed, |b| {
-                    StreamEnd::Bye(b.reason.as_str().to_owned())
-                });
-                end_stream(log, end);
-                return Outcome::Ended;
-            }
-            Err(Ended::Dropped(why)) => {
-                end_stream(log, StreamEnd::Error(why));
-                return Outcome::Failed { refused: false };
-            }
-        }
+        bye.map_or(StreamEnd::Closed, |b| {
+            StreamEnd::Bye(b.reason.as_str().to_owned())
+        })
+    })
+    .await;
+    if let Some(r) = conn.decoder().retry {
+        *retry_ms = r;
     }
+    outcome
 }
 
+/// One WebSocket, from the last message received (from now at first).
 async fn ws_stream(
     spec: &ListenerSpec,
     log: &SharedLog,
@@ -416,42 +438,17 @@ async fn ws_stream(
 ) -> Outcome {
     let last = lock(log).last_event_id.clone();
     let api = spec.client.streams(&spec.key);
-    let open = tokio::time::timeout(
-        CONNECT_TIMEOUT,
-        meet_ai::ws::open(&api, &spec.room, last.as_deref()),
-    );
-    let (socket, timing) = match unless_stopped(open, log, stop, deadline).await {
-        None => return Outcome::Stopped,
-        Some(Err(_)) => {
-            end_stream(log, StreamEnd::Error("no upgrade within 15 s".into()));
-            return Outcome::Failed { refused: false };
-        }
-        Some(Ok(Err(e))) => return failed(spec, log, e),
-        Some(Ok(Ok(opened))) => opened,
+    let open = meet_ai::ws::open(&api, &spec.room, last.as_deref());
+    let (socket, timing) = match connect(open, spec, log, stop, deadline).await {
+        Ok(opened) => opened,
+        Err(outcome) => return outcome,
     };
-    spec.client.cost.record(None);
     connected(log, timing);
     let mut conn = WsConnection::new(socket, last.unwrap_or_default());
-    loop {
-        let Some(next) = unless_stopped(conn.next(), log, stop, deadline).await else {
-            return Outcome::Stopped;
-        };
-        match next {
-            Ok(Incoming::Message(m)) => arrive(log, stream_no, &m.message),
-            Ok(Incoming::Warning(w)) => {
-                end_stream(log, StreamEnd::Error(w));
-                return Outcome::Failed { refused: false };
-            }
-            Err(Ended::Clean(_)) => {
-                end_stream(log, StreamEnd::Closed);
-                return Outcome::Ended;
-            }
-            Err(Ended::Dropped(why)) => {
-                end_stream(log, StreamEnd::Error(why));
-                return Outcome::Failed { refused: false };
-            }
-        }
-    }
+    follow(&mut conn, log, stream_no, stop, deadline, |_| {
+        StreamEnd::Closed
+    })
+    .await
 }
 
 /// Waits until every listener has an open stream (true) or `within` passes.

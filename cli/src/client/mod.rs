@@ -7,6 +7,7 @@
 mod cursor;
 mod decisions;
 mod errors;
+mod history;
 mod members;
 mod requests;
 #[cfg(test)]
