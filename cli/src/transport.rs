@@ -9,7 +9,6 @@ use std::time::Duration;
 use protocol::sse::{Bye, Decoder, Event};
 use protocol::timing::D1Timing;
 
-use crate::args::TransportArg;
 use crate::client::{error_from_response, server_timing, Client, RawMessage};
 use crate::error::{CliError, Result};
 use crate::sse::{EventReader, Stop};
@@ -58,26 +57,6 @@ pub trait Connection {
     fn start(&self) -> Option<&str>;
     /// The next thing that arrived, or how the connection ended.
     async fn next(&mut self) -> std::result::Result<Incoming, Ended>;
-}
-
-/// Which transport `listen` uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Chosen {
-    Sse,
-    Ws,
-}
-
-/// The transport for `--transport requested`, given whether the server
-/// announced `features.websocket`.
-pub fn choose(requested: TransportArg, websocket: bool, base: &str) -> Result<Chosen> {
-    match (requested, websocket) {
-        (TransportArg::Sse, _) | (TransportArg::Auto, false) => Ok(Chosen::Sse),
-        (TransportArg::Ws, true) | (TransportArg::Auto, true) => Ok(Chosen::Ws),
-        (TransportArg::Ws, false) => Err(CliError::unsupported(format!(
-            "the server at {base} does not offer WebSocket (its /api/health does not announce \
-             features.websocket); use --transport sse or auto"
-        ))),
-    }
 }
 
 /// `GET /api/rooms/:id/events`, resumed with `Last-Event-ID`.
@@ -197,26 +176,6 @@ pub fn end_of_stream(decoder: &Decoder) -> Ended {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn auto_follows_the_health_announcement_and_ws_requires_it() {
-        let base = "http://127.0.0.1:9";
-        assert_eq!(choose(TransportArg::Auto, true, base), Ok(Chosen::Ws));
-        assert_eq!(choose(TransportArg::Auto, false, base), Ok(Chosen::Sse));
-        assert_eq!(choose(TransportArg::Sse, true, base), Ok(Chosen::Sse));
-        assert_eq!(choose(TransportArg::Sse, false, base), Ok(Chosen::Sse));
-        assert_eq!(choose(TransportArg::Ws, true, base), Ok(Chosen::Ws));
-        let refused = choose(TransportArg::Ws, false, base).unwrap_err();
-        assert_eq!(refused.exit_code(), 8);
-        assert!(
-            refused
-                .message
-                .starts_with("the server at http://127.0.0.1:9 does not offer WebSocket"),
-            "{}",
-            refused.message
-        );
-        assert!(!refused.message.contains('\n'));
-    }
 
     #[test]
     fn only_bye_is_a_clean_end() {

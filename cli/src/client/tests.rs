@@ -1,10 +1,8 @@
 use super::*;
 use crate::backoff::Backoff;
+use meet_ai_e2e::fake::{fake_server, http};
 use protocol::key::CredentialKind;
 use protocol::wire::SenderType;
-use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
 #[test]
 fn error_bodies_become_sentences_and_codes() {
@@ -200,52 +198,6 @@ fn root_cause_drops_os_error_numbers() {
     assert_eq!(root_cause(&io), "Connection refused");
 }
 
-/// A one-route HTTP server: answers each request with the next canned
-/// response and records the request heads it saw.
-pub(crate) async fn fake_server(responses: Vec<String>) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    tokio::spawn(async move {
-        for response in responses {
-            let (mut sock, _) = listener.accept().await.unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            // Read the head and the (small, Content-Length) body.
-            loop {
-                let n = sock.read(&mut chunk).await.unwrap();
-                buf.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&buf).to_string();
-                if let Some(end) = text.find("\r\n\r\n") {
-                    let len = text
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap())
-                        })
-                        .unwrap_or(0);
-                    if buf.len() >= end + 4 + len || n == 0 {
-                        log.lock().unwrap().push(text);
-                        break;
-                    }
-                }
-            }
-            sock.write_all(response.as_bytes()).await.unwrap();
-            sock.shutdown().await.unwrap();
-        }
-    });
-    (base, seen)
-}
-
-pub(crate) fn http(status: &str, extra: &str, body: &str) -> String {
-    format!(
-            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
-            body.len()
-        )
-}
-
 fn idempotency_keys(seen: &[String]) -> Vec<String> {
     seen.iter()
         .map(|req| {
@@ -262,7 +214,7 @@ fn idempotency_keys(seen: &[String]) -> Vec<String> {
 
 const MSG: &str = r#"{"id":"0b6f3c1e-8a7d-4f7e-9c55-7f0e0b2c9d11","room_id":"r","sender":"me","sender_type":"agent","color":null,"content":"hi","created_at":"t"}"#;
 
-pub(crate) fn client(base: &str) -> Client {
+fn client(base: &str) -> Client {
     Client::new(&Config {
         url: base.to_owned(),
         key: Some("mai_abcdefghijklmnopqrstuvwx".into()),
