@@ -193,6 +193,27 @@ impl Api {
             .expect("the whole history")
     }
 
+    /// `PATCH /api/rooms/:id` with `{"public": …}`: what arrived.
+    pub async fn set_public(&self, key: &str, room: &str, public: bool) -> Reply {
+        let path = format!("/api/rooms/{room}");
+        let req = self.request(Method::PATCH, &path, Some(key));
+        Api::send_req(req.json(&json!({ "public": public }))).await
+    }
+
+    /// Sends each `(sender, content)` in turn; the messages as stored.
+    pub async fn send_each<const N: usize>(
+        &self,
+        key: &str,
+        room: &str,
+        each: [(&str, &str); N],
+    ) -> [Message; N] {
+        let mut sent = Vec::with_capacity(N);
+        for (sender, content) in each {
+            sent.push(self.send(key, room, sender, content).await);
+        }
+        sent.try_into().expect("one message each")
+    }
+
     /// Adds a member to the owner's room and returns its token.
     pub async fn add_member(&self, owner: &str, room: &str, handle: &str, role: &str) -> String {
         let reply = self
