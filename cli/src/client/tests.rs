@@ -132,6 +132,16 @@ fn socket_requests_carry_the_key_in_a_header() {
 }
 
 #[test]
+fn a_socket_from_now_has_no_query_and_the_key_still_in_a_header() {
+    // The load generator's listeners and `object_stats` open sockets this way.
+    let token = "mem_abcdefghijklmnopqrstuvwx";
+    let member = client("https://meet-ai.cc").with_key(token);
+    let req = member.ws_request_at("r", None).unwrap();
+    assert_eq!(req.uri().to_string(), "wss://meet-ai.cc/api/rooms/r/ws");
+    assert_eq!(req.headers()["Authorization"], format!("Bearer {token}"));
+}
+
+#[test]
 fn member_tokens_are_keys_too() {
     let c = Client::new(&Config {
         url: "http://127.0.0.1:9".into(),
