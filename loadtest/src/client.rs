@@ -20,11 +20,6 @@ pub use protocol::timing::D1Timing as ServerTiming;
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Reads the D1 entries of a `Server-Timing` header.
-pub fn parse_server_timing(header: &str) -> Option<ServerTiming> {
-    ServerTiming::parse(header)
-}
-
 /// Whether a URL points at this machine (loopback addresses or localhost).
 pub fn is_loopback(url: &Url) -> bool {
     meet_ai::config::is_loopback(url.as_str())
@@ -160,7 +155,7 @@ impl Client {
 
     /// [`Client::timed`] for a request the library may refuse to build (a
     /// malformed key): that is a failure without a response.
-    async fn timed_built<T: serde::de::DeserializeOwned>(
+    pub(crate) async fn timed_built<T: serde::de::DeserializeOwned>(
         &self,
         req: meet_ai::error::Result<reqwest::RequestBuilder>,
     ) -> Timed<T> {

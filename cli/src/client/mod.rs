@@ -27,7 +27,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request as WsRequest;
 
 pub use errors::{error_chain, error_from_parts, error_from_response, root_cause, with_retries};
-pub use requests::HistoryQuery;
+pub use requests::{HistoryQuery, WaitQuery};
 pub use timed::{server_timing, Timed};
 
 use crate::config::Config;
