@@ -24,6 +24,13 @@ impl Backoff {
         cap: Duration::from_secs(8),
     };
 
+    /// The load generator's listeners and sender reconnecting after an
+    /// error: ~250 ms, 500, 1 s, 2, 4, then 8 s.
+    pub const LOAD: Backoff = Backoff {
+        base: Duration::from_millis(250),
+        cap: Duration::from_secs(8),
+    };
+
     /// The wait before attempt number `attempt` (1 for the first retry).
     /// `jitter` is a sample from [0, 1); it spreads the wait over 75-125 % of
     /// the nominal value (never above `cap`), so clients that lost the same
@@ -33,6 +40,34 @@ impl Backoff {
         let nominal = self.base.saturating_mul(1u32 << exp).min(self.cap);
         let factor = 0.75 + 0.5 * jitter.clamp(0.0, 1.0);
         nominal.mul_f64(factor).min(self.cap)
+    }
+}
+
+/// A [`Backoff`] that counts its own attempts: for a loop that retries until
+/// it succeeds, then [`Attempts::reset`]s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempts {
+    backoff: Backoff,
+    attempt: u32,
+}
+
+impl Attempts {
+    pub fn new(backoff: Backoff) -> Attempts {
+        Attempts {
+            backoff,
+            attempt: 0,
+        }
+    }
+
+    /// The wait before the next attempt, jittered.
+    pub fn next_delay(&mut self) -> Duration {
+        self.attempt = self.attempt.saturating_add(1);
+        self.backoff.delay(self.attempt, jitter())
+    }
+
+    /// Back to the first, shortest wait.
+    pub fn reset(&mut self) {
+        self.attempt = 0;
     }
 }
 
@@ -113,6 +148,18 @@ mod tests {
             retry_delay(b, 1, 3, Some(MAX_RETRY_AFTER + Duration::from_secs(1)), 0.9),
             None
         );
+    }
+
+    #[test]
+    fn attempts_count_up_and_reset() {
+        let mut a = Attempts::new(Backoff::LOAD);
+        let waits: Vec<u128> = (0..7).map(|_| ms(a.next_delay())).collect();
+        for (i, w) in waits.iter().enumerate() {
+            let nominal = (250u128 << i).min(8_000);
+            assert!(*w >= nominal * 3 / 4 && *w <= nominal * 5 / 4, "{i}: {w}");
+        }
+        a.reset();
+        assert!(ms(a.next_delay()) <= 313);
     }
 
     #[test]

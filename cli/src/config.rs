@@ -131,6 +131,13 @@ pub fn check_transport(url: &str, credential: bool, allow_http: bool) -> Result<
     )))
 }
 
+/// Whether a URL (any scheme) points at this machine: loopback addresses
+/// or `localhost`.
+pub fn is_loopback(url: &str) -> bool {
+    url.split_once("://")
+        .is_some_and(|(_, rest)| is_loopback_authority(rest))
+}
+
 /// Whether the host of `authority[/path]` (after `http://`) is loopback.
 fn is_loopback_authority(rest: &str) -> bool {
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");

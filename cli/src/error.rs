@@ -172,6 +172,14 @@ impl CliError {
         }
     }
 
+    /// The HTTP status the server refused with, if it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self.kind {
+            Kind::Api { status, .. } => Some(status),
+            _ => None,
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match &self.kind {
             Kind::Api { code, .. } => exit_for(*code),

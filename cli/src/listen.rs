@@ -21,11 +21,12 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::args::TransportArg;
+use crate::args::{choose, Chosen};
 use crate::backoff::{jitter, Backoff};
 use crate::client::{Client, RawMessage};
 use crate::error::{CliError, Kind, Result};
 use crate::output::{is_excluded, Output};
-use crate::transport::{choose, Chosen, Connection, Ended, Incoming, Sse, Transport};
+use crate::transport::{Connection, Ended, Incoming, Sse, Transport};
 use crate::ws::Ws;
 
 #[derive(Debug, Clone, Default)]

@@ -1,19 +1,31 @@
 //! `meet-ai`: the command-line client of meet-ai, for people and coding agents.
 //!
 //! main stays thin: parse, run, and turn the one error into one stderr line
-//! and its documented exit code (see `error::exit`, docs/CLI.md). Everything
-//! else is the `meet_ai` library (src/lib.rs), which the load generator and
-//! the black-box tests use as their client too.
+//! and its documented exit code (see `error::exit`, docs/CLI.md).
+//!
+//! The binary's own modules are the command line: `args` (clap), `commands`
+//! (one function per subcommand), `output` (what reaches the terminal),
+//! `hook` (the Claude Code permission hook) and `listen` (its reconnect,
+//! resume and dedupe loop). Talking to the server is the `meet_ai` library
+//! (src/lib.rs), which the load generator and the black-box tests use as
+//! their client too; its modules are imported here under their own names.
+
+mod args;
+mod commands;
+mod hook;
+mod listen;
+mod output;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use meet_ai::args::{Cli, Command, HookCommand};
-use meet_ai::client::Client;
-use meet_ai::error::{CliError, Kind, Result};
-use meet_ai::output::{self, Output};
-use meet_ai::{commands, config};
+use meet_ai::{backoff, client, config, error, transport, ws};
+
+use args::{Cli, Command, HookCommand};
+use client::Client;
+use error::{CliError, Kind, Result};
+use output::Output;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

@@ -4,16 +4,14 @@
 //! WebSocket ([`crate::ws::Ws`]). The reconnect, resume, dedupe and output
 //! logic in `listen` is the same for both.
 
-use std::collections::VecDeque;
-use std::pin::Pin;
 use std::time::Duration;
 
-use futures_util::{Stream, StreamExt};
-use protocol::sse::{Decoder, Event};
+use protocol::sse::{Bye, Decoder, Event};
+use protocol::timing::D1Timing;
 
-use crate::args::TransportArg;
-use crate::client::{error_from_response, Client, RawMessage};
+use crate::client::{error_from_response, server_timing, Client, RawMessage};
 use crate::error::{CliError, Result};
+use crate::sse::{EventReader, Stop};
 
 /// The server sends a heartbeat at least every 15 s; this much silence means
 /// the connection is dead even if TCP has not noticed.
@@ -61,39 +59,24 @@ pub trait Connection {
     async fn next(&mut self) -> std::result::Result<Incoming, Ended>;
 }
 
-/// Which transport `listen` uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Chosen {
-    Sse,
-    Ws,
-}
-
-/// The transport for `--transport requested`, given whether the server
-/// announced `features.websocket`.
-pub fn choose(requested: TransportArg, websocket: bool, base: &str) -> Result<Chosen> {
-    match (requested, websocket) {
-        (TransportArg::Sse, _) | (TransportArg::Auto, false) => Ok(Chosen::Sse),
-        (TransportArg::Ws, true) | (TransportArg::Auto, true) => Ok(Chosen::Ws),
-        (TransportArg::Ws, false) => Err(CliError::unsupported(format!(
-            "the server at {base} does not offer WebSocket (its /api/health does not announce \
-             features.websocket); use --transport sse or auto"
-        ))),
-    }
-}
-
 /// `GET /api/rooms/:id/events`, resumed with `Last-Event-ID`.
 pub struct Sse<'a> {
     pub client: &'a Client,
 }
 
-type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Vec<u8>>>>>;
-
 pub struct SseConnection {
-    body: Body,
-    decoder: Decoder,
-    pending: VecDeque<Event>,
+    events: EventReader,
     /// The resume point the stream announced as it opened.
     start: Option<String>,
+    /// What opening the stream cost in D1 (its response's `Server-Timing`).
+    pub timing: Option<D1Timing>,
+}
+
+impl SseConnection {
+    /// The stream's state so far: its `retry:` hint, its goodbye.
+    pub fn decoder(&self) -> &Decoder {
+        &self.events.decoder
+    }
 }
 
 impl Transport for Sse<'_> {
@@ -112,46 +95,32 @@ impl Transport for Sse<'_> {
         if !resp.status().is_success() {
             return Err(error_from_response(resp).await);
         }
-        let body = resp
-            .bytes_stream()
-            .map(|r| r.map(|b| b.to_vec()))
-            .boxed_local();
-        let mut conn = SseConnection {
-            body,
-            decoder: Decoder::new(),
-            pending: VecDeque::new(),
-            start: None,
-        };
+        let timing = server_timing(resp.headers());
+        let mut events = EventReader::new(resp);
         // The stream opens with its resume point (a bare `id:`), then a
         // `: connected` comment: read up to either, so the caller knows where
         // this stream starts before it reports being connected.
-        while conn.decoder.last_event_id().is_none()
-            && conn.decoder.comments == 0
-            && conn.pending.is_empty()
+        while events.decoder.last_event_id().is_none()
+            && events.decoder.comments == 0
+            && !events.has_pending()
         {
-            let broke = |why: String| {
-                CliError::unreachable(format!(
+            if let Err(stop) = events.read(IDLE_LIMIT).await {
+                let why = match stop {
+                    Stop::Ended => "it ended".to_owned(),
+                    Stop::Silent(idle) => format!("nothing received for {} s", idle.as_secs()),
+                    Stop::Broken(why) => why,
+                };
+                return Err(CliError::unreachable(format!(
                     "the event stream from {} broke as it opened: {why}",
                     self.client.base
-                ))
-            };
-            match tokio::time::timeout(IDLE_LIMIT, conn.body.next()).await {
-                Ok(Some(Ok(chunk))) => {
-                    let events = conn.decoder.push(&chunk);
-                    conn.pending.extend(events);
-                }
-                Ok(Some(Err(e))) => return Err(broke(describe(&e))),
-                Ok(None) => return Err(broke("it ended".into())),
-                Err(_) => {
-                    return Err(broke(format!(
-                        "nothing received for {} s",
-                        IDLE_LIMIT.as_secs()
-                    )))
-                }
+                )));
             }
         }
-        conn.start = conn.decoder.last_event_id().map(str::to_owned);
-        Ok(conn)
+        Ok(SseConnection {
+            start: events.decoder.last_event_id().map(str::to_owned),
+            events,
+            timing,
+        })
     }
 }
 
@@ -162,22 +131,20 @@ impl Connection for SseConnection {
 
     async fn next(&mut self) -> std::result::Result<Incoming, Ended> {
         loop {
-            if let Some(event) = self.pending.pop_front() {
-                if let Some(incoming) = read_event(&event) {
-                    return Ok(incoming);
+            match self.events.next(IDLE_LIMIT).await {
+                Ok(event) => {
+                    if let Some(incoming) = read_event(&event) {
+                        return Ok(incoming);
+                    }
                 }
-                continue;
-            }
-            match tokio::time::timeout(IDLE_LIMIT, self.body.next()).await {
-                Err(_) => {
+                Err(Stop::Silent(idle)) => {
                     return Err(Ended::Dropped(format!(
                         "nothing received for {} s",
-                        IDLE_LIMIT.as_secs()
+                        idle.as_secs()
                     )))
                 }
-                Ok(Some(Ok(chunk))) => self.pending.extend(self.decoder.push(&chunk)),
-                Ok(Some(Err(e))) => return Err(Ended::Dropped(describe(&e))),
-                Ok(None) => return Err(end_of_stream(&self.decoder)),
+                Err(Stop::Broken(why)) => return Err(Ended::Dropped(why)),
+                Err(Stop::Ended) => return Err(end_of_stream(&self.events.decoder)),
             }
         }
     }
@@ -194,49 +161,21 @@ pub fn read_event(event: &Event) -> Option<Incoming> {
     })
 }
 
-/// A stream that ends after the server's `: bye ...` comment ended on
-/// purpose; any other end is a drop.
+/// A stream that ends after the server's goodbye (`Decoder::bye`) ended on
+/// purpose, noted as the server worded it; any other end is a drop.
 pub fn end_of_stream(decoder: &Decoder) -> Ended {
-    match decoder.last_comment.as_deref() {
-        Some(note) if note.starts_with("bye") => Ended::Clean(note.to_owned()),
-        _ => Ended::Dropped("the server closed the connection".to_owned()),
+    match &decoder.bye {
+        Some(bye) => Ended::Clean(match decoder.last_comment.as_deref() {
+            Some(note) if Bye::parse(note).is_some() => note.to_owned(),
+            _ => bye.comment(),
+        }),
+        None => Ended::Dropped("the server closed the connection".to_owned()),
     }
-}
-
-/// An error with its chain of causes, as one line.
-pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        text = format!("{text}: {next}");
-        cur = next;
-    }
-    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn auto_follows_the_health_announcement_and_ws_requires_it() {
-        let base = "http://127.0.0.1:9";
-        assert_eq!(choose(TransportArg::Auto, true, base), Ok(Chosen::Ws));
-        assert_eq!(choose(TransportArg::Auto, false, base), Ok(Chosen::Sse));
-        assert_eq!(choose(TransportArg::Sse, true, base), Ok(Chosen::Sse));
-        assert_eq!(choose(TransportArg::Sse, false, base), Ok(Chosen::Sse));
-        assert_eq!(choose(TransportArg::Ws, true, base), Ok(Chosen::Ws));
-        let refused = choose(TransportArg::Ws, false, base).unwrap_err();
-        assert_eq!(refused.exit_code(), 8);
-        assert!(
-            refused
-                .message
-                .starts_with("the server at http://127.0.0.1:9 does not offer WebSocket"),
-            "{}",
-            refused.message
-        );
-        assert!(!refused.message.contains('\n'));
-    }
 
     #[test]
     fn only_bye_is_a_clean_end() {

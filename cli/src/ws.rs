@@ -23,9 +23,10 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message as Frame};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::client::{error_from_parts, root_cause, Client, RawMessage};
+use crate::client::{error_chain, error_from_parts, root_cause, server_timing, Client, RawMessage};
 use crate::error::{ApiErrorBody, CliError, Result};
-use crate::transport::{describe, Connection, Ended, Incoming, Transport};
+use crate::transport::{Connection, Ended, Incoming, Transport};
+use protocol::timing::D1Timing;
 
 /// How often the client pings.
 pub const PING_EVERY: Duration = Duration::from_secs(30);
@@ -35,7 +36,7 @@ pub const PONG_WITHIN: Duration = Duration::from_secs(15);
 /// it) may take.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// `GET /api/rooms/:id/ws?after=...`.
 pub struct Ws<'a> {
@@ -67,42 +68,54 @@ impl Transport for Ws<'_> {
                 .pop()
                 .map_or_else(|| START.to_owned(), |m| m.message.id),
         };
-        let request = self.client.ws_request(room, &start)?;
-        let base = &self.client.base;
-        let socket = match tokio::time::timeout(
-            HANDSHAKE_TIMEOUT,
-            tokio_tungstenite::connect_async(request),
-        )
-        .await
-        {
-            Err(_) => {
-                return Err(CliError::unreachable(format!(
-                    "the server at {base} did not open the WebSocket in time"
-                )))
-            }
-            Ok(Err(e)) => {
-                let mut refusal = handshake_error(base, e)?;
-                // tungstenite keeps only the body bytes that came with the
-                // head. The route refuses (401, 404, bad cursor) before it
-                // looks for an upgrade, so a plain GET gets the whole sentence.
-                if !is_error_body(&refusal.body) {
-                    if let Some(body) = self.client.ws_refusal(room, &start, refusal.status).await {
-                        refusal.body = body;
-                    }
+        let (socket, _) = open(self.client, room, Some(&start)).await?;
+        Ok(WsConnection::new(socket, start))
+    }
+}
+
+/// Opens a room's socket, delivering what follows message `after` (from
+/// now without it), with the key in the Authorization header. A refusal
+/// comes back as the server's own error; the D1 cost of the upgrade (its
+/// `Server-Timing`) comes with the socket.
+pub async fn open(
+    client: &Client,
+    room: &str,
+    after: Option<&str>,
+) -> Result<(Socket, Option<D1Timing>)> {
+    let request = client.ws_request_at(room, after)?;
+    let base = &client.base;
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, tokio_tungstenite::connect_async(request)).await {
+        Err(_) => Err(CliError::unreachable(format!(
+            "the server at {base} did not open the WebSocket in time"
+        ))),
+        Ok(Err(e)) => {
+            let mut refusal = handshake_error(base, e)?;
+            // tungstenite keeps only the body bytes that came with the
+            // head. The route refuses (401, 404, bad cursor) before it
+            // looks for an upgrade, so a plain GET gets the whole sentence.
+            if !is_error_body(&refusal.body) {
+                if let Some(body) = client.ws_refusal(room, after, refusal.status).await {
+                    refusal.body = body;
                 }
-                return Err(error_from_parts(
-                    refusal.status,
-                    refusal.retry_after,
-                    &refusal.body,
-                ));
             }
-            Ok(Ok((socket, _))) => socket,
-        };
-        Ok(WsConnection {
+            Err(error_from_parts(
+                refusal.status,
+                refusal.retry_after,
+                &refusal.body,
+            ))
+        }
+        Ok(Ok((socket, response))) => Ok((socket, server_timing(response.headers()))),
+    }
+}
+
+impl WsConnection {
+    /// A connection over a socket [`open`] opened from `start`.
+    pub fn new(socket: Socket, start: String) -> WsConnection {
+        WsConnection {
             socket,
             start,
             keepalive: KeepAlive::new(Instant::now()),
-        })
+        }
     }
 }
 
@@ -142,11 +155,11 @@ fn handshake_error(base: &str, e: WsError) -> std::result::Result<Refusal, CliEr
         )),
         WsError::Tls(e) => CliError::unreachable(format!(
             "cannot reach the server at {base}: {}",
-            describe(&e)
+            error_chain(&e)
         )),
         other => CliError::unreachable(format!(
             "the WebSocket handshake with {base} failed: {}",
-            describe(&other)
+            error_chain(&other)
         )),
     })
 }
@@ -176,7 +189,7 @@ impl Connection for WsConnection {
                             .await;
                     match sent {
                         Ok(Ok(())) => self.keepalive.pinged(Instant::now()),
-                        Ok(Err(e)) => return Err(Ended::Dropped(describe(&e))),
+                        Ok(Err(e)) => return Err(Ended::Dropped(error_chain(&e))),
                         Err(_) => return Err(Ended::Dropped("a ping could not be sent".into())),
                     }
                     continue;
@@ -200,7 +213,7 @@ impl Connection for WsConnection {
                 Some(Ok(Frame::Close(close))) => return Err(closed(close.as_ref())),
                 // Control frames (tungstenite answers pings itself).
                 Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(Ended::Dropped(describe(&e))),
+                Some(Err(e)) => return Err(Ended::Dropped(error_chain(&e))),
                 None => return Err(Ended::Dropped("the server closed the connection".into())),
             }
         }

@@ -92,9 +92,8 @@ async fn listen_prints_only_the_others_messages_in_order_as_json_lines() {
 async fn listen_after_replays_what_followed_then_keeps_following() {
     let api = api();
     let (key, room) = api.key_and_room().await;
-    let m1 = api.send(&key, &room.id, "ada", "one").await;
-    let m2 = api.send(&key, &room.id, "ada", "two").await;
-    let m3 = api.send(&key, &room.id, "bob", "three").await;
+    let each = [("ada", "one"), ("ada", "two"), ("bob", "three")];
+    let [m1, m2, m3] = api.send_each(&key, &room.id, each).await;
     let cli = Cli::new(&base(), Some(&key));
     let mut l = cli.spawn(&["listen", &room.id, "--after", &m1.id, "--count", "3"]);
     assert_eq!(l.event("connected", LONG)["after"], m1.id.as_str());
@@ -311,14 +310,7 @@ async fn websocket_on_a_server_without_it_exits_8_with_one_line() {
 async fn losing_access_ends_listen_with_3() {
     let api = api();
     let (key, room) = api.key_and_room().await;
-    let public = api
-        .call(
-            reqwest::Method::PATCH,
-            &format!("/api/rooms/{}", room.id),
-            Some(&key),
-            Some(serde_json::json!({ "public": true })),
-        )
-        .await;
+    let public = api.set_public(&key, &room.id, true).await;
     assert_eq!(public.status.as_u16(), 200, "{}", public.body);
     // An anonymous reader of the public room.
     let anonymous = Cli::new(&base(), None);
@@ -327,14 +319,7 @@ async fn losing_access_ends_listen_with_3() {
     let first = api.send(&key, &room.id, "ada", "still public").await;
     assert_eq!(l.message(LONG), json(&first));
 
-    let private = api
-        .call(
-            reqwest::Method::PATCH,
-            &format!("/api/rooms/{}", room.id),
-            Some(&key),
-            Some(serde_json::json!({ "public": false })),
-        )
-        .await;
+    let private = api.set_public(&key, &room.id, false).await;
     assert_eq!(private.status.as_u16(), 200, "{}", private.body);
     // The socket learns at its next delivery, the stream at its next poll.
     api.send(&key, &room.id, "ada", "now private").await;

@@ -1,9 +1,13 @@
-//! Typed helpers over the REST API. Each returns what arrived; assertions stay
-//! in the tests.
+//! Typed helpers over the REST API, speaking through the `meet_ai` client
+//! library (its request builders). Each returns what arrived; assertions
+//! stay in the tests. [`Api::call`] and [`Api::request`] take any method,
+//! path, key and body, because many tests deliberately send what the
+//! library would never build (bad JSON, wrong keys, odd queries).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use protocol::wire::{KeyCreated, Message, Room};
+use meet_ai::config::Config;
+use protocol::wire::{KeyCreated, Message, Room, SendBody};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{json, Value};
 
@@ -24,6 +28,8 @@ pub fn fresh_ip() -> String {
 pub struct Api {
     pub base: String,
     pub http: reqwest::Client,
+    /// The library's client for this server, without a key.
+    pub client: meet_ai::client::Client,
 }
 
 /// A response's status, headers and body, read whole.
@@ -55,12 +61,18 @@ impl Reply {
 
 impl Api {
     pub fn new(base: &str) -> Api {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("build http client");
+        let config = Config {
+            url: base.to_owned(),
+            key: None,
+        };
         Api {
             base: base.to_owned(),
-            http: reqwest::Client::builder()
-                .no_proxy()
-                .build()
-                .expect("build http client"),
+            client: meet_ai::client::Client::with_http(&config, http.clone()),
+            http,
         }
     }
 
@@ -69,7 +81,7 @@ impl Api {
     }
 
     pub fn request(&self, method: Method, path: &str, key: Option<&str>) -> RequestBuilder {
-        let mut req = self.http.request(method, self.url(path));
+        let mut req = self.client.request(method, path);
         if let Some(key) = key {
             req = req.bearer_auth(key);
         }
@@ -104,7 +116,8 @@ impl Api {
 
     pub async fn create_key_from(&self, ip: &str) -> Reply {
         Api::send_req(
-            self.request(Method::POST, "/api/keys", None)
+            self.client
+                .create_key_request()
                 .header("CF-Connecting-IP", ip),
         )
         .await
@@ -124,14 +137,8 @@ impl Api {
     }
 
     pub async fn create_room(&self, key: &str, name: &str) -> Room {
-        let reply = self
-            .call(
-                Method::POST,
-                "/api/rooms",
-                Some(key),
-                Some(json!({ "name": name })),
-            )
-            .await;
+        let req = self.as_key(key).create_room_request(name).expect("a key");
+        let reply = Api::send_req(req).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
         serde_json::from_str(&reply.body).expect("room body")
     }
@@ -144,50 +151,67 @@ impl Api {
     }
 
     pub async fn send(&self, key: &str, room: &str, sender: &str, content: &str) -> Message {
-        let reply = self
-            .call(
-                Method::POST,
-                &format!("/api/rooms/{room}/messages"),
-                Some(key),
-                Some(json!({ "sender": sender, "content": content })),
-            )
-            .await;
+        let body = SendBody {
+            sender: Some(sender.to_owned()),
+            content: content.to_owned(),
+            ..SendBody::default()
+        };
+        self.post_message(key, room, &body).await
+    }
+
+    /// The library's client speaking with `key`.
+    pub fn as_key(&self, key: &str) -> meet_ai::client::Client {
+        self.client.with_key(key)
+    }
+
+    /// Posts `body` and expects it stored.
+    async fn post_message(&self, key: &str, room: &str, body: &SendBody) -> Message {
+        let req = self
+            .as_key(key)
+            .send_message_request(room, body, None)
+            .expect("a key");
+        let reply = Api::send_req(req).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
         serde_json::from_str(&reply.body).expect("message body")
     }
 
     pub async fn history(&self, key: &str, room: &str, query: &str) -> Vec<Message> {
-        let reply = self
-            .call(
-                Method::GET,
-                &format!("/api/rooms/{room}/messages{query}"),
-                Some(key),
-                None,
-            )
-            .await;
+        // The query as the test wrote it (any parameter, even one the
+        // library's `HistoryQuery` does not know).
+        let path = format!("/api/rooms/{room}/messages{query}");
+        let reply = Api::send_req(self.request(Method::GET, &path, Some(key))).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         serde_json::from_str(&reply.body).expect("history body")
     }
 
-    /// The whole history of a room, paged forward with `after`.
+    /// The whole history of a room, oldest first (the library's paging,
+    /// back to the first message and forward again).
     pub async fn full_history(&self, key: &str, room: &str) -> Vec<Message> {
-        let mut all: Vec<Message> = Vec::new();
-        loop {
-            let query = match all.last() {
-                Some(m) => format!("?limit=500&after={}", m.id),
-                None => "?limit=500".to_owned(),
-            };
-            // The first page is "latest 500": fine while rooms stay under it,
-            // which tests using this helper guarantee.
-            let page = self.history(key, room, &query).await;
-            if page.is_empty() {
-                return all;
-            }
-            all.extend(page);
-            if all.len() < 500 {
-                return all;
-            }
+        self.as_key(key)
+            .whole_history(room, usize::MAX)
+            .await
+            .expect("the whole history")
+    }
+
+    /// `PATCH /api/rooms/:id` with `{"public": …}`: what arrived.
+    pub async fn set_public(&self, key: &str, room: &str, public: bool) -> Reply {
+        let path = format!("/api/rooms/{room}");
+        let req = self.request(Method::PATCH, &path, Some(key));
+        Api::send_req(req.json(&json!({ "public": public }))).await
+    }
+
+    /// Sends each `(sender, content)` in turn; the messages as stored.
+    pub async fn send_each<const N: usize>(
+        &self,
+        key: &str,
+        room: &str,
+        each: [(&str, &str); N],
+    ) -> [Message; N] {
+        let mut sent = Vec::with_capacity(N);
+        for (sender, content) in each {
+            sent.push(self.send(key, room, sender, content).await);
         }
+        sent.try_into().expect("one message each")
     }
 
     /// Adds a member to the owner's room and returns its token.
@@ -209,15 +233,10 @@ impl Api {
 
     /// Sends with a member token, leaving the sender to the token.
     pub async fn send_as_member(&self, token: &str, room: &str, content: &str) -> Message {
-        let reply = self
-            .call(
-                Method::POST,
-                &format!("/api/rooms/{room}/messages"),
-                Some(token),
-                Some(json!({ "content": content })),
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-        serde_json::from_str(&reply.body).expect("message body")
+        let body = SendBody {
+            content: content.to_owned(),
+            ..SendBody::default()
+        };
+        self.post_message(token, room, &body).await
     }
 }

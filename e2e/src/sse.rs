@@ -1,74 +1,70 @@
-//! Reading a room's event stream the way EventSource does.
+//! Reading a room's event stream the way EventSource does: the request is
+//! the library client's, the body is read by its `EventReader` (whose
+//! `decoder` a test reads through this stream, e.g. `stream.decoder.retry`).
 
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use protocol::sse::{Decoder, Event};
+use meet_ai::sse::EventReader;
+use protocol::sse::Event;
 use protocol::wire::Message;
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 
 pub struct SseStream {
     pub status: StatusCode,
     pub headers: reqwest::header::HeaderMap,
-    body: Option<futures_util::stream::BoxStream<'static, reqwest::Result<Vec<u8>>>>,
-    pub decoder: Decoder,
-    pending: std::collections::VecDeque<Event>,
+    events: EventReader,
     /// The stream ended (cleanly or not).
     pub ended: bool,
 }
 
+impl Deref for SseStream {
+    type Target = EventReader;
+    fn deref(&self) -> &EventReader {
+        &self.events
+    }
+}
+
+impl DerefMut for SseStream {
+    fn deref_mut(&mut self) -> &mut EventReader {
+        &mut self.events
+    }
+}
+
 impl SseStream {
     /// Opens `path` (with query) as an event stream. `key` goes in the
-    /// Authorization header; `last_event_id` as `Last-Event-ID`.
+    /// Authorization header; `last_event_id` as `Last-Event-ID`. Any path
+    /// and any key: tests open streams the server must refuse, too.
     pub async fn open(
         base: &str,
         path: &str,
         key: Option<&str>,
         last_event_id: Option<&str>,
     ) -> SseStream {
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .expect("http client");
-        let mut req = client
-            .get(format!("{base}{path}"))
+        let mut req = crate::api::Api::new(base)
+            .request(Method::GET, path, key)
             .header("Accept", "text/event-stream");
-        if let Some(key) = key {
-            req = req.bearer_auth(key);
-        }
         if let Some(id) = last_event_id {
             req = req.header("Last-Event-ID", id);
         }
         let resp = req.send().await.expect("stream request reaches the server");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = resp.bytes_stream().map(|r| r.map(|b| b.to_vec())).boxed();
         SseStream {
-            status,
-            headers,
-            body: Some(body),
-            decoder: Decoder::new(),
-            pending: Default::default(),
+            status: resp.status(),
+            headers: resp.headers().clone(),
+            events: EventReader::new(resp),
             ended: false,
         }
     }
 
     /// The next event, or `None` if the stream ended or `within` passed.
     pub async fn next_event(&mut self, within: Duration) -> Option<Event> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if let Some(event) = self.pending.pop_front() {
-                return Some(event);
-            }
-            let body = self.body.as_mut()?;
-            match tokio::time::timeout_at(deadline, body.next()).await {
-                Err(_) => return None,
-                Ok(Some(Ok(chunk))) => self.pending.extend(self.decoder.push(&chunk)),
-                Ok(Some(Err(_))) | Ok(None) => {
-                    self.ended = true;
-                    self.body = None;
-                    return self.pending.pop_front();
-                }
+        match tokio::time::timeout(within, self.events.next(within)).await {
+            Err(_) => None,
+            Ok(Ok(event)) => Some(event),
+            Ok(Err(meet_ai::sse::Stop::Silent(_))) => None,
+            Ok(Err(_)) => {
+                self.ended = true;
+                None
             }
         }
     }

@@ -1,4 +1,7 @@
-//! A WebSocket client for the paid variant's `/api/rooms/:id/ws`.
+//! A WebSocket client for the paid variant's `/api/rooms/:id/ws`. The URL
+//! is the `meet_ai` library's; the query and the key are the test's own, so
+//! a test can send what the library never would (`?token=`, a bad cursor,
+//! no key), and so the handshake is built here.
 
 use std::time::Duration;
 
@@ -32,10 +35,7 @@ impl WsClient {
         query: &str,
         key: Option<&str>,
     ) -> Result<WsClient, Refused> {
-        let url = format!(
-            "{}/api/rooms/{room}/ws{query}",
-            base.replacen("http://", "ws://", 1)
-        );
+        let url = meet_ai::client::ws_url_at(base, room, None).expect("an http:// base") + query;
         let mut request = url.into_client_request().expect("ws request");
         if let Some(key) = key {
             request.headers_mut().insert(

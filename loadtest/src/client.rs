@@ -1,75 +1,28 @@
-//! The HTTP side: the REST calls the scenarios make, timed, with the
-//! `Server-Timing` D1 cost of every response added to a shared tally.
+//! The HTTP side: the REST calls the scenarios make, through the `meet_ai`
+//! client library (its request builders and its timed calls). Every timed
+//! response's D1 cost (`Server-Timing`, which the library reads) goes into
+//! the shared [`Cost`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use protocol::wire::{Health, KeyCreated, Message, Room};
-use reqwest::{Method, StatusCode, Url};
+use meet_ai::client::HistoryQuery;
+use meet_ai::config::Config;
+use protocol::wire::{Health, KeyCreated, Message, Room, SendBody, SenderType};
+use reqwest::Url;
 use serde::Serialize;
-use serde_json::json;
+
+pub use meet_ai::client::{error_chain, Timed};
+/// The D1 part of a `Server-Timing` header (`protocol::timing`).
+pub use protocol::timing::D1Timing as ServerTiming;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// The D1 part of a `Server-Timing` header:
-/// `d1;dur=<ms>;desc="<N> queries"`, optionally followed by
-/// `d1-rows-read;desc="<R>"` and `d1-rows-written;desc="<W>"`.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct ServerTiming {
-    pub dur_ms: f64,
-    pub queries: u32,
-    pub rows_read: Option<u64>,
-    pub rows_written: Option<u64>,
-}
-
-/// The leading number of a `desc` value: `"2 queries"` -> 2.
-fn desc_number<T: std::str::FromStr>(params: &[&str]) -> Option<T> {
-    params.iter().find_map(|p| {
-        let v = p.strip_prefix("desc=")?.trim_matches('"');
-        v.split_whitespace().next()?.parse().ok()
-    })
-}
-
-/// Reads the D1 entries of a `Server-Timing` header; `None` without a
-/// well-formed `d1` entry.
-pub fn parse_server_timing(header: &str) -> Option<ServerTiming> {
-    let mut out: Option<ServerTiming> = None;
-    let (mut read, mut written) = (None, None);
-    for entry in header.split(',') {
-        let params: Vec<&str> = entry.split(';').map(str::trim).collect();
-        match params.first().copied() {
-            Some("d1") => {
-                let dur = params.iter().find_map(|p| p.strip_prefix("dur="))?;
-                out = Some(ServerTiming {
-                    dur_ms: dur.parse().ok()?,
-                    queries: desc_number(&params)?,
-                    ..ServerTiming::default()
-                });
-            }
-            Some("d1-rows-read") => read = desc_number(&params),
-            Some("d1-rows-written") => written = desc_number(&params),
-            _ => {}
-        }
-    }
-    out.map(|t| ServerTiming {
-        rows_read: read,
-        rows_written: written,
-        ..t
-    })
-}
-
 /// Whether a URL points at this machine (loopback addresses or localhost).
 pub fn is_loopback(url: &Url) -> bool {
-    let Some(host) = url.host_str() else {
-        return false;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    match host.parse::<std::net::IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => host.eq_ignore_ascii_case("localhost"),
-    }
+    meet_ai::config::is_loopback(url.as_str())
 }
 
 /// What requests cost, added up across a run.
@@ -108,10 +61,9 @@ impl Cost {
                 .fetch_add(u64::from(t.queries), Ordering::Relaxed);
             self.d1_us
                 .fetch_add((t.dur_ms * 1000.0) as u64, Ordering::Relaxed);
-            self.rows_read
-                .fetch_add(t.rows_read.unwrap_or(0), Ordering::Relaxed);
+            self.rows_read.fetch_add(t.rows_read, Ordering::Relaxed);
             self.rows_written
-                .fetch_add(t.rows_written.unwrap_or(0), Ordering::Relaxed);
+                .fetch_add(t.rows_written, Ordering::Relaxed);
         }
     }
 
@@ -127,31 +79,6 @@ impl Cost {
     }
 }
 
-/// One timed request's outcome. Transport failures have `status == 0`.
-#[derive(Debug)]
-pub struct Timed<T> {
-    pub status: u16,
-    pub latency_ms: f64,
-    pub timing: Option<ServerTiming>,
-    pub body: Option<T>,
-    pub error: Option<String>,
-}
-
-impl<T> Timed<T> {
-    pub fn ok(&self) -> bool {
-        (200..300).contains(&self.status) && self.body.is_some()
-    }
-
-    /// The status as a table key: the code, or `error` for no response.
-    pub fn status_key(&self) -> String {
-        if self.status == 0 {
-            "error".to_owned()
-        } else {
-            self.status.to_string()
-        }
-    }
-}
-
 #[derive(Clone)]
 pub struct Client {
     pub base: Url,
@@ -160,6 +87,10 @@ pub struct Client {
     /// For event streams: no total timeout (readers bound each read instead).
     pub stream_http: reqwest::Client,
     pub cost: Arc<Cost>,
+    /// The library's client over `http`.
+    api: meet_ai::client::Client,
+    /// The library's client over `stream_http`.
+    streams: meet_ai::client::Client,
 }
 
 fn builder() -> reqwest::ClientBuilder {
@@ -179,11 +110,19 @@ impl Client {
         }
         base.set_path("");
         base.set_query(None);
+        let http = builder().timeout(Duration::from_secs(30)).build()?;
+        let stream_http = builder().build()?;
+        let config = Config {
+            url: base.as_str().trim_end_matches('/').to_owned(),
+            key: None,
+        };
         Ok(Client {
+            api: meet_ai::client::Client::with_http(&config, http.clone()),
+            streams: meet_ai::client::Client::with_http(&config, stream_http.clone()),
             base,
-            http: builder().timeout(Duration::from_secs(30)).build()?,
-            stream_http: builder().build()?,
-            cost: Arc::new(Cost::default()),
+            http,
+            stream_http,
+            cost: Arc::default(),
         })
     }
 
@@ -191,100 +130,65 @@ impl Client {
         format!("{}{}", self.base.as_str().trim_end_matches('/'), path)
     }
 
-    /// Sends a request and reads its JSON body, timing the whole exchange.
+    /// The library's client for REST calls with `key`.
+    pub fn api(&self, key: &str) -> meet_ai::client::Client {
+        self.api.with_key(key)
+    }
+
+    /// The library's client for streams and sockets with `key`.
+    pub fn streams(&self, key: &str) -> meet_ai::client::Client {
+        self.streams.with_key(key)
+    }
+
+    /// Sends a request and reads its JSON body, timing the whole exchange;
+    /// a response's D1 cost goes into the tally.
     pub async fn timed<T: serde::de::DeserializeOwned>(
         &self,
         req: reqwest::RequestBuilder,
     ) -> Timed<T> {
-        let start = Instant::now();
-        let resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) => {
-                return Timed {
-                    status: 0,
-                    latency_ms: start.elapsed().as_secs_f64() * 1000.0,
-                    timing: None,
-                    body: None,
-                    error: Some(error_chain(&e)),
-                }
-            }
-        };
-        let status = resp.status();
-        let timing = resp
-            .headers()
-            .get("server-timing")
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_server_timing);
-        let bytes = resp.bytes().await;
-        let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
-        self.cost.record(timing);
-        match bytes {
-            Ok(bytes) if status.is_success() => match serde_json::from_slice(&bytes) {
-                Ok(body) => Timed {
-                    status: status.as_u16(),
-                    latency_ms,
-                    timing,
-                    body: Some(body),
-                    error: None,
-                },
-                Err(e) => Timed {
-                    status: status.as_u16(),
-                    latency_ms,
-                    timing,
-                    body: None,
-                    error: Some(format!("unexpected body ({e})")),
-                },
-            },
-            Ok(bytes) => Timed {
-                status: status.as_u16(),
-                latency_ms,
-                timing,
-                body: None,
-                error: Some(String::from_utf8_lossy(&bytes).chars().take(300).collect()),
-            },
-            Err(e) => Timed {
-                status: status.as_u16(),
-                latency_ms,
-                timing,
-                body: None,
-                error: Some(error_chain(&e)),
-            },
+        let t = self.api.timed(req).await;
+        if t.status != 0 {
+            self.cost.record(t.timing);
         }
+        t
     }
 
-    fn request(&self, method: Method, path: &str, key: Option<&str>) -> reqwest::RequestBuilder {
-        let req = self.http.request(method, self.url(path));
-        match key {
-            Some(k) => req.bearer_auth(k),
-            None => req,
+    /// [`Client::timed`] for a request the library may refuse to build (a
+    /// malformed key): that is a failure without a response.
+    pub(crate) async fn timed_built<T: serde::de::DeserializeOwned>(
+        &self,
+        req: meet_ai::error::Result<reqwest::RequestBuilder>,
+    ) -> Timed<T> {
+        match req {
+            Ok(req) => self.timed(req).await,
+            Err(e) => Timed {
+                status: 0,
+                latency_ms: 0.0,
+                timing: None,
+                body: None,
+                error: Some(e.to_string()),
+            },
         }
     }
 
     pub async fn health(&self) -> Result<Health> {
-        let t: Timed<Health> = self
-            .timed(self.request(Method::GET, "/api/health", None))
-            .await;
-        expect(t, "GET /api/health")
+        expect(
+            self.timed(self.api.health_request()).await,
+            "GET /api/health",
+        )
     }
 
     /// A new key, as if from client address `ip` (wrangler dev passes
     /// `CF-Connecting-IP` through; the key limit counts per address).
     pub async fn create_key(&self, ip: &str) -> Result<String> {
-        let t: Timed<KeyCreated> = self
-            .timed(
-                self.request(Method::POST, "/api/keys", None)
-                    .header("CF-Connecting-IP", ip),
-            )
-            .await;
+        let req = self.api.create_key_request().header("CF-Connecting-IP", ip);
+        let t: Timed<KeyCreated> = self.timed(req).await;
         Ok(expect(t, "POST /api/keys")?.key)
     }
 
     pub async fn create_room(&self, key: &str, name: &str) -> Result<Room> {
-        let t: Timed<Room> = self
-            .timed(
-                self.request(Method::POST, "/api/rooms", Some(key))
-                    .json(&json!({ "name": name })),
-            )
+        let t = self
+            .timed_built(self.api(key).create_room_request(name))
             .await;
         expect(t, "POST /api/rooms")
     }
@@ -297,117 +201,54 @@ impl Client {
         content: &str,
         idempotency_key: Option<&str>,
     ) -> Timed<Message> {
-        let mut req = self
-            .request(
-                Method::POST,
-                &format!("/api/rooms/{room}/messages"),
-                Some(key),
-            )
-            .json(&json!({
-                "sender": sender,
-                "content": content,
-                // Not "agent": the loop guard (issue 13) refuses an agent's
-                // send once a room's last 20 messages are all from agents,
-                // and every scenario here sends thousands to one room.
-                "sender_type": "human",
-                "color": "#3366cc",
-            }));
-        if let Some(k) = idempotency_key {
-            req = req.header("Idempotency-Key", k);
-        }
-        self.timed(req).await
+        let body = SendBody {
+            sender: Some(sender.to_owned()),
+            content: content.to_owned(),
+            // Not "agent": the loop guard (issue 13) refuses an agent's
+            // send once a room's last 20 messages are all from agents,
+            // and every scenario here sends thousands to one room.
+            sender_type: Some(SenderType::Human),
+            color: Some("#3366cc".to_owned()),
+        };
+        let req = self
+            .api(key)
+            .send_message_request(room, &body, idempotency_key);
+        self.timed_built(req).await
     }
 
     /// One history page; `query` is the query string without `?`.
     pub async fn history_page(&self, key: &str, room: &str, query: &str) -> Timed<Vec<Message>> {
-        self.timed(self.request(
-            Method::GET,
-            &format!("/api/rooms/{room}/messages?{query}"),
-            Some(key),
-        ))
-        .await
+        let pairs: Vec<(String, String)> = url_query(query);
+        let req = self
+            .api(key)
+            .history_request(room, &HistoryQuery::default())
+            .map(|r| r.query(&pairs));
+        self.timed_built(req).await
     }
 
-    async fn page_or_err(&self, key: &str, room: &str, query: &str) -> Result<Vec<Message>> {
-        let t = self.history_page(key, room, query).await;
-        expect(t, "GET history")
-    }
-
-    /// The room's whole stored history, oldest first, read with `after`
-    /// paging from its first message (found by paging back with `before`).
-    /// Both walks must agree, or the history is reported as inconsistent.
-    /// Bounded by `max_messages`.
+    /// The room's whole stored history, oldest first (the library's
+    /// `whole_history`: both paging walks must agree). Not counted in the
+    /// cost: it checks a run, it is not part of one.
     pub async fn full_history(
         &self,
         key: &str,
         room: &str,
         max_messages: usize,
     ) -> Result<Vec<Message>> {
-        const PAGE: usize = 500;
-        // Backwards to the start.
-        let mut back: Vec<Message> = self.page_or_err(key, room, "limit=500").await?;
-        let mut page_len = back.len();
-        while page_len == PAGE && back.len() < max_messages {
-            let first = back[0].id.clone();
-            let mut page = self
-                .page_or_err(key, room, &format!("limit=500&before={first}"))
-                .await?;
-            page_len = page.len();
-            page.append(&mut back);
-            back = page;
-        }
-        let Some(first) = back.first().cloned() else {
-            return Ok(Vec::new());
-        };
-        // Forwards from the first message: the authoritative list.
-        let mut all = vec![first];
-        loop {
-            let last = all.last().map(|m| m.id.clone()).unwrap_or_default();
-            let page = self
-                .page_or_err(key, room, &format!("limit=500&after={last}"))
-                .await?;
-            let n = page.len();
-            all.extend(page);
-            if n < PAGE || all.len() >= max_messages {
-                break;
-            }
-        }
-        let same = all.len() == back.len() && all.iter().zip(&back).all(|(a, b)| a.id == b.id);
-        if !same {
-            return Err(format!(
-                "history paging disagrees: {} messages paging forward, {} paging back",
-                all.len(),
-                back.len()
-            )
-            .into());
-        }
-        Ok(all)
+        Ok(self.api(key).whole_history(room, max_messages).await?)
     }
+}
+
+/// The pairs of a query string (`limit=1&after=m9`), decoded.
+fn url_query(query: &str) -> Vec<(String, String)> {
+    Url::parse(&format!("http://q/?{query}"))
+        .map(|u| u.query_pairs().into_owned().collect())
+        .unwrap_or_default()
 }
 
 /// The body of a successful response, or an error naming what failed.
 pub fn expect<T>(t: Timed<T>, what: &str) -> Result<T> {
-    if (200..300).contains(&t.status) {
-        if let Some(body) = t.body {
-            return Ok(body);
-        }
-    }
-    let status = StatusCode::from_u16(t.status)
-        .map(|s| s.to_string())
-        .unwrap_or_else(|_| "no response".to_owned());
-    Err(format!("{what}: {status}: {}", t.error.unwrap_or_default().trim()).into())
-}
-
-/// An error with its sources, on one line.
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
+    Ok(t.expect(what)?)
 }
 
 /// A client address for key creation: TEST-NET-2 (198.18.0.0/15), only ever
@@ -420,40 +261,6 @@ pub fn client_ip(run: u32, n: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_the_workers_server_timing() {
-        let t = |dur_ms, queries, rows_read, rows_written| ServerTiming {
-            dur_ms,
-            queries,
-            rows_read,
-            rows_written,
-        };
-        assert_eq!(
-            parse_server_timing(r#"d1;dur=3.5;desc="2 queries""#),
-            Some(t(3.5, 2, None, None))
-        );
-        assert_eq!(
-            parse_server_timing(r#"d1;dur=0.0;desc="1 query""#),
-            Some(t(0.0, 1, None, None))
-        );
-        assert_eq!(
-            parse_server_timing(
-                r#"d1;dur=1.0;desc="2 queries", d1-rows-read;desc="101", d1-rows-written;desc="0""#
-            ),
-            Some(t(1.0, 2, Some(101), Some(0)))
-        );
-        // Other entries around it (a proxy may add its own), in any order.
-        assert_eq!(
-            parse_server_timing(
-                r#"d1-rows-read;desc="7", cdn;dur=1, d1;desc="4 queries";dur=12.0"#
-            ),
-            Some(t(12.0, 4, Some(7), None))
-        );
-        assert_eq!(parse_server_timing("cdn;dur=1"), None);
-        assert_eq!(parse_server_timing("d1;dur=abc"), None);
-        assert_eq!(parse_server_timing(r#"d1-rows-read;desc="7""#), None);
-    }
 
     #[test]
     fn knows_loopback_urls() {
@@ -475,6 +282,18 @@ mod tests {
     }
 
     #[test]
+    fn query_strings_become_pairs() {
+        assert_eq!(
+            url_query("limit=500&before=m%209"),
+            vec![
+                ("limit".to_owned(), "500".to_owned()),
+                ("before".to_owned(), "m 9".to_owned())
+            ]
+        );
+        assert!(url_query("").is_empty());
+    }
+
+    #[test]
     fn client_ips_are_test_net_and_distinct() {
         let ips: std::collections::HashSet<String> = (0..2000).map(|n| client_ip(7, n)).collect();
         assert_eq!(ips.len(), 2000);
@@ -493,8 +312,8 @@ mod tests {
         c.record(Some(ServerTiming {
             dur_ms: 1.5,
             queries: 2,
-            rows_read: Some(10),
-            rows_written: Some(1),
+            rows_read: 10,
+            rows_written: 1,
         }));
         c.record(None);
         let t = c.totals();

@@ -1,5 +1,8 @@
 //! Listeners: clients that follow a room live, over SSE or WebSocket, and
-//! reconnect the way real clients do.
+//! reconnect the way real clients do. The connections themselves are the
+//! `meet_ai` library's transports (the ones `meet-ai listen` uses: the key
+//! in the Authorization header, the goodbye read by `protocol::sse`); this
+//! module only schedules them and logs what arrives.
 //!
 //! - SSE behaves like `EventSource`: when the server ends a stream (its
 //!   `: bye queries=N reason=...` comment, then end of body) it waits the
@@ -12,17 +15,19 @@
 //! Each listener appends to a [`ListenerLog`] shared with the scenario, which
 //! watches it while the run goes on and judges it at the end.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use protocol::sse::Decoder;
+use meet_ai::backoff::Attempts;
+use meet_ai::transport::{Connection, Ended, Incoming, Sse, Transport as _};
+use meet_ai::ws::WsConnection;
 use protocol::wire::Message;
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::client::{error_chain, parse_server_timing, Client, ServerTiming};
+use crate::client::{Client, ServerTiming};
 use crate::content::{self, now_us, Stamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -65,10 +70,11 @@ impl Arrival {
 }
 
 /// How a stream (one connection) ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
 pub enum StreamEnd {
     /// Still open.
+    #[default]
     Open,
     /// The server said goodbye (`: bye ... reason=<reason>`) and closed.
     Bye(String),
@@ -81,7 +87,7 @@ pub enum StreamEnd {
 }
 
 /// One connection of a listener.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct StreamRecord {
     pub opened_us: i64,
     /// When the response (or upgrade) arrived.
@@ -144,9 +150,6 @@ pub struct ListenerSpec {
 const MAX_STREAMS: usize = 20_000;
 /// Longest wait for response headers or a WebSocket upgrade.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-/// Longest silence on an SSE stream: the server writes a heartbeat at least
-/// every 15 s, so three missed beats means the stream is dead.
-const SSE_READ_TIMEOUT: Duration = Duration::from_secs(45);
 /// Consecutive refusals (4xx other than 429) after which a listener gives up.
 const MAX_REFUSALS: u32 = 5;
 
@@ -164,39 +167,10 @@ pub fn spawn(
     (log, handle)
 }
 
-/// Exponential backoff with jitter, for errors.
-#[derive(Debug)]
-pub struct Backoff {
-    next_ms: u64,
-}
-
-impl Backoff {
-    const FIRST_MS: u64 = 250;
-    const MAX_MS: u64 = 8_000;
-
-    pub fn new() -> Backoff {
-        Backoff {
-            next_ms: Backoff::FIRST_MS,
-        }
-    }
-
-    /// The next wait: 250 ms doubling to 8 s, each ±25 %.
-    pub fn next_delay(&mut self) -> Duration {
-        let base = self.next_ms;
-        self.next_ms = (self.next_ms * 2).min(Backoff::MAX_MS);
-        let jitter = fastrand::u64(0..=base / 2);
-        Duration::from_millis(base - base / 4 + jitter)
-    }
-
-    pub fn reset(&mut self) {
-        self.next_ms = Backoff::FIRST_MS;
-    }
-}
-
-impl Default for Backoff {
-    fn default() -> Backoff {
-        Backoff::new()
-    }
+/// Exponential backoff with jitter, for errors: the library's, from 250 ms
+/// doubling to 8 s, each ±25 %.
+pub fn backoff() -> Attempts {
+    Attempts::new(meet_ai::backoff::Backoff::LOAD)
 }
 
 /// Sleeps, returning early (true) if the run stops or the deadline passes.
@@ -206,32 +180,6 @@ async fn pause(d: Duration, stop: &mut watch::Receiver<bool>, deadline: Instant)
         _ = tokio::time::sleep_until(until) => Instant::now() >= deadline || *stop.borrow(),
         _ = stop.changed() => true,
     }
-}
-
-/// Reads `: bye queries=N reason=R` (the comment text after the colon).
-pub fn parse_bye(comment: &str) -> Option<(u32, String)> {
-    let rest = comment.trim().strip_prefix("bye")?;
-    let mut queries = None;
-    let mut reason = String::new();
-    for part in rest.split_whitespace() {
-        if let Some(v) = part.strip_prefix("queries=") {
-            queries = v.parse().ok();
-        } else if let Some(v) = part.strip_prefix("reason=") {
-            reason = v.to_owned();
-        }
-    }
-    Some((queries?, reason))
-}
-
-/// The `rows_read=N` of a goodbye comment (`None` for another comment).
-pub fn bye_rows_read(comment: &str) -> Option<u64> {
-    comment
-        .trim()
-        .strip_prefix("bye")?
-        .split_whitespace()
-        .find_map(|p| p.strip_prefix("rows_read="))?
-        .parse()
-        .ok()
 }
 
 /// What one connection attempt came to.
@@ -250,7 +198,7 @@ async fn run(
     mut stop: watch::Receiver<bool>,
     deadline: Instant,
 ) {
-    let mut backoff = Backoff::new();
+    let mut backoff = backoff();
     // EventSource's reconnection time until the server sends `retry:`.
     let mut retry_ms: u64 = 1_000;
     let mut refusals = 0;
@@ -262,14 +210,7 @@ async fn run(
             let mut l = lock(&log);
             l.streams.push(StreamRecord {
                 opened_us: now_us(),
-                connected_us: None,
-                ended_us: None,
-                end: StreamEnd::Open,
-                setup: None,
-                bye_queries: None,
-                bye_rows_read: None,
-                retry_ms: None,
-                messages: 0,
+                ..StreamRecord::default()
             });
         }
         let outcome = match spec.transport {
@@ -343,7 +284,7 @@ fn end_stream(log: &SharedLog, end: StreamEnd) {
 }
 
 /// Records a message that arrived on the current stream.
-fn arrive(log: &SharedLog, stream_no: usize, message: &Message, event_id: Option<&str>) {
+fn arrive(log: &SharedLog, stream_no: usize, message: &Message) {
     let recv_us = now_us();
     let mut l = lock(log);
     let connected_us = l.streams.last().and_then(|s| s.connected_us).unwrap_or(0);
@@ -355,7 +296,7 @@ fn arrive(log: &SharedLog, stream_no: usize, message: &Message, event_id: Option
         stream: stream_no,
         across_reconnect: stamp.is_some_and(|s| s.sent_us < connected_us),
     });
-    l.last_event_id = Some(event_id.unwrap_or(&message.id).to_owned());
+    l.last_event_id = Some(message.id.clone());
     if let Some(s) = l.streams.last_mut() {
         s.messages += 1;
     }
@@ -374,6 +315,84 @@ fn refused(status: u16) -> bool {
     (400..500).contains(&status) && status != 429 && status != 408
 }
 
+/// Runs `fut` until it finishes, the run stops or the deadline passes
+/// (`None`: the current stream is marked stopped).
+async fn unless_stopped<T>(
+    fut: impl Future<Output = T>,
+    log: &SharedLog,
+    stop: &mut watch::Receiver<bool>,
+    deadline: Instant,
+) -> Option<T> {
+    tokio::select! {
+        r = fut => Some(r),
+        _ = stop.changed() => { end_stream(log, StreamEnd::Stopped); None }
+        _ = tokio::time::sleep_until(deadline) => { end_stream(log, StreamEnd::Stopped); None }
+    }
+}
+
+/// Opens a connection with `open`, bounded by [`CONNECT_TIMEOUT`], or says
+/// how the attempt ended. A server's answer counts as a request; a refusal
+/// (4xx but 408 and 429) counts towards giving up.
+async fn connect<T>(
+    open: impl Future<Output = meet_ai::error::Result<T>>,
+    spec: &ListenerSpec,
+    log: &SharedLog,
+    stop: &mut watch::Receiver<bool>,
+    deadline: Instant,
+) -> Result<T, Outcome> {
+    let opened = tokio::time::timeout(CONNECT_TIMEOUT, open);
+    let e = match unless_stopped(opened, log, stop, deadline).await {
+        None => return Err(Outcome::Stopped),
+        Some(Err(_)) => {
+            let why = format!("not connected within {} s", CONNECT_TIMEOUT.as_secs());
+            end_stream(log, StreamEnd::Error(why));
+            return Err(Outcome::Failed { refused: false });
+        }
+        Some(Ok(Ok(conn))) => {
+            spec.client.cost.record(None);
+            return Ok(conn);
+        }
+        Some(Ok(Err(e))) => e,
+    };
+    if e.status().is_some() {
+        spec.client.cost.record(None);
+    }
+    end_stream(log, StreamEnd::Error(e.to_string()));
+    Err(Outcome::Failed {
+        refused: e.status().is_some_and(refused),
+    })
+}
+
+/// Logs what a connection yields until it ends; `clean` says how a clean
+/// end is recorded.
+async fn follow<C: Connection>(
+    conn: &mut C,
+    log: &SharedLog,
+    stream_no: usize,
+    stop: &mut watch::Receiver<bool>,
+    deadline: Instant,
+    clean: impl FnOnce(&C) -> StreamEnd,
+) -> Outcome {
+    loop {
+        let Some(next) = unless_stopped(conn.next(), log, stop, deadline).await else {
+            return Outcome::Stopped;
+        };
+        match next {
+            Ok(Incoming::Message(m)) => arrive(log, stream_no, &m.message),
+            Ok(Incoming::Warning(why)) | Err(Ended::Dropped(why)) => {
+                end_stream(log, StreamEnd::Error(why));
+                return Outcome::Failed { refused: false };
+            }
+            Err(Ended::Clean(_)) => {
+                end_stream(log, clean(conn));
+                return Outcome::Ended;
+            }
+        }
+    }
+}
+
+/// One SSE connection. Its setup queries are counted from the goodbye,
+/// which includes the setup its `Server-Timing` reports.
 async fn sse_stream(
     spec: &ListenerSpec,
     log: &SharedLog,
@@ -383,120 +402,33 @@ async fn sse_stream(
     retry_ms: &mut u64,
 ) -> Outcome {
     let last = lock(log).last_event_id.clone();
-    let mut req = spec
-        .client
-        .stream_http
-        .get(spec.client.url(&format!("/api/rooms/{}/events", spec.room)))
-        .bearer_auth(&spec.key)
-        .header("Accept", "text/event-stream")
-        .header("Cache-Control", "no-cache");
-    if let Some(id) = &last {
-        req = req.header("Last-Event-ID", id);
-    }
-    let sent = tokio::select! {
-        r = tokio::time::timeout(CONNECT_TIMEOUT, req.send()) => r,
-        _ = stop.changed() => { end_stream(log, StreamEnd::Stopped); return Outcome::Stopped; }
-        _ = tokio::time::sleep_until(deadline) => { end_stream(log, StreamEnd::Stopped); return Outcome::Stopped; }
+    let api = spec.client.streams(&spec.key);
+    let sse = Sse { client: &api };
+    let open = sse.connect(&spec.room, last.as_deref());
+    let mut conn = match connect(open, spec, log, stop, deadline).await {
+        Ok(conn) => conn,
+        Err(outcome) => return outcome,
     };
-    let resp = match sent {
-        Err(_) => {
-            end_stream(
-                log,
-                StreamEnd::Error("no response headers within 15 s".into()),
-            );
-            return Outcome::Failed { refused: false };
+    connected(log, conn.timing);
+    let outcome = follow(&mut conn, log, stream_no, stop, deadline, |conn| {
+        let bye = conn.decoder().bye.clone();
+        if let Some(s) = lock(log).streams.last_mut() {
+            s.retry_ms = Some(conn.decoder().retry.unwrap_or(*retry_ms));
+            s.bye_queries = bye.as_ref().map(|b| b.queries);
+            s.bye_rows_read = bye.as_ref().map(|b| b.rows_read);
         }
-        Ok(Err(e)) => {
-            end_stream(log, StreamEnd::Error(error_chain(&e)));
-            return Outcome::Failed { refused: false };
-        }
-        Ok(Ok(r)) => r,
-    };
-    let status = resp.status().as_u16();
-    let setup = resp
-        .headers()
-        .get("server-timing")
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_server_timing);
-    // Counted as a request; its queries are counted from the goodbye comment,
-    // which includes the setup the header reports.
-    spec.client.cost.record(None);
-    if status != 200 {
-        let body = resp.text().await.unwrap_or_default();
-        end_stream(
-            log,
-            StreamEnd::Error(format!(
-                "status {status}: {}",
-                body.chars().take(200).collect::<String>()
-            )),
-        );
-        return Outcome::Failed {
-            refused: refused(status),
-        };
+        bye.map_or(StreamEnd::Closed, |b| {
+            StreamEnd::Bye(b.reason.as_str().to_owned())
+        })
+    })
+    .await;
+    if let Some(r) = conn.decoder().retry {
+        *retry_ms = r;
     }
-    connected(log, setup);
-    let mut body = resp.bytes_stream();
-    let mut decoder = Decoder::new();
-    let mut comments_seen = 0;
-    let mut bye: Option<(u32, String)> = None;
-    loop {
-        let next = tokio::select! {
-            n = tokio::time::timeout(SSE_READ_TIMEOUT, body.next()) => n,
-            _ = stop.changed() => { end_stream(log, StreamEnd::Stopped); return Outcome::Stopped; }
-            _ = tokio::time::sleep_until(deadline) => { end_stream(log, StreamEnd::Stopped); return Outcome::Stopped; }
-        };
-        match next {
-            Err(_) => {
-                end_stream(log, StreamEnd::Error("no bytes for 45 s".into()));
-                return Outcome::Failed { refused: false };
-            }
-            Ok(Some(Err(e))) => {
-                end_stream(log, StreamEnd::Error(error_chain(&e)));
-                return Outcome::Failed { refused: false };
-            }
-            Ok(None) => {
-                if let Some(s) = lock(log).streams.last_mut() {
-                    s.retry_ms = Some(*retry_ms);
-                }
-                let end = match bye {
-                    Some((_, reason)) => StreamEnd::Bye(reason),
-                    None => StreamEnd::Closed,
-                };
-                end_stream(log, end);
-                return Outcome::Ended;
-            }
-            Ok(Some(Ok(chunk))) => {
-                for event in decoder.push(&chunk) {
-                    if event.event != "message" {
-                        continue;
-                    }
-                    match serde_json::from_str::<Message>(&event.data) {
-                        Ok(m) => arrive(log, stream_no, &m, event.id.as_deref()),
-                        Err(e) => {
-                            end_stream(log, StreamEnd::Error(format!("bad event data ({e})")));
-                            return Outcome::Failed { refused: false };
-                        }
-                    }
-                }
-                if let Some(r) = decoder.retry {
-                    *retry_ms = r;
-                }
-                if decoder.comments > comments_seen {
-                    comments_seen = decoder.comments;
-                    if let Some(b) = decoder.last_comment.as_deref().and_then(parse_bye) {
-                        if let Some(s) = lock(log).streams.last_mut() {
-                            s.bye_queries = Some(b.0);
-                            s.bye_rows_read =
-                                decoder.last_comment.as_deref().and_then(bye_rows_read);
-                        }
-                        bye = Some(b);
-                    }
-                }
-            }
-        }
-    }
+    outcome
 }
 
+/// One WebSocket, from the last message received (from now at first).
 async fn ws_stream(
     spec: &ListenerSpec,
     log: &SharedLog,
@@ -505,64 +437,18 @@ async fn ws_stream(
     deadline: Instant,
 ) -> Outcome {
     let last = lock(log).last_event_id.clone();
-    let mut url = spec.client.base.clone();
-    let secure = url.scheme() == "https";
-    let _ = url.set_scheme(if secure { "wss" } else { "ws" });
-    url.set_path(&format!("/api/rooms/{}/ws", spec.room));
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("token", &spec.key);
-        if let Some(id) = &last {
-            q.append_pair("after", id);
-        }
-    }
-    let connect = crate::ws::connect(url);
-    let conn = tokio::select! {
-        r = tokio::time::timeout(CONNECT_TIMEOUT, connect) => r,
-        _ = stop.changed() => { end_stream(log, StreamEnd::Stopped); return Outcome::Stopped; }
-        _ = tokio::time::sleep_until(deadline) => { end_stream(log, StreamEnd::Stopped); return Outcome::Stopped; }
+    let api = spec.client.streams(&spec.key);
+    let open = meet_ai::ws::open(&api, &spec.room, last.as_deref());
+    let (socket, timing) = match connect(open, spec, log, stop, deadline).await {
+        Ok(opened) => opened,
+        Err(outcome) => return outcome,
     };
-    spec.client.cost.record(None);
-    let mut ws = match conn {
-        Err(_) => {
-            end_stream(log, StreamEnd::Error("no upgrade within 15 s".into()));
-            return Outcome::Failed { refused: false };
-        }
-        Ok(Err(e)) => {
-            let refused = e.status.is_some_and(refused);
-            end_stream(log, StreamEnd::Error(e.message));
-            return Outcome::Failed { refused };
-        }
-        Ok(Ok(ws)) => ws,
-    };
-    connected(log, ws.timing);
-    loop {
-        let next = tokio::select! {
-            n = ws.stream.next() => n,
-            _ = stop.changed() => { end_stream(log, StreamEnd::Stopped); return Outcome::Stopped; }
-            _ = tokio::time::sleep_until(deadline) => { end_stream(log, StreamEnd::Stopped); return Outcome::Stopped; }
-        };
-        use tokio_tungstenite::tungstenite::Message as Frame;
-        match next {
-            None | Some(Ok(Frame::Close(_))) => {
-                end_stream(log, StreamEnd::Closed);
-                return Outcome::Ended;
-            }
-            Some(Err(e)) => {
-                end_stream(log, StreamEnd::Error(error_chain(&e)));
-                return Outcome::Failed { refused: false };
-            }
-            Some(Ok(Frame::Text(text))) => match crate::ws::parse_frame(text.as_str()) {
-                Ok(Some(m)) => arrive(log, stream_no, &m, None),
-                Ok(None) => {}
-                Err(e) => {
-                    end_stream(log, StreamEnd::Error(e));
-                    return Outcome::Failed { refused: false };
-                }
-            },
-            Some(Ok(_)) => {}
-        }
-    }
+    connected(log, timing);
+    let mut conn = WsConnection::new(socket, last.unwrap_or_default());
+    follow(&mut conn, log, stream_no, stop, deadline, |_| {
+        StreamEnd::Closed
+    })
+    .await
 }
 
 /// Waits until every listener has an open stream (true) or `within` passes.
@@ -597,38 +483,6 @@ pub async fn wait_caught_up(logs: &[SharedLog], last_id: &str, within: Duration)
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_the_goodbye_comment() {
-        assert_eq!(
-            parse_bye("bye queries=42 reason=budget"),
-            Some((42, "budget".to_owned()))
-        );
-        assert_eq!(parse_bye("bye queries=3"), Some((3, String::new())));
-        assert_eq!(parse_bye("heartbeat"), None);
-        assert_eq!(parse_bye("connected"), None);
-        assert_eq!(parse_bye("bye reason=error"), None);
-        assert_eq!(
-            bye_rows_read("bye queries=47 rows_read=56 reason=budget"),
-            Some(56)
-        );
-        assert_eq!(bye_rows_read("heartbeat rows_read=3"), None);
-    }
-
-    #[test]
-    fn backoff_doubles_to_a_cap_with_jitter() {
-        let mut b = Backoff::new();
-        let waits: Vec<u128> = (0..8).map(|_| b.next_delay().as_millis()).collect();
-        for (i, w) in waits.iter().enumerate() {
-            let base = (250u128 << i).min(8_000);
-            assert!(
-                *w >= base * 3 / 4 && *w <= base * 5 / 4,
-                "wait {i}: {w} vs {base}"
-            );
-        }
-        b.reset();
-        assert!(b.next_delay().as_millis() <= 313);
-    }
 
     #[test]
     fn latency_needs_a_stamp() {

@@ -1,18 +1,17 @@
-//! The member and mention calls the `wake` and `waiting` scenarios make:
-//! adding a member, sending with its token, and `GET …/wait`, which holds
-//! the request open up to its timeout and may answer 204 with no body (so it
-//! cannot go through [`Client::timed`], whose client has a 30 s total bound).
+//! The member and mention calls the `wake` and `waiting` scenarios make
+//! (requests built by the `meet_ai` library): adding a member, sending with
+//! its token, and `GET …/wait`, which holds the request open up to its
+//! timeout and may answer 204 with no body (so it cannot go through
+//! [`Client::timed`], whose client has a 30 s total bound).
 
 use std::time::Duration;
 
-use protocol::wire::{MemberCreated, Message, Waited};
-use reqwest::Method;
-use serde_json::json;
+use meet_ai::client::{server_timing, WaitQuery};
+use protocol::role::Role;
+use protocol::wire::{MemberCreated, Message, SendBody, Waited};
 use tokio::time::Instant;
 
-use crate::client::{
-    error_chain, expect, parse_server_timing, Client, Result, ServerTiming, Timed,
-};
+use crate::client::{error_chain, expect, Client, Result, ServerTiming, Timed};
 
 /// One `GET …/wait` call's outcome. Transport failures have `status == 0`.
 #[derive(Debug)]
@@ -33,28 +32,6 @@ impl WaitCall {
     }
 }
 
-/// Percent-encodes a handle for a query string (handles are
-/// `[A-Za-z0-9_.-]` in practice; anything else is escaped byte by byte).
-fn query_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// The path and query of a wait call.
-pub fn wait_path(room: &str, handle: &str, timeout_s: u32, ack: bool) -> String {
-    format!(
-        "/api/rooms/{room}/wait?for={}&timeout={timeout_s}{}",
-        query_escape(handle),
-        if ack { "&ack=1" } else { "" }
-    )
-}
-
 impl Client {
     /// Adds a member to the owner's room; returns its `mem_` token.
     pub async fn add_member(
@@ -64,32 +41,20 @@ impl Client {
         handle: &str,
         role: &str,
     ) -> Result<String> {
-        let t: Timed<MemberCreated> = self
-            .timed(
-                self.http
-                    .request(
-                        Method::POST,
-                        self.url(&format!("/api/rooms/{room}/members")),
-                    )
-                    .bearer_auth(key)
-                    .json(&json!({ "handle": handle, "role": role })),
-            )
-            .await;
+        let role = Role::parse(role).ok_or_else(|| format!("no role {role:?}"))?;
+        let req = self.api(key).invite_request(room, handle, role)?;
+        let t: Timed<MemberCreated> = self.timed(req).await;
         Ok(expect(t, "POST /api/rooms/:id/members")?.token)
     }
 
     /// Sends with a member token (the sender is the token's handle).
     pub async fn post_as_member(&self, token: &str, room: &str, content: &str) -> Timed<Message> {
-        self.timed(
-            self.http
-                .request(
-                    Method::POST,
-                    self.url(&format!("/api/rooms/{room}/messages")),
-                )
-                .bearer_auth(token)
-                .json(&json!({ "content": content })),
-        )
-        .await
+        let body = SendBody {
+            content: content.to_owned(),
+            ..SendBody::default()
+        };
+        self.timed_built(self.api(token).send_message_request(room, &body, None))
+            .await
     }
 
     /// `GET /api/rooms/:room/wait?for=<handle>&timeout=<s>[&ack=1]`, bounded
@@ -103,30 +68,35 @@ impl Client {
         ack: bool,
     ) -> WaitCall {
         let started = Instant::now();
-        let req = self
-            .stream_http
-            .get(self.url(&wait_path(room, handle, timeout_s, ack)))
-            .bearer_auth(token)
-            .timeout(Duration::from_secs(u64::from(timeout_s) + 30));
-        let resp = match req.send().await {
+        let query = WaitQuery {
+            for_handle: handle,
+            timeout: u64::from(timeout_s),
+            any: false,
+            ack,
+        };
+        let sent = match self.streams(token).wait_request(room, &query) {
+            Ok(req) => req
+                .timeout(Duration::from_secs(u64::from(timeout_s) + 30))
+                .send()
+                .await
+                .map_err(|e| error_chain(&e)),
+            Err(e) => Err(e.to_string()),
+        };
+        let resp = match sent {
             Ok(r) => r,
-            Err(e) => {
+            Err(error) => {
                 return WaitCall {
                     status: 0,
                     started,
                     ended: Instant::now(),
                     timing: None,
                     body: None,
-                    error: Some(error_chain(&e)),
+                    error: Some(error),
                 }
             }
         };
         let status = resp.status().as_u16();
-        let timing = resp
-            .headers()
-            .get("server-timing")
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_server_timing);
+        let timing = server_timing(resp.headers());
         let bytes = resp.bytes().await;
         let ended = Instant::now();
         self.cost.record(timing);
@@ -174,21 +144,4 @@ pub async fn mention_room(client: &Client, ip: &str, name: &str) -> Result<Menti
         waiter,
         caller,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn wait_paths_escape_the_handle() {
-        assert_eq!(
-            wait_path("r1", "waiter", 30, true),
-            "/api/rooms/r1/wait?for=waiter&timeout=30&ack=1"
-        );
-        assert_eq!(
-            wait_path("r1", "a b&c", 50, false),
-            "/api/rooms/r1/wait?for=a%20b%26c&timeout=50"
-        );
-    }
 }

@@ -416,3 +416,27 @@ pub enum ContentSource {
     File(PathBuf),
     Stdin,
 }
+
+/// Which transport `listen` uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chosen {
+    Sse,
+    Ws,
+}
+
+/// The transport for `--transport requested`, given whether the server
+/// announced `features.websocket`.
+pub fn choose(
+    requested: TransportArg,
+    websocket: bool,
+    base: &str,
+) -> crate::error::Result<Chosen> {
+    match (requested, websocket) {
+        (TransportArg::Sse, _) | (TransportArg::Auto, false) => Ok(Chosen::Sse),
+        (TransportArg::Ws, true) | (TransportArg::Auto, true) => Ok(Chosen::Ws),
+        (TransportArg::Ws, false) => Err(crate::error::CliError::unsupported(format!(
+            "the server at {base} does not offer WebSocket (its /api/health does not announce \
+             features.websocket); use --transport sse or auto"
+        ))),
+    }
+}

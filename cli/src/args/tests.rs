@@ -330,3 +330,23 @@ fn member_commands_parse() {
         Command::Whoami
     ));
 }
+
+#[test]
+fn auto_follows_the_health_announcement_and_ws_requires_it() {
+    let base = "http://127.0.0.1:9";
+    assert_eq!(choose(TransportArg::Auto, true, base), Ok(Chosen::Ws));
+    assert_eq!(choose(TransportArg::Auto, false, base), Ok(Chosen::Sse));
+    assert_eq!(choose(TransportArg::Sse, true, base), Ok(Chosen::Sse));
+    assert_eq!(choose(TransportArg::Sse, false, base), Ok(Chosen::Sse));
+    assert_eq!(choose(TransportArg::Ws, true, base), Ok(Chosen::Ws));
+    let refused = choose(TransportArg::Ws, false, base).unwrap_err();
+    assert_eq!(refused.exit_code(), 8);
+    assert!(
+        refused
+            .message
+            .starts_with("the server at http://127.0.0.1:9 does not offer WebSocket"),
+        "{}",
+        refused.message
+    );
+    assert!(!refused.message.contains('\n'));
+}

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 
-use super::{parse_messages, Client, Fetched, RawMessage};
+use super::{parse_messages, Client, Fetched, RawMessage, WaitQuery};
 use crate::error::Result;
 use protocol::validate::MAX_WAIT_SECS;
 use protocol::wire::{Inbox, ReadCursor};
@@ -76,16 +76,14 @@ impl Client {
         any: bool,
     ) -> Result<Option<Waited>> {
         let timeout_secs = timeout_secs.clamp(1, u64::from(MAX_WAIT_SECS));
-        let mut query = vec![
-            ("for", handle.to_owned()),
-            ("timeout", timeout_secs.to_string()),
-        ];
-        if any {
-            query.push(("any", "1".to_owned()));
-        }
+        let query = WaitQuery {
+            for_handle: handle,
+            timeout: timeout_secs,
+            any,
+            ack: false,
+        };
         let req = self
-            .authed_at(Method::GET, &["api", "rooms", room, "wait"])?
-            .query(&query)
+            .wait_request(room, &query)?
             .timeout(Duration::from_secs(timeout_secs) + WAIT_GRACE);
         let resp = self.send(req).await?;
         if resp.status() == StatusCode::NO_CONTENT {

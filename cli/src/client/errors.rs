@@ -46,6 +46,19 @@ pub fn error_from_parts(status: u16, retry_after: Option<Duration>, body: &str) 
     }
 }
 
+/// An error with its whole chain of causes, on one line (`a: b: c`): what
+/// the load generator and `listen` record when a connection breaks.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cur = next;
+    }
+    text
+}
+
 /// The innermost cause of an error, which is the informative one for
 /// networking ("Connection refused", "dns error: ..."), without "(os error N)".
 pub fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {

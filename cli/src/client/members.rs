@@ -7,8 +7,6 @@ use super::{Client, Fetched, REQUEST_TIMEOUT};
 use crate::error::Result;
 use protocol::wire::{Member, MemberCreated, Role, WhoAmI};
 
-use crate::wire::NewMember;
-
 impl Client {
     /// `GET /api/rooms/:id/members`, oldest first.
     pub async fn members(&self, room: &str) -> Result<Fetched<Vec<Member>>> {
@@ -23,10 +21,7 @@ impl Client {
         handle: &str,
         role: Role,
     ) -> Result<Fetched<MemberCreated>> {
-        let req = self
-            .authed_at(Method::POST, &["api", "rooms", room, "members"])?
-            .json(&NewMember { handle, role });
-        self.call(req).await
+        self.call(self.invite_request(room, handle, role)?).await
     }
 
     /// `DELETE /api/rooms/:id/members/:handle`: the token dies at once.

@@ -1,27 +1,34 @@
-//! The REST API over HTTP: one method per endpoint, every failure mapped to a
-//! [`CliError`] with the server's own sentence where it sent one.
+//! The REST API over HTTP: one request builder per endpoint
+//! (`requests.rs`), typed with `protocol::wire`, and two ways to send one:
+//! the CLI's calls, which map every failure to a [`CliError`] with the
+//! server's own sentence, and [`Client::timed`] (`timed.rs`), which measures
+//! a call and reads its `Server-Timing` for the load generator.
 
 mod cursor;
 mod decisions;
 mod errors;
+mod history;
 mod members;
+mod requests;
 #[cfg(test)]
 pub(crate) mod tests;
+mod timed;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use protocol::bookmark::BOOKMARK_HEADER;
 use protocol::validate::parse_id;
-use protocol::wire::{Health, KeyCreated, Message, SenderType};
+use protocol::wire::{Health, KeyCreated, Message, SendBody};
 use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request as WsRequest;
 
-pub use errors::{error_from_parts, error_from_response, root_cause, with_retries};
+pub use errors::{error_chain, error_from_parts, error_from_response, root_cause, with_retries};
+pub use requests::{HistoryQuery, WaitQuery};
+pub use timed::{server_timing, Timed};
 
 use crate::config::Config;
 use protocol::ErrorCode;
@@ -67,18 +74,9 @@ impl RawMessage {
 /// servers read fine).
 pub use protocol::wire::Room;
 
-/// `POST /api/rooms/:id/messages` body. Without a sender the member token
-/// names it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct NewMessage {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sender: Option<String>,
-    pub content: String,
-    pub sender_type: SenderType,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub color: Option<String>,
-}
-
+/// One server, one credential (or none), one connection pool. Clones share
+/// the pool and the bookmark; [`Client::with_key`] is a clone speaking with
+/// another credential (the load generator holds hundreds of keys).
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
@@ -97,12 +95,27 @@ impl Client {
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
             .map_err(|e| CliError::other(format!("cannot set up HTTP: {e}")))?;
-        Ok(Client {
+        Ok(Client::with_http(config, http))
+    }
+
+    /// A client over an HTTP client of the caller's (its own timeouts,
+    /// pool and user agent).
+    pub fn with_http(config: &Config, http: reqwest::Client) -> Client {
+        Client {
             http,
             base: config.url.clone(),
             key: config.key.clone(),
             bookmark: Arc::default(),
-        })
+        }
+    }
+
+    /// The same server and pool, speaking with `key` (an owner key or a
+    /// member token).
+    pub fn with_key(&self, key: &str) -> Client {
+        Client {
+            key: Some(key.to_owned()),
+            ..self.clone()
+        }
     }
 
     /// Adds the bookmark held, if any, to a request.
@@ -162,7 +175,7 @@ impl Client {
 
     /// The server URL plus these path segments, each percent-encoded (a
     /// handle may hold spaces, `/`, `?`...).
-    fn segments_url(&self, segments: &[&str]) -> Result<Url> {
+    pub fn segments_url(&self, segments: &[&str]) -> Result<Url> {
         let mut url = Url::parse(&self.base).map_err(|e| {
             CliError::other(format!("the server URL {} is not valid: {e}", self.base))
         })?;
@@ -176,22 +189,24 @@ impl Client {
     }
 
     /// An authenticated request to `segments` (see [`Client::segments_url`]).
-    fn authed_at(&self, method: Method, segments: &[&str]) -> Result<RequestBuilder> {
+    pub fn authed_at(&self, method: Method, segments: &[&str]) -> Result<RequestBuilder> {
         let url = self.segments_url(segments)?;
         Ok(self.http.request(method, url).bearer_auth(self.key()?))
     }
 
-    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+    /// A request to `path` (with its query), no credential.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.http.request(method, self.url(path))
     }
 
-    fn authed(&self, method: Method, path: &str) -> Result<RequestBuilder> {
+    /// A request to `path` with the key, which must be there.
+    pub fn authed(&self, method: Method, path: &str) -> Result<RequestBuilder> {
         Ok(self.request(method, path).bearer_auth(self.key()?))
     }
 
     /// For reads a public room allows without a key: the key when there is
     /// one (it must then be well-formed), no header otherwise.
-    fn maybe_authed(&self, method: Method, path: &str) -> Result<RequestBuilder> {
+    pub fn maybe_authed(&self, method: Method, path: &str) -> Result<RequestBuilder> {
         match self.key {
             Some(_) => self.authed(method, path),
             None => Ok(self.request(method, path)),
@@ -247,14 +262,11 @@ impl Client {
 
     /// `GET /api/health`: whether the server is up, and what it offers.
     pub async fn health(&self) -> Result<Health> {
-        Ok(self
-            .call(self.request(Method::GET, "/api/health"))
-            .await?
-            .value)
+        Ok(self.call(self.health_request()).await?.value)
     }
 
     pub async fn create_key(&self) -> Result<Fetched<KeyCreated>> {
-        self.call(self.request(Method::POST, "/api/keys")).await
+        self.call(self.create_key_request()).await
     }
 
     pub async fn revoke_key(&self) -> Result<()> {
@@ -268,10 +280,7 @@ impl Client {
     }
 
     pub async fn create_room(&self, name: &str) -> Result<Fetched<Room>> {
-        let req = self
-            .authed(Method::POST, "/api/rooms")?
-            .json(&serde_json::json!({ "name": name }));
-        self.call(req).await
+        self.call(self.create_room_request(name)?).await
     }
 
     /// A room id from what the user typed: an id as it is, otherwise the one
@@ -289,13 +298,10 @@ impl Client {
     pub async fn send_message(
         &self,
         room: &str,
-        message: &NewMessage,
+        message: &SendBody,
         idempotency_key: &str,
     ) -> Result<Fetched<Message>> {
-        let req = self
-            .authed(Method::POST, &format!("/api/rooms/{room}/messages"))?
-            .header("Idempotency-Key", idempotency_key)
-            .json(message);
+        let req = self.send_message_request(room, message, Some(idempotency_key))?;
         self.call(req).await
     }
 
@@ -306,16 +312,12 @@ impl Client {
         after: Option<&str>,
         limit: Option<u32>,
     ) -> Result<Vec<RawMessage>> {
-        let mut query: Vec<(&str, String)> = Vec::new();
-        if let Some(after) = after {
-            query.push(("after", after.to_owned()));
-        }
-        if let Some(limit) = limit {
-            query.push(("limit", limit.to_string()));
-        }
-        let req = self
-            .maybe_authed(Method::GET, &format!("/api/rooms/{room}/messages"))?
-            .query(&query);
+        let query = HistoryQuery {
+            after,
+            limit,
+            ..HistoryQuery::default()
+        };
+        let req = self.history_request(room, &query)?;
         let page: Fetched<Vec<Box<RawValue>>> = self.call(req).await?;
         parse_messages(&page.value)
     }
@@ -336,7 +338,12 @@ impl Client {
     /// message `after` (or `START`). The key, when there is one, goes in the
     /// Authorization header, never in the URL.
     pub fn ws_request(&self, room: &str, after: &str) -> Result<WsRequest> {
-        let url = ws_url(&self.base, room, after)?;
+        self.ws_request_at(room, Some(after))
+    }
+
+    /// [`Client::ws_request`], or from now without `after`.
+    pub fn ws_request_at(&self, room: &str, after: Option<&str>) -> Result<WsRequest> {
+        let url = ws_url_at(&self.base, room, after)?;
         let mut req = url.as_str().into_client_request().map_err(|e| {
             CliError::other(format!("cannot build a WebSocket request for {url}: {e}"))
         })?;
@@ -361,7 +368,7 @@ impl Client {
     /// The body of the refusal a WebSocket handshake got with `status`,
     /// asked again without the upgrade (the route refuses before it looks
     /// for one); `None` if the answer differs or does not come.
-    pub async fn ws_refusal(&self, room: &str, after: &str, status: u16) -> Option<String> {
+    pub async fn ws_refusal(&self, room: &str, after: Option<&str>, status: u16) -> Option<String> {
         let req = self
             .maybe_authed(Method::GET, &ws_http_path(room, after))
             .ok()?
@@ -388,13 +395,21 @@ pub fn parse_messages(raw: &[Box<RawValue>]) -> Result<Vec<RawMessage>> {
 }
 
 /// `ws_url` over plain HTTP.
-fn ws_http_path(room: &str, after: &str) -> String {
-    format!("/api/rooms/{room}/ws?after={after}")
+fn ws_http_path(room: &str, after: Option<&str>) -> String {
+    match after {
+        Some(after) => format!("/api/rooms/{room}/ws?after={after}"),
+        None => format!("/api/rooms/{room}/ws"),
+    }
 }
 
 /// `wss://host/api/rooms/:id/ws?after=...` for a server at `https://host`
 /// (`ws://` for `http://`).
 pub fn ws_url(base: &str, room: &str, after: &str) -> Result<String> {
+    ws_url_at(base, room, Some(after))
+}
+
+/// [`ws_url`], or from now without `after`.
+pub fn ws_url_at(base: &str, room: &str, after: Option<&str>) -> Result<String> {
     let socket_base = if let Some(rest) = base.strip_prefix("https://") {
         format!("wss://{rest}")
     } else if let Some(rest) = base.strip_prefix("http://") {

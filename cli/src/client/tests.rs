@@ -1,9 +1,8 @@
 use super::*;
 use crate::backoff::Backoff;
+use meet_ai_e2e::fake::{fake_server, http};
 use protocol::key::CredentialKind;
-use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use protocol::wire::SenderType;
 
 #[test]
 fn error_bodies_become_sentences_and_codes() {
@@ -133,6 +132,16 @@ fn socket_requests_carry_the_key_in_a_header() {
 }
 
 #[test]
+fn a_socket_from_now_has_no_query_and_the_key_still_in_a_header() {
+    // The load generator's listeners and `object_stats` open sockets this way.
+    let token = "mem_abcdefghijklmnopqrstuvwx";
+    let member = client("https://meet-ai.cc").with_key(token);
+    let req = member.ws_request_at("r", None).unwrap();
+    assert_eq!(req.uri().to_string(), "wss://meet-ai.cc/api/rooms/r/ws");
+    assert_eq!(req.headers()["Authorization"], format!("Bearer {token}"));
+}
+
+#[test]
 fn member_tokens_are_keys_too() {
     let c = Client::new(&Config {
         url: "http://127.0.0.1:9".into(),
@@ -199,52 +208,6 @@ fn root_cause_drops_os_error_numbers() {
     assert_eq!(root_cause(&io), "Connection refused");
 }
 
-/// A one-route HTTP server: answers each request with the next canned
-/// response and records the request heads it saw.
-pub(crate) async fn fake_server(responses: Vec<String>) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = seen.clone();
-    tokio::spawn(async move {
-        for response in responses {
-            let (mut sock, _) = listener.accept().await.unwrap();
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            // Read the head and the (small, Content-Length) body.
-            loop {
-                let n = sock.read(&mut chunk).await.unwrap();
-                buf.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&buf).to_string();
-                if let Some(end) = text.find("\r\n\r\n") {
-                    let len = text
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap())
-                        })
-                        .unwrap_or(0);
-                    if buf.len() >= end + 4 + len || n == 0 {
-                        log.lock().unwrap().push(text);
-                        break;
-                    }
-                }
-            }
-            sock.write_all(response.as_bytes()).await.unwrap();
-            sock.shutdown().await.unwrap();
-        }
-    });
-    (base, seen)
-}
-
-pub(crate) fn http(status: &str, extra: &str, body: &str) -> String {
-    format!(
-            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n{body}",
-            body.len()
-        )
-}
-
 fn idempotency_keys(seen: &[String]) -> Vec<String> {
     seen.iter()
         .map(|req| {
@@ -261,7 +224,7 @@ fn idempotency_keys(seen: &[String]) -> Vec<String> {
 
 const MSG: &str = r#"{"id":"0b6f3c1e-8a7d-4f7e-9c55-7f0e0b2c9d11","room_id":"r","sender":"me","sender_type":"agent","color":null,"content":"hi","created_at":"t"}"#;
 
-pub(crate) fn client(base: &str) -> Client {
+fn client(base: &str) -> Client {
     Client::new(&Config {
         url: base.to_owned(),
         key: Some("mai_abcdefghijklmnopqrstuvwx".into()),
@@ -286,10 +249,10 @@ async fn send_retries_5xx_and_429_with_the_same_idempotency_key() {
     ])
     .await;
     let c = client(&base);
-    let msg = NewMessage {
+    let msg = SendBody {
         sender: Some("me".into()),
         content: "hi".into(),
-        sender_type: SenderType::Agent,
+        sender_type: Some(SenderType::Agent),
         color: None,
     };
     let mut waits = Vec::new();
@@ -323,10 +286,10 @@ async fn send_stops_at_permanent_errors_and_at_the_retry_budget() {
     )])
     .await;
     let c = client(&base);
-    let msg = NewMessage {
+    let msg = SendBody {
         sender: Some("me".into()),
         content: "hi".into(),
-        sender_type: SenderType::Human,
+        sender_type: Some(SenderType::Human),
         color: Some("#aabbcc".into()),
     };
     let mut retries = 0;
@@ -400,10 +363,10 @@ async fn a_bookmark_from_a_response_is_presented_on_the_next_request() {
     ])
     .await;
     let c = client(&base);
-    let msg = NewMessage {
+    let msg = SendBody {
         sender: Some("me".into()),
         content: "hi".into(),
-        sender_type: SenderType::Agent,
+        sender_type: Some(SenderType::Agent),
         color: None,
     };
     c.send_message("r", &msg, "idem-b").await.unwrap();
@@ -424,5 +387,40 @@ async fn a_bookmark_from_a_response_is_presented_on_the_next_request() {
     assert_eq!(
         presented,
         vec![None, Some(new.into()), Some(new.into()), Some(new.into())]
+    );
+}
+
+#[tokio::test]
+async fn timed_calls_return_the_server_timing_with_the_body() {
+    let cost = protocol::timing::D1Timing {
+        dur_ms: 1.5,
+        queries: 2,
+        rows_read: 7,
+        rows_written: 1,
+    };
+    let header = format!("Server-Timing: {}\r\n", cost.encode());
+    let (base, _) = fake_server(vec![
+        http("201 Created", &header, MSG),
+        http(
+            "404 Not Found",
+            "",
+            r#"{"error":"gone","code":"not_found"}"#,
+        ),
+    ])
+    .await;
+    let c = client(&base).with_key("mai_abcdefghijklmnopqrstuvwy");
+    let body = SendBody {
+        content: "hi".into(),
+        ..SendBody::default()
+    };
+    let sent: Timed<Message> = c
+        .timed(c.send_message_request("r", &body, None).unwrap())
+        .await;
+    assert!(sent.ok());
+    assert_eq!(sent.timing, Some(cost));
+    let refused: Timed<Message> = c.timed(c.health_request()).await;
+    assert_eq!(
+        (refused.status, refused.body, refused.timing),
+        (404, None, None)
     );
 }

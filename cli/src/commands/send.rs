@@ -5,7 +5,8 @@ use std::io::Read;
 
 use crate::args::{ContentSource, SendArgs};
 use crate::backoff::Backoff;
-use crate::client::{with_retries, Client, NewMessage};
+use crate::client::{with_retries, Client};
+use protocol::wire::SendBody;
 use protocol::ErrorCode;
 
 use crate::error::{CliError, Result};
@@ -64,10 +65,10 @@ pub async fn run(args: SendArgs, client: &Client, out: &Output) -> Result<()> {
         }
     };
     let room = client.resolve_room(&args.room).await?;
-    let message = NewMessage {
+    let message = SendBody {
         sender: sender.clone(),
         content,
-        sender_type: args.sender_type.into(),
+        sender_type: Some(args.sender_type.into()),
         color: args.color,
     };
     // One key for every attempt: the server stores the message once.

@@ -177,7 +177,17 @@ mod tests {
 #[cfg(test)]
 mod server_tests {
     use super::*;
-    use crate::client::tests::{client, fake_server, http};
+    use crate::config::Config;
+    use meet_ai_e2e::fake::{fake_server, http};
+
+    fn client(base: &str) -> Client {
+        let key = Some("mai_abcdefghijklmnopqrstuvwx".into());
+        Client::new(&Config {
+            url: base.into(),
+            key,
+        })
+        .unwrap()
+    }
 
     fn batch(ids: &[&str]) -> String {
         let messages: Vec<String> = ids

@@ -319,9 +319,7 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
                 samples[ri][ki].0.push(t.latency_ms);
                 if let Some(timing) = t.timing {
                     samples[ri][ki].1.push(timing.dur_ms);
-                    if let Some(rows) = timing.rows_read {
-                        samples[ri][ki].2.push(rows as f64);
-                    }
+                    samples[ri][ki].2.push(timing.rows_read as f64);
                 }
             }
         }

@@ -14,7 +14,7 @@ use super::fanout::judge;
 use super::{stream_stats, Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
-use crate::listener::{self, Backoff, ListenerSpec, Reconnect, Transport};
+use crate::listener::{self, ListenerSpec, Reconnect, Transport};
 use crate::output::{pcts, progress, Run, Table};
 use crate::stats::Summary;
 
@@ -101,7 +101,7 @@ async fn sender(
             args.size,
         );
         seq += 1;
-        let mut backoff = Backoff::new();
+        let mut backoff = listener::backoff();
         for attempt in 0..60 {
             log.attempts += 1;
             let r = client

@@ -111,8 +111,8 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
         if let Some(t) = call.timing {
             timed += 1;
             queries += u64::from(t.queries);
-            rows += t.rows_read.unwrap_or(0);
-            written += t.rows_written.unwrap_or(0);
+            rows += t.rows_read;
+            written += t.rows_written;
         }
         if call.status == 204 {
             call_s.push(call.seconds());

@@ -131,9 +131,7 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
                 };
                 if let Some(t) = call.timing {
                     queries.push(f64::from(t.queries));
-                    if let Some(r) = t.rows_read {
-                        rows_read.push(r as f64);
-                    }
+                    rows_read.push(t.rows_read as f64);
                 }
                 let checked = check_wait(&call, &message.id);
                 let wake_ms = ms(call.ended.saturating_duration_since(send_start));
@@ -153,7 +151,7 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
                     "wait_status": call.status,
                     "wait_s": call.seconds(),
                     "queries": call.timing.map(|t| t.queries),
-                    "rows_read": call.timing.and_then(|t| t.rows_read),
+                    "rows_read": call.timing.map(|t| t.rows_read),
                 }));
                 checked
             }
