@@ -2,7 +2,7 @@
 
 use protocol::access::{sender_for, Action};
 use protocol::key::CredentialKind;
-use protocol::validate::{IdempotencyKey, NewMessage, Page, ValidationError};
+use protocol::validate::{IdempotencyKey, NewMessage, Page, Sender, ValidationError};
 use protocol::wire::{Message, MessageRow};
 use protocol::ErrorCode;
 
@@ -195,20 +195,22 @@ pub struct HistoryPage {
 }
 
 /// A page of a room's history, for its owner, its members, or anyone if the
-/// room is public.
+/// room is public; without `exclude`'s messages if given (`?exclude=`).
 pub async fn history(
     ctx: &Ctx,
     caller: &Option<Caller>,
     raw_room: &str,
     page: &Page,
     limit: u32,
+    exclude: Option<&Sender>,
 ) -> AppResult<HistoryPage> {
     let id = room_id(raw_room, caller)?;
     if let Some(c) = caller {
         c.may(Action::Read, Some(&id))?;
     }
     let reader = caller.as_ref().map(|c| c.key_id.as_str());
-    match messages::page(&ctx.db, &id, reader, page, limit).await? {
+    let exclude = exclude.map(AsRef::as_ref);
+    match messages::page(&ctx.db, &id, reader, page, limit, exclude).await? {
         PageResult::RoomNotFound => Err(not_readable(caller)),
         PageResult::CursorNotFound => Err(AppError::client(
             ErrorCode::NotFound,
