@@ -33,6 +33,7 @@ mod store;
 use std::cell::Cell;
 use std::rc::Rc;
 
+use protocol::access::{readable, ReadCheck, RoomAccess};
 use protocol::push::{place, Place};
 use protocol::wire::Message;
 use protocol::ws::{
@@ -443,21 +444,24 @@ impl Room {
         // Cursors as they are now: pushes and new sockets may have come
         // while D1 answered.
         for (ws, mut attachment) in socket::sockets(&self.state) {
-            let revoked = attachment
-                .reader
-                .as_ref()
-                .is_some_and(|r| pending.revoked.contains(r));
-            let readable = match pending.public {
-                None => false,
-                Some(public) => public || attachment.reader.as_deref() == Some(&attachment.owner),
+            let check = ReadCheck {
+                room: pending.public.map(|public| RoomAccess {
+                    owner: &attachment.owner,
+                    public,
+                }),
+                reader: attachment.reader.as_deref(),
+                reader_revoked: attachment
+                    .reader
+                    .as_ref()
+                    .is_some_and(|r| pending.revoked.contains(r)),
+                member_gone: attachment.member.as_ref().is_some_and(|m| {
+                    !pending
+                        .live_members
+                        .iter()
+                        .any(|(id, hash)| *id == m.id && *hash == m.token_hash)
+                }),
             };
-            let member_gone = attachment.member.as_ref().is_some_and(|m| {
-                !pending
-                    .live_members
-                    .iter()
-                    .any(|(id, hash)| *id == m.id && *hash == m.token_hash)
-            });
-            if revoked || !readable || member_gone {
+            if readable(check).is_err() {
                 let _ = ws.close(Some(POLICY_VIOLATION), Some("access lost"));
                 continue;
             }

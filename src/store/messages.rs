@@ -20,7 +20,7 @@ use worker::D1PreparedStatement;
 use crate::error::AppResult;
 use crate::store::d1::{rows, Arg, Db};
 pub use crate::store::refusal::{explain_refusal, Refusal};
-use crate::store::rooms::READABLE;
+use crate::store::rooms::{READABLE, STILL_LIVE};
 use crate::store::send_quota::{allowed, count_statement, SendLimits};
 
 /// The columns every message read returns (a [`MessageRow`]).
@@ -436,14 +436,6 @@ pub struct Reader<'a> {
     /// A member token's hash: removal or re-issue ends the stream.
     pub member_hash: Option<&'a str>,
 }
-
-/// The clause that re-checks, inside a poll, that the reader may still read:
-/// its key is live and, for a member, its token is. `?2` is the key id and
-/// `?5` the member token's hash.
-pub const STILL_LIVE: &str = "(?2 IS NULL OR EXISTS \
-      (SELECT 1 FROM api_keys WHERE id = ?2 AND revoked_ms IS NULL)) \
-    AND (?5 IS NULL OR EXISTS \
-      (SELECT 1 FROM members WHERE token_hash = ?5 AND removed_ms IS NULL))";
 
 /// One stream poll: the messages after `after_seq`, in commit order and
 /// within the byte cap (the next poll goes on from the last), or `None`
