@@ -13,10 +13,10 @@
 use std::time::Duration;
 
 use futures_util::stream;
+use protocol::cursor::{self, Cursor, Head, MessageId, Start};
 use protocol::retention::PURGED_EVENT;
 use protocol::sse::{encode_comment, encode_cursor, encode_event, encode_retry, Bye, ByeReason};
 use protocol::stream::{Schedule, Step, Write};
-use protocol::validate::{parse_id, START};
 use protocol::wire::{Message, MessageRow};
 use protocol::ErrorCode;
 use worker::{console_error, Delay, Response};
@@ -68,38 +68,39 @@ pub(crate) async fn open(ctx: &Ctx, raw_id: &str) -> AppResult<Opened> {
     if let Some(c) = &caller {
         c.may(Action::Read, Some(&room))?;
     }
-    let cursor = requested_cursor(ctx)?;
+    let cursor = cursor::requested(
+        ctx.header("Last-Event-ID").as_deref(),
+        ctx.query("after").as_deref(),
+    )?;
     let reader = caller.as_ref().map(|c| c.key_id.clone());
     // START sits before every message: nothing to look up.
-    let lookup = cursor.as_deref().filter(|c| *c != START);
-    let start = messages::open_stream(&ctx.db, &room, reader.as_deref(), lookup)
-        .await?
-        .ok_or_else(|| not_readable(&caller))?;
-    let mut purged = false;
-    let after_seq = match cursor.as_deref() {
-        Some(START) => 0,
-        Some(_) => match start.cursor_seq {
-            Some(seq) => seq,
-            // Not found: a purged message resumes after the purge; anything
-            // else is refused (never "from now" when the client named a cursor).
+    let lookup = cursor.as_ref().and_then(Cursor::message);
+    let start = messages::open_stream(
+        &ctx.db,
+        &room,
+        reader.as_deref(),
+        lookup.map(MessageId::as_str),
+    )
+    .await?
+    .ok_or_else(|| not_readable(&caller))?;
+    let head = Head {
+        newest: start.head_seq.zip(start.head_id.as_deref()),
+        cursor_seq: start.cursor_seq,
+    };
+    let (after_seq, resume_id, purged) = match cursor::resolve(cursor.as_ref(), head) {
+        Start::After { seq, resume_id } => (seq, resume_id, false),
+        // Not found: a purged message resumes after the purge; anything
+        // else is refused (never "from now" when the client named a cursor).
+        Start::Missing => match retention::purged_seq(&ctx.db, &room).await? {
+            Some(seq) => (seq, cursor.map(|c| c.to_string()).unwrap_or_default(), true),
             None => {
-                let resume = retention::purged_seq(&ctx.db, &room).await?;
-                purged = resume.is_some();
-                resume.ok_or_else(|| {
-                    AppError::client(
-                        ErrorCode::NotFound,
-                        "the cursor message is not in this room",
-                    )
-                })?
+                return Err(AppError::client(
+                    ErrorCode::NotFound,
+                    "the cursor message is not in this room",
+                ))
             }
         },
-        None => start.head_seq.unwrap_or(0),
     };
-    // Where a reconnect must resume: the client's cursor, else the newest
-    // message, else the start of an empty room.
-    let resume_id = cursor
-        .or_else(|| start.head_id.clone())
-        .unwrap_or_else(|| START.to_owned());
     Ok(Opened {
         room,
         reader,
@@ -149,25 +150,6 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     // Tells nginx-style proxies not to buffer the stream.
     headers.set("X-Accel-Buffering", "no")?;
     Ok(response)
-}
-
-/// The cursor a live client asks to resume after: `Last-Event-ID` (what
-/// EventSource sends on reconnect) wins over the `?after=` of the URL it was
-/// first opened with, which is older.
-fn requested_cursor(ctx: &Ctx) -> AppResult<Option<String>> {
-    match ctx
-        .header("Last-Event-ID")
-        .filter(|v| !v.trim().is_empty())
-        .or_else(|| ctx.query("after"))
-    {
-        Some(raw) => parse_id(raw.trim()).map(Some).ok_or_else(|| {
-            AppError::client(
-                ErrorCode::BadRequest,
-                "the cursor is not a valid message id",
-            )
-        }),
-        None => Ok(None),
-    }
 }
 
 enum Phase {
