@@ -34,6 +34,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use protocol::access::{readable, ReadCheck, RoomAccess};
+use protocol::object::{Notice, OpenSocket, SocketMember};
 use protocol::push::{place, Place};
 use protocol::wire::Message;
 use protocol::ws::{
@@ -82,16 +83,22 @@ pub async fn connect(
         .durable_object("CHAT_ROOM")?
         .id_from_name(&object_name(owner_key_id, room_id))?
         .get_stub()?;
+    let open = OpenSocket {
+        room: room_id.to_owned(),
+        owner: owner_key_id.to_owned(),
+        reader: reader.map(str::to_owned),
+        member: member.map(|m| SocketMember {
+            id: m.id.clone(),
+            token_hash: m.token_hash.clone(),
+            role: m.role,
+            handle: m.handle.clone(),
+        }),
+        after_seq,
+    };
     let headers = Headers::new();
     headers.set("Upgrade", "websocket")?;
-    headers.set(socket::H_ROOM, room_id)?;
-    headers.set(socket::H_OWNER, owner_key_id)?;
-    headers.set(socket::H_READER, reader.unwrap_or(""))?;
-    headers.set(socket::H_AFTER, &after_seq.to_string())?;
-    if let Some(m) = member {
-        let value = format!("{} {} {} {}", m.id, m.token_hash, m.role.as_str(), m.handle);
-        // Header values are Latin-1 at most: percent-encode the handle's UTF-8.
-        headers.set(socket::H_MEMBER, &socket::encode_header(&value))?;
+    for (name, value) in open.headers() {
+        headers.set(name, &value)?;
     }
     stub.fetch_with_request(object_request("/ws", "GET", &headers, None)?)
         .await
@@ -151,11 +158,18 @@ fn send_notice(ctx: &Ctx, name: String, carried: Option<(i64, i64, String)>) {
                 .id_from_name(&name)?
                 .get_stub()?;
             let headers = Headers::new();
-            let mut body = None;
-            if let Some((seq, prev, text)) = &carried {
-                headers.set(socket::H_SEQ, &seq.to_string())?;
-                headers.set(socket::H_PREV, &prev.to_string())?;
-                body = Some(text.as_str());
+            let (notice, body) = match &carried {
+                Some((seq, prev, text)) => (
+                    Notice::Carried {
+                        seq: *seq,
+                        prev: *prev,
+                    },
+                    Some(text.as_str()),
+                ),
+                None => (Notice::Plain, None),
+            };
+            for (name, value) in notice.headers() {
+                headers.set(name, &value)?;
             }
             let req = object_request("/notify", "POST", &headers, body)?;
             let resp = stub.fetch_with_request(req).await?;
@@ -224,19 +238,18 @@ impl DurableObject for ChatRoom {
         match req.path().as_str() {
             "/ws" => self.accept(&req),
             "/notify" => {
-                let header = |name| req.headers().get(name).ok().flatten();
-                let seq = header(socket::H_SEQ).and_then(|v| v.parse::<i64>().ok());
-                let prev = header(socket::H_PREV).and_then(|v| v.parse::<i64>().ok());
-                match (seq, prev) {
-                    (Some(seq), Some(prev)) => {
+                let notice = Notice::from_headers(|name| req.headers().get(name).ok().flatten());
+                match notice {
+                    Ok(Notice::Carried { seq, prev }) => {
                         let text = req.text().await?;
                         self.room.deliver(seq, prev, &text).await;
                     }
-                    _ => {
+                    Ok(Notice::Plain) => {
                         // A plain notification may mean lost access: check now.
                         self.room.checked_ms.set(0);
                         self.room.pump().await;
                     }
+                    Err(e) => return Response::error(e.to_string(), 400),
                 }
                 Ok(Response::builder().with_status(204).empty())
             }
@@ -298,8 +311,10 @@ impl ChatRoom {
     /// Accepts the socket and answers the handshake at once; its replay
     /// (`?after=`) runs afterwards, through the pump, page by page.
     fn accept(&self, req: &Request) -> worker::Result<Response> {
-        let Some(attachment) = Attachment::from_request(req) else {
-            return Response::error("missing room", 400);
+        let open = OpenSocket::from_headers(|name| req.headers().get(name).ok().flatten());
+        let attachment = match open {
+            Ok(open) => Attachment::from(open),
+            Err(e) => return Response::error(e.to_string(), 400),
         };
         let pair = WebSocketPair::new()?;
         self.room.state.accept_web_socket(&pair.server);

@@ -26,6 +26,7 @@
 //! - [`idempotency`]: an Idempotency-Key's message id and the body fingerprint a retry must repeat.
 //! - [`page_bytes`]: the byte cap on history pages and stream batches.
 //! - [`time`]: timestamps as the API shows them.
+//! - [`object`]: the requests the Worker sends a room's Durable Object, encoded and read strictly.
 //! - [`ws`]: WebSocket frames of the paid variant.
 
 pub mod access;
@@ -38,6 +39,7 @@ pub mod idempotency;
 pub mod key;
 pub mod mcp;
 pub mod mention;
+pub mod object;
 pub mod page_bytes;
 pub mod push;
 pub mod quota;
