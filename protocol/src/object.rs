@@ -199,24 +199,21 @@ mod tests {
         );
     }
 
+    /// `open()`'s request with one header replaced (or left out: None),
+    /// read back.
+    fn with(name: &'static str, value: Option<&str>) -> Result<OpenSocket, Malformed> {
+        let mut headers = open().headers();
+        headers.retain(|(k, _)| *k != name);
+        headers.extend(value.map(|v| (name, v.to_owned())));
+        OpenSocket::from_headers(read(&headers))
+    }
+
     #[test]
     fn a_malformed_cursor_is_refused_never_read_as_zero() {
         for bad in ["", "abc", "-1", "4.5", "9999999999999999999999"] {
-            let mut headers = open().headers();
-            headers.retain(|(k, _)| *k != H_AFTER);
-            headers.push((H_AFTER, bad.into()));
-            assert_eq!(
-                OpenSocket::from_headers(read(&headers)),
-                Err(Malformed(H_AFTER)),
-                "{bad:?}"
-            );
+            assert_eq!(with(H_AFTER, Some(bad)), Err(Malformed(H_AFTER)), "{bad:?}");
         }
-        let mut headers = open().headers();
-        headers.retain(|(k, _)| *k != H_AFTER);
-        assert_eq!(
-            OpenSocket::from_headers(read(&headers)),
-            Err(Malformed(H_AFTER))
-        );
+        assert_eq!(with(H_AFTER, None), Err(Malformed(H_AFTER)));
     }
 
     #[test]
@@ -228,15 +225,13 @@ mod tests {
             (H_MEMBER, "mem-1 abc boss ada"),
             (H_MEMBER, "%FF%FE"),
         ] {
-            let mut headers = open().headers();
-            headers.retain(|(k, _)| *k != name);
-            headers.push((name, value.into()));
             assert_eq!(
-                OpenSocket::from_headers(read(&headers)),
+                with(name, Some(value)),
                 Err(Malformed(name)),
                 "{name}: {value:?}"
             );
         }
+        assert_eq!(with(H_ROOM, None), Err(Malformed(H_ROOM)));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::auth::{admit, admit_member, authenticate, presented, Caller};
 use crate::context::{now_ms, Ctx};
 use crate::error::{AppError, AppResult};
 use crate::ops::keyed_room_id;
-use crate::ops::messages::notify;
+use crate::push::notify;
 use crate::store::d1::rows;
 use crate::store::decisions::{self, Settle, Snapshot};
 use crate::store::{keys, members};

@@ -126,15 +126,6 @@ pub async fn send(
     })
 }
 
-/// Tells the room's live readers (paid variant: its object) that something
-/// was stored; nothing to do where streams poll.
-pub fn notify(ctx: &Ctx, owner_key_id: &str, room: &str) {
-    #[cfg(feature = "durable-objects")]
-    crate::room::notify(ctx, owner_key_id, room);
-    #[cfg(not(feature = "durable-objects"))]
-    let _ = (ctx, owner_key_id, room);
-}
-
 /// The answer to a refusal: the original for a retried idempotency key, an
 /// error otherwise.
 pub fn refused(
@@ -159,7 +150,7 @@ pub fn refused(
         )),
         Refusal::LoopGuard { limit, notice } => {
             if notice.is_some() {
-                notify(ctx, &caller.key_id, room);
+                crate::push::notify(ctx, &caller.key_id, room);
             }
             Err(AppError::client(
                 ErrorCode::LoopGuard,

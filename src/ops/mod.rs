@@ -6,6 +6,7 @@
 
 pub mod decisions;
 pub mod inbox;
+pub mod live;
 pub mod members;
 pub mod messages;
 pub mod rooms;

@@ -13,109 +13,27 @@
 use std::time::Duration;
 
 use futures_util::stream;
-use protocol::cursor::{self, Cursor, Head, MessageId, Start};
 use protocol::retention::PURGED_EVENT;
 use protocol::sse::{encode_comment, encode_cursor, encode_event, encode_retry, Bye, ByeReason};
 use protocol::stream::{Schedule, Step, Write};
 use protocol::wire::{Message, MessageRow};
-use protocol::ErrorCode;
 use worker::{console_error, Delay, Response};
 
-use protocol::access::Action;
-
-use crate::auth::not_readable;
 use crate::context::{now_ms, Ctx};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::ops;
 use crate::store::d1::Db;
-use crate::store::messages::{self, Reader, StreamStart};
-use crate::store::{live, retention};
+use crate::store::live;
+use crate::store::messages::{self, Reader};
 
 /// Messages per poll. A full page means a backlog: the next poll runs at once.
 const PAGE: u32 = 100;
 /// The `retry:` sent just before a stream ends on its budget.
 const RECONNECT_AT_ONCE_MS: u32 = 100;
 
-/// A live reader, authorised, with the point to deliver after: what the SSE
-/// stream and the WebSocket both start from.
-pub(crate) struct Opened {
-    pub room: String,
-    /// The reader's key id (a member's is its room owner's); None for an
-    /// anonymous reader of a public room.
-    pub reader: Option<String>,
-    /// The reader, when it is a member: its id, token hash and role.
-    pub member: Option<crate::auth::MemberId>,
-    /// Whether auth scheduled a `last_used` refresh (one more D1 query).
-    pub touched: bool,
-    pub start: StreamStart,
-    /// Deliver the messages after this `seq`.
-    pub after_seq: i64,
-    /// The message id (or START) that `after_seq` stands for.
-    pub resume_id: String,
-    /// The client's cursor named a purged message: delivery starts at the
-    /// oldest message kept, and the client is told older history is gone.
-    pub purged: bool,
-}
-
-/// Authorises a live reader and resolves its cursor, in two D1 queries (auth,
-/// then access, head and cursor in one statement; a third only when the
-/// cursor is not found, to tell a purged message from a wrong one). Every refusal happens here,
-/// before a stream or socket opens.
-pub(crate) async fn open(ctx: &Ctx, raw_id: &str) -> AppResult<Opened> {
-    // A `?ticket=` (what the web UI sends) is redeemed here, once.
-    let caller = crate::auth::for_stream(ctx, raw_id).await?;
-    let room = ops::room_id(raw_id, &caller)?;
-    if let Some(c) = &caller {
-        c.may(Action::Read, Some(&room))?;
-    }
-    let cursor = cursor::requested(
-        ctx.header("Last-Event-ID").as_deref(),
-        ctx.query("after").as_deref(),
-    )?;
-    let reader = caller.as_ref().map(|c| c.key_id.clone());
-    // START sits before every message: nothing to look up.
-    let lookup = cursor.as_ref().and_then(Cursor::message);
-    let start = messages::open_stream(
-        &ctx.db,
-        &room,
-        reader.as_deref(),
-        lookup.map(MessageId::as_str),
-    )
-    .await?
-    .ok_or_else(|| not_readable(&caller))?;
-    let head = Head {
-        newest: start.head_seq.zip(start.head_id.as_deref()),
-        cursor_seq: start.cursor_seq,
-    };
-    let (after_seq, resume_id, purged) = match cursor::resolve(cursor.as_ref(), head) {
-        Start::After { seq, resume_id } => (seq, resume_id, false),
-        // Not found: a purged message resumes after the purge; anything
-        // else is refused (never "from now" when the client named a cursor).
-        Start::Missing => match retention::purged_seq(&ctx.db, &room).await? {
-            Some(seq) => (seq, cursor.map(|c| c.to_string()).unwrap_or_default(), true),
-            None => {
-                return Err(AppError::client(
-                    ErrorCode::NotFound,
-                    "the cursor message is not in this room",
-                ))
-            }
-        },
-    };
-    Ok(Opened {
-        room,
-        reader,
-        member: caller.as_ref().and_then(|c| c.member.clone()),
-        touched: caller.is_some_and(|c| c.touched),
-        start,
-        after_seq,
-        resume_id,
-        purged,
-    })
-}
-
 /// Streams the owner's room, or any public room (with or without a key).
 pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
-    let Opened {
+    let ops::live::Opened {
         room,
         reader,
         member,
@@ -124,7 +42,7 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         after_seq,
         resume_id,
         purged,
-    } = open(ctx, raw_id).await?;
+    } = ops::live::open(ctx, raw_id).await?;
     let config = ctx.config.poll;
     let backlog = after_seq < start.head_seq.unwrap_or(0);
     let mut state = Stream {
