@@ -1,4 +1,7 @@
-//! Message ids and cursors as types, and where a live reader starts.
+//! Room ids, message ids and cursors as types, and where a live reader
+//! starts. The Worker takes them at its boundaries (route parsing, cursor
+//! resolution, the room object's requests), where a room id, a key id and a
+//! message id, all strings, could be passed one for another.
 //!
 //! A cursor is [`START`] (before every message) or a message id. The SSE
 //! stream and the WebSocket resolve one the same way: the client's
@@ -11,6 +14,36 @@
 use std::fmt;
 
 use crate::validate::{parse_id, ValidationError, START};
+
+/// A room id: a UUID in canonical lowercase form. Reads as a `&str`
+/// (`Deref`), so code below the boundary keeps its `&str` parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RoomId(String);
+
+impl RoomId {
+    /// A room id from a path or a tool argument; `None` when malformed.
+    pub fn parse(raw: &str) -> Option<RoomId> {
+        parse_id(raw).map(RoomId)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for RoomId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<RoomId> for String {
+    fn from(id: RoomId) -> String {
+        id.0
+    }
+}
 
 /// A message id: a UUID in canonical lowercase form.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -122,6 +155,16 @@ mod tests {
     use super::*;
 
     const ID: &str = "0190b6f4-58a0-7c3e-9a1b-2c3d4e5f6a7b";
+
+    #[test]
+    fn a_room_id_is_a_canonical_uuid() {
+        let id = RoomId::parse(&ID.to_uppercase()).unwrap();
+        assert_eq!(id.as_str(), ID);
+        assert_eq!(&*id, ID);
+        assert_eq!(RoomId::parse(id.as_str()), Some(id.clone()));
+        assert_eq!(String::from(id), ID);
+        assert_eq!(RoomId::parse("general"), None);
+    }
 
     #[test]
     fn a_cursor_is_start_or_a_message_and_round_trips() {

@@ -4,7 +4,7 @@
 //! starts after. Every refusal happens here, before a stream or socket opens.
 
 use protocol::access::Action;
-use protocol::cursor::{self, Cursor, Head, MessageId, Start};
+use protocol::cursor::{self, Cursor, Head, MessageId, RoomId, Start};
 use protocol::ErrorCode;
 
 use crate::auth::not_readable;
@@ -17,7 +17,7 @@ use crate::store::retention;
 /// A live reader, authorised, with the point to deliver after: what the SSE
 /// stream and the WebSocket both start from.
 pub struct Opened {
-    pub room: String,
+    pub room: RoomId,
     /// The reader's key id (a member's is its room owner's); None for an
     /// anonymous reader of a public room.
     pub reader: Option<String>,

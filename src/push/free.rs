@@ -1,6 +1,7 @@
 //! Live push in the free build: streams poll D1, so there is no one to tell.
 //! Each function is its paid twin's (`paid.rs`) signature doing nothing.
 
+use protocol::cursor::RoomId;
 use protocol::wire::Message;
 use worker::{D1PreparedStatement, D1Result};
 
@@ -16,7 +17,7 @@ pub fn head_statement(_db: &Db, _room_id: &str) -> AppResult<Option<D1PreparedSt
 pub fn stored(
     _ctx: &Ctx,
     _owner_key_id: &str,
-    _room_id: &str,
+    _room_id: &RoomId,
     _seq: i64,
     _message: &Message,
     _head: Option<&D1Result>,

@@ -2,6 +2,7 @@
 //! (`crate::room`). It hands upgrades to them and notifies them of sends and
 //! of access changes; the free build's twin, `free.rs`, does nothing.
 
+use protocol::cursor::RoomId;
 use protocol::object::{Notice, OpenSocket, SocketMember};
 use protocol::wire::Message;
 use protocol::ws::message_frame;
@@ -31,7 +32,7 @@ pub fn head_statement(db: &Db, room_id: &str) -> AppResult<Option<D1PreparedStat
 pub fn stored(
     ctx: &Ctx,
     owner_key_id: &str,
-    room_id: &str,
+    room_id: &RoomId,
     seq: i64,
     message: &Message,
     head: Option<&D1Result>,
@@ -71,7 +72,7 @@ fn object_name(owner_key_id: &str, room_id: &str) -> String {
 pub async fn connect(
     env: &Env,
     owner_key_id: &str,
-    room_id: &str,
+    room_id: &RoomId,
     reader: Option<&str>,
     member: Option<&MemberId>,
     after_seq: i64,
@@ -81,7 +82,7 @@ pub async fn connect(
         .id_from_name(&object_name(owner_key_id, room_id))?
         .get_stub()?;
     let open = OpenSocket {
-        room: room_id.to_owned(),
+        room: room_id.to_string(),
         owner: owner_key_id.to_owned(),
         reader: reader.map(str::to_owned),
         member: member.map(|m| SocketMember {
@@ -133,7 +134,7 @@ pub fn notify(ctx: &Ctx, owner_key_id: &str, room_id: &str) {
 pub fn notify_message(
     ctx: &Ctx,
     owner_key_id: &str,
-    room_id: &str,
+    room_id: &RoomId,
     seq: i64,
     prev_seq: i64,
     message: &Message,

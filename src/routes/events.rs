@@ -47,7 +47,7 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     let backlog = after_seq < start.head_seq.unwrap_or(0);
     let mut state = Stream {
         db: ctx.db.clone(),
-        room,
+        room: room.into(),
         reader,
         member_hash: member.map(|m| m.token_hash),
         cursor: after_seq,
