@@ -86,7 +86,7 @@ pub async fn send(
     let [insert, count] = messages::insert_statements(&ctx.db, &rec)?;
     let mut statements = vec![lookup, insert, count];
     // durable-objects: the room's two newest seqs, so the notify carries the
-    // stored message and where it sits (src/push.rs; index 3 below).
+    // stored message and where it sits (src/push/paid.rs; index 3 below).
     statements.extend(crate::push::head_statement(&ctx.db, &room)?);
     let results = ctx.db.batch(statements).await?;
     let caller = match cred.kind {
