@@ -15,7 +15,7 @@ use std::time::Duration;
 use futures_util::stream;
 use protocol::retention::PURGED_EVENT;
 use protocol::sse::{encode_comment, encode_cursor, encode_event, encode_retry, Bye, ByeReason};
-use protocol::stream::{Schedule, Step, Write};
+use protocol::stream::{AfterPoll, Polled, Schedule, Step, Write};
 use protocol::wire::{Message, MessageRow};
 use worker::{console_error, Delay, Response};
 
@@ -164,31 +164,30 @@ impl Stream {
             if wait_ms > 0 {
                 Delay::from(Duration::from_millis(u64::from(wait_ms))).await;
             }
-            let check_access = self.schedule.begin_poll(now_ms());
-            let mut polled = if check_access {
-                self.poll_checked().await
-            } else {
-                // Access was verified less than a check period ago: only
-                // look for new messages (~1 row read when there are none).
-                live::poll_new(&self.db, &self.room, self.cursor, PAGE)
-                    .await
-                    .map(Some)
-            };
-            if !check_access && matches!(&polled, Ok(Some(rows)) if !rows.is_empty()) {
-                // Something to deliver: verify access first, so nothing sent
-                // after a revocation reaches the revoked reader.
-                if !self.schedule.verify_before_delivery(now_ms()) {
-                    return self.finish(ByeReason::Budget);
-                }
-                polled = self.poll_checked().await;
-            }
-            let rows = match polled {
-                Ok(Some(rows)) => rows,
-                Ok(None) => return self.finish(ByeReason::AccessLost),
-                Err(e) => {
-                    // Ending is safe: the client resumes from its last id.
-                    console_error!("stream poll failed: {e:?}");
-                    return self.finish(ByeReason::Error);
+            let mut checked = self.schedule.begin_poll(now_ms());
+            let rows = loop {
+                let polled = if checked {
+                    self.poll_checked().await
+                } else {
+                    // Access was verified less than a check period ago: only
+                    // look for new messages (~1 row read when there are none).
+                    live::poll_new(&self.db, &self.room, self.cursor, PAGE)
+                        .await
+                        .map(Some)
+                };
+                let found = match &polled {
+                    Ok(Some(rows)) => Polled::Found(rows.len()),
+                    Ok(None) => Polled::AccessLost,
+                    Err(e) => {
+                        // Ending is safe: the client resumes from its last id.
+                        console_error!("stream poll failed: {e:?}");
+                        Polled::Failed
+                    }
+                };
+                match self.schedule.after_poll(now_ms(), checked, found) {
+                    AfterPoll::Deliver => break polled.ok().flatten().unwrap_or_default(),
+                    AfterPoll::Recheck => checked = true,
+                    AfterPoll::End(why) => return self.finish(why),
                 }
             };
             let full = rows.len() == PAGE as usize;
