@@ -450,13 +450,18 @@ mod tests {
         assert!(s.begin_poll(0) && s.begin_poll(500));
     }
 
-    #[test]
-    fn messages_found_without_a_check_are_verified_first_within_the_budget() {
+    /// A fresh stream, opened at 0 in a quiet room, with `max_polls` polls.
+    fn with_polls(max_polls: u32) -> Schedule {
         let c = PollConfig {
-            max_polls: 2,
+            max_polls,
             ..PollConfig::default()
         };
-        let mut s = Schedule::new(c, 0, false, None);
+        Schedule::new(c, 0, false, None)
+    }
+
+    #[test]
+    fn messages_found_without_a_check_are_verified_first_within_the_budget() {
+        let mut s = with_polls(2);
         assert!(!s.begin_poll(500), "no check due yet");
         // Found messages: verify, which spends the last poll and is the check.
         assert!(s.verify_before_delivery(500));
@@ -469,11 +474,7 @@ mod tests {
 
     #[test]
     fn the_budget_ends_the_stream() {
-        let c = PollConfig {
-            max_polls: 2,
-            ..PollConfig::default()
-        };
-        let mut s = Schedule::new(c, 0, false, None);
+        let mut s = with_polls(2);
         for _ in 0..2 {
             assert!(matches!(s.next(), Step::Poll { .. }));
             s.begin_poll(0);
@@ -485,11 +486,7 @@ mod tests {
 
     #[test]
     fn a_polls_result_is_delivered_rechecked_or_ends_the_stream() {
-        let c = PollConfig {
-            max_polls: 3,
-            ..PollConfig::default()
-        };
-        let mut s = Schedule::new(c, 0, false, None);
+        let mut s = with_polls(3);
         assert!(!s.begin_poll(500));
         // Nothing new, unchecked: nothing to verify.
         assert_eq!(
