@@ -86,6 +86,8 @@ lint: setup
 	cargo clippy --workspace --exclude meet-ai-worker --all-targets -- -D warnings
 	cargo clippy -p meet-ai-worker --target wasm32-unknown-unknown -- -D warnings
 	CARGO_TARGET_DIR=target/paid cargo clippy -p meet-ai-worker --features durable-objects --target wasm32-unknown-unknown -- -D warnings
+	@# The front end's types, checked against the server's JSON (web/src/fixtures.ts).
+	$(CURDIR)/node_modules/.bin/tsc -p web
 	scripts/check-migrations.sh
 
 ## Native unit tests, then the black-box suites (e2e/, cli/tests/): each suite

@@ -74,6 +74,9 @@ decision_links = {
 limit = query("limit", "Page size: default 100, at most 500 (larger is capped); 0 or not a number: 400.")
 cursor_after = query("after", "A message id (or START, the nil UUID): the messages after it.")
 cursor_before = query("before", "A message id: the messages just before it.")
+exclude_q = query("exclude", "A sender name (trimmed, 1-64 characters, one line; compared ignoring ASCII case): "
+                  "its messages are left out and do not count toward limit. Empty or invalid: 400.",
+                  {"type": "string", "minLength": 1, "maxLength": 64})
 timeout = query("timeout", "Seconds to wait, default 30, at most 50.")
 handle_for = query("for", "The handle (required with an owner key; a member token is always itself).")
 token_q = query("token", "The key or member token, for clients that cannot set a header (EventSource, WebSocket).")
@@ -112,7 +115,7 @@ paths = {
         "parameters": [ROOM_ID],
         "get": op("listMessages", "History, oldest first.",
                   {"200": ok("Messages.", {"type": "array", "items": REF("Message")})},
-                  params=[cursor_after, cursor_before, limit], security=OWNER_OR_ANON),
+                  params=[cursor_after, cursor_before, limit, exclude_q], security=OWNER_OR_ANON),
         "post": op("sendMessage", "Send a message.",
                    {"201": ok("Stored.", REF("Message"), message_links),
                     "200": ok("The original message of this Idempotency-Key.", REF("Message"))},

@@ -5,9 +5,13 @@
 //!   `protocol::route`), dispatches, and stamps every API response.
 //! - `ops/`: the operations, one function each, shared by the REST routes and MCP.
 //! - `routes/`: the HTTP face of each resource (health, keys, rooms, messages,
-//!   members, inbox, events).
+//!   members, inbox, events); `ops/live.rs` opens a live reader for the event
+//!   stream and the WebSocket alike.
 //! - `pages.rs`: the HTML pages from `public/`, with their security headers.
-//! - `room.rs` (feature `durable-objects`): the paid variant's room object.
+//! - `room.rs` (feature `durable-objects`): the paid variant's room object
+//!   and its pump.
+//! - `push.rs`: pushing to live listeners, one surface for both builds
+//!   (`push/paid.rs` talks to the room objects, `push/free.rs` does nothing).
 //! - `budget.rs`, `budget_client.rs`: the account's daily D1 budget (load
 //!   shedding) and the per-client limits on anonymous reads and stream opens.
 //! - `store/`: D1 (SQL per resource, round-trip counting) and KV (rate-limit logs).

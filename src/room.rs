@@ -33,22 +33,20 @@ mod store;
 use std::cell::Cell;
 use std::rc::Rc;
 
+use protocol::access::{readable, ReadCheck, RoomAccess};
+use protocol::object::{Notice, OpenSocket};
 use protocol::push::{place, Place};
 use protocol::wire::Message;
-use protocol::ws::{
-    message_frame, parse_client_frame, FrameError, Incoming, PushStats, ServerFrame, PING, PONG,
-};
-use worker::wasm_bindgen::JsValue;
+use protocol::ws::{parse_client_frame, FrameError, Incoming, PushStats, ServerFrame, PING, PONG};
 use worker::{
-    console_error, console_warn, durable_object, web_sys, Delay, DurableObject, Env, Headers,
-    Request, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    console_error, console_warn, durable_object, DurableObject, Env, Request, Response, State,
+    WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
-use crate::auth::MemberId;
-use crate::context::{now_ms, Ctx};
+use crate::context::now_ms;
 use crate::error::AppResult;
 use crate::store::d1::Db;
-use crate::store::live;
+use crate::store::pump;
 use socket::{error_frame, send, Attachment, POLICY_VIOLATION};
 
 /// How stale the object's last access check may be when it pushes without
@@ -58,128 +56,6 @@ const CHECK_EVERY_MS: i64 = 60_000;
 
 /// A failed pump retries after 1 s, doubling up to this.
 const RETRY_MAX_MS: i64 = 60_000;
-
-/// Waits before the Worker's second and third try at a notification.
-const NOTIFY_RETRY_MS: [u64; 2] = [100, 1_000];
-
-/// The object's address: the owning key and the room, so two tenants can
-/// never share an object.
-fn object_name(owner_key_id: &str, room_id: &str) -> String {
-    format!("{owner_key_id}:{room_id}")
-}
-
-/// Hands an authorised upgrade to the room's object.
-pub async fn connect(
-    env: &Env,
-    owner_key_id: &str,
-    room_id: &str,
-    reader: Option<&str>,
-    member: Option<&MemberId>,
-    after_seq: i64,
-) -> worker::Result<Response> {
-    let stub = env
-        .durable_object("CHAT_ROOM")?
-        .id_from_name(&object_name(owner_key_id, room_id))?
-        .get_stub()?;
-    let headers = Headers::new();
-    headers.set("Upgrade", "websocket")?;
-    headers.set(socket::H_ROOM, room_id)?;
-    headers.set(socket::H_OWNER, owner_key_id)?;
-    headers.set(socket::H_READER, reader.unwrap_or(""))?;
-    headers.set(socket::H_AFTER, &after_seq.to_string())?;
-    if let Some(m) = member {
-        let value = format!("{} {} {} {}", m.id, m.token_hash, m.role.as_str(), m.handle);
-        // Header values are Latin-1 at most: percent-encode the handle's UTF-8.
-        headers.set(socket::H_MEMBER, &socket::encode_header(&value))?;
-    }
-    stub.fetch_with_request(object_request("/ws", "GET", &headers, None)?)
-        .await
-}
-
-/// A request to a room's object. Built with `web_sys` directly: `worker`'s
-/// `RequestInit` conversion links its whole `cf` options (image resizing and
-/// more), ~4 KB of gzipped wasm this build does not use. The URL is only a
-/// label: a stub's fetch needs a full one.
-fn object_request(
-    path: &str,
-    method: &str,
-    headers: &Headers,
-    body: Option<&str>,
-) -> worker::Result<Request> {
-    let init = web_sys::RequestInit::new();
-    init.set_method(method);
-    init.set_headers(&headers.0);
-    if let Some(body) = body {
-        init.set_body(&JsValue::from_str(body));
-    }
-    web_sys::Request::new_with_str_and_init(&format!("https://chat-room{path}"), &init)
-        .map(Request::from)
-        .map_err(worker::Error::from)
-}
-
-/// Tells the room's object that something changed (a message it must read,
-/// or access to re-check), after the response: the sender does not wait.
-pub fn notify(ctx: &Ctx, owner_key_id: &str, room_id: &str) {
-    send_notice(ctx, object_name(owner_key_id, room_id), None);
-}
-
-/// Tells the room's object of a stored message, carrying it so that the
-/// object can push it without reading D1.
-pub fn notify_message(
-    ctx: &Ctx,
-    owner_key_id: &str,
-    room_id: &str,
-    seq: i64,
-    prev_seq: i64,
-    message: &Message,
-) {
-    let carried = message_frame(message)
-        .ok()
-        .map(|text| (seq, prev_seq, text));
-    send_notice(ctx, object_name(owner_key_id, room_id), carried);
-}
-
-/// Posts a notification in the background, trying three times: a socket must
-/// not wait for a later message to receive this one.
-fn send_notice(ctx: &Ctx, name: String, carried: Option<(i64, i64, String)>) {
-    let env = ctx.env.clone();
-    ctx.wctx.wait_until(async move {
-        let attempt = || async {
-            let stub = env
-                .durable_object("CHAT_ROOM")?
-                .id_from_name(&name)?
-                .get_stub()?;
-            let headers = Headers::new();
-            let mut body = None;
-            if let Some((seq, prev, text)) = &carried {
-                headers.set(socket::H_SEQ, &seq.to_string())?;
-                headers.set(socket::H_PREV, &prev.to_string())?;
-                body = Some(text.as_str());
-            }
-            let req = object_request("/notify", "POST", &headers, body)?;
-            let resp = stub.fetch_with_request(req).await?;
-            match resp.status_code() {
-                200..=299 => Ok(()),
-                status => Err(worker::Error::RustError(format!(
-                    "object answered {status}"
-                ))),
-            }
-        };
-        let mut waits = NOTIFY_RETRY_MS.iter();
-        loop {
-            match attempt().await {
-                Ok(()) => return,
-                Err(e) => match waits.next() {
-                    Some(ms) => {
-                        console_warn!("room notify failed, retrying: {e}");
-                        Delay::from(std::time::Duration::from_millis(*ms)).await;
-                    }
-                    None => return console_error!("room notify failed three times: {e}"),
-                },
-            }
-        }
-    });
-}
 
 #[durable_object]
 pub struct ChatRoom {
@@ -223,19 +99,18 @@ impl DurableObject for ChatRoom {
         match req.path().as_str() {
             "/ws" => self.accept(&req),
             "/notify" => {
-                let header = |name| req.headers().get(name).ok().flatten();
-                let seq = header(socket::H_SEQ).and_then(|v| v.parse::<i64>().ok());
-                let prev = header(socket::H_PREV).and_then(|v| v.parse::<i64>().ok());
-                match (seq, prev) {
-                    (Some(seq), Some(prev)) => {
+                let notice = Notice::from_headers(|name| req.headers().get(name).ok().flatten());
+                match notice {
+                    Ok(Notice::Carried { seq, prev }) => {
                         let text = req.text().await?;
                         self.room.deliver(seq, prev, &text).await;
                     }
-                    _ => {
+                    Ok(Notice::Plain) => {
                         // A plain notification may mean lost access: check now.
                         self.room.checked_ms.set(0);
                         self.room.pump().await;
                     }
+                    Err(e) => return Response::error(e.to_string(), 400),
                 }
                 Ok(Response::builder().with_status(204).empty())
             }
@@ -297,8 +172,10 @@ impl ChatRoom {
     /// Accepts the socket and answers the handshake at once; its replay
     /// (`?after=`) runs afterwards, through the pump, page by page.
     fn accept(&self, req: &Request) -> worker::Result<Response> {
-        let Some(attachment) = Attachment::from_request(req) else {
-            return Response::error("missing room", 400);
+        let open = OpenSocket::from_headers(|name| req.headers().get(name).ok().flatten());
+        let attachment = match open {
+            Ok(open) => Attachment::from(open),
+            Err(e) => return Response::error(e.to_string(), 400),
         };
         let pair = WebSocketPair::new()?;
         self.room.state.accept_web_socket(&pair.server);
@@ -414,7 +291,7 @@ impl Room {
             .collect();
         drop(sockets);
         let db = Db::from_env(&self.env)?;
-        let pending = live::pending(&db, &room, &afters, &readers, &members).await;
+        let pending = pump::pending(&db, &room, &afters, &readers, &members).await;
         let cost = db.stats();
         let mut stats = self.stats.get();
         stats.d1_queries += u64::from(cost.round_trips);
@@ -427,7 +304,7 @@ impl Room {
             .zip(pending.pages)
             .map(|(after, rows)| Page {
                 start: *after,
-                full: rows.len() == live::PAGE as usize,
+                full: rows.len() == pump::PAGE as usize,
                 frames: rows
                     .into_iter()
                     .filter_map(|row| {
@@ -443,21 +320,24 @@ impl Room {
         // Cursors as they are now: pushes and new sockets may have come
         // while D1 answered.
         for (ws, mut attachment) in socket::sockets(&self.state) {
-            let revoked = attachment
-                .reader
-                .as_ref()
-                .is_some_and(|r| pending.revoked.contains(r));
-            let readable = match pending.public {
-                None => false,
-                Some(public) => public || attachment.reader.as_deref() == Some(&attachment.owner),
+            let check = ReadCheck {
+                room: pending.public.map(|public| RoomAccess {
+                    owner: &attachment.owner,
+                    public,
+                }),
+                reader: attachment.reader.as_deref(),
+                reader_revoked: attachment
+                    .reader
+                    .as_ref()
+                    .is_some_and(|r| pending.revoked.contains(r)),
+                member_gone: attachment.member.as_ref().is_some_and(|m| {
+                    !pending
+                        .live_members
+                        .iter()
+                        .any(|(id, hash)| *id == m.id && *hash == m.token_hash)
+                }),
             };
-            let member_gone = attachment.member.as_ref().is_some_and(|m| {
-                !pending
-                    .live_members
-                    .iter()
-                    .any(|(id, hash)| *id == m.id && *hash == m.token_hash)
-            });
-            if revoked || !readable || member_gone {
+            if readable(check).is_err() {
                 let _ = ws.close(Some(POLICY_VIOLATION), Some("access lost"));
                 continue;
             }

@@ -6,11 +6,15 @@
 //! room: owner-only actions answer 403 wherever they point, other rooms answer
 //! 404 as if they did not exist, and a viewer reads but never sends.
 //!
-//! Which rooms may be read at all needs rows, so it is one SQL clause, the
-//! Worker's `store::rooms::READABLE`, used by every read (room, history,
-//! stream open and poll, ticket, featured): the owner's key, or anyone when
-//! the room is public, and nobody once the owner key is revoked. A room no
-//! one may read answers as if it did not exist (401 anonymous, 404 keyed).
+//! Which rooms may be read at all needs rows. The rule is [`readable`]: the
+//! owner's key, or anyone when the room is public, and nobody once the owner
+//! key is revoked; a live reader also loses the room when its own key is
+//! revoked or its member token removed or re-issued. The Worker applies it
+//! to the rows it reads (the room object's re-check of its sockets), and
+//! states the same rule in SQL once, in `store::rooms` (`READABLE` and
+//! `STILL_LIVE`), for the statements that filter by it (room, history,
+//! stream open and poll, ticket, featured). A room no one may read answers
+//! as if it did not exist (401 anonymous, 404 keyed).
 
 use thiserror::Error;
 
@@ -209,6 +213,60 @@ pub fn may_cancel(who: Credential<'_>, asker: Asker<'_>) -> Result<(), Denied> {
     }
 }
 
+/// A room as the read rule sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomAccess<'a> {
+    /// The owner key's id.
+    pub owner: &'a str,
+    pub public: bool,
+}
+
+/// What the rows say about one reader of a room, now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadCheck<'a> {
+    /// None: the room is gone, or its owner key revoked (then no one reads
+    /// it, public or not: revoking is what people do when a key leaked).
+    pub room: Option<RoomAccess<'a>>,
+    /// The reader's key id (a member's is its room owner's); None for an
+    /// anonymous reader.
+    pub reader: Option<&'a str>,
+    /// The reader's own key has been revoked.
+    pub reader_revoked: bool,
+    /// The reader is a member token that is no longer live (removed or
+    /// re-issued). False for a key or an anonymous reader.
+    pub member_gone: bool,
+}
+
+/// Why a reader may not read a room, in the order the rule refuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreadable {
+    /// Gone, or its owner key revoked.
+    RoomGone,
+    ReaderRevoked,
+    MemberGone,
+    /// Private, and the reader is not its owner (nor one of its members).
+    Private,
+}
+
+/// The one rule for who may read a room: the room exists under a live owner
+/// key, the reader's own credential is live, and the room is public or the
+/// reader's key owns it. The SQL twin is `store::rooms::{READABLE, STILL_LIVE}`.
+pub fn readable(check: ReadCheck<'_>) -> Result<(), Unreadable> {
+    let Some(room) = check.room else {
+        return Err(Unreadable::RoomGone);
+    };
+    if check.reader_revoked {
+        return Err(Unreadable::ReaderRevoked);
+    }
+    if check.member_gone {
+        return Err(Unreadable::MemberGone);
+    }
+    if !room.public && check.reader != Some(room.owner) {
+        return Err(Unreadable::Private);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,5 +443,60 @@ mod tests {
             reader_handle(Principal::Owner, None).unwrap_err().code(),
             ErrorCode::BadRequest
         );
+    }
+
+    const OWNER: &str = "key-owner";
+
+    fn reading(public: bool, reader: Option<&'static str>) -> ReadCheck<'static> {
+        ReadCheck {
+            room: Some(RoomAccess {
+                owner: OWNER,
+                public,
+            }),
+            reader,
+            reader_revoked: false,
+            member_gone: false,
+        }
+    }
+
+    #[test]
+    fn the_owner_reads_its_room_and_anyone_reads_a_public_one() {
+        assert_eq!(readable(reading(false, Some(OWNER))), Ok(()));
+        assert_eq!(readable(reading(true, Some(OWNER))), Ok(()));
+        assert_eq!(readable(reading(true, Some("other"))), Ok(()));
+        assert_eq!(readable(reading(true, None)), Ok(()));
+        assert_eq!(
+            readable(reading(false, Some("other"))),
+            Err(Unreadable::Private)
+        );
+        assert_eq!(readable(reading(false, None)), Err(Unreadable::Private));
+    }
+
+    #[test]
+    fn a_gone_room_and_a_lost_credential_refuse_in_order() {
+        let gone = ReadCheck {
+            room: None,
+            reader_revoked: true,
+            member_gone: true,
+            ..reading(true, Some(OWNER))
+        };
+        assert_eq!(readable(gone), Err(Unreadable::RoomGone));
+        let revoked = ReadCheck {
+            reader_revoked: true,
+            member_gone: true,
+            ..reading(false, Some("other"))
+        };
+        assert_eq!(readable(revoked), Err(Unreadable::ReaderRevoked));
+        let removed = ReadCheck {
+            member_gone: true,
+            ..reading(false, Some("other"))
+        };
+        assert_eq!(readable(removed), Err(Unreadable::MemberGone));
+        // A public room does not outlive the reader's own revocation.
+        let revoked_public = ReadCheck {
+            reader_revoked: true,
+            ..reading(true, Some("other"))
+        };
+        assert_eq!(readable(revoked_public), Err(Unreadable::ReaderRevoked));
     }
 }

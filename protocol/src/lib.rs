@@ -13,6 +13,7 @@
 //! - [`key`]: API key and member token formats, generation from caller-supplied entropy, hashing.
 //! - [`mention`]: which `@names` a message's text addresses (outside code).
 //! - [`decision`]: decision requests (permissions, plans, questions) and fitting answers to them.
+//! - [`cursor`]: message ids and cursors (with START), and where a live reader starts.
 //! - [`access`]: who may do what: the order of refusals for owners and members.
 //! - [`route`]: the API's route table, as a pure function of method and path.
 //! - [`sse`]: Server-Sent Events encoding (server) and incremental decoding (clients).
@@ -25,17 +26,20 @@
 //! - [`idempotency`]: an Idempotency-Key's message id and the body fingerprint a retry must repeat.
 //! - [`page_bytes`]: the byte cap on history pages and stream batches.
 //! - [`time`]: timestamps as the API shows them.
+//! - [`object`]: the requests the Worker sends a room's Durable Object, encoded and read strictly.
 //! - [`ws`]: WebSocket frames of the paid variant.
 
 pub mod access;
 pub mod bookmark;
 pub mod client;
+pub mod cursor;
 pub mod decision;
 pub mod error;
 pub mod idempotency;
 pub mod key;
 pub mod mcp;
 pub mod mention;
+pub mod object;
 pub mod page_bytes;
 pub mod push;
 pub mod quota;

@@ -24,7 +24,11 @@
 //!   ([`PollConfig::revocation_bound_ms`]).
 //!
 //! [`Schedule`] is the stream's whole decision logic as a pure state machine:
-//! the Worker only waits, queries and writes what it says.
+//! the Worker only waits, queries and writes what it says
+//! ([`Schedule::after_poll`] turns each poll's result into deliver, re-check
+//! or end). Where a stream starts is `crate::cursor`.
+
+use crate::sse::ByeReason;
 
 /// D1 queries one free-plan invocation may make.
 pub const FREE_TIER_QUERY_LIMIT: u32 = 50;
@@ -258,6 +262,52 @@ impl Schedule {
     }
 }
 
+/// What a poll came back with, as the stream's step sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Polled {
+    /// This many messages (maybe none).
+    Found(usize),
+    /// The access check failed: the reader's key or token was revoked, or
+    /// the room went private or away.
+    AccessLost,
+    /// The poll itself failed (D1 error).
+    Failed,
+}
+
+/// What the stream does with a poll's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AfterPoll {
+    /// Write what was found (or nothing: see [`Schedule::polled`]).
+    Deliver,
+    /// Messages were found by a poll that did not re-check access: poll again
+    /// with the check before writing them.
+    Recheck,
+    /// Say goodbye for this reason and end; the client resumes from its last
+    /// id, so ending loses nothing.
+    End(ByeReason),
+}
+
+impl Schedule {
+    /// Decides what a poll's result leads to. `checked`: the poll re-checked
+    /// the reader's access ([`Schedule::begin_poll`] said so, or it is the
+    /// re-check itself). Nothing reaches a reader unchecked: found messages
+    /// are verified first, within the budget, or the stream ends.
+    pub fn after_poll(&mut self, now_ms: i64, checked: bool, polled: Polled) -> AfterPoll {
+        match polled {
+            Polled::AccessLost => AfterPoll::End(ByeReason::AccessLost),
+            Polled::Failed => AfterPoll::End(ByeReason::Error),
+            Polled::Found(n) if n > 0 && !checked => {
+                if self.verify_before_delivery(now_ms) {
+                    AfterPoll::Recheck
+                } else {
+                    AfterPoll::End(ByeReason::Budget)
+                }
+            }
+            Polled::Found(_) => AfterPoll::Deliver,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,13 +450,18 @@ mod tests {
         assert!(s.begin_poll(0) && s.begin_poll(500));
     }
 
-    #[test]
-    fn messages_found_without_a_check_are_verified_first_within_the_budget() {
+    /// A fresh stream, opened at 0 in a quiet room, with `max_polls` polls.
+    fn with_polls(max_polls: u32) -> Schedule {
         let c = PollConfig {
-            max_polls: 2,
+            max_polls,
             ..PollConfig::default()
         };
-        let mut s = Schedule::new(c, 0, false, None);
+        Schedule::new(c, 0, false, None)
+    }
+
+    #[test]
+    fn messages_found_without_a_check_are_verified_first_within_the_budget() {
+        let mut s = with_polls(2);
         assert!(!s.begin_poll(500), "no check due yet");
         // Found messages: verify, which spends the last poll and is the check.
         assert!(s.verify_before_delivery(500));
@@ -419,11 +474,7 @@ mod tests {
 
     #[test]
     fn the_budget_ends_the_stream() {
-        let c = PollConfig {
-            max_polls: 2,
-            ..PollConfig::default()
-        };
-        let mut s = Schedule::new(c, 0, false, None);
+        let mut s = with_polls(2);
         for _ in 0..2 {
             assert!(matches!(s.next(), Step::Poll { .. }));
             s.begin_poll(0);
@@ -431,5 +482,40 @@ mod tests {
         }
         assert_eq!(s.polls_left(), 0);
         assert_eq!(s.next(), Step::End);
+    }
+
+    #[test]
+    fn a_polls_result_is_delivered_rechecked_or_ends_the_stream() {
+        let mut s = with_polls(3);
+        assert!(!s.begin_poll(500));
+        // Nothing new, unchecked: nothing to verify.
+        assert_eq!(
+            s.after_poll(500, false, Polled::Found(0)),
+            AfterPoll::Deliver
+        );
+        // Found without the check: re-check first (spends a poll).
+        assert!(!s.begin_poll(600));
+        assert_eq!(
+            s.after_poll(600, false, Polled::Found(2)),
+            AfterPoll::Recheck
+        );
+        assert_eq!(
+            s.after_poll(600, true, Polled::Found(2)),
+            AfterPoll::Deliver
+        );
+        assert_eq!(s.polls_left(), 0);
+        // No poll left to re-check with: end, never write unverified.
+        assert_eq!(
+            s.after_poll(700, false, Polled::Found(1)),
+            AfterPoll::End(ByeReason::Budget)
+        );
+        assert_eq!(
+            s.after_poll(700, true, Polled::AccessLost),
+            AfterPoll::End(ByeReason::AccessLost)
+        );
+        assert_eq!(
+            s.after_poll(700, false, Polled::Failed),
+            AfterPoll::End(ByeReason::Error)
+        );
     }
 }

@@ -19,7 +19,7 @@ use crate::auth::{admit, admit_member, authenticate, presented, Caller};
 use crate::context::{now_ms, Ctx};
 use crate::error::{AppError, AppResult};
 use crate::ops::keyed_room_id;
-use crate::ops::messages::notify;
+use crate::push::notify;
 use crate::store::d1::rows;
 use crate::store::decisions::{self, Settle, Snapshot};
 use crate::store::{keys, members};
@@ -78,7 +78,7 @@ pub async fn create(
     };
     let row = DecisionRow {
         id: uuid::Uuid::new_v4().to_string(),
-        room_id: room.clone(),
+        room_id: room.to_string(),
         key_id: caller.key_id.clone(),
         requester_member_id: caller.member.as_ref().map(|m| m.id.clone()),
         requester,
@@ -172,7 +172,7 @@ async fn load(ctx: &Ctx, raw_room: &str, raw_id: &str) -> AppResult<(Caller, Str
     let row = row
         .filter(|r| r.key_id == caller.key_id)
         .ok_or_else(not_found)?;
-    Ok((caller, room, row))
+    Ok((caller, room.into(), row))
 }
 
 pub async fn get(ctx: &Ctx, raw_room: &str, raw_id: &str) -> AppResult<Decision> {

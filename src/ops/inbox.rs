@@ -31,7 +31,7 @@ fn scope(
     let room = keyed_room_id(raw_room)?;
     caller.may(Action::Read, Some(&room))?;
     let handle = reader_handle(caller.principal(), requested)?;
-    Ok((room, handle))
+    Ok((room.into(), handle))
 }
 
 pub async fn inbox(

@@ -121,7 +121,7 @@ pub async fn remove(ctx: &Ctx, caller: &Caller, raw_room: &str, handle: &str) ->
         .await?
         .ok_or_else(no_such_member)?;
     // Paid variant: the room's object closes the member's sockets now.
-    crate::ops::messages::notify(ctx, &caller.key_id, &room);
+    crate::push::notify(ctx, &caller.key_id, &room);
     Ok(())
 }
 
@@ -145,7 +145,7 @@ pub async fn reissue(
     )
     .await?
     .ok_or_else(no_such_member)?;
-    crate::ops::messages::notify(ctx, &caller.key_id, &room);
+    crate::push::notify(ctx, &caller.key_id, &room);
     created(&room, &row, token)
 }
 

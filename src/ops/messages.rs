@@ -2,7 +2,7 @@
 
 use protocol::access::{sender_for, Action};
 use protocol::key::CredentialKind;
-use protocol::validate::{IdempotencyKey, NewMessage, Page, ValidationError};
+use protocol::validate::{IdempotencyKey, NewMessage, Page, Sender, ValidationError};
 use protocol::wire::{Message, MessageRow};
 use protocol::ErrorCode;
 
@@ -86,7 +86,7 @@ pub async fn send(
     let [insert, count] = messages::insert_statements(&ctx.db, &rec)?;
     let mut statements = vec![lookup, insert, count];
     // durable-objects: the room's two newest seqs, so the notify carries the
-    // stored message and where it sits (src/push.rs; index 3 below).
+    // stored message and where it sits (src/push/paid.rs; index 3 below).
     statements.extend(crate::push::head_statement(&ctx.db, &room)?);
     let results = ctx.db.batch(statements).await?;
     let caller = match cred.kind {
@@ -126,15 +126,6 @@ pub async fn send(
     })
 }
 
-/// Tells the room's live readers (paid variant: its object) that something
-/// was stored; nothing to do where streams poll.
-pub fn notify(ctx: &Ctx, owner_key_id: &str, room: &str) {
-    #[cfg(feature = "durable-objects")]
-    crate::room::notify(ctx, owner_key_id, room);
-    #[cfg(not(feature = "durable-objects"))]
-    let _ = (ctx, owner_key_id, room);
-}
-
 /// The answer to a refusal: the original for a retried idempotency key, an
 /// error otherwise.
 pub fn refused(
@@ -159,7 +150,7 @@ pub fn refused(
         )),
         Refusal::LoopGuard { limit, notice } => {
             if notice.is_some() {
-                notify(ctx, &caller.key_id, room);
+                crate::push::notify(ctx, &caller.key_id, room);
             }
             Err(AppError::client(
                 ErrorCode::LoopGuard,
@@ -195,20 +186,22 @@ pub struct HistoryPage {
 }
 
 /// A page of a room's history, for its owner, its members, or anyone if the
-/// room is public.
+/// room is public; without `exclude`'s messages if given (`?exclude=`).
 pub async fn history(
     ctx: &Ctx,
     caller: &Option<Caller>,
     raw_room: &str,
     page: &Page,
     limit: u32,
+    exclude: Option<&Sender>,
 ) -> AppResult<HistoryPage> {
     let id = room_id(raw_room, caller)?;
     if let Some(c) = caller {
         c.may(Action::Read, Some(&id))?;
     }
     let reader = caller.as_ref().map(|c| c.key_id.as_str());
-    match messages::page(&ctx.db, &id, reader, page, limit).await? {
+    let exclude = exclude.map(AsRef::as_ref);
+    match messages::page(&ctx.db, &id, reader, page, limit, exclude).await? {
         PageResult::RoomNotFound => Err(not_readable(caller)),
         PageResult::CursorNotFound => Err(AppError::client(
             ErrorCode::NotFound,

@@ -74,7 +74,7 @@ pub async fn update(
         .ok_or_else(AppError::room_not_found)?;
     if update.public == Some(false) {
         // Paid variant: anonymous sockets of a room made private close now.
-        crate::ops::messages::notify(ctx, &caller.key_id, &id);
+        crate::push::notify(ctx, &caller.key_id, &id);
     }
     Ok(Room::from(row))
 }

@@ -2,60 +2,13 @@
 //! everything a socket needs (room, reader, owner, cursor) lives in its
 //! attachment, so nothing is needed in memory when the object wakes.
 
-use protocol::wire::Role;
+use protocol::object::{OpenSocket, SocketMember};
 use protocol::ws::ServerFrame;
 use serde::{Deserialize, Serialize};
-use worker::{console_error, Request, WebSocket};
-
-/// Headers that carry what the Worker established to the object.
-pub const H_ROOM: &str = "X-Meet-Room";
-pub const H_OWNER: &str = "X-Meet-Owner";
-pub const H_READER: &str = "X-Meet-Reader";
-pub const H_AFTER: &str = "X-Meet-After";
-/// A member reader: `id hash role handle` (the handle last: it may hold spaces).
-pub const H_MEMBER: &str = "X-Meet-Member";
-/// A notification that carries its message: the message's `seq` and its
-/// predecessor's in the room (`protocol::push`); the body is the frame.
-pub const H_SEQ: &str = "X-Meet-Seq";
-pub const H_PREV: &str = "X-Meet-Prev";
+use worker::{console_error, WebSocket};
 
 /// Close code for a socket whose key was revoked or whose room went private.
 pub const POLICY_VIOLATION: u16 = 1008;
-
-/// Controls and non-ASCII are escaped, and `%` so that decoding is exact.
-const HEADER_ESCAPES: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b'%');
-
-pub fn encode_header(value: &str) -> String {
-    percent_encoding::utf8_percent_encode(value, HEADER_ESCAPES).to_string()
-}
-
-fn decode_header(value: &str) -> String {
-    percent_encoding::percent_decode_str(value)
-        .decode_utf8_lossy()
-        .into_owned()
-}
-
-/// A member reading over a socket: enough to re-check it and to send as it.
-#[derive(Clone, Serialize, Deserialize)]
-pub struct SocketMember {
-    pub id: String,
-    pub token_hash: String,
-    pub role: Role,
-    pub handle: String,
-}
-
-impl SocketMember {
-    fn from_header(value: &str) -> Option<SocketMember> {
-        let value = decode_header(value);
-        let mut parts = value.splitn(4, ' ');
-        Some(SocketMember {
-            id: parts.next()?.to_owned(),
-            token_hash: parts.next()?.to_owned(),
-            role: Role::parse(parts.next()?)?,
-            handle: parts.next()?.to_owned(),
-        })
-    }
-}
 
 /// Per-socket state, kept by the runtime across hibernation.
 #[derive(Clone, Serialize, Deserialize)]
@@ -73,24 +26,20 @@ pub struct Attachment {
     pub last_seq: i64,
 }
 
-impl Attachment {
-    /// From the headers the Worker's [`super::connect`] set; None if the
-    /// room or owner is missing.
-    pub fn from_request(req: &Request) -> Option<Attachment> {
-        let h = req.headers();
-        let header = |name: &str| h.get(name).ok().flatten().unwrap_or_default();
-        let attachment = Attachment {
-            room: header(H_ROOM),
-            owner: header(H_OWNER),
-            reader: Some(header(H_READER)).filter(|r| !r.is_empty()),
-            member: Some(header(H_MEMBER))
-                .filter(|m| !m.is_empty())
-                .and_then(|m| SocketMember::from_header(&m)),
-            last_seq: header(H_AFTER).parse().unwrap_or(0),
-        };
-        (!attachment.room.is_empty() && !attachment.owner.is_empty()).then_some(attachment)
+/// What the Worker's [`super::connect`] established, as the socket's state.
+impl From<OpenSocket> for Attachment {
+    fn from(open: OpenSocket) -> Attachment {
+        Attachment {
+            room: open.room,
+            owner: open.owner,
+            reader: open.reader,
+            member: open.member,
+            last_seq: open.after_seq,
+        }
     }
+}
 
+impl Attachment {
     pub fn is_owner(&self) -> bool {
         self.member.is_none() && self.reader.as_deref() == Some(self.owner.as_str())
     }

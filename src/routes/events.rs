@@ -15,106 +15,25 @@ use std::time::Duration;
 use futures_util::stream;
 use protocol::retention::PURGED_EVENT;
 use protocol::sse::{encode_comment, encode_cursor, encode_event, encode_retry, Bye, ByeReason};
-use protocol::stream::{Schedule, Step, Write};
-use protocol::validate::{parse_id, START};
+use protocol::stream::{AfterPoll, Polled, Schedule, Step, Write};
 use protocol::wire::{Message, MessageRow};
-use protocol::ErrorCode;
 use worker::{console_error, Delay, Response};
 
-use protocol::access::Action;
-
-use crate::auth::not_readable;
 use crate::context::{now_ms, Ctx};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::ops;
 use crate::store::d1::Db;
-use crate::store::messages::{self, Reader, StreamStart};
-use crate::store::{live, retention};
+use crate::store::live;
+use crate::store::messages::{self, Reader};
 
 /// Messages per poll. A full page means a backlog: the next poll runs at once.
 const PAGE: u32 = 100;
 /// The `retry:` sent just before a stream ends on its budget.
 const RECONNECT_AT_ONCE_MS: u32 = 100;
 
-/// A live reader, authorised, with the point to deliver after: what the SSE
-/// stream and the WebSocket both start from.
-pub(crate) struct Opened {
-    pub room: String,
-    /// The reader's key id (a member's is its room owner's); None for an
-    /// anonymous reader of a public room.
-    pub reader: Option<String>,
-    /// The reader, when it is a member: its id, token hash and role.
-    pub member: Option<crate::auth::MemberId>,
-    /// Whether auth scheduled a `last_used` refresh (one more D1 query).
-    pub touched: bool,
-    pub start: StreamStart,
-    /// Deliver the messages after this `seq`.
-    pub after_seq: i64,
-    /// The message id (or START) that `after_seq` stands for.
-    pub resume_id: String,
-    /// The client's cursor named a purged message: delivery starts at the
-    /// oldest message kept, and the client is told older history is gone.
-    pub purged: bool,
-}
-
-/// Authorises a live reader and resolves its cursor, in two D1 queries (auth,
-/// then access, head and cursor in one statement; a third only when the
-/// cursor is not found, to tell a purged message from a wrong one). Every refusal happens here,
-/// before a stream or socket opens.
-pub(crate) async fn open(ctx: &Ctx, raw_id: &str) -> AppResult<Opened> {
-    // A `?ticket=` (what the web UI sends) is redeemed here, once.
-    let caller = crate::auth::for_stream(ctx, raw_id).await?;
-    let room = ops::room_id(raw_id, &caller)?;
-    if let Some(c) = &caller {
-        c.may(Action::Read, Some(&room))?;
-    }
-    let cursor = requested_cursor(ctx)?;
-    let reader = caller.as_ref().map(|c| c.key_id.clone());
-    // START sits before every message: nothing to look up.
-    let lookup = cursor.as_deref().filter(|c| *c != START);
-    let start = messages::open_stream(&ctx.db, &room, reader.as_deref(), lookup)
-        .await?
-        .ok_or_else(|| not_readable(&caller))?;
-    let mut purged = false;
-    let after_seq = match cursor.as_deref() {
-        Some(START) => 0,
-        Some(_) => match start.cursor_seq {
-            Some(seq) => seq,
-            // Not found: a purged message resumes after the purge; anything
-            // else is refused (never "from now" when the client named a cursor).
-            None => {
-                let resume = retention::purged_seq(&ctx.db, &room).await?;
-                purged = resume.is_some();
-                resume.ok_or_else(|| {
-                    AppError::client(
-                        ErrorCode::NotFound,
-                        "the cursor message is not in this room",
-                    )
-                })?
-            }
-        },
-        None => start.head_seq.unwrap_or(0),
-    };
-    // Where a reconnect must resume: the client's cursor, else the newest
-    // message, else the start of an empty room.
-    let resume_id = cursor
-        .or_else(|| start.head_id.clone())
-        .unwrap_or_else(|| START.to_owned());
-    Ok(Opened {
-        room,
-        reader,
-        member: caller.as_ref().and_then(|c| c.member.clone()),
-        touched: caller.is_some_and(|c| c.touched),
-        start,
-        after_seq,
-        resume_id,
-        purged,
-    })
-}
-
 /// Streams the owner's room, or any public room (with or without a key).
 pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
-    let Opened {
+    let ops::live::Opened {
         room,
         reader,
         member,
@@ -123,12 +42,12 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         after_seq,
         resume_id,
         purged,
-    } = open(ctx, raw_id).await?;
+    } = ops::live::open(ctx, raw_id).await?;
     let config = ctx.config.poll;
     let backlog = after_seq < start.head_seq.unwrap_or(0);
     let mut state = Stream {
         db: ctx.db.clone(),
-        room,
+        room: room.into(),
         reader,
         member_hash: member.map(|m| m.token_hash),
         cursor: after_seq,
@@ -149,25 +68,6 @@ pub async fn stream(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
     // Tells nginx-style proxies not to buffer the stream.
     headers.set("X-Accel-Buffering", "no")?;
     Ok(response)
-}
-
-/// The cursor a live client asks to resume after: `Last-Event-ID` (what
-/// EventSource sends on reconnect) wins over the `?after=` of the URL it was
-/// first opened with, which is older.
-fn requested_cursor(ctx: &Ctx) -> AppResult<Option<String>> {
-    match ctx
-        .header("Last-Event-ID")
-        .filter(|v| !v.trim().is_empty())
-        .or_else(|| ctx.query("after"))
-    {
-        Some(raw) => parse_id(raw.trim()).map(Some).ok_or_else(|| {
-            AppError::client(
-                ErrorCode::BadRequest,
-                "the cursor is not a valid message id",
-            )
-        }),
-        None => Ok(None),
-    }
 }
 
 enum Phase {
@@ -264,31 +164,30 @@ impl Stream {
             if wait_ms > 0 {
                 Delay::from(Duration::from_millis(u64::from(wait_ms))).await;
             }
-            let check_access = self.schedule.begin_poll(now_ms());
-            let mut polled = if check_access {
-                self.poll_checked().await
-            } else {
-                // Access was verified less than a check period ago: only
-                // look for new messages (~1 row read when there are none).
-                live::poll_new(&self.db, &self.room, self.cursor, PAGE)
-                    .await
-                    .map(Some)
-            };
-            if !check_access && matches!(&polled, Ok(Some(rows)) if !rows.is_empty()) {
-                // Something to deliver: verify access first, so nothing sent
-                // after a revocation reaches the revoked reader.
-                if !self.schedule.verify_before_delivery(now_ms()) {
-                    return self.finish(ByeReason::Budget);
-                }
-                polled = self.poll_checked().await;
-            }
-            let rows = match polled {
-                Ok(Some(rows)) => rows,
-                Ok(None) => return self.finish(ByeReason::AccessLost),
-                Err(e) => {
-                    // Ending is safe: the client resumes from its last id.
-                    console_error!("stream poll failed: {e:?}");
-                    return self.finish(ByeReason::Error);
+            let mut checked = self.schedule.begin_poll(now_ms());
+            let rows = loop {
+                let polled = if checked {
+                    self.poll_checked().await
+                } else {
+                    // Access was verified less than a check period ago: only
+                    // look for new messages (~1 row read when there are none).
+                    live::poll_new(&self.db, &self.room, self.cursor, PAGE)
+                        .await
+                        .map(Some)
+                };
+                let found = match &polled {
+                    Ok(Some(rows)) => Polled::Found(rows.len()),
+                    Ok(None) => Polled::AccessLost,
+                    Err(e) => {
+                        // Ending is safe: the client resumes from its last id.
+                        console_error!("stream poll failed: {e:?}");
+                        Polled::Failed
+                    }
+                };
+                match self.schedule.after_poll(now_ms(), checked, found) {
+                    AfterPoll::Deliver => break polled.ok().flatten().unwrap_or_default(),
+                    AfterPoll::Recheck => checked = true,
+                    AfterPoll::End(why) => return self.finish(why),
                 }
             };
             let full = rows.len() == PAGE as usize;

@@ -58,13 +58,7 @@ pub async fn revoke(ctx: &Ctx) -> AppResult<Response> {
     let Some(key_id) = keys::revoke(&ctx.db, &cred.hash, ctx.now_ms).await? else {
         return Err(AppError::unauthorized("invalid or revoked API key"));
     };
-    // Paid variant: wake the key's rooms so their objects close its sockets
-    // now; an idle socket would otherwise only notice at its next delivery.
-    #[cfg(feature = "durable-objects")]
-    for room in crate::store::rooms::list(&ctx.db, &key_id).await? {
-        crate::room::notify(ctx, &key_id, &room.id);
-    }
-    #[cfg(not(feature = "durable-objects"))]
-    let _ = key_id;
+    // Paid variant: its rooms' objects close its sockets now.
+    crate::push::key_revoked(ctx, &key_id).await?;
     Ok(Response::builder().with_status(204).empty())
 }

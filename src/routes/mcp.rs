@@ -181,7 +181,8 @@ async fn execute(
             let page = Page::parse(after.as_deref(), None)?;
             let limit = Limit::parse(limit.map(|l| l.to_string()).as_deref())?;
             keyed(caller)?;
-            let page = ops::messages::history(ctx, caller, room_id, &page, limit.get()).await?;
+            let page =
+                ops::messages::history(ctx, caller, room_id, &page, limit.get(), None).await?;
             let list = page.messages;
             let next = list.last().map(|m| m.id.clone()).or_else(|| after.clone());
             let mut out = to_object("messages", &list)?;

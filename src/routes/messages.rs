@@ -1,7 +1,7 @@
 //! `GET` and `POST /api/rooms/:id/messages`: the HTTP face of `ops::messages`.
 
 use protocol::retention::HISTORY_PURGED_HEADER;
-use protocol::validate::{IdempotencyKey, Limit, NewMessage, Page, MAX_BODY_BYTES, START};
+use protocol::validate::{IdempotencyKey, Limit, NewMessage, Page, Sender, MAX_BODY_BYTES, START};
 use protocol::ErrorCode;
 use worker::Response;
 
@@ -26,8 +26,10 @@ pub async fn list(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         ctx.query("before").as_deref(),
     )?;
     let limit = Limit::parse(ctx.query("limit").as_deref())?;
+    let exclude = Sender::parse_exclude(ctx.query("exclude").as_deref())?;
+    let exclude = exclude.as_ref();
     let (page, purged) =
-        match ops::messages::history(ctx, &caller, raw_id, &page, limit.get()).await {
+        match ops::messages::history(ctx, &caller, raw_id, &page, limit.get(), exclude).await {
             Ok(found) => (found, false),
             Err(e) if is_missing_cursor(&e) => {
                 // A cursor into purged history: what follows it is everything the
@@ -39,7 +41,8 @@ pub async fn list(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
                 let found = match page {
                     Page::After(_) => {
                         let start = Page::After(START.to_owned());
-                        ops::messages::history(ctx, &caller, raw_id, &start, limit.get()).await?
+                        ops::messages::history(ctx, &caller, raw_id, &start, limit.get(), exclude)
+                            .await?
                     }
                     _ => ops::messages::HistoryPage::default(),
                 };

@@ -6,10 +6,10 @@ use worker::Response;
 
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
-use crate::routes::events;
+use crate::ops;
 
 pub async fn upgrade(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
-    let opened = events::open(ctx, raw_id).await?;
+    let opened = ops::live::open(ctx, raw_id).await?;
     let wants_socket = ctx
         .header("Upgrade")
         .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
@@ -19,7 +19,7 @@ pub async fn upgrade(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
             "this route speaks WebSocket: send 'Upgrade: websocket'",
         ));
     }
-    Ok(crate::room::connect(
+    Ok(crate::push::connect(
         &ctx.env,
         &opened.start.owner_key_id,
         &opened.room,

@@ -233,14 +233,17 @@ impl Db {
 
     /// Runs one statement and returns its rows.
     pub async fn all<T: DeserializeOwned>(&self, sql: &str, args: &[Arg<'_>]) -> AppResult<Vec<T>> {
-        self.run(self.prepare(sql, args)?).await
+        let result = self.result(self.prepare(sql, args)?).await?;
+        Ok(result.results()?)
     }
 
-    /// Runs a prepared statement and returns its rows.
-    pub async fn run<T: DeserializeOwned>(&self, stmt: D1PreparedStatement) -> AppResult<Vec<T>> {
+    /// Runs a statement, timed and counted. Not generic: the row types share
+    /// this one future, and each keeps only its decoding (a copy of the
+    /// query's state machine per row type cost wasm).
+    async fn result(&self, stmt: D1PreparedStatement) -> AppResult<worker::D1Result> {
         let result = self.timed(stmt.all()).await?;
         self.count_rows(&result);
-        Ok(result.results()?)
+        Ok(result)
     }
 
     /// Runs one statement and returns its first row, if any.
@@ -249,7 +252,8 @@ impl Db {
         sql: &str,
         args: &[Arg<'_>],
     ) -> AppResult<Option<T>> {
-        Ok(self.all(sql, args).await?.into_iter().next())
+        let result = self.result(self.prepare(sql, args)?).await?;
+        Ok(result.results::<T>()?.into_iter().next())
     }
 
     /// Runs statements in one round trip (and one transaction), returning each

@@ -11,7 +11,8 @@ use worker::D1PreparedStatement;
 
 use crate::error::AppResult;
 use crate::store::d1::{rows, Arg, Db};
-use crate::store::messages::{next_seq, COLS, STILL_LIVE};
+use crate::store::messages::{next_seq, COLS};
+use crate::store::rooms::STILL_LIVE;
 use crate::store::send_quota::{allowed, count_statement, counters, counters_select, SendLimits};
 
 /// The message that carries a decision's snapshot.

@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use crate::error::AppResult;
 use crate::store::d1::{rows, Arg, Db};
-use crate::store::messages::{Reader, COLS, STILL_LIVE};
+use crate::store::messages::{Reader, COLS};
+use crate::store::rooms::STILL_LIVE;
 
 /// The handle's cursor, as a seq (0: nothing read). `?1` room, `?3` handle.
 const CURSOR: &str =

@@ -10,8 +10,6 @@ use serde::Deserialize;
 use worker::{D1PreparedStatement, Env};
 
 use crate::error::AppResult;
-#[cfg(feature = "durable-objects")]
-use crate::store::d1::rows;
 use crate::store::d1::{Arg, Db};
 
 /// A live member token's row: not removed, and its owner key not revoked.
@@ -242,29 +240,4 @@ pub async fn reissue(
         ],
     )
     .await
-}
-
-#[cfg(feature = "durable-objects")]
-/// Which of these (member id, token hash) pairs are still live: what the
-/// room's object checks before each push, so a removed or re-issued member's
-/// socket closes.
-pub fn live_statement(db: &Db, ids_json: &str) -> AppResult<D1PreparedStatement> {
-    db.prepare(
-        "SELECT id, token_hash FROM members \
-         WHERE id IN (SELECT value FROM json_each(?1)) AND removed_ms IS NULL",
-        &[Arg::Text(ids_json)],
-    )
-}
-
-#[cfg(feature = "durable-objects")]
-#[derive(Debug, Deserialize)]
-pub struct LiveMember {
-    pub id: String,
-    pub token_hash: String,
-}
-
-#[cfg(feature = "durable-objects")]
-/// Decodes [`live_statement`]'s result.
-pub fn live_rows(result: Option<&worker::D1Result>) -> AppResult<Vec<LiveMember>> {
-    rows(result)
 }

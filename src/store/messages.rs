@@ -20,7 +20,7 @@ use worker::D1PreparedStatement;
 use crate::error::AppResult;
 use crate::store::d1::{rows, Arg, Db};
 pub use crate::store::refusal::{explain_refusal, Refusal};
-use crate::store::rooms::READABLE;
+use crate::store::rooms::{READABLE, STILL_LIVE};
 use crate::store::send_quota::{allowed, count_statement, SendLimits};
 
 /// The columns every message read returns (a [`MessageRow`]).
@@ -238,6 +238,7 @@ pub async fn page(
     reader: Option<&str>,
     page: &Page,
     limit: u32,
+    exclude: Option<&str>,
 ) -> AppResult<PageResult> {
     // The START cursor needs no lookup: it sits before every message.
     let cursor = match page {
@@ -252,8 +253,18 @@ pub async fn page(
         ),
         &[room_id.into(), reader.into(), cursor.into()],
     )?;
-    let owned =
-        format!("room_id = ?1 AND EXISTS (SELECT 1 FROM rooms r WHERE r.id = ?1 AND {READABLE})");
+    // `?exclude=`: that sender's messages are left out in SQL, before the
+    // count and the byte cap, so a page still holds `limit` others and its
+    // last id is a cursor past everything it walked (each excluded row it
+    // walks past is a row read). Senders compare as handles do: NOCASE.
+    let not_excluded = if exclude.is_some() {
+        " AND sender <> ?7 COLLATE NOCASE"
+    } else {
+        ""
+    };
+    let owned = format!(
+        "room_id = ?1 AND EXISTS (SELECT 1 FROM rooms r WHERE r.id = ?1 AND {READABLE}){not_excluded}"
+    );
     let cursor_seq = if cursor.is_some() {
         "(SELECT seq FROM messages WHERE id = ?3 AND room_id = ?1)"
     } else {
@@ -300,8 +311,16 @@ pub async fn page(
         args.push(byte_cap_arg(PAGE_BYTES));
         capped(&inner, dir)
     } else {
+        if exclude.is_some() {
+            // ?5 and ?6 unused here: the sender binds at ?7 either way.
+            args.push(Arg::Null);
+            args.push(Arg::Null);
+        }
         inner
     };
+    if let Some(sender) = exclude {
+        args.push(sender.into());
+    }
     let messages = db.prepare(&sql, &args)?;
     let results = db.batch(vec![check, messages]).await?;
     let check: Vec<CursorRow> = rows(results.first())?;
@@ -417,14 +436,6 @@ pub struct Reader<'a> {
     /// A member token's hash: removal or re-issue ends the stream.
     pub member_hash: Option<&'a str>,
 }
-
-/// The clause that re-checks, inside a poll, that the reader may still read:
-/// its key is live and, for a member, its token is. `?2` is the key id and
-/// `?5` the member token's hash.
-pub const STILL_LIVE: &str = "(?2 IS NULL OR EXISTS \
-      (SELECT 1 FROM api_keys WHERE id = ?2 AND revoked_ms IS NULL)) \
-    AND (?5 IS NULL OR EXISTS \
-      (SELECT 1 FROM members WHERE token_hash = ?5 AND removed_ms IS NULL))";
 
 /// One stream poll: the messages after `after_seq`, in commit order and
 /// within the byte cap (the next poll goes on from the last), or `None`

@@ -8,6 +8,9 @@ pub mod keys;
 pub mod live;
 pub mod members;
 pub mod messages;
+/// The room object's reads (paid variant only).
+#[cfg(feature = "durable-objects")]
+pub mod pump;
 pub mod refusal;
 pub mod retention;
 pub mod rooms;

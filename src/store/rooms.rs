@@ -22,11 +22,21 @@ macro_rules! owner_live {
 #[cfg_attr(not(feature = "durable-objects"), allow(dead_code))]
 pub const OWNER_LIVE: &str = owner_live!();
 
-/// The one rule for who may read a room (`r`): the owner, or anyone if it is
-/// public, and nobody once the owner key is revoked. `?2` is the reader's key
+/// The one rule for who may read a room (`r`), `protocol::access::readable`
+/// in SQL: the owner, or anyone if it is public, and nobody once the owner
+/// key is revoked. `?2` is the reader's key
 /// id (a member's is its room owner's), NULL for an anonymous reader. Every
 /// read of a room (page, stream, poll, featured, ticket) uses this clause.
 pub const READABLE: &str = concat!("((r.key_id = ?2 OR r.public = 1) AND ", owner_live!(), ")");
+
+/// The rest of the read rule, for a reader already streaming: its own key
+/// is live and, for a member, its token is. `?2` is the key id and `?5` the
+/// member token's hash. With [`READABLE`] it is `protocol::access::readable`
+/// in SQL.
+pub const STILL_LIVE: &str = "(?2 IS NULL OR EXISTS \
+      (SELECT 1 FROM api_keys WHERE id = ?2 AND revoked_ms IS NULL)) \
+    AND (?5 IS NULL OR EXISTS \
+      (SELECT 1 FROM members WHERE token_hash = ?5 AND removed_ms IS NULL))";
 
 pub async fn list(db: &Db, key_id: &str) -> AppResult<Vec<RoomRow>> {
     db.all(

@@ -42,6 +42,19 @@ export interface Message {
 }
 
 /** A room member as the owner sees it (a member sees handle and role only). */
+/** A WebSocket frame from the server (protocol/src/ws.rs `ServerFrame`): a
+ * message frame is the message itself with `type` beside its fields. */
+export type MessageFrame = { type: "message" } & Message;
+export type PongFrame = { type: "pong" };
+/** A frame the client sent was refused; the socket stays open. */
+export type ErrorFrame = { type: "error"; error: string };
+
+/** Every 4xx/5xx body (protocol/src/wire.rs `ErrorBody`). */
+export interface ErrorBody {
+  error: string;
+  code?: string;
+}
+
 export interface Member {
   handle: string;
   role: Role;

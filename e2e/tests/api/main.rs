@@ -9,6 +9,7 @@ mod byte_caps;
 mod daily_quota;
 mod decisions;
 mod events;
+mod exclude;
 mod helpers;
 mod idempotency;
 mod isolation;

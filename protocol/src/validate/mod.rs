@@ -177,6 +177,14 @@ impl Sender {
     pub fn parse(raw: &str) -> Result<Sender, ValidationError> {
         trimmed_text(raw, "sender", MAX_SENDER_CHARS).map(Sender)
     }
+
+    /// History's `?exclude=<sender>`: a sender name by the same rule, named
+    /// `exclude` in its error. Absent is no exclusion; present but empty,
+    /// too long or multi-line is a 400, never "exclude nobody".
+    pub fn parse_exclude(raw: Option<&str>) -> Result<Option<Sender>, ValidationError> {
+        raw.map(|r| trimmed_text(r, "exclude", MAX_SENDER_CHARS).map(Sender))
+            .transpose()
+    }
 }
 
 impl AsRef<str> for Sender {

@@ -296,3 +296,14 @@ fn idempotency_key_is_printable_ascii() {
         assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn exclude_is_a_sender_name_named_exclude_in_its_errors() {
+    assert_eq!(Sender::parse_exclude(None), Ok(None));
+    let me = Sender::parse_exclude(Some("  me ")).unwrap().unwrap();
+    assert_eq!(me.as_ref(), "me");
+    for bad in ["", "   ", "a\nb", &"x".repeat(65)] {
+        let err = Sender::parse_exclude(Some(bad)).unwrap_err();
+        assert!(err.to_string().contains("exclude"), "{bad:?}: {err}");
+    }
+}
