@@ -1,5 +1,6 @@
 use std::collections::HashMap;
 
+use protocol::timing::D1Timing;
 use protocol::wire::{Message, SenderType};
 use reqwest::Method;
 use serde_json::json;
@@ -65,29 +66,21 @@ async fn a_message_is_stored_and_shown_in_one_shape() {
         .await;
     let timing = send.header("Server-Timing").unwrap_or_default().to_owned();
     // A send is one round trip: the key lookup and the INSERT are one batch.
-    assert_eq!(metric(&timing, "d1"), Some(1), "{timing}");
+    assert_eq!(d1_timing(&timing).queries, 1, "{timing}");
     // docs/free-tier.md's per-message write cost (send_cost.rs covers the rest).
-    assert_eq!(metric(&timing, "d1-rows-written"), Some(3), "{timing}");
+    assert_eq!(d1_timing(&timing).rows_written, 3, "{timing}");
     let page = api
         .call(Method::GET, &path(&room.id), Some(&key), None)
         .await;
     let timing = page.header("Server-Timing").unwrap_or_default().to_owned();
-    assert_eq!(metric(&timing, "d1"), Some(2), "{timing}");
-    assert_eq!(metric(&timing, "d1-rows-written"), Some(0), "{timing}");
+    assert_eq!(d1_timing(&timing).queries, 2, "{timing}");
+    assert_eq!(d1_timing(&timing).rows_written, 0, "{timing}");
 }
 
-/// The leading number of a Server-Timing metric's `desc`, e.g. 2 from
-/// `d1;dur=1.8;desc="2 queries"`.
-pub fn metric(timing: &str, name: &str) -> Option<u32> {
-    timing
-        .split(", ")
-        .find(|m| m.split(';').next() == Some(name))?
-        .split("desc=\"")
-        .nth(1)?
-        .split([' ', '"'])
-        .next()?
-        .parse()
-        .ok()
+/// What D1 cost a response, read from its `Server-Timing` with the one
+/// parser (protocol::timing); panics when the header is missing or malformed.
+pub fn d1_timing(timing: &str) -> D1Timing {
+    D1Timing::parse(timing).unwrap_or_else(|| panic!("no D1 timing in {timing:?}"))
 }
 
 #[tokio::test]

@@ -7,13 +7,12 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::helpers::api;
-use crate::messages::metric;
+use crate::messages::d1_timing;
 use meet_ai_e2e::api::Reply;
 use meet_ai_e2e::Api;
 
-fn rows_written(reply: &Reply) -> u32 {
-    let timing = reply.header("Server-Timing").unwrap_or_default();
-    metric(timing, "d1-rows-written").unwrap_or_else(|| panic!("no rows written in {timing}"))
+fn rows_written(reply: &Reply) -> u64 {
+    d1_timing(reply.header("Server-Timing").unwrap_or_default()).rows_written
 }
 
 #[tokio::test]
