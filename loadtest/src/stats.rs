@@ -3,7 +3,7 @@
 //! Runs are bounded in time, so every sample fits in memory; keeping them all
 //! gives exact percentiles with no histogram bucketing error.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The nearest-rank percentile of `sorted` (ascending): the smallest sample
 /// such that at least `p` percent of samples are at or below it. `p` is
@@ -19,7 +19,8 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 
 /// Count, mean and the percentiles every table shows, in milliseconds.
 /// An empty summary has `count == 0` and zeros elsewhere.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct Summary {
     pub count: usize,
     #[serde(serialize_with = "ms")]

@@ -1,0 +1,480 @@
+//! What every scenario prints and the report reads back: one serde type per
+//! scenario's parameters and result, inside the common [`Envelope`]. The
+//! same types are written (scenarios/*.rs) and read (report.rs), so a field
+//! renamed on one side is a compile error on the other.
+//!
+//! Every struct defaults missing fields, so result files written before a
+//! field existed still load (the report shows "–" or 0 for it).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::client::CostTotals;
+use crate::stats::Summary;
+
+/// Envelope common to every scenario's JSON.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Envelope<P, R> {
+    pub scenario: String,
+    pub ok: bool,
+    pub url: String,
+    pub runner: String,
+    pub started_unix: f64,
+    pub duration_s: f64,
+    pub load_avg: LoadAvg,
+    pub params: P,
+    pub result: R,
+    pub cost: Cost,
+    pub notes: Vec<String>,
+}
+
+/// The 1, 5 and 15 minute load averages when the run started and ended.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoadAvg {
+    pub start: Option<[f64; 3]>,
+    pub end: Option<[f64; 3]>,
+}
+
+/// What the measured phase cost the server, from its responses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Cost {
+    pub requests: u64,
+    pub timed_responses: u64,
+    pub d1_queries: u64,
+    pub d1_ms: f64,
+    pub d1_rows_read: u64,
+    pub d1_rows_written: u64,
+}
+
+impl From<CostTotals> for Cost {
+    fn from(c: CostTotals) -> Cost {
+        Cost {
+            requests: c.requests,
+            timed_responses: c.timed_responses,
+            d1_queries: c.d1_queries,
+            d1_ms: c.d1_ms,
+            d1_rows_read: c.d1_rows_read,
+            d1_rows_written: c.d1_rows_written,
+        }
+    }
+}
+
+/// Responses by status ("201", "429", "error", …).
+pub type Statuses = BTreeMap<String, u64>;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SendParams {
+    pub senders: u32,
+    pub seconds: f64,
+    pub size: usize,
+    pub max_requests: u64,
+    pub baseline_seconds: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SendResult {
+    pub elapsed_s: f64,
+    pub requests: usize,
+    pub accepted: u64,
+    pub accepted_per_s: f64,
+    pub statuses: Statuses,
+    pub latency_ms: Summary,
+    pub latency_all_responses_ms: Summary,
+    pub d1_ms: Summary,
+    pub d1_share_of_latency: Option<f64>,
+    pub d1_queries_per_message: Option<f64>,
+    pub health_baseline_ms: Summary,
+    pub first_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FanoutParams {
+    /// "sse" or "ws".
+    pub transport: String,
+    pub listeners: u32,
+    pub rate: f64,
+    pub seconds: f64,
+    pub drain_seconds: f64,
+    /// "eventsource" or "immediate".
+    pub reconnect: String,
+    pub size: usize,
+    pub warmup: bool,
+}
+
+/// Loss, repeats and order of a set of listeners against the stored history
+/// (crate::delivery::DeliveryCheck, summed).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Totals {
+    pub expected: usize,
+    pub received: usize,
+    pub unique: usize,
+    pub lost: usize,
+    pub duplicated: usize,
+    pub out_of_order: usize,
+    pub unknown: usize,
+}
+
+impl From<crate::delivery::DeliveryCheck> for Totals {
+    fn from(c: crate::delivery::DeliveryCheck) -> Totals {
+        Totals {
+            expected: c.expected,
+            received: c.received,
+            unique: c.unique,
+            lost: c.lost,
+            duplicated: c.duplicated,
+            out_of_order: c.out_of_order,
+            unknown: c.unknown,
+        }
+    }
+}
+
+/// One listener's judgement.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ListenerResult {
+    pub listener: usize,
+    pub received: usize,
+    pub lost: usize,
+    pub duplicated: usize,
+    pub out_of_order: usize,
+    pub unknown: usize,
+    pub connections: usize,
+    pub errors: usize,
+    pub fatal: Option<String>,
+}
+
+/// Connections a set of listeners made and how they ended (scenarios::stream_stats).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Streams {
+    pub connections: usize,
+    /// "bye:budget", "error", "stopped", … and how many streams ended so.
+    pub ends: BTreeMap<String, usize>,
+    pub completed_streams: usize,
+    pub queries_in_completed_streams: u64,
+    pub mean_completed_stream_s: Option<f64>,
+    /// The `retry:` hint streams gave before a planned end (median).
+    pub retry_after_bye_ms: Option<f64>,
+    pub sample_errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FanoutResult {
+    pub sent: usize,
+    pub warmup_messages: usize,
+    pub send_statuses: Statuses,
+    pub post_latency_ms: Summary,
+    pub stored: usize,
+    pub delivery_ms: Summary,
+    pub delivery_connected_ms: Summary,
+    pub delivery_across_reconnect_ms: Summary,
+    pub warmup_delivery_ms: Summary,
+    pub delivery_after_ack_ms: Summary,
+    pub post_d1_ms: Summary,
+    pub totals: Totals,
+    pub all_exactly_once_in_order: bool,
+    pub caught_up: bool,
+    pub streams: Streams,
+    pub listeners: Vec<ListenerResult>,
+    /// The room object's own counters (WebSocket runs on the paid variant).
+    pub object: Option<protocol::ws::PushStats>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HistoryParams {
+    pub sizes: Vec<u64>,
+    pub requests: u32,
+    pub limit: u32,
+    pub state_dir: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Seeding {
+    pub method: String,
+    pub seconds: f64,
+}
+
+/// One kind of page (latest, after, before) in one room.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Page {
+    pub latency_ms: Summary,
+    pub d1_ms: Summary,
+    pub d1_rows_read: Summary,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Pages {
+    pub latest: Page,
+    pub after: Page,
+    pub before: Page,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HistoryRoom {
+    pub messages: u64,
+    pub pages: Pages,
+}
+
+/// Median page latency in the largest room over that in the smallest.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Ratios {
+    pub latest: Option<f64>,
+    pub after: Option<f64>,
+    pub before: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HistoryResult {
+    pub seeding: Seeding,
+    pub rooms: Vec<HistoryRoom>,
+    pub p50_ratio_largest_to_smallest: Ratios,
+    pub failures: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IdleParams {
+    pub seconds: f64,
+    pub listeners: u32,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IdleResult {
+    pub elapsed_s: f64,
+    pub complete_cycles: usize,
+    pub mean_cycle_s: Option<f64>,
+    pub queries_per_stream: Option<f64>,
+    pub requests_per_hour: Option<f64>,
+    pub d1_queries_per_s: Option<f64>,
+    pub rows_read_per_stream: Option<f64>,
+    pub rows_read_per_hour: Option<f64>,
+    pub streams: Streams,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SoakParams {
+    pub minutes: f64,
+    pub listeners: u32,
+    pub transport: String,
+    pub rate: f64,
+    pub active_seconds: f64,
+    pub quiet_seconds: f64,
+    pub restart_hook: Option<String>,
+    pub restart_after: Option<f64>,
+    pub drain_seconds: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SoakSender {
+    pub attempts: u64,
+    pub accepted: u64,
+    pub replayed_after_retry: u64,
+    pub gave_up: u64,
+    pub statuses: Statuses,
+    pub post_latency_ms: Summary,
+}
+
+/// The restart hook's run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Restart {
+    pub at_s: f64,
+    pub duration_s: f64,
+    pub exit: Option<i32>,
+    pub output_tail: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SoakResult {
+    pub stored: usize,
+    pub sender: SoakSender,
+    pub restart: Option<Restart>,
+    pub delivery_ms: Summary,
+    pub delivery_connected_ms: Summary,
+    pub delivery_across_reconnect_ms: Summary,
+    pub totals: Totals,
+    pub all_exactly_once_in_order: bool,
+    pub caught_up: bool,
+    pub streams: Streams,
+    pub listeners: Vec<ListenerResult>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WakeParams {
+    pub rounds: u32,
+    pub min_pause: f64,
+    pub max_pause: f64,
+    pub timeout: u32,
+    pub latency_from: String,
+}
+
+/// One round of `wake`: a wait, a mention, and what the wait returned.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WakeRound {
+    pub pause_ms: f64,
+    pub wake_ms: Option<f64>,
+    pub wait_status: Option<u16>,
+    pub wait_s: Option<f64>,
+    pub queries: Option<u32>,
+    pub rows_read: Option<u64>,
+    /// Set when the mention itself was refused (no wait was judged).
+    pub send_status: Option<u16>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WakeResult {
+    pub elapsed_s: f64,
+    pub rounds: u32,
+    pub woken: usize,
+    pub errors: u64,
+    pub error_kinds: BTreeMap<String, u64>,
+    pub sample_errors: Vec<String>,
+    pub wake_ms: Summary,
+    pub wake_after_send_response_ms: Summary,
+    pub send_latency_ms: Summary,
+    pub wait_queries_per_call: Option<f64>,
+    pub wait_queries_max: Option<f64>,
+    pub wait_rows_read_per_call: Option<f64>,
+    pub per_round: Vec<WakeRound>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WaitingParams {
+    pub seconds: f64,
+    pub timeout: u32,
+    pub history: u32,
+}
+
+/// The free plan's daily allowances the agent count is made from.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FreePlan {
+    pub requests_per_day: f64,
+    pub rows_read_per_day: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WaitingResult {
+    pub elapsed_s: f64,
+    pub calls: u64,
+    pub statuses: Statuses,
+    pub errors: u64,
+    pub sample_errors: Vec<String>,
+    pub timed_responses: u64,
+    pub mean_call_s: Option<f64>,
+    pub queries_per_call: Option<f64>,
+    pub rows_read_per_call: Option<f64>,
+    pub rows_written_per_call: Option<f64>,
+    pub requests_per_hour: Option<f64>,
+    pub d1_queries_per_s: Option<f64>,
+    pub rows_read_per_hour: Option<f64>,
+    pub rows_written_per_hour: Option<f64>,
+    pub free_plan_agents: Option<f64>,
+    pub free_plan: FreePlan,
+}
+
+pub type SendRun = Envelope<SendParams, SendResult>;
+pub type FanoutRun = Envelope<FanoutParams, FanoutResult>;
+pub type HistoryRun = Envelope<HistoryParams, HistoryResult>;
+pub type IdleRun = Envelope<IdleParams, IdleResult>;
+pub type SoakRun = Envelope<SoakParams, SoakResult>;
+pub type WakeRun = Envelope<WakeParams, WakeResult>;
+pub type WaitingRun = Envelope<WaitingParams, WaitingResult>;
+
+/// What only scripts/bench.sh knows, written beside the results as meta.json.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Meta {
+    pub date: String,
+    pub commit: String,
+    pub runner: String,
+    pub runner_detail: String,
+    pub machine: Machine,
+    pub server_vars: String,
+    pub sse_active_poll_ms: Option<f64>,
+    pub sse_retry_ms: Option<f64>,
+    pub rss_kb: Rss,
+    pub wasm_gz_bytes: Option<f64>,
+    pub wasm_paid_gz_bytes: Option<f64>,
+    pub ws_skipped: Option<String>,
+    pub rss_series: Vec<RssSample>,
+    pub notes: Vec<String>,
+    pub commands: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Machine {
+    pub nproc: Option<u32>,
+    pub cpu_model: String,
+    pub mem_total_kb: Option<f64>,
+    pub os: String,
+}
+
+/// workerd RSS (kB) at the points the script sampled it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Rss {
+    pub before: Option<f64>,
+    pub after_load: Option<f64>,
+    pub after_soak: Option<f64>,
+    pub peak: Option<f64>,
+}
+
+/// workerd RSS (kB) after one scenario: all of it, wrangler's proxy, the rest.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RssSample {
+    pub after: String,
+    pub total_kb: f64,
+    pub proxy_kb: f64,
+    pub runtime_kb: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_result_round_trips_and_old_files_load() {
+        let mut run = SendRun::default();
+        run.scenario = "send".into();
+        run.result.statuses.insert("201".into(), 3);
+        run.result.latency_ms = Summary::of(&[1.0, 2.0, 3.0]);
+        let text = serde_json::to_string(&run).unwrap();
+        let back: SendRun = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.result.statuses["201"], 3);
+        assert_eq!(back.result.latency_ms, run.result.latency_ms);
+        // A file without most fields (an older shape) still loads.
+        let old: FanoutRun =
+            serde_json::from_str(r#"{"scenario":"fanout","result":{"totals":{"lost":2}}}"#)
+                .unwrap();
+        assert_eq!(old.result.totals.lost, 2);
+        assert_eq!(old.result.object, None);
+    }
+}
