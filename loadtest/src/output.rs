@@ -5,9 +5,11 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::client::CostTotals;
+use crate::results::{Envelope, LoadAvg};
 
 /// The 1, 5 and 15 minute load averages (Linux), or `None` elsewhere.
 pub fn loadavg() -> Option<[f64; 3]> {
@@ -101,28 +103,33 @@ impl Run {
         }
     }
 
-    /// The one JSON object a scenario prints.
-    pub fn finish(
+    /// The one JSON object a scenario prints: its typed params and result
+    /// (crate::results) in the common envelope.
+    pub fn finish<P: Serialize, R: Serialize>(
         &self,
         ok: bool,
-        params: Value,
-        result: Value,
+        params: P,
+        result: R,
         cost: CostTotals,
         notes: &[String],
     ) -> Value {
-        json!({
-            "scenario": self.scenario,
-            "ok": ok,
-            "url": self.url,
-            "runner": self.runner,
-            "started_unix": self.started_unix.floor(),
-            "duration_s": ((unix_now() - self.started_unix) * 10.0).round() / 10.0,
-            "load_avg": { "start": self.load_start, "end": loadavg() },
-            "params": params,
-            "result": result,
-            "cost": cost,
-            "notes": notes,
-        })
+        let envelope = Envelope {
+            scenario: self.scenario.to_owned(),
+            ok,
+            url: self.url.clone(),
+            runner: self.runner.clone(),
+            started_unix: self.started_unix.floor(),
+            duration_s: ((unix_now() - self.started_unix) * 10.0).round() / 10.0,
+            load_avg: LoadAvg {
+                start: self.load_start,
+                end: loadavg(),
+            },
+            params,
+            result,
+            cost: cost.into(),
+            notes: notes.to_vec(),
+        };
+        serde_json::to_value(envelope).unwrap_or_default()
     }
 }
 

@@ -63,6 +63,14 @@ impl From<CostTotals> for Cost {
     }
 }
 
+/// A clap value enum's name as it is serialized ("sse", "eventsource").
+pub fn tag<T: Serialize>(v: &T) -> String {
+    match serde_json::to_value(v) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
 /// Responses by status ("201", "429", "error", …).
 pub type Statuses = BTreeMap<String, u64>;
 

@@ -116,3 +116,87 @@ pub fn benchmarks(r: &Results) -> Result<String, String> {
     })
     .map_err(|e| format!("{e:#}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::targets::tests::{ran, results};
+    use crate::report::Found;
+    use serde_json::json;
+
+    #[test]
+    fn whole_numbers_read_plainly() {
+        assert_eq!(plain(Value::from(250.0)), "250");
+        assert_eq!(plain(Value::from(2.5)), "2.5");
+        assert_eq!(plain(Value::from("x")), "x");
+        assert_eq!(plain(Value::from(())), "");
+        assert_eq!((ms(Some(123.4)), ms(Some(12.34)), ms(None)), ("123".into(), "12.3".into(), "–".into()));
+        assert_eq!(agents(Some(57.9)), "58");
+        assert_eq!(agents(Some(2.08)), "2.1");
+    }
+
+    #[test]
+    fn renders_every_section_even_with_gaps() {
+        let md = benchmarks(&results()).unwrap();
+        for section in [
+            "## Targets",
+            "## Findings",
+            "[FINDINGS.md](FINDINGS.md)",
+            "## send",
+            "## fanout over SSE",
+            "## fanout over WebSocket",
+            "## history",
+            "## idle",
+            "## soak",
+            "## Mentions",
+            "## Memory and cost",
+            "## Reproduce",
+        ] {
+            assert!(md.contains(section), "{section}");
+        }
+        assert!(md.contains("| 50 | not run: no paid variant |||"), "{md}");
+        assert!(md.contains("Did not run: stopped"));
+        assert!(md.contains("| idle SSE listener | <= 1 D1 query/s"), "{md}");
+        assert!(md.contains("| 0.27 query/s, 21 requests/hour, 1200 rows read/hour | met |"));
+    }
+
+    #[test]
+    fn renders_the_mentions_tables() {
+        let m = Mentions {
+            wake: ran(json!({"params": {"timeout": 30, "min_pause": 0.3, "max_pause": 3.0},
+                "result": {"rounds": 20, "woken": 20, "errors": 0,
+                    "wake_ms": {"p50": 612.3, "p90": 1400.0, "p99": 1980.0, "max": 1990.0},
+                    "wake_after_send_response_ms": {"p50": 600.0, "p99": 1950.0},
+                    "send_latency_ms": {"p50": 12.5},
+                    "wait_queries_per_call": 4.25, "wait_rows_read_per_call": 10.0,
+                    "sample_errors": ["round 3: a | b"]}})),
+            waiting: [
+                ran(json!({"params": {"timeout": 50, "seconds": 120.0, "history": 0},
+                    "result": {"calls": 3, "statuses": {"204": 3}, "mean_call_s": 50.1,
+                        "queries_per_call": 27.0, "rows_read_per_call": 60.0,
+                        "requests_per_hour": 71.9, "d1_queries_per_s": 0.54,
+                        "rows_read_per_hour": 4314.0, "rows_written_per_hour": 72.0,
+                        "free_plan_agents": 57.9}})),
+                Found::Missing("meet-ai-loadtest: connection refused".into()),
+            ],
+        };
+        let o = mentions(&m).unwrap();
+        assert!(o.starts_with("\n## Mentions: wake latency"), "{o}");
+        assert!(
+            o.contains("| 20 | 20 | 0 | 612 | 1400 | 1980 | 1990 | 600 / 1950 | 12.5 | 4.2 | 10.0 |"),
+            "{o}"
+        );
+        assert!(o.contains("timeout=30&ack=1"));
+        assert!(o.contains("\n\n- error: round 3: a \\| b\n"), "{o}");
+        assert!(
+            o.contains("| 0 | 120 | 50 | 3 | {\"204\":3} | 50.1 | 27.0 | 60.0 | 71.9 | 0.540 | 4314 | 72 | 58 |"),
+            "{o}"
+        );
+        assert!(o.contains("| did not run: meet-ai-loadtest: connection refused |"));
+        let none = Mentions {
+            wake: Found::Missing("no result file".into()),
+            waiting: [Found::Missing("x".into()), Found::Missing("y".into())],
+        };
+        assert!(mentions(&none).unwrap().contains("wake did not run: no result file"));
+    }
+}

@@ -628,3 +628,164 @@ pub fn d1_totals(r: &Results) -> (u64, u64) {
     }
     (queries, requests)
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::report::Mentions;
+    use serde_json::json;
+
+    /// A run of any scenario from the JSON it would have printed.
+    pub fn ran<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Found<T> {
+        Found::Ran(serde_json::from_value(v).unwrap())
+    }
+
+    fn missing<T>(why: &str) -> Found<T> {
+        Found::Missing(why.into())
+    }
+
+    pub fn results() -> Results {
+        Results {
+            meta: serde_json::from_value(json!({"sse_active_poll_ms": 500,
+                "rss_kb": {"before": 100_000, "after_load": 200_000},
+                "wasm_gz_bytes": 200_000, "machine": {"nproc": 2}}))
+            .unwrap(),
+            send: vec![(
+                4,
+                ran(json!({"result": {"accepted_per_s": 550.0,
+                    "latency_ms": {"count": 9, "p50": 4.0, "p99": 21.0, "mean": 7.0},
+                    "d1_ms": {"count": 9, "p50": 2.0, "p99": 5.0},
+                    "health_baseline_ms": {"count": 9, "p50": 1.0},
+                    "d1_share_of_latency": 0.3}})),
+            )],
+            fanout_sse: vec![(
+                50,
+                ran(json!({"params": {"seconds": 20}, "result": {
+                    "delivery_ms": {"p99": 590.0, "count": 100}}})),
+            )],
+            fanout_ws: vec![(50, missing("no paid variant"))],
+            fanout_sse_immediate: missing("no result file"),
+            fanout_sse_long: missing("no result file"),
+            history: ran(json!({"result": {"p50_ratio_largest_to_smallest":
+                {"latest": 1.1, "after": 1.3, "before": null}}})),
+            idle: ran(json!({"result": {"d1_queries_per_s": 0.27,
+                "requests_per_hour": 20.7, "rows_read_per_hour": 1200.0}})),
+            soak: missing("stopped"),
+            mentions: Mentions {
+                wake: missing("no result file"),
+                waiting: [missing("no result file"), missing("no result file")],
+            },
+        }
+    }
+
+    fn verdict(rows: &[TargetRow], prefix: &str) -> Verdict {
+        rows.iter()
+            .find(|r| r.name.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no row {prefix}"))
+            .verdict
+    }
+
+    fn why(rows: &[TargetRow], prefix: &str) -> String {
+        rows.iter().find(|r| r.name.starts_with(prefix)).unwrap().why.clone()
+    }
+
+    #[test]
+    fn judges_each_target() {
+        let rows = evaluate(&results());
+        for (prefix, v) in [
+            ("send", Verdict::Met),
+            ("SSE", Verdict::Met),
+            ("idle", Verdict::Met),
+            ("WS", Verdict::NotMeasured),
+            ("workerd", Verdict::Met),
+            ("history", Verdict::Met),
+            ("wasm bundle (free)", Verdict::Met),
+            ("soak", Verdict::NotMeasured),
+        ] {
+            assert_eq!(verdict(&rows, prefix), v, "{prefix}");
+        }
+        assert_eq!(why(&rows, "WS"), "no paid variant");
+        assert!(!rows.iter().any(|r| r.name == "wasm bundle (paid)"));
+    }
+
+    #[test]
+    fn misses_are_misses() {
+        let mut r = results();
+        r.send[0].1 = ran(json!({"result": {"accepted_per_s": 550.0,
+            "latency_ms": {"p99": 31.0, "mean": 7.0}, "d1_ms": {"p50": 2.0, "p99": 5.0},
+            "d1_share_of_latency": 0.3}}));
+        r.fanout_sse[0].1 = ran(json!({"result": {"totals": {"duplicated": 1},
+            "delivery_ms": {"p99": 100.0, "count": 100}}}));
+        r.meta.rss_kb.after_load = Some(400.0 * 1024.0);
+        r.meta.wasm_gz_bytes = Some(256_001.0);
+        r.history = ran(json!({"result": {"p50_ratio_largest_to_smallest":
+            {"latest": 1.1, "after": 2.5}}}));
+        r.idle = ran(json!({"result": {"d1_queries_per_s": 0.5,
+            "requests_per_hour": 20.0, "rows_read_per_hour": 5600.0}}));
+        let rows = evaluate(&r);
+        for prefix in ["send", "SSE", "idle", "workerd", "history", "wasm"] {
+            assert_eq!(verdict(&rows, prefix), Verdict::Missed, "{prefix}");
+        }
+        assert!(why(&rows, "send").contains("outside D1"));
+        assert!(why(&rows, "SSE").starts_with("delivery was not exactly once"));
+    }
+
+    #[test]
+    fn the_long_sse_run_can_overturn_a_met_target() {
+        let mut r = results();
+        r.fanout_sse_long = ran(json!({"params": {"seconds": 60}, "result": {
+            "delivery_ms": {"p99": 900.0, "count": 300},
+            "delivery_across_reconnect_ms": {"count": 15}}}));
+        let rows = evaluate(&r);
+        assert_eq!(verdict(&rows, "SSE"), Verdict::Missed);
+        let why = why(&rows, "SSE");
+        assert!(why.contains("does not hold in steady state"), "{why}");
+        assert!(why.contains("5.0%"), "{why}");
+    }
+
+    #[test]
+    fn sse_limit_follows_the_poll_interval() {
+        let mut r = results();
+        r.meta.sse_active_poll_ms = Some(400.0);
+        // 590 ms > 400 + 100.
+        assert_eq!(verdict(&evaluate(&r), "SSE"), Verdict::Missed);
+    }
+
+    #[test]
+    fn findings_are_computed_from_the_numbers() {
+        let mut r = results();
+        let f = findings(&r);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].contains("POST 4.0 ms = runner and runtime path 1.0 ms"), "{f:?}");
+        assert!(f[0].contains("+ D1 2.0 ms (Server-Timing) + the rest 1.0 ms"), "{f:?}");
+        r.fanout_sse[0].1 = ran(json!({"params": {"seconds": 20}, "result": {
+            "delivery_ms": {"p99": 520.0, "count": 100},
+            "delivery_connected_ms": {"p50": 250.0},
+            "delivery_across_reconnect_ms": {"count": 5, "p50": 300.0, "max": 500.0},
+            "warmup_delivery_ms": {"count": 50, "p50": 150.0, "max": 450.0},
+            "streams": {"retry_after_bye_ms": 100.0}}}));
+        let f = findings(&r);
+        let seam = f.iter().find(|x| x.contains("seam")).expect("seam finding");
+        assert!(seam.contains("Over 20 s, 5.0%"), "{seam}");
+        assert!(seam.contains("`retry: 100`"), "{seam}");
+        let first = f.iter().find(|x| x.contains("first message")).unwrap();
+        assert!(first.contains("after 450 ms (p50 150 ms)"), "{first}");
+    }
+
+    #[test]
+    fn notices_rows_read_growing_with_the_room() {
+        let run = |history: u32, rows: f64| {
+            ran(json!({"params": {"history": history},
+                "result": {"rows_read_per_call": rows, "queries_per_call": 28.0}}))
+        };
+        let (h, per_message, per_query) =
+            history_growth(&[run(0, 245.0), run(1000, 27_245.0)]).unwrap();
+        assert_eq!(h, 1000.0);
+        assert!((per_message - 27.0).abs() < 1e-9);
+        assert!((per_query - 27.0 / 28.0).abs() < 1e-9);
+        assert!(growth_sentence(&[run(0, 245.0), run(1000, 27_245.0)]).is_some());
+        // Flat cost: no such sentence.
+        assert_eq!(growth_sentence(&[run(0, 245.0), run(1000, 250.0)]), None);
+        assert_eq!(history_growth(&[run(0, 245.0), missing("x")]), None);
+    }
+}

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value};
 use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 
@@ -16,6 +15,7 @@ use crate::content::{encode, now_us, Stamp};
 use crate::delivery::{check, DeliveryCheck};
 use crate::listener::{self, lock, ListenerSpec, Reconnect, SharedLog, Transport};
 use crate::output::{f1, pcts, progress, Run, Table};
+use crate::results::{tag, FanoutParams, FanoutResult, ListenerResult};
 use crate::stats::Summary;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -167,7 +167,7 @@ pub async fn send_at_rate(
 
 /// Per-listener judgement and the latency of every first arrival.
 pub struct Judged {
-    pub per_listener: Vec<Value>,
+    pub per_listener: Vec<ListenerResult>,
     pub totals: DeliveryCheck,
     pub all_ok: bool,
     pub latency: Vec<f64>,
@@ -214,17 +214,17 @@ pub fn judge(
                 }
             }
         }
-        per_listener.push(json!({
-            "listener": i,
-            "received": c.received,
-            "lost": c.lost,
-            "duplicated": c.duplicated,
-            "out_of_order": c.out_of_order,
-            "unknown": c.unknown,
-            "connections": l.streams.len(),
-            "errors": l.errors(),
-            "fatal": l.fatal,
-        }));
+        per_listener.push(ListenerResult {
+            listener: i,
+            received: c.received,
+            lost: c.lost,
+            duplicated: c.duplicated,
+            out_of_order: c.out_of_order,
+            unknown: c.unknown,
+            connections: l.streams.len(),
+            errors: l.errors(),
+            fatal: l.fatal.clone(),
+        });
     }
     Judged {
         per_listener,
@@ -364,25 +364,26 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
             history.len()
         ));
     }
-    let result = json!({
-        "sent": sent.len(),
-        "warmup_messages": warmups,
-        "send_statuses": statuses,
-        "post_latency_ms": post_latency,
-        "stored": history.len(),
-        "delivery_ms": delivery,
-        "delivery_connected_ms": delivery_connected,
-        "delivery_across_reconnect_ms": delivery_across,
-        "warmup_delivery_ms": Summary::of(&warmup),
-        "delivery_after_ack_ms": Summary::of(&j.after_ack),
-        "post_d1_ms": Summary::of(&sent.iter().filter_map(|s| s.d1_ms).collect::<Vec<_>>()),
-        "totals": j.totals,
-        "all_exactly_once_in_order": j.all_ok,
-        "caught_up": caught_up,
-        "streams": streams,
-        "listeners": j.per_listener,
-        "object": object,
-    });
+    let connections = streams.connections;
+    let result = FanoutResult {
+        sent: sent.len(),
+        warmup_messages: warmups,
+        send_statuses: statuses,
+        post_latency_ms: post_latency,
+        stored: history.len(),
+        delivery_ms: delivery,
+        delivery_connected_ms: delivery_connected,
+        delivery_across_reconnect_ms: delivery_across,
+        warmup_delivery_ms: Summary::of(&warmup),
+        delivery_after_ack_ms: Summary::of(&j.after_ack),
+        post_d1_ms: Summary::of(&sent.iter().filter_map(|s| s.d1_ms).collect::<Vec<_>>()),
+        totals: j.totals.into(),
+        all_exactly_once_in_order: j.all_ok,
+        caught_up,
+        streams,
+        listeners: j.per_listener,
+        object,
+    };
     let mut table = Table::new(format!(
         "fanout over {:?}: {} listeners, {} msg/s for {} s against {} ({})",
         args.transport, args.listeners, args.rate, args.seconds, ctx.url, ctx.runner
@@ -412,8 +413,8 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
             "connections",
             format!(
                 "{} ({} per listener)",
-                streams["connections"],
-                f1(streams["connections"].as_f64().unwrap_or(0.0) / f64::from(args.listeners))
+                connections,
+                f1(connections as f64 / f64::from(args.listeners))
             ),
         )
         .row(
@@ -426,11 +427,16 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
             }),
         )
         .row("verdict", if ok { "ok" } else { "FAILED" });
-    let params = json!({
-        "transport": args.transport, "listeners": args.listeners, "rate": args.rate,
-        "seconds": args.seconds, "drain_seconds": args.drain_seconds,
-        "reconnect": args.reconnect, "size": args.size, "warmup": !args.no_warmup,
-    });
+    let params = FanoutParams {
+        transport: tag(&args.transport),
+        listeners: args.listeners,
+        rate: args.rate,
+        seconds: args.seconds,
+        drain_seconds: args.drain_seconds,
+        reconnect: tag(&args.reconnect),
+        size: args.size,
+        warmup: !args.no_warmup,
+    };
     Ok(Report {
         json: run.finish(ok, params, result, client.cost.totals(), &notes),
         table,

@@ -13,11 +13,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value};
 
 use super::{Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::output::{f1, pcts, progress, Run, Table};
+use crate::results::{HistoryParams, HistoryResult, HistoryRoom, Page, Pages, Ratios, Seeding};
 use crate::stats::Summary;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -90,6 +90,24 @@ impl Kind {
             Kind::Latest => "latest",
             Kind::After => "after",
             Kind::Before => "before",
+        }
+    }
+
+    /// This kind's page in a room's result.
+    fn of(self, pages: &mut Pages) -> &mut Page {
+        match self {
+            Kind::Latest => &mut pages.latest,
+            Kind::After => &mut pages.after,
+            Kind::Before => &mut pages.before,
+        }
+    }
+
+    /// This kind's p50 ratio in the result.
+    fn ratio(self, ratios: &mut Ratios) -> &mut Option<f64> {
+        match self {
+            Kind::Latest => &mut ratios.latest,
+            Kind::After => &mut ratios.after,
+            Kind::Before => &mut ratios.before,
         }
     }
 }
@@ -259,7 +277,10 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     let seeding = match &args.state_dir {
         Some(state) => {
             let secs = seed_sql_file(ctx, args, state, &rooms).await?;
-            json!({ "method": "wrangler d1 execute --local", "seconds": secs })
+            Seeding {
+                method: "wrangler d1 execute --local".into(),
+                seconds: secs,
+            }
         }
         None => {
             notes.push("seeded through the API (no --state-dir)".to_owned());
@@ -267,7 +288,10 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
             for r in rooms.iter_mut() {
                 seed_http(ctx, &key, r).await?;
             }
-            json!({ "method": "POST /api/rooms/:id/messages", "seconds": t0.elapsed().as_secs_f64() })
+            Seeding {
+                method: "POST /api/rooms/:id/messages".into(),
+                seconds: t0.elapsed().as_secs_f64(),
+            }
         }
     };
     for r in &rooms {
@@ -336,7 +360,7 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     ));
     let mut p50 = vec![[0.0f64; 3]; rooms.len()];
     for (ri, r) in rooms.iter().enumerate() {
-        let mut kinds = serde_json::Map::new();
+        let mut pages = Pages::default();
         for (ki, kind) in Kind::ALL.iter().enumerate() {
             let lat = Summary::of(&samples[ri][ki].0);
             let d1 = Summary::of(&samples[ri][ki].1);
@@ -347,16 +371,20 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
                 "  D1",
                 format!("{}; rows read p50 {:.0}", pcts(&d1), rows.p50),
             );
-            kinds.insert(
-                kind.name().to_owned(),
-                json!({ "latency_ms": lat, "d1_ms": d1, "d1_rows_read": rows }),
-            );
+            *kind.of(&mut pages) = Page {
+                latency_ms: lat,
+                d1_ms: d1,
+                d1_rows_read: rows,
+            };
         }
-        per_room.push(json!({ "messages": r.size, "pages": Value::Object(kinds) }));
+        per_room.push(HistoryRoom {
+            messages: r.size,
+            pages,
+        });
     }
     // Largest room against smallest, by median.
     let (small, big) = (0, rooms.len() - 1);
-    let mut ratios = serde_json::Map::new();
+    let mut ratios = Ratios::default();
     for (ki, kind) in Kind::ALL.iter().enumerate() {
         let ratio = if p50[small][ki] > 0.0 {
             Some(p50[big][ki] / p50[small][ki])
@@ -374,22 +402,24 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
                 format!("{}x", f1(x)),
             );
         }
-        ratios.insert(kind.name().to_owned(), json!(ratio));
+        *kind.ratio(&mut ratios) = ratio;
     }
     if failures > 0 {
         notes.push(format!("{failures} requests failed"));
     }
     let ok = failures == 0;
-    let result = json!({
-        "seeding": seeding,
-        "rooms": per_room,
-        "p50_ratio_largest_to_smallest": Value::Object(ratios),
-        "failures": failures,
-    });
-    let params = json!({
-        "sizes": args.sizes, "requests": args.requests, "limit": args.limit,
-        "state_dir": args.state_dir,
-    });
+    let result = HistoryResult {
+        seeding,
+        rooms: per_room,
+        p50_ratio_largest_to_smallest: ratios,
+        failures,
+    };
+    let params = HistoryParams {
+        sizes: args.sizes.clone(),
+        requests: args.requests,
+        limit: args.limit,
+        state_dir: args.state_dir.as_ref().map(|d| d.display().to_string()),
+    };
     Ok(Report {
         json: run.finish(ok, params, result, client.cost.totals(), &notes),
         table,

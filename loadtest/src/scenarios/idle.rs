@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -13,6 +12,7 @@ use super::{stream_stats, Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::listener::{self, lock, ListenerSpec, Reconnect, StreamEnd, Transport};
 use crate::output::{f1, progress, Run, Table};
+use crate::results::{IdleParams, IdleResult};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct IdleArgs {
@@ -161,17 +161,17 @@ pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
             "{messages} messages arrived in a room meant to be quiet"
         ));
     }
-    let result = json!({
-        "elapsed_s": elapsed,
-        "complete_cycles": all_cycles,
-        "mean_cycle_s": cycle_s,
-        "queries_per_stream": queries_per_stream,
-        "requests_per_hour": requests_per_hour,
-        "d1_queries_per_s": queries_per_s,
-        "rows_read_per_stream": rows_per_stream,
-        "rows_read_per_hour": rows_read_per_hour,
-        "streams": streams,
-    });
+    let result = IdleResult {
+        elapsed_s: elapsed,
+        complete_cycles: all_cycles,
+        mean_cycle_s: cycle_s,
+        queries_per_stream,
+        requests_per_hour,
+        d1_queries_per_s: queries_per_s,
+        rows_read_per_stream: rows_per_stream,
+        rows_read_per_hour,
+        streams,
+    };
     let mut table = Table::new(format!(
         "idle SSE listener: {} listener(s), {} s against {} ({})",
         args.listeners, args.seconds, ctx.url, ctx.runner
@@ -202,7 +202,10 @@ pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
             "D1 rows read per hour",
             rows_read_per_hour.map_or("-".into(), |r| format!("{r:.0}")),
         );
-    let params = json!({ "seconds": args.seconds, "listeners": args.listeners });
+    let params = IdleParams {
+        seconds: args.seconds,
+        listeners: args.listeners,
+    };
     Ok(Report {
         json: run.finish(ok, params, result, client.cost.totals(), &notes),
         table,

@@ -11,11 +11,12 @@ pub mod wake;
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::client::Client;
 use crate::listener::{lock, SharedLog, StreamEnd};
 use crate::output::Table;
+use crate::results::Streams;
 
 /// What every scenario gets.
 #[derive(Clone)]
@@ -46,7 +47,7 @@ pub struct Report {
 
 /// Connections made by a set of listeners and how they ended, with the D1
 /// queries their goodbye comments reported.
-pub fn stream_stats(logs: &[SharedLog]) -> Value {
+pub fn stream_stats(logs: &[SharedLog]) -> Streams {
     let mut ends: BTreeMap<String, usize> = BTreeMap::new();
     let mut streams = 0;
     let mut bye_queries: u64 = 0;
@@ -83,18 +84,18 @@ pub fn stream_stats(logs: &[SharedLog]) -> Value {
             }
         }
     }
-    let mean_bye_stream_s = if durations.is_empty() {
+    let mean_completed_stream_s = if durations.is_empty() {
         None
     } else {
         Some(durations.iter().sum::<f64>() / durations.len() as f64)
     };
-    json!({
-        "connections": streams,
-        "ends": ends,
-        "completed_streams": byes,
-        "queries_in_completed_streams": bye_queries,
-        "mean_completed_stream_s": mean_bye_stream_s,
-        "retry_after_bye_ms": crate::stats::median(&retries),
-        "sample_errors": errors,
-    })
+    Streams {
+        connections: streams,
+        ends,
+        completed_streams: byes,
+        queries_in_completed_streams: bye_queries,
+        mean_completed_stream_s,
+        retry_after_bye_ms: crate::stats::median(&retries),
+        sample_errors: errors,
+    }
 }

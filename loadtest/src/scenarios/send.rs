@@ -7,13 +7,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::time::Instant;
 
 use super::{Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::output::{f1, pcts, progress, Run, Table};
+use crate::results::{SendParams, SendResult};
 use crate::stats::Summary;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -198,20 +198,20 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
     } else {
         Some(queries.iter().sum::<f64>() / queries.len() as f64)
     };
-    let result = json!({
-        "elapsed_s": elapsed,
-        "requests": samples.len(),
-        "accepted": accepted,
-        "accepted_per_s": per_s,
-        "statuses": statuses,
-        "latency_ms": latency,
-        "latency_all_responses_ms": Summary::of(&all_lat),
-        "d1_ms": d1_summary,
-        "d1_share_of_latency": d1_share,
-        "d1_queries_per_message": mean_queries,
-        "health_baseline_ms": baseline,
-        "first_error": first_error,
-    });
+    let result = SendResult {
+        elapsed_s: elapsed,
+        requests: samples.len(),
+        accepted,
+        accepted_per_s: per_s,
+        statuses: statuses.clone(),
+        latency_ms: latency,
+        latency_all_responses_ms: Summary::of(&all_lat),
+        d1_ms: d1_summary,
+        d1_share_of_latency: d1_share,
+        d1_queries_per_message: mean_queries,
+        health_baseline_ms: baseline,
+        first_error,
+    };
     let mut table = Table::new(format!(
         "send: {} senders, {} s against {} ({})",
         args.senders, args.seconds, ctx.url, ctx.runner
@@ -226,10 +226,13 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
             "D1 share",
             d1_share.map_or("-".into(), |s| format!("{:.0}% of mean latency", s * 100.0)),
         );
-    let params = json!({
-        "senders": args.senders, "seconds": args.seconds, "size": args.size,
-        "max_requests": args.max_requests, "baseline_seconds": args.baseline_seconds,
-    });
+    let params = SendParams {
+        senders: args.senders,
+        seconds: args.seconds,
+        size: args.size,
+        max_requests: args.max_requests,
+        baseline_seconds: args.baseline_seconds,
+    };
     let ok = accepted > 0;
     let notes = if ok {
         vec![]

@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -16,6 +15,7 @@ use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::listener::{self, Backoff, ListenerSpec, Reconnect, Transport};
 use crate::output::{pcts, progress, Run, Table};
+use crate::results::{tag, Restart, SoakParams, SoakResult, SoakSender};
 use crate::stats::Summary;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -288,45 +288,51 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     if sent.gave_up > 0 {
         notes.push(format!("the sender gave up on {} messages", sent.gave_up));
     }
-    let hook_json = match (&hook, &args.restart_hook) {
+    let restart = match (&hook, &args.restart_hook) {
         (Some(h), _) => {
             if h.exit != Some(0) {
                 ok = false;
                 notes.push(format!("the restart hook failed: {}", h.output_tail.trim()));
             }
-            json!({
-                "at_s": h.at_s, "duration_s": h.duration_s, "exit": h.exit,
-                "output_tail": h.output_tail,
+            Some(Restart {
+                at_s: h.at_s,
+                duration_s: h.duration_s,
+                exit: h.exit,
+                output_tail: h.output_tail.clone(),
             })
         }
         (None, Some(_)) => {
             notes.push("--restart-after is past the end of the run: no restart".to_owned());
-            serde_json::Value::Null
+            None
         }
-        (None, None) => serde_json::Value::Null,
+        (None, None) => None,
     };
     let delivery = Summary::of(&j.latency);
     let delivery_connected = Summary::of(&j.latency_connected);
     let delivery_across = Summary::of(&j.latency_across_reconnect);
     let post_latency = Summary::of(&sent.latency);
     let streams = stream_stats(&logs);
-    let result = json!({
-        "stored": history.len(),
-        "sender": {
-            "attempts": sent.attempts, "accepted": sent.accepted,
-            "replayed_after_retry": sent.replayed, "gave_up": sent.gave_up,
-            "statuses": sent.statuses, "post_latency_ms": post_latency,
+    let connections = streams.connections;
+    let result = SoakResult {
+        stored: history.len(),
+        sender: SoakSender {
+            attempts: sent.attempts,
+            accepted: sent.accepted,
+            replayed_after_retry: sent.replayed,
+            gave_up: sent.gave_up,
+            statuses: sent.statuses.clone(),
+            post_latency_ms: post_latency,
         },
-        "restart": hook_json,
-        "delivery_ms": delivery,
-        "delivery_connected_ms": delivery_connected,
-        "delivery_across_reconnect_ms": delivery_across,
-        "totals": j.totals,
-        "all_exactly_once_in_order": j.all_ok,
-        "caught_up": caught_up,
-        "streams": streams,
-        "listeners": j.per_listener,
-    });
+        restart,
+        delivery_ms: delivery,
+        delivery_connected_ms: delivery_connected,
+        delivery_across_reconnect_ms: delivery_across,
+        totals: j.totals.into(),
+        all_exactly_once_in_order: j.all_ok,
+        caught_up,
+        streams,
+        listeners: j.per_listener,
+    };
     let mut table = Table::new(format!(
         "soak over {:?}: {} listeners, {} min against {} ({})",
         args.transport, args.listeners, args.minutes, ctx.url, ctx.runner
@@ -357,14 +363,19 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
                 j.totals.lost, j.totals.duplicated, j.totals.out_of_order, j.totals.unknown
             ),
         )
-        .row("connections", streams["connections"].to_string())
+        .row("connections", connections.to_string())
         .row("verdict", if ok { "ok" } else { "FAILED" });
-    let params = json!({
-        "minutes": args.minutes, "listeners": args.listeners, "transport": args.transport,
-        "rate": args.rate, "active_seconds": args.active_seconds,
-        "quiet_seconds": args.quiet_seconds, "restart_hook": args.restart_hook,
-        "restart_after": args.restart_after, "drain_seconds": args.drain_seconds,
-    });
+    let params = SoakParams {
+        minutes: args.minutes,
+        listeners: args.listeners,
+        transport: tag(&args.transport),
+        rate: args.rate,
+        active_seconds: args.active_seconds,
+        quiet_seconds: args.quiet_seconds,
+        restart_hook: args.restart_hook.clone(),
+        restart_after: args.restart_after,
+        drain_seconds: args.drain_seconds,
+    };
     Ok(Report {
         json: run.finish(ok, params, result, client.cost.totals(), &notes),
         table,

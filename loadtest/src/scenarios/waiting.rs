@@ -8,13 +8,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::time::Instant;
 
 use super::{Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::members::{mention_room, WAITER};
 use crate::output::{f1, progress, Run, Table};
+use crate::results::{FreePlan, WaitingParams, WaitingResult};
 
 /// Workers free plan: requests per day.
 pub const FREE_REQUESTS_PER_DAY: f64 = 100_000.0;
@@ -145,24 +145,27 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
     let mean = |v: u64| (timed > 0).then(|| v as f64 / timed as f64);
     let mean_call_s =
         (!call_s.is_empty()).then(|| call_s.iter().sum::<f64>() / call_s.len() as f64);
-    let result = json!({
-        "elapsed_s": elapsed,
-        "calls": calls,
-        "statuses": statuses,
-        "errors": error_count,
-        "sample_errors": errors,
-        "timed_responses": timed,
-        "mean_call_s": mean_call_s,
-        "queries_per_call": mean(queries),
-        "rows_read_per_call": mean(rows),
-        "rows_written_per_call": mean(written),
-        "requests_per_hour": requests_per_hour,
-        "d1_queries_per_s": queries_per_s,
-        "rows_read_per_hour": rows_per_hour,
-        "rows_written_per_hour": per_hour(written),
-        "free_plan_agents": agents,
-        "free_plan": { "requests_per_day": FREE_REQUESTS_PER_DAY, "rows_read_per_day": FREE_ROWS_READ_PER_DAY },
-    });
+    let result = WaitingResult {
+        elapsed_s: elapsed,
+        calls,
+        statuses: statuses.clone(),
+        errors: error_count,
+        sample_errors: errors.clone(),
+        timed_responses: timed,
+        mean_call_s,
+        queries_per_call: mean(queries),
+        rows_read_per_call: mean(rows),
+        rows_written_per_call: mean(written),
+        requests_per_hour,
+        d1_queries_per_s: queries_per_s,
+        rows_read_per_hour: rows_per_hour,
+        rows_written_per_hour: per_hour(written),
+        free_plan_agents: agents,
+        free_plan: FreePlan {
+            requests_per_day: FREE_REQUESTS_PER_DAY,
+            rows_read_per_day: FREE_ROWS_READ_PER_DAY,
+        },
+    };
     let mut table = Table::new(format!(
         "waiting agent: back-to-back wait?timeout={} for {} s, {} messages read, against {} ({})",
         args.timeout, args.seconds, args.history, ctx.url, ctx.runner
@@ -188,8 +191,11 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
             "agents on the free plan",
             agents.map_or("-".into(), |a| format!("{a:.0}")),
         );
-    let params =
-        json!({ "seconds": args.seconds, "timeout": args.timeout, "history": args.history });
+    let params = WaitingParams {
+        seconds: args.seconds,
+        timeout: args.timeout,
+        history: args.history,
+    };
     let ok = error_count == 0 && ok_calls > 0 && timed == calls;
     let mut notes = errors.clone();
     if timed < calls {

@@ -11,13 +11,13 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::time::Instant;
 
 use super::{Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::members::{mention_room, WaitCall, WAITER};
 use crate::output::{f1, pcts, progress, Run, Table};
+use crate::results::{WakeParams, WakeResult, WakeRound};
 use crate::stats::Summary;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -147,20 +147,25 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
                     wake.push(wake_ms);
                     after_response.push(after_ms);
                 }
-                rounds.push(json!({
-                    "pause_ms": pause * 1000.0,
-                    "wake_ms": checked.is_ok().then_some(wake_ms),
-                    "wait_status": call.status,
-                    "wait_s": call.seconds(),
-                    "queries": call.timing.map(|t| t.queries),
-                    "rows_read": call.timing.and_then(|t| t.rows_read),
-                }));
+                rounds.push(WakeRound {
+                    pause_ms: pause * 1000.0,
+                    wake_ms: checked.is_ok().then_some(wake_ms),
+                    wait_status: Some(call.status),
+                    wait_s: Some(call.seconds()),
+                    queries: call.timing.map(|t| t.queries),
+                    rows_read: call.timing.and_then(|t| t.rows_read),
+                    send_status: None,
+                });
                 checked
             }
             (status, _) => {
                 // No mention went out: this wait would only time out.
                 waiter.abort();
-                rounds.push(json!({ "pause_ms": pause * 1000.0, "send_status": status }));
+                rounds.push(WakeRound {
+                    pause_ms: pause * 1000.0,
+                    send_status: Some(status),
+                    ..WakeRound::default()
+                });
                 Err(RoundError::Send(format!(
                     "{status}: {}",
                     sent.error.unwrap_or_default()
@@ -182,21 +187,21 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
     let error_count: u64 = errors.values().sum();
     let wake_s = Summary::of(&wake);
     let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
-    let result = json!({
-        "elapsed_s": elapsed,
-        "rounds": args.rounds,
-        "woken": wake.len(),
-        "errors": error_count,
-        "error_kinds": errors,
-        "sample_errors": sample_errors,
-        "wake_ms": wake_s,
-        "wake_after_send_response_ms": Summary::of(&after_response),
-        "send_latency_ms": Summary::of(&send_lat),
-        "wait_queries_per_call": mean(&queries),
-        "wait_queries_max": queries.iter().copied().fold(None, |m: Option<f64>, q| Some(m.map_or(q, |m| m.max(q)))),
-        "wait_rows_read_per_call": mean(&rows_read),
-        "per_round": rounds,
-    });
+    let result = WakeResult {
+        elapsed_s: elapsed,
+        rounds: args.rounds,
+        woken: wake.len(),
+        errors: error_count,
+        error_kinds: errors.into_iter().map(|(k, n)| (k.to_owned(), n)).collect(),
+        sample_errors: sample_errors.clone(),
+        wake_ms: wake_s,
+        wake_after_send_response_ms: Summary::of(&after_response),
+        send_latency_ms: Summary::of(&send_lat),
+        wait_queries_per_call: mean(&queries),
+        wait_queries_max: queries.iter().copied().reduce(f64::max),
+        wait_rows_read_per_call: mean(&rows_read),
+        per_round: rounds,
+    };
     let mut table = Table::new(format!(
         "wake: {} rounds, pauses {}-{} s, against {} ({})",
         args.rounds, args.min_pause, args.max_pause, ctx.url, ctx.runner
@@ -216,11 +221,13 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
                 mean(&rows_read).map_or("-".into(), f1)
             ),
         );
-    let params = json!({
-        "rounds": args.rounds, "min_pause": args.min_pause,
-        "max_pause": args.max_pause, "timeout": args.timeout,
-        "latency_from": "start of the mention's POST request to the wait's whole 200 response",
-    });
+    let params = WakeParams {
+        rounds: args.rounds,
+        min_pause: args.min_pause,
+        max_pause: args.max_pause,
+        timeout: args.timeout,
+        latency_from: "start of the mention's POST request to the wait's whole 200 response".into(),
+    };
     let ok = error_count == 0 && !wake.is_empty();
     let notes: Vec<String> = sample_errors.clone();
     Ok(Report {
@@ -238,9 +245,9 @@ mod tests {
     fn call(status: u16, ids: &[&str]) -> WaitCall {
         let now = Instant::now();
         let body = (status == 200).then(|| {
-            serde_json::from_value::<Waited>(json!({
+            serde_json::from_value::<Waited>(serde_json::json!({
                 "handle": "waiter", "cursor": "x",
-                "messages": ids.iter().map(|id| json!({
+                "messages": ids.iter().map(|id| serde_json::json!({
                     "id": id, "room_id": "r", "sender": "caller", "sender_type": "human",
                     "color": null, "content": "@waiter", "created_at": "t",
                     "verified": true, "mentions": ["waiter"], "kind": "message"
