@@ -347,8 +347,11 @@ pub struct WakeRound {
     pub wait_s: Option<f64>,
     pub queries: Option<u32>,
     pub rows_read: Option<u64>,
-    /// Set when the mention itself was refused (no wait was judged).
+    /// The mention's POST: its status (no wait is judged unless 201) and latency.
     pub send_status: Option<u16>,
+    pub send_latency_ms: Option<f64>,
+    /// Wake time minus the send's response (negative when the wait answered first).
+    pub after_send_response_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -111,7 +111,31 @@ pub struct SendPlan {
     pub run_tag: u32,
 }
 
-/// Sends at `rate` for `seconds`, open loop: each send starts on its tick
+/// The step: one stamped send (`tag`: the run and the sequence number), and
+/// when it was answered.
+pub async fn send_one(client: &Client, key: &str, room: &str, tag: (u32, u64), size: usize) -> Sent {
+    let (run, seq) = tag;
+    let content = encode(
+        Stamp {
+            run,
+            seq,
+            sent_us: now_us(),
+        },
+        size,
+    );
+    let t = client
+        .post_message(key, room, "fanout-sender", &content, None)
+        .await;
+    Sent {
+        seq,
+        status: t.status_key(),
+        latency_ms: t.latency_ms,
+        acked_us: now_us(),
+        d1_ms: t.timing.map(|x| x.dur_ms),
+    }
+}
+
+/// The loop: sends at `rate` for `seconds`, open loop: each send starts on its tick
 /// whether or not the previous one has finished (at most 64 in flight).
 pub async fn send_at_rate(
     client: &Client,
@@ -133,26 +157,9 @@ pub async fn send_at_rate(
         };
         let (client, key, room) = (client.clone(), key.to_owned(), room.to_owned());
         tasks.push(tokio::spawn(async move {
-            let content = encode(
-                Stamp {
-                    run: run_tag,
-                    seq,
-                    sent_us: now_us(),
-                },
-                size,
-            );
-            let t = client
-                .post_message(&key, &room, "fanout-sender", &content, None)
-                .await;
-            let acked_us = now_us();
+            let sent = send_one(&client, &key, &room, (run_tag, seq), size).await;
             drop(permit);
-            Sent {
-                seq,
-                status: t.status_key(),
-                latency_ms: t.latency_ms,
-                acked_us,
-                d1_ms: t.timing.map(|x| x.dur_ms),
-            }
+            sent
         }));
         on_tick(seq + 1);
     }

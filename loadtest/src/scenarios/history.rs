@@ -15,7 +15,7 @@ use std::time::Duration;
 
 
 use super::{Ctx, Report};
-use crate::client::{client_ip, Result};
+use crate::client::{client_ip, Client, Result};
 use crate::output::{f1, pcts, progress, Run, Table};
 use crate::results::{HistoryParams, HistoryResult, HistoryRoom, Page, Pages, Ratios, Seeding};
 use crate::stats::Summary;
@@ -93,6 +93,22 @@ impl Kind {
         }
     }
 
+    /// The query for a page of this kind in `room`: after and before start
+    /// at a random message.
+    fn query(self, room: &Room, run: u32, limit: u64, rng: &mut fastrand::Rng) -> String {
+        match self {
+            Kind::Latest => format!("limit={limit}"),
+            Kind::After => {
+                let hi = room.size.saturating_sub(limit).max(1);
+                format!("limit={limit}&after={}", room.id_at(run, rng.u64(1..=hi)))
+            }
+            Kind::Before => {
+                let lo = (limit + 1).min(room.size);
+                format!("limit={limit}&before={}", room.id_at(run, rng.u64(lo..=room.size)))
+            }
+        }
+    }
+
     /// This kind's page in a room's result.
     fn of(self, pages: &mut Pages) -> &mut Page {
         match self {
@@ -129,6 +145,39 @@ impl Room {
             self.ids[(n - 1) as usize].clone()
         }
     }
+}
+
+/// Latency, D1 time and D1 rows read of one kind of page in one room.
+#[derive(Default)]
+struct Samples(Vec<f64>, Vec<f64>, Vec<f64>);
+
+impl Samples {
+    fn add(&mut self, (latency, d1, rows): (f64, Option<f64>, Option<u64>)) {
+        self.0.push(latency);
+        self.1.extend(d1);
+        self.2.extend(rows.map(|r| r as f64));
+    }
+
+    fn summaries(&self) -> (Summary, Summary, Summary) {
+        (Summary::of(&self.0), Summary::of(&self.1), Summary::of(&self.2))
+    }
+}
+
+/// The step: one page, with its latency, D1 time and D1 rows read; `None`
+/// when it failed.
+async fn page(
+    client: &Client,
+    key: &str,
+    room: &str,
+    query: &str,
+) -> Option<(f64, Option<f64>, Option<u64>)> {
+    let t = client.history_page(key, room, query).await;
+    if t.status != 200 {
+        return None;
+    }
+    let d1 = t.timing.map(|x| x.dur_ms);
+    let rows = t.timing.and_then(|x| x.rows_read);
+    Some((t.latency_ms, d1, rows))
 }
 
 async fn seed_sql_file(
@@ -301,8 +350,7 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     let client = ctx.measured();
     let mut rng = fastrand::Rng::with_seed(u64::from(ctx.run));
     let limit = u64::from(args.limit);
-    // samples[room][kind] = (latency, D1 time, D1 rows read)
-    type Samples = (Vec<f64>, Vec<f64>, Vec<f64>);
+    // samples[room][kind]
     let mut samples: Vec<Vec<Samples>> = rooms
         .iter()
         .map(|_| Kind::ALL.iter().map(|_| Default::default()).collect())
@@ -321,31 +369,10 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     for round in 0..args.requests {
         for (ri, r) in rooms.iter().enumerate() {
             for (ki, kind) in Kind::ALL.iter().enumerate() {
-                let q = match kind {
-                    Kind::Latest => format!("limit={limit}"),
-                    Kind::After => {
-                        let hi = r.size.saturating_sub(limit).max(1);
-                        format!("limit={limit}&after={}", r.id_at(ctx.run, rng.u64(1..=hi)))
-                    }
-                    Kind::Before => {
-                        let lo = (limit + 1).min(r.size);
-                        format!(
-                            "limit={limit}&before={}",
-                            r.id_at(ctx.run, rng.u64(lo..=r.size))
-                        )
-                    }
-                };
-                let t = client.history_page(&key, &r.id, &q).await;
-                if t.status != 200 {
-                    failures += 1;
-                    continue;
-                }
-                samples[ri][ki].0.push(t.latency_ms);
-                if let Some(timing) = t.timing {
-                    samples[ri][ki].1.push(timing.dur_ms);
-                    if let Some(rows) = timing.rows_read {
-                        samples[ri][ki].2.push(rows as f64);
-                    }
+                let q = kind.query(r, ctx.run, limit, &mut rng);
+                match page(&client, &key, &r.id, &q).await {
+                    Some(sample) => samples[ri][ki].add(sample),
+                    None => failures += 1,
                 }
             }
         }
@@ -362,9 +389,7 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     for (ri, r) in rooms.iter().enumerate() {
         let mut pages = Pages::default();
         for (ki, kind) in Kind::ALL.iter().enumerate() {
-            let lat = Summary::of(&samples[ri][ki].0);
-            let d1 = Summary::of(&samples[ri][ki].1);
-            let rows = Summary::of(&samples[ri][ki].2);
+            let (lat, d1, rows) = samples[ri][ki].summaries();
             p50[ri][ki] = lat.p50;
             table.row(format!("{} msgs, {}", r.size, kind.name()), pcts(&lat));
             table.row(

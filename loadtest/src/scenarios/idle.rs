@@ -58,6 +58,23 @@ pub fn idle_cost(streams: &[(i64, Option<Bye>)]) -> Option<(usize, f64, f64, f64
     ))
 }
 
+/// One listener's streams as [`idle_cost`] reads them: when each opened,
+/// and the goodbye's queries and rows read if it ended on one.
+fn cycles_of(l: &listener::ListenerLog) -> Vec<(i64, Option<Bye>)> {
+    l.streams
+        .iter()
+        .map(|s| {
+            let bye = match s.end {
+                StreamEnd::Bye(_) => s.bye_queries.map(|q| (q, s.bye_rows_read.unwrap_or(0))),
+                _ => None,
+            };
+            (s.opened_us, bye)
+        })
+        .collect()
+}
+
+/// The loop: listeners on quiet rooms for the given time; each one's
+/// streams are then costed by [`idle_cost`].
 pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
     let run = Run::start("idle", &ctx.url, &ctx.runner);
     if !(args.seconds > 0.0 && args.seconds <= 86_400.0) {
@@ -108,18 +125,7 @@ pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
         let l = lock(log);
         errors += l.errors();
         messages += l.arrivals.len();
-        let streams: Vec<(i64, Option<Bye>)> = l
-            .streams
-            .iter()
-            .map(|s| {
-                let bye = match s.end {
-                    StreamEnd::Bye(_) => s.bye_queries.map(|q| (q, s.bye_rows_read.unwrap_or(0))),
-                    _ => None,
-                };
-                (s.opened_us, bye)
-            })
-            .collect();
-        if let Some((n, cycle, queries, rows)) = idle_cost(&streams) {
+        if let Some((n, cycle, queries, rows)) = idle_cost(&cycles_of(&l)) {
             all_cycles += n;
             cycle_sum += cycle * n as f64;
             query_sum += queries * n as f64;

@@ -74,6 +74,40 @@ struct Sample {
     error: Option<String>,
 }
 
+/// One sender: its own key and room.
+struct Sender {
+    client: crate::client::Client,
+    key: String,
+    room: String,
+    name: String,
+    size: usize,
+    tag: u32,
+}
+
+impl Sender {
+    /// The step: one stamped POST, and what came back.
+    async fn send_one(&self, seq: u64) -> Sample {
+        let stamp = Stamp {
+            run: self.tag,
+            seq,
+            sent_us: now_us(),
+        };
+        let content = encode(stamp, self.size);
+        let t = self
+            .client
+            .post_message(&self.key, &self.room, &self.name, &content, None)
+            .await;
+        Sample {
+            status: t.status_key(),
+            latency_ms: t.latency_ms,
+            d1_ms: t.timing.map(|x| x.dur_ms),
+            queries: t.timing.map(|x| x.queries),
+            error: t.error,
+        }
+    }
+}
+
+/// The loop: N senders, closed loop, for the given time.
 pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
     let run = Run::start("send", &ctx.url, &ctx.runner);
     if args.senders == 0 || args.senders > 1000 {
@@ -102,40 +136,29 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
     let bar = progress(args.seconds.ceil() as u64, "send");
     let mut tasks = Vec::new();
     for (i, (key, room)) in targets.into_iter().enumerate() {
-        let client = client.clone();
-        let total = total.clone();
-        let accepted = accepted.clone();
-        let (size, max, tag) = (args.size, args.max_requests, ctx.run);
+        let sender = Sender {
+            client: client.clone(),
+            key,
+            room,
+            name: format!("sender-{i}"),
+            size: args.size,
+            tag: ctx.run,
+        };
+        let (total, accepted, max) = (total.clone(), accepted.clone(), args.max_requests);
         tasks.push(tokio::spawn(async move {
             let mut samples = Vec::new();
             let mut seq = 0u64;
             while Instant::now() < deadline && total.fetch_add(1, Ordering::Relaxed) < max {
-                let content = encode(
-                    Stamp {
-                        run: tag,
-                        seq,
-                        sent_us: now_us(),
-                    },
-                    size,
-                );
+                let sample = sender.send_one(seq).await;
                 seq += 1;
-                let t = client
-                    .post_message(&key, &room, &format!("sender-{i}"), &content, None)
-                    .await;
-                if t.status == 201 {
+                if sample.status == "201" {
                     accepted.fetch_add(1, Ordering::Relaxed);
                 }
-                samples.push(Sample {
-                    status: t.status_key(),
-                    latency_ms: t.latency_ms,
-                    d1_ms: t.timing.map(|x| x.dur_ms),
-                    queries: t.timing.map(|x| x.queries),
-                    error: t.error,
-                });
-                if t.status == 0 {
+                if sample.status == "error" {
                     // No server to talk to: do not spin.
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
+                samples.push(sample);
             }
             samples
         }));

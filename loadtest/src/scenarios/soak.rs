@@ -62,7 +62,40 @@ struct SenderLog {
     latency: Vec<f64>,
 }
 
-/// Sends with an Idempotency-Key, retrying failures (no response, 5xx, 429)
+/// The step: one message under one Idempotency-Key, retried on failure (no
+/// response, 5xx, 429) with backoff until stored or `give_up_at`.
+async fn send_until_stored(
+    (client, key, room): (&crate::client::Client, &str, &str),
+    content: &str,
+    give_up_at: Instant,
+    log: &mut SenderLog,
+) {
+    let idem = uuid::Uuid::new_v4().to_string();
+    let mut backoff = Backoff::new();
+    for attempt in 0..60 {
+        log.attempts += 1;
+        let r = client
+            .post_message(key, room, "soak-sender", content, Some(&idem))
+            .await;
+        *log.statuses.entry(r.status_key()).or_default() += 1;
+        if r.ok() {
+            log.accepted += 1;
+            if r.status == 200 && attempt > 0 {
+                log.replayed += 1;
+            }
+            log.latency.push(r.latency_ms);
+            return;
+        }
+        let retryable = r.status == 0 || r.status == 429 || r.status >= 500;
+        if !retryable || Instant::now() >= give_up_at {
+            log.gave_up += 1;
+            return;
+        }
+        tokio::time::sleep(backoff.next_delay()).await;
+    }
+}
+
+/// The loop: sends with an Idempotency-Key, retrying failures (no response, 5xx, 429)
 /// with backoff, so a restart neither loses nor doubles a message.
 async fn sender(
     client: crate::client::Client,
@@ -91,7 +124,6 @@ async fn sender(
             continue;
         }
         next = Instant::now() + interval;
-        let idem = uuid::Uuid::new_v4().to_string();
         let content = encode(
             Stamp {
                 run: run_tag,
@@ -101,28 +133,8 @@ async fn sender(
             args.size,
         );
         seq += 1;
-        let mut backoff = Backoff::new();
-        for attempt in 0..60 {
-            log.attempts += 1;
-            let r = client
-                .post_message(&key, &room, "soak-sender", &content, Some(&idem))
-                .await;
-            *log.statuses.entry(r.status_key()).or_default() += 1;
-            if r.ok() {
-                log.accepted += 1;
-                if r.status == 200 && attempt > 0 {
-                    log.replayed += 1;
-                }
-                log.latency.push(r.latency_ms);
-                break;
-            }
-            let retryable = r.status == 0 || r.status == 429 || r.status >= 500;
-            if !retryable || Instant::now() >= give_up_at {
-                log.gave_up += 1;
-                break;
-            }
-            tokio::time::sleep(backoff.next_delay()).await;
-        }
+        let target = (&client, key.as_str(), room.as_str());
+        send_until_stored(target, &content, give_up_at, &mut log).await;
     }
     log
 }

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::{Ctx, Report};
 use crate::client::{client_ip, Result};
-use crate::members::{mention_room, WAITER};
+use crate::members::{mention_room, WaitCall, WAITER};
 use crate::output::{f1, progress, Run, Table};
 use crate::results::{FreePlan, WaitingParams, WaitingResult};
 
@@ -49,6 +49,50 @@ pub fn free_plan_agents(requests_per_hour: f64, rows_read_per_hour: f64) -> Opti
     }
 }
 
+/// What the waits so far added up to.
+#[derive(Default)]
+struct Tally {
+    statuses: BTreeMap<String, u64>,
+    calls: u64,
+    /// Calls whose response carried Server-Timing, and what it reported.
+    timed: u64,
+    queries: u64,
+    rows: u64,
+    written: u64,
+    /// Seconds of each call that ended in a 204.
+    call_s: Vec<f64>,
+    errors: Vec<String>,
+}
+
+impl Tally {
+    /// The step's record: one wait call. False when it did not end in the
+    /// expected 204 (the loop then pauses before the next).
+    fn record(&mut self, call: WaitCall) -> bool {
+        self.calls += 1;
+        let key = match call.status {
+            0 => "error".to_owned(),
+            s => s.to_string(),
+        };
+        *self.statuses.entry(key).or_default() += 1;
+        if let Some(t) = call.timing {
+            self.timed += 1;
+            self.queries += u64::from(t.queries);
+            self.rows += t.rows_read.unwrap_or(0);
+            self.written += t.rows_written.unwrap_or(0);
+        }
+        if call.status == 204 {
+            self.call_s.push(call.seconds());
+            return true;
+        }
+        if self.errors.len() < 5 {
+            let why = call.error.unwrap_or_else(|| "a message in a quiet room".into());
+            self.errors.push(format!("{}: {why}", call.status));
+        }
+        false
+    }
+}
+
+/// The loop: back-to-back waits for the given time.
 pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
     let run = Run::start("waiting", &ctx.url, &ctx.runner);
     if !(args.seconds > 0.0 && args.seconds <= 86_400.0) {
@@ -91,40 +135,14 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(args.seconds);
     let bar = progress(args.seconds.ceil() as u64, "waiting");
-    let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
-    let (mut calls, mut timed, mut queries, mut rows, mut written) = (0u64, 0u64, 0u64, 0u64, 0u64);
-    let mut call_s = Vec::new();
-    let mut errors = Vec::new();
+    let mut tally = Tally::default();
     let mut last_end = start;
     while Instant::now() < deadline {
         let call = client
             .wait_for(&setup.waiter, &setup.room, WAITER, args.timeout, true)
             .await;
-        calls += 1;
         last_end = call.ended;
-        let key = if call.status == 0 {
-            "error".to_owned()
-        } else {
-            call.status.to_string()
-        };
-        *statuses.entry(key).or_default() += 1;
-        if let Some(t) = call.timing {
-            timed += 1;
-            queries += u64::from(t.queries);
-            rows += t.rows_read.unwrap_or(0);
-            written += t.rows_written.unwrap_or(0);
-        }
-        if call.status == 204 {
-            call_s.push(call.seconds());
-        } else {
-            if errors.len() < 5 {
-                errors.push(format!(
-                    "{}: {}",
-                    call.status,
-                    call.error
-                        .unwrap_or_else(|| "a message in a quiet room".into())
-                ));
-            }
+        if !tally.record(call) {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
         bar.set_position(start.elapsed().as_secs().min(args.seconds.ceil() as u64));
@@ -132,6 +150,16 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
     bar.finish_and_clear();
     // Back to back: the calls cover the run, from the first start to the last end.
     let elapsed = (last_end - start).as_secs_f64();
+    let Tally {
+        statuses,
+        calls,
+        timed,
+        queries,
+        rows,
+        written,
+        call_s,
+        errors,
+    } = tally;
     let per_hour = |n: u64| (elapsed > 0.0).then(|| n as f64 / elapsed * 3600.0);
     let requests_per_hour = per_hour(calls);
     let rows_per_hour = per_hour(rows);

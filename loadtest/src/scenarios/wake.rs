@@ -15,7 +15,8 @@ use tokio::time::Instant;
 
 use super::{Ctx, Report};
 use crate::client::{client_ip, Result};
-use crate::members::{mention_room, WaitCall, WAITER};
+use crate::client::Client;
+use crate::members::{mention_room, MentionRoom, WaitCall, WAITER};
 use crate::output::{f1, pcts, progress, Run, Table};
 use crate::results::{WakeParams, WakeResult, WakeRound};
 use crate::stats::Summary;
@@ -85,6 +86,57 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// The step: the waiter starts a wait, the caller mentions it after a random
+/// pause, and the round's record says what the wait returned and when.
+async fn round(
+    client: &Client,
+    setup: &MentionRoom,
+    args: &WakeArgs,
+    content: String,
+) -> Result<(WakeRound, std::result::Result<(), RoundError>)> {
+    let waiter = {
+        let (client, token, room) = (client.clone(), setup.waiter.clone(), setup.room.clone());
+        let timeout = args.timeout;
+        tokio::spawn(async move { client.wait_for(&token, &room, WAITER, timeout, true).await })
+    };
+    let pause = args.min_pause + fastrand::f64() * (args.max_pause - args.min_pause);
+    tokio::time::sleep(Duration::from_secs_f64(pause)).await;
+    let send_start = Instant::now();
+    let sent = client
+        .post_as_member(&setup.caller, &setup.room, &content)
+        .await;
+    let send_end = Instant::now();
+    let mut record = WakeRound {
+        pause_ms: pause * 1000.0,
+        send_status: Some(sent.status),
+        ..WakeRound::default()
+    };
+    let Some(message) = sent.body.filter(|_| sent.status == 201) else {
+        // No mention went out: this wait would only time out.
+        waiter.abort();
+        let e = format!("{}: {}", sent.status, sent.error.unwrap_or_default());
+        return Ok((record, Err(RoundError::Send(e))));
+    };
+    record.send_latency_ms = Some(sent.latency_ms);
+    let call = waiter.await.map_err(|e| format!("wait task: {e}"))?;
+    let checked = check_wait(&call, &message.id);
+    if checked.is_ok() {
+        record.wake_ms = Some(ms(call.ended.saturating_duration_since(send_start)));
+        // Signed: the wait may answer before the send's response arrives.
+        record.after_send_response_ms = Some(if call.ended >= send_end {
+            ms(call.ended - send_end)
+        } else {
+            -ms(send_end - call.ended)
+        });
+    }
+    record.wait_status = Some(call.status);
+    record.wait_s = Some(call.seconds());
+    record.queries = call.timing.map(|t| t.queries);
+    record.rows_read = call.timing.and_then(|t| t.rows_read);
+    Ok((record, checked))
+}
+
+/// The loop: `rounds` rounds, one after another.
 pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
     let run = Run::start("wake", &ctx.url, &ctx.runner);
     if args.rounds == 0 || args.rounds > 10_000 {
@@ -100,78 +152,13 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
     let client = ctx.measured();
     let bar = progress(u64::from(args.rounds), "wake");
     let mut rounds = Vec::new();
-    let mut wake = Vec::new();
-    let mut after_response = Vec::new();
-    let mut send_lat = Vec::new();
-    let mut queries = Vec::new();
-    let mut rows_read = Vec::new();
     let mut errors: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut sample_errors: Vec<String> = Vec::new();
     let start = Instant::now();
     for i in 0..args.rounds {
-        let waiter = {
-            let (client, token, room) = (client.clone(), setup.waiter.clone(), setup.room.clone());
-            let timeout = args.timeout;
-            tokio::spawn(async move { client.wait_for(&token, &room, WAITER, timeout, true).await })
-        };
-        let pause = args.min_pause + fastrand::f64() * (args.max_pause - args.min_pause);
-        tokio::time::sleep(Duration::from_secs_f64(pause)).await;
         let content = format!("@{WAITER} round {i} of run {}: your turn", ctx.run);
-        let send_start = Instant::now();
-        let sent = client
-            .post_as_member(&setup.caller, &setup.room, &content)
-            .await;
-        let send_end = Instant::now();
-        let outcome = match (sent.status, sent.body) {
-            (201, Some(message)) => {
-                send_lat.push(sent.latency_ms);
-                let call = match waiter.await {
-                    Ok(c) => c,
-                    Err(e) => return Err(format!("wait task: {e}").into()),
-                };
-                if let Some(t) = call.timing {
-                    queries.push(f64::from(t.queries));
-                    if let Some(r) = t.rows_read {
-                        rows_read.push(r as f64);
-                    }
-                }
-                let checked = check_wait(&call, &message.id);
-                let wake_ms = ms(call.ended.saturating_duration_since(send_start));
-                // Signed: the wait may answer before the send's response arrives.
-                let after_ms = if call.ended >= send_end {
-                    ms(call.ended - send_end)
-                } else {
-                    -ms(send_end - call.ended)
-                };
-                if checked.is_ok() {
-                    wake.push(wake_ms);
-                    after_response.push(after_ms);
-                }
-                rounds.push(WakeRound {
-                    pause_ms: pause * 1000.0,
-                    wake_ms: checked.is_ok().then_some(wake_ms),
-                    wait_status: Some(call.status),
-                    wait_s: Some(call.seconds()),
-                    queries: call.timing.map(|t| t.queries),
-                    rows_read: call.timing.and_then(|t| t.rows_read),
-                    send_status: None,
-                });
-                checked
-            }
-            (status, _) => {
-                // No mention went out: this wait would only time out.
-                waiter.abort();
-                rounds.push(WakeRound {
-                    pause_ms: pause * 1000.0,
-                    send_status: Some(status),
-                    ..WakeRound::default()
-                });
-                Err(RoundError::Send(format!(
-                    "{status}: {}",
-                    sent.error.unwrap_or_default()
-                )))
-            }
-        };
+        let (record, outcome) = round(&client, &setup, args, content).await?;
+        rounds.push(record);
         if let Err(e) = outcome {
             *errors.entry(e.key()).or_default() += 1;
             if sample_errors.len() < 5 {
@@ -184,6 +171,12 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
     }
     bar.finish_and_clear();
     let elapsed = start.elapsed().as_secs_f64();
+    let of = |f: fn(&WakeRound) -> Option<f64>| rounds.iter().filter_map(f).collect::<Vec<f64>>();
+    let wake = of(|r| r.wake_ms);
+    let after_response = of(|r| r.after_send_response_ms);
+    let send_lat = of(|r| r.send_latency_ms);
+    let queries = of(|r| r.queries.map(f64::from));
+    let rows_read = of(|r| r.rows_read.map(|n| n as f64));
     let error_count: u64 = errors.values().sum();
     let wake_s = Summary::of(&wake);
     let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
