@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use protocol::wire::{Health, KeyCreated, Message, Room};
 use reqwest::{Method, StatusCode, Url};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -83,8 +83,9 @@ pub struct Cost {
     rows_written: AtomicU64,
 }
 
-/// A snapshot of [`Cost`].
-#[derive(Debug, Clone, Copy, Serialize, Default, PartialEq)]
+/// A snapshot of [`Cost`]; read back by the report (crate::results).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct CostTotals {
     /// HTTP requests that got a response.
     pub requests: u64,

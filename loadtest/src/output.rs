@@ -126,7 +126,7 @@ impl Run {
             },
             params,
             result,
-            cost: cost.into(),
+            cost,
             notes: notes.to_vec(),
         };
         serde_json::to_value(envelope).unwrap_or_default()

@@ -39,29 +39,7 @@ pub struct LoadAvg {
 }
 
 /// What the measured phase cost the server, from its responses.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Cost {
-    pub requests: u64,
-    pub timed_responses: u64,
-    pub d1_queries: u64,
-    pub d1_ms: f64,
-    pub d1_rows_read: u64,
-    pub d1_rows_written: u64,
-}
-
-impl From<CostTotals> for Cost {
-    fn from(c: CostTotals) -> Cost {
-        Cost {
-            requests: c.requests,
-            timed_responses: c.timed_responses,
-            d1_queries: c.d1_queries,
-            d1_ms: c.d1_ms,
-            d1_rows_read: c.d1_rows_read,
-            d1_rows_written: c.d1_rows_written,
-        }
-    }
-}
+pub type Cost = CostTotals;
 
 /// A clap value enum's name as it is serialized ("sse", "eventsource").
 pub fn tag<T: Serialize>(v: &T) -> String {
@@ -116,33 +94,8 @@ pub struct FanoutParams {
     pub warmup: bool,
 }
 
-/// Loss, repeats and order of a set of listeners against the stored history
-/// (crate::delivery::DeliveryCheck, summed).
-#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Totals {
-    pub expected: usize,
-    pub received: usize,
-    pub unique: usize,
-    pub lost: usize,
-    pub duplicated: usize,
-    pub out_of_order: usize,
-    pub unknown: usize,
-}
-
-impl From<crate::delivery::DeliveryCheck> for Totals {
-    fn from(c: crate::delivery::DeliveryCheck) -> Totals {
-        Totals {
-            expected: c.expected,
-            received: c.received,
-            unique: c.unique,
-            lost: c.lost,
-            duplicated: c.duplicated,
-            out_of_order: c.out_of_order,
-            unknown: c.unknown,
-        }
-    }
-}
+/// Loss, repeats and order of a set of listeners against the stored history.
+pub type Totals = crate::delivery::DeliveryCheck;
 
 /// One listener's judgement.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 
-use super::{stream_stats, Ctx, Report};
+use super::{drain, stream_stats, Ctx, Report};
 use crate::client::{client_ip, Client, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::delivery::{check, DeliveryCheck};
@@ -320,18 +320,11 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         .into_iter()
         .map(|m| m.id)
         .collect();
-    let caught_up = match history.last() {
-        Some(last) => {
-            listener::wait_caught_up(&logs, last, Duration::from_secs_f64(args.drain_seconds)).await
-        }
-        None => true,
-    };
-    // A moment more, so a late duplicate would still be seen.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let _ = stop_tx.send(true);
-    for h in handles {
-        let _ = h.await;
-    }
+    let wait = (
+        Duration::from_secs_f64(args.drain_seconds),
+        Duration::from_millis(300),
+    );
+    let caught_up = drain(&logs, history.last(), wait, stop_tx, handles).await;
     bar.finish_and_clear();
 
     // The room object's own account of the pushes (paid variant).
@@ -384,7 +377,7 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         warmup_delivery_ms: Summary::of(&warmup),
         delivery_after_ack_ms: Summary::of(&j.after_ack),
         post_d1_ms: Summary::of(&sent.iter().filter_map(|s| s.d1_ms).collect::<Vec<_>>()),
-        totals: j.totals.into(),
+        totals: j.totals,
         all_exactly_once_in_order: j.all_ok,
         caught_up,
         streams,
@@ -444,9 +437,6 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         size: args.size,
         warmup: !args.no_warmup,
     };
-    Ok(Report {
-        json: run.finish(ok, params, result, client.cost.totals(), &notes),
-        table,
-        ok,
-    })
+    let cost = client.cost.totals();
+    Ok(Report::new(&run, (ok, &notes), params, result, cost, table))
 }

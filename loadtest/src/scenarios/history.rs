@@ -445,11 +445,8 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
         limit: args.limit,
         state_dir: args.state_dir.as_ref().map(|d| d.display().to_string()),
     };
-    Ok(Report {
-        json: run.finish(ok, params, result, client.cost.totals(), &notes),
-        table,
-        ok,
-    })
+    let cost = client.cost.totals();
+    Ok(Report::new(&run, (ok, &notes), params, result, cost, table))
 }
 
 #[cfg(test)]

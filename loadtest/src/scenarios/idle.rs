@@ -212,11 +212,8 @@ pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
         seconds: args.seconds,
         listeners: args.listeners,
     };
-    Ok(Report {
-        json: run.finish(ok, params, result, client.cost.totals(), &notes),
-        table,
-        ok,
-    })
+    let cost = client.cost.totals();
+    Ok(Report::new(&run, (ok, &notes), params, result, cost, table))
 }
 
 #[cfg(test)]

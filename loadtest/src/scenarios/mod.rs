@@ -11,11 +11,16 @@ pub mod wake;
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use std::time::Duration;
 
-use crate::client::Client;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::client::{Client, CostTotals};
 use crate::listener::{lock, SharedLog, StreamEnd};
-use crate::output::Table;
+use crate::output::{Run, Table};
 use crate::results::Streams;
 
 /// What every scenario gets.
@@ -43,6 +48,47 @@ pub struct Report {
     pub json: Value,
     pub table: Table,
     pub ok: bool,
+}
+
+impl Report {
+    /// A scenario's end: its typed params and result in the envelope, the
+    /// measured phase's cost, and the table for people.
+    pub fn new<P: Serialize, R: Serialize>(
+        run: &Run,
+        (ok, notes): (bool, &[String]),
+        params: P,
+        result: R,
+        cost: CostTotals,
+        table: Table,
+    ) -> Report {
+        Report {
+            json: run.finish(ok, params, result, cost, notes),
+            table,
+            ok,
+        }
+    }
+}
+
+/// After the last send: waits (up to `drain`) until every listener has the
+/// room's last message and `settle` more, so a late duplicate would still
+/// be seen, then stops the listeners. Whether every listener caught up.
+pub async fn drain(
+    logs: &[SharedLog],
+    last: Option<&String>,
+    (drain, settle): (Duration, Duration),
+    stop: watch::Sender<bool>,
+    handles: Vec<JoinHandle<()>>,
+) -> bool {
+    let caught_up = match last {
+        Some(last) => crate::listener::wait_caught_up(logs, last, drain).await,
+        None => true,
+    };
+    tokio::time::sleep(settle).await;
+    let _ = stop.send(true);
+    for h in handles {
+        let _ = h.await;
+    }
+    caught_up
 }
 
 /// Connections made by a set of listeners and how they ended, with the D1

@@ -262,9 +262,6 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
     } else {
         vec!["no message was accepted".to_owned()]
     };
-    Ok(Report {
-        json: run.finish(ok, params, result, client.cost.totals(), &notes),
-        table,
-        ok,
-    })
+    let cost = client.cost.totals();
+    Ok(Report::new(&run, (ok, &notes), params, result, cost, table))
 }

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::fanout::judge;
-use super::{stream_stats, Ctx, Report};
+use super::{drain, stream_stats, Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::listener::{self, Backoff, ListenerSpec, Reconnect, Transport};
@@ -272,17 +272,11 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
     let history: Vec<String> = history?.into_iter().map(|m| m.id).collect();
-    let caught_up = match history.last() {
-        Some(last) => {
-            listener::wait_caught_up(&logs, last, Duration::from_secs_f64(args.drain_seconds)).await
-        }
-        None => true,
-    };
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let _ = stop_tx.send(true);
-    for h in handles {
-        let _ = h.await;
-    }
+    let wait = (
+        Duration::from_secs_f64(args.drain_seconds),
+        Duration::from_millis(500),
+    );
+    let caught_up = drain(&logs, history.last(), wait, stop_tx, handles).await;
     bar.finish_and_clear();
 
     let j = judge(&logs, &history, ctx.run, &Default::default());
@@ -339,7 +333,7 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
         delivery_ms: delivery,
         delivery_connected_ms: delivery_connected,
         delivery_across_reconnect_ms: delivery_across,
-        totals: j.totals.into(),
+        totals: j.totals,
         all_exactly_once_in_order: j.all_ok,
         caught_up,
         streams,
@@ -388,9 +382,6 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
         restart_after: args.restart_after,
         drain_seconds: args.drain_seconds,
     };
-    Ok(Report {
-        json: run.finish(ok, params, result, client.cost.totals(), &notes),
-        table,
-        ok,
-    })
+    let cost = client.cost.totals();
+    Ok(Report::new(&run, (ok, &notes), params, result, cost, table))
 }

@@ -232,11 +232,8 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
             calls - timed
         ));
     }
-    Ok(Report {
-        json: run.finish(ok, params, result, client.cost.totals(), &notes),
-        table,
-        ok,
-    })
+    let cost = client.cost.totals();
+    Ok(Report::new(&run, (ok, &notes), params, result, cost, table))
 }
 
 #[cfg(test)]

@@ -223,11 +223,8 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
     };
     let ok = error_count == 0 && !wake.is_empty();
     let notes: Vec<String> = sample_errors.clone();
-    Ok(Report {
-        json: run.finish(ok, params, result, client.cost.totals(), &notes),
-        table,
-        ok,
-    })
+    let cost = client.cost.totals();
+    Ok(Report::new(&run, (ok, &notes), params, result, cost, table))
 }
 
 #[cfg(test)]
