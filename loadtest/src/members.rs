@@ -10,9 +10,7 @@ use reqwest::Method;
 use serde_json::json;
 use tokio::time::Instant;
 
-use crate::client::{
-    error_chain, expect, parse_server_timing, Client, Result, ServerTiming, Timed,
-};
+use crate::client::{expect, Client, Result, ServerTiming, Timed};
 
 /// One `GET …/wait` call's outcome. Transport failures have `status == 0`.
 #[derive(Debug)]
@@ -108,47 +106,15 @@ impl Client {
             .get(self.url(&wait_path(room, handle, timeout_s, ack)))
             .bearer_auth(token)
             .timeout(Duration::from_secs(u64::from(timeout_s) + 30));
-        let resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) => {
-                return WaitCall {
-                    status: 0,
-                    started,
-                    ended: Instant::now(),
-                    timing: None,
-                    body: None,
-                    error: Some(error_chain(&e)),
-                }
-            }
-        };
-        let status = resp.status().as_u16();
-        let timing = resp
-            .headers()
-            .get("server-timing")
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_server_timing);
-        let bytes = resp.bytes().await;
-        let ended = Instant::now();
-        self.cost.record(timing);
-        let (body, error) = match (status, bytes) {
-            (200, Ok(b)) => match serde_json::from_slice::<Waited>(&b) {
-                Ok(w) => (Some(w), None),
-                Err(e) => (None, Some(format!("unexpected body ({e})"))),
-            },
-            (204, Ok(_)) => (None, None),
-            (_, Ok(b)) => (
-                None,
-                Some(String::from_utf8_lossy(&b).chars().take(300).collect()),
-            ),
-            (_, Err(e)) => (None, Some(error_chain(&e))),
-        };
+        let t: Timed<Waited> = self.timed(req).await;
         WaitCall {
-            status,
+            status: t.status,
             started,
-            ended,
-            timing,
-            body,
-            error,
+            ended: Instant::now(),
+            timing: t.timing,
+            body: t.body,
+            // A 204 has no body to read, and that is no error.
+            error: if t.status == 204 { None } else { t.error },
         }
     }
 }

@@ -25,9 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::results::{
-    FanoutRun, HistoryRun, IdleRun, Meta, SendRun, SoakRun, WaitingRun, WakeRun,
-};
+use crate::results::{FanoutRun, HistoryRun, IdleRun, Meta, SendRun, SoakRun, WaitingRun, WakeRun};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReportArgs {
@@ -135,7 +133,10 @@ impl Mentions {
     pub fn read(dir: &Path) -> Mentions {
         Mentions {
             wake: load(dir, "wake", None),
-            waiting: [load(dir, "waiting", None), load(dir, "waiting-history", None)],
+            waiting: [
+                load(dir, "waiting", None),
+                load(dir, "waiting-history", None),
+            ],
         }
     }
 }
@@ -145,8 +146,7 @@ impl Results {
         let path = dir.join("meta.json");
         let meta_text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let meta: Meta =
-            serde_json::from_str(&meta_text).map_err(|e| format!("meta.json: {e}"))?;
+        let meta: Meta = serde_json::from_str(&meta_text).map_err(|e| format!("meta.json: {e}"))?;
         let ws_skip = meta.ws_skipped.clone();
         Ok(Results {
             send: sizes(dir, "send", &SEND_SENDERS, None),
@@ -189,14 +189,26 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
         write("meta.json", r#"{"ws_skipped": "paid env absent"}"#);
-        write("send-4.json", r#"{"scenario":"send","result":{"accepted":7}}"#);
-        write("send-1.json", r#"{"scenario":"send","result":{"accepted":"x"}}"#);
+        write(
+            "send-4.json",
+            r#"{"scenario":"send","result":{"accepted":7}}"#,
+        );
+        write(
+            "send-1.json",
+            r#"{"scenario":"send","result":{"accepted":"x"}}"#,
+        );
         write("idle.err", "meet-ai-loadtest: connection refused\n\n");
         let r = Results::read(&dir).unwrap();
         let send = |n: u32| &r.send.iter().find(|(k, _)| *k == n).unwrap().1;
         assert_eq!(send(4).get().unwrap().result.accepted, 7);
-        assert!(send(1).get().unwrap_err().starts_with("send-1.json: invalid type"));
-        assert_eq!(r.idle.get().unwrap_err(), "meet-ai-loadtest: connection refused");
+        assert!(send(1)
+            .get()
+            .unwrap_err()
+            .starts_with("send-1.json: invalid type"));
+        assert_eq!(
+            r.idle.get().unwrap_err(),
+            "meet-ai-loadtest: connection refused"
+        );
         assert_eq!(r.fanout_ws[1].1.get().unwrap_err(), "paid env absent");
         assert_eq!(r.soak.get().unwrap_err(), "no result file");
         let _ = std::fs::remove_dir_all(&dir);

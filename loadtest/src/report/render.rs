@@ -130,7 +130,10 @@ mod tests {
         assert_eq!(plain(Value::from(2.5)), "2.5");
         assert_eq!(plain(Value::from("x")), "x");
         assert_eq!(plain(Value::from(())), "");
-        assert_eq!((ms(Some(123.4)), ms(Some(12.34)), ms(None)), ("123".into(), "12.3".into(), "–".into()));
+        assert_eq!(
+            (ms(Some(123.4)), ms(Some(12.34)), ms(None)),
+            ("123".into(), "12.3".into(), "–".into())
+        );
         assert_eq!(agents(Some(57.9)), "58");
         assert_eq!(agents(Some(2.08)), "2.1");
     }
@@ -163,27 +166,33 @@ mod tests {
     #[test]
     fn renders_the_mentions_tables() {
         let m = Mentions {
-            wake: ran(json!({"params": {"timeout": 30, "min_pause": 0.3, "max_pause": 3.0},
+            wake: ran(
+                json!({"params": {"timeout": 30, "min_pause": 0.3, "max_pause": 3.0},
                 "result": {"rounds": 20, "woken": 20, "errors": 0,
                     "wake_ms": {"p50": 612.3, "p90": 1400.0, "p99": 1980.0, "max": 1990.0},
                     "wake_after_send_response_ms": {"p50": 600.0, "p99": 1950.0},
                     "send_latency_ms": {"p50": 12.5},
                     "wait_queries_per_call": 4.25, "wait_rows_read_per_call": 10.0,
-                    "sample_errors": ["round 3: a | b"]}})),
+                    "sample_errors": ["round 3: a | b"]}}),
+            ),
             waiting: [
-                ran(json!({"params": {"timeout": 50, "seconds": 120.0, "history": 0},
+                ran(
+                    json!({"params": {"timeout": 50, "seconds": 120.0, "history": 0},
                     "result": {"calls": 3, "statuses": {"204": 3}, "mean_call_s": 50.1,
                         "queries_per_call": 27.0, "rows_read_per_call": 60.0,
                         "requests_per_hour": 71.9, "d1_queries_per_s": 0.54,
                         "rows_read_per_hour": 4314.0, "rows_written_per_hour": 72.0,
-                        "free_plan_agents": 57.9}})),
+                        "free_plan_agents": 57.9}}),
+                ),
                 Found::Missing("meet-ai-loadtest: connection refused".into()),
             ],
         };
         let o = mentions(&m).unwrap();
         assert!(o.starts_with("\n## Mentions: wake latency"), "{o}");
         assert!(
-            o.contains("| 20 | 20 | 0 | 612 | 1400 | 1980 | 1990 | 600 / 1950 | 12.5 | 4.2 | 10.0 |"),
+            o.contains(
+                "| 20 | 20 | 0 | 612 | 1400 | 1980 | 1990 | 600 / 1950 | 12.5 | 4.2 | 10.0 |"
+            ),
             "{o}"
         );
         assert!(o.contains("timeout=30&ack=1"));
@@ -197,6 +206,8 @@ mod tests {
             wake: Found::Missing("no result file".into()),
             waiting: [Found::Missing("x".into()), Found::Missing("y".into())],
         };
-        assert!(mentions(&none).unwrap().contains("wake did not run: no result file"));
+        assert!(mentions(&none)
+            .unwrap()
+            .contains("wake did not run: no result file"));
     }
 }

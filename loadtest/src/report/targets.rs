@@ -393,9 +393,8 @@ fn history_target(r: &Results) -> TargetRow {
     if worst.is_nan() {
         return not_measured(name, goal, "no ratio".into());
     }
-    let d1 = |room: Option<&crate::results::HistoryRoom>| {
-        ms(room.map(|r| r.pages.latest.d1_ms.p50))
-    };
+    let d1 =
+        |room: Option<&crate::results::HistoryRoom>| ms(room.map(|r| r.pages.latest.d1_ms.p50));
     let measured = format!(
         "p50 ratio latest {}x, after {}x, before {}x",
         ratio(q.latest),
@@ -413,7 +412,10 @@ fn history_target(r: &Results) -> TargetRow {
 
 fn wasm_targets(meta: &Meta) -> Vec<TargetRow> {
     let mut out = Vec::new();
-    for (bytes, label) in [(meta.wasm_gz_bytes, "free"), (meta.wasm_paid_gz_bytes, "paid")] {
+    for (bytes, label) in [
+        (meta.wasm_gz_bytes, "free"),
+        (meta.wasm_paid_gz_bytes, "paid"),
+    ] {
         let name = format!("wasm bundle ({label})");
         let goal = "<= 250 KB gzipped (256,000 bytes)".to_owned();
         match bytes {
@@ -686,7 +688,11 @@ pub(crate) mod tests {
     }
 
     fn why(rows: &[TargetRow], prefix: &str) -> String {
-        rows.iter().find(|r| r.name.starts_with(prefix)).unwrap().why.clone()
+        rows.iter()
+            .find(|r| r.name.starts_with(prefix))
+            .unwrap()
+            .why
+            .clone()
     }
 
     #[test]
@@ -756,8 +762,14 @@ pub(crate) mod tests {
         let mut r = results();
         let f = findings(&r);
         assert_eq!(f.len(), 1, "{f:?}");
-        assert!(f[0].contains("POST 4.0 ms = runner and runtime path 1.0 ms"), "{f:?}");
-        assert!(f[0].contains("+ D1 2.0 ms (Server-Timing) + the rest 1.0 ms"), "{f:?}");
+        assert!(
+            f[0].contains("POST 4.0 ms = runner and runtime path 1.0 ms"),
+            "{f:?}"
+        );
+        assert!(
+            f[0].contains("+ D1 2.0 ms (Server-Timing) + the rest 1.0 ms"),
+            "{f:?}"
+        );
         r.fanout_sse[0].1 = ran(json!({"params": {"seconds": 20}, "result": {
             "delivery_ms": {"p99": 520.0, "count": 100},
             "delivery_connected_ms": {"p50": 250.0},

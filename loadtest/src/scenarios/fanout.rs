@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 
-use super::{drain, stream_stats, Ctx, Report};
+use super::{drain, spawn_listeners, stream_stats, Ctx, Report};
 use crate::client::{client_ip, Client, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::delivery::{check, DeliveryCheck};
@@ -113,7 +113,13 @@ pub struct SendPlan {
 
 /// The step: one stamped send (`tag`: the run and the sequence number), and
 /// when it was answered.
-pub async fn send_one(client: &Client, key: &str, room: &str, tag: (u32, u64), size: usize) -> Sent {
+pub async fn send_one(
+    client: &Client,
+    key: &str,
+    room: &str,
+    tag: (u32, u64),
+    size: usize,
+) -> Sent {
     let (run, seq) = tag;
     let content = encode(
         Stamp {
@@ -269,13 +275,7 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         transport: args.transport,
         reconnect: args.reconnect,
     };
-    let mut logs = Vec::new();
-    let mut handles = Vec::new();
-    for _ in 0..args.listeners {
-        let (log, h) = listener::spawn(spec.clone(), stop_rx.clone(), hard_deadline);
-        logs.push(log);
-        handles.push(h);
-    }
+    let (logs, handles) = spawn_listeners(&spec, args.listeners, &stop_rx, hard_deadline);
     // The room is empty, so a stream opened before the first send sees every
     // message; start sending only once all are open.
     if !listener::wait_connected(&logs, Duration::from_secs(60)).await {
@@ -437,6 +437,5 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         size: args.size,
         warmup: !args.no_warmup,
     };
-    let cost = client.cost.totals();
-    Ok(Report::new(&run, (ok, &notes), params, result, cost, table))
+    Ok(run.report(ok, &notes, params, result, &client, table))
 }

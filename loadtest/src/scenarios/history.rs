@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-
 use super::{Ctx, Report};
 use crate::client::{client_ip, Client, Result};
 use crate::output::{f1, pcts, progress, Run, Table};
@@ -104,7 +103,10 @@ impl Kind {
             }
             Kind::Before => {
                 let lo = (limit + 1).min(room.size);
-                format!("limit={limit}&before={}", room.id_at(run, rng.u64(lo..=room.size)))
+                format!(
+                    "limit={limit}&before={}",
+                    room.id_at(run, rng.u64(lo..=room.size))
+                )
             }
         }
     }
@@ -159,7 +161,11 @@ impl Samples {
     }
 
     fn summaries(&self) -> (Summary, Summary, Summary) {
-        (Summary::of(&self.0), Summary::of(&self.1), Summary::of(&self.2))
+        (
+            Summary::of(&self.0),
+            Summary::of(&self.1),
+            Summary::of(&self.2),
+        )
     }
 }
 
@@ -445,8 +451,7 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
         limit: args.limit,
         state_dir: args.state_dir.as_ref().map(|d| d.display().to_string()),
     };
-    let cost = client.cost.totals();
-    Ok(Report::new(&run, (ok, &notes), params, result, cost, table))
+    Ok(run.report(ok, &notes, params, result, &client, table))
 }
 
 #[cfg(test)]

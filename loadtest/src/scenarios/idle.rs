@@ -212,8 +212,7 @@ pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
         seconds: args.seconds,
         listeners: args.listeners,
     };
-    let cost = client.cost.totals();
-    Ok(Report::new(&run, (ok, &notes), params, result, cost, table))
+    Ok(run.report(ok, &notes, params, result, &client, table))
 }
 
 #[cfg(test)]

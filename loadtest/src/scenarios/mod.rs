@@ -18,8 +18,8 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::client::{Client, CostTotals};
-use crate::listener::{lock, SharedLog, StreamEnd};
+use crate::client::Client;
+use crate::listener::{lock, ListenerSpec, SharedLog, StreamEnd};
 use crate::output::{Run, Table};
 use crate::results::Streams;
 
@@ -50,23 +50,36 @@ pub struct Report {
     pub ok: bool,
 }
 
-impl Report {
-    /// A scenario's end: its typed params and result in the envelope, the
-    /// measured phase's cost, and the table for people.
-    pub fn new<P: Serialize, R: Serialize>(
-        run: &Run,
-        (ok, notes): (bool, &[String]),
+impl Run {
+    /// A scenario's end: its typed params and result in the envelope, what
+    /// the measured client's requests cost, and the table for people.
+    pub fn report<P: Serialize, R: Serialize>(
+        &self,
+        ok: bool,
+        notes: &[String],
         params: P,
         result: R,
-        cost: CostTotals,
+        client: &Client,
         table: Table,
     ) -> Report {
         Report {
-            json: run.finish(ok, params, result, cost, notes),
+            json: self.finish(ok, params, result, client.cost.totals(), notes),
             table,
             ok,
         }
     }
+}
+
+/// `n` listeners to `spec`'s room, stopped by `stop` or at `deadline`.
+pub fn spawn_listeners(
+    spec: &ListenerSpec,
+    n: u32,
+    stop: &watch::Receiver<bool>,
+    deadline: tokio::time::Instant,
+) -> (Vec<SharedLog>, Vec<JoinHandle<()>>) {
+    (0..n)
+        .map(|_| crate::listener::spawn(spec.clone(), stop.clone(), deadline))
+        .unzip()
 }
 
 /// After the last send: waits (up to `drain`) until every listener has the

@@ -262,6 +262,5 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
     } else {
         vec!["no message was accepted".to_owned()]
     };
-    let cost = client.cost.totals();
-    Ok(Report::new(&run, (ok, &notes), params, result, cost, table))
+    Ok(run.report(ok, &notes, params, result, &client, table))
 }

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::fanout::judge;
-use super::{drain, stream_stats, Ctx, Report};
+use super::{drain, spawn_listeners, stream_stats, Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::listener::{self, Backoff, ListenerSpec, Reconnect, Transport};
@@ -217,13 +217,7 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
         transport: args.transport,
         reconnect: Reconnect::Eventsource,
     };
-    let mut logs = Vec::new();
-    let mut handles = Vec::new();
-    for _ in 0..args.listeners {
-        let (log, h) = listener::spawn(spec.clone(), stop_rx.clone(), hard_deadline);
-        logs.push(log);
-        handles.push(h);
-    }
+    let (logs, handles) = spawn_listeners(&spec, args.listeners, &stop_rx, hard_deadline);
     if !listener::wait_connected(&logs, Duration::from_secs(60)).await {
         let _ = stop_tx.send(true);
         return Err("not every listener connected within 60 s".into());
@@ -382,6 +376,5 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
         restart_after: args.restart_after,
         drain_seconds: args.drain_seconds,
     };
-    let cost = client.cost.totals();
-    Ok(Report::new(&run, (ok, &notes), params, result, cost, table))
+    Ok(run.report(ok, &notes, params, result, &client, table))
 }

@@ -85,7 +85,9 @@ impl Tally {
             return true;
         }
         if self.errors.len() < 5 {
-            let why = call.error.unwrap_or_else(|| "a message in a quiet room".into());
+            let why = call
+                .error
+                .unwrap_or_else(|| "a message in a quiet room".into());
             self.errors.push(format!("{}: {why}", call.status));
         }
         false
@@ -232,8 +234,7 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
             calls - timed
         ));
     }
-    let cost = client.cost.totals();
-    Ok(Report::new(&run, (ok, &notes), params, result, cost, table))
+    Ok(run.report(ok, &notes, params, result, &client, table))
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{Ctx, Report};
-use crate::client::{client_ip, Result};
 use crate::client::Client;
+use crate::client::{client_ip, Result};
 use crate::members::{mention_room, MentionRoom, WaitCall, WAITER};
 use crate::output::{f1, pcts, progress, Run, Table};
 use crate::results::{WakeParams, WakeResult, WakeRound};
@@ -223,8 +223,7 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
     };
     let ok = error_count == 0 && !wake.is_empty();
     let notes: Vec<String> = sample_errors.clone();
-    let cost = client.cost.totals();
-    Ok(Report::new(&run, (ok, &notes), params, result, cost, table))
+    Ok(run.report(ok, &notes, params, result, &client, table))
 }
 
 #[cfg(test)]
