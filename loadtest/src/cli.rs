@@ -23,7 +23,7 @@ use crate::scenarios::{self, Ctx, Report};
     version,
     about = "Load generator and benchmarks for a meet-ai deployment",
     long_about = "Load generator and benchmarks for a meet-ai deployment. Each scenario prints one \
-                  JSON object on stdout; on a terminal also a table and a progress bar on stderr. \
+                  JSON object on stdout; on a terminal also a summary and a progress bar on stderr. \
                   Exit status: 0 ok, 1 the scenario's checks failed, 2 it could not run."
 )]
 pub struct Cli {
@@ -150,7 +150,7 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Ok(Ok(report)) => {
-            emit(&report.json, &report.table);
+            emit(&report.json);
             if report.ok {
                 ExitCode::SUCCESS
             } else {

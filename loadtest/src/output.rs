@@ -53,36 +53,6 @@ pub fn progress(len: u64, prefix: &str) -> ProgressBar {
     bar
 }
 
-/// A plain text table for people.
-#[derive(Debug, Default)]
-pub struct Table {
-    pub title: String,
-    pub rows: Vec<(String, String)>,
-}
-
-impl Table {
-    pub fn new(title: impl Into<String>) -> Table {
-        Table {
-            title: title.into(),
-            rows: Vec::new(),
-        }
-    }
-
-    pub fn row(&mut self, name: impl Into<String>, value: impl Into<String>) -> &mut Table {
-        self.rows.push((name.into(), value.into()));
-        self
-    }
-
-    pub fn render(&self) -> String {
-        let width = self.rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
-        let mut out = format!("{}\n", self.title);
-        for (n, v) in &self.rows {
-            out.push_str(&format!("  {n:<width$}  {v}\n"));
-        }
-        out
-    }
-}
-
 /// Envelope common to every scenario's JSON.
 pub struct Run {
     pub scenario: &'static str,
@@ -133,28 +103,16 @@ impl Run {
     }
 }
 
-/// Prints the JSON on stdout and, on a terminal, the table on stderr.
-pub fn emit(json: &Value, table: &Table) {
+/// Prints the JSON on stdout and, on a terminal, its summary on stderr
+/// (loadtest/templates/summary.txt.j2).
+pub fn emit(json: &Value) {
     if stderr_is_terminal() {
-        eprintln!("{}", table.render());
+        match crate::report::render::summary(json) {
+            Ok(text) => eprintln!("{text}"),
+            Err(e) => eprintln!("(no summary: {e})"),
+        }
     }
     println!("{json}");
-}
-
-/// `12.3` style, for tables.
-pub fn f1(v: f64) -> String {
-    format!("{v:.1}")
-}
-
-/// p50/p90/p99/max of a summary, for tables.
-pub fn pcts(s: &crate::stats::Summary) -> String {
-    if s.count == 0 {
-        return "no samples".to_owned();
-    }
-    format!(
-        "p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1} ms  (n={})",
-        s.p50, s.p90, s.p99, s.max, s.count
-    )
 }
 
 #[cfg(test)]
@@ -168,12 +126,5 @@ mod tests {
             Some([0.52, 1.03, 0.99])
         );
         assert_eq!(parse_loadavg("garbage"), None);
-    }
-
-    #[test]
-    fn table_aligns_names() {
-        let mut t = Table::new("send");
-        t.row("a", "1").row("longer", "2");
-        assert_eq!(t.render(), "send\n  a       1\n  longer  2\n");
     }
 }

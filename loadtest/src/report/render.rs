@@ -8,9 +8,11 @@ use minijinja::{context, Environment, Value};
 
 use super::targets::{d1_totals, evaluate, findings, growth_sentence, load_range};
 use super::{Mentions, Results};
+use crate::stats::Summary;
 
 const BENCHMARKS: &str = include_str!("../../templates/benchmarks.md.j2");
 const MENTIONS: &str = include_str!("../../templates/mentions.md.j2");
+const SUMMARY: &str = include_str!("../../templates/summary.txt.j2");
 
 /// Milliseconds: whole from 100 up, else one decimal; "–" when absent.
 pub fn ms(v: Option<f64>) -> String {
@@ -49,6 +51,25 @@ fn agents(v: Option<f64>) -> String {
     }
 }
 
+/// One decimal, "-" when absent (the terminal summary).
+fn f1(v: Option<f64>) -> String {
+    v.map_or("-".to_owned(), |x| format!("{x:.1}"))
+}
+
+/// A latency summary on one line (the terminal summary).
+fn pcts(v: Value) -> String {
+    let s: Summary = serde_json::to_value(&v)
+        .and_then(serde_json::from_value)
+        .unwrap_or_default();
+    if s.count == 0 {
+        return "no samples".to_owned();
+    }
+    format!(
+        "p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1} ms  (n={})",
+        s.p50, s.p90, s.p99, s.max, s.count
+    )
+}
+
 /// Makes text safe inside a table cell.
 pub fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
@@ -76,11 +97,18 @@ fn environment() -> Result<Environment<'static>, String> {
     env.add_filter("agents", agents);
     env.add_filter("cell", |s: String| cell(&s));
     env.add_filter("json", json);
+    env.add_filter("f1", f1);
+    env.add_filter("pcts", pcts);
     env.add_filter("mb", |kb: Option<f64>| int(kb.map(|k| k / 1024.0)));
     env.add_filter("pct", |s: Option<f64>| {
         s.map_or("–".into(), |s| format!("{:.0}%", s * 100.0))
     });
-    for (name, source) in [("benchmarks", BENCHMARKS), ("mentions", MENTIONS)] {
+    let templates = [
+        ("benchmarks", BENCHMARKS),
+        ("mentions", MENTIONS),
+        ("summary", SUMMARY),
+    ];
+    for (name, source) in templates {
         env.add_template(name, source).map_err(|e| e.to_string())?;
     }
     Ok(env)
@@ -99,6 +127,24 @@ pub fn mentions(m: &Mentions) -> Result<String, String> {
     let tmpl = env.get_template("mentions").map_err(|e| e.to_string())?;
     tmpl.render(mentions_context(m))
         .map_err(|e| format!("{e:#}"))
+}
+
+/// What a scenario shows on a terminal, from the JSON it prints: a title,
+/// then rows with their names aligned.
+pub fn summary(run: &serde_json::Value) -> Result<String, String> {
+    let env = environment()?;
+    let tmpl = env.get_template("summary").map_err(|e| e.to_string())?;
+    let text = tmpl
+        .render(context! { run => Value::from(Serde(run)) })
+        .map_err(|e| format!("{e:#}"))?;
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap_or_default());
+    let rows: Vec<(&str, &str)> = lines.filter_map(|l| l.split_once('\t')).collect();
+    let width = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    for (name, value) in rows {
+        out.push_str(&format!("  {name:<width$}  {value}\n"));
+    }
+    Ok(out)
 }
 
 /// The whole of docs/BENCHMARKS.md.
@@ -161,6 +207,51 @@ mod tests {
         assert!(md.contains("Did not run: stopped"));
         assert!(md.contains("| idle SSE listener | <= 1 D1 query/s"), "{md}");
         assert!(md.contains("| 0.27 query/s, 21 requests/hour, 1200 rows read/hour | met |"));
+    }
+
+    #[test]
+    fn summarizes_every_scenario_for_a_terminal() {
+        use crate::results::*;
+        fn of<P: Default + serde::Serialize, R: Default + serde::Serialize>(name: &str) -> String {
+            let mut run = Envelope::<P, R>::default();
+            run.scenario = name.into();
+            summary(&serde_json::to_value(run).unwrap()).unwrap()
+        }
+        let texts = [
+            of::<SendParams, SendResult>("send"),
+            of::<FanoutParams, FanoutResult>("fanout"),
+            of::<HistoryParams, HistoryResult>("history"),
+            of::<IdleParams, IdleResult>("idle"),
+            of::<SoakParams, SoakResult>("soak"),
+            of::<WaitingParams, WaitingResult>("waiting"),
+            of::<WakeParams, WakeResult>("wake"),
+        ];
+        for (text, title) in texts.iter().zip([
+            "send:",
+            "fanout over",
+            "history:",
+            "idle SSE",
+            "soak over",
+            "waiting agent:",
+            "wake:",
+        ]) {
+            assert!(text.starts_with(title), "{text}");
+        }
+        let mut run = SendRun::default();
+        run.scenario = "send".into();
+        run.result.latency_ms = Summary::of(&[1.0, 2.0]);
+        run.result.d1_share_of_latency = Some(0.25);
+        let text = summary(&serde_json::to_value(run).unwrap()).unwrap();
+        assert!(
+            text.contains(
+                "\n  POST latency                p50 1.0  p90 2.0  p99 2.0  max 2.0 ms  (n=2)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("  D1 share                    25% of mean latency"),
+            "{text}"
+        );
     }
 
     #[test]

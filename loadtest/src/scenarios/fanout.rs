@@ -9,12 +9,12 @@ use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 
-use super::{drain, spawn_listeners, stream_stats, Ctx, Report};
+use super::{drain, reject_if, spawn_listeners, stream_stats, Ctx, Report};
 use crate::client::{client_ip, Client, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::delivery::{check, DeliveryCheck};
 use crate::listener::{self, lock, ListenerSpec, Reconnect, SharedLog, Transport};
-use crate::output::{f1, pcts, progress, Run, Table};
+use crate::output::{progress, Run};
 use crate::results::{tag, FanoutParams, FanoutResult, ListenerResult};
 use crate::stats::Summary;
 
@@ -62,9 +62,10 @@ async fn warm_up(client: &Client, key: &str, room: &str, logs: &[SharedLog]) -> 
         )
         .await;
     let id = crate::client::expect(t, "POST warm-up message")?.id;
-    if !listener::wait_caught_up(logs, &id, Duration::from_secs(30)).await {
-        return Err("the warm-up message did not reach every listener within 30 s".into());
-    }
+    reject_if(
+        !listener::wait_caught_up(logs, &id, Duration::from_secs(30)).await,
+        "the warm-up message did not reach every listener within 30 s",
+    )?;
     Ok(logs
         .iter()
         .filter_map(|l| {
@@ -252,12 +253,14 @@ pub fn judge(
 
 pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     let run = Run::start("fanout", &ctx.url, &ctx.runner);
-    if args.listeners == 0 || args.listeners > 2000 {
-        return Err("--listeners must be 1..=2000".into());
-    }
-    if !(args.rate > 0.0 && args.rate <= 1000.0) {
-        return Err("--rate must be in (0, 1000]".into());
-    }
+    reject_if(
+        args.listeners == 0 || args.listeners > 2000,
+        "--listeners must be 1..=2000",
+    )?;
+    reject_if(
+        !(args.rate > 0.0 && args.rate <= 1000.0),
+        "--rate must be in (0, 1000]",
+    )?;
     if args.transport == Transport::Ws {
         require_websocket(&ctx.client).await?;
     }
@@ -364,7 +367,6 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
             history.len()
         ));
     }
-    let connections = streams.connections;
     let result = FanoutResult {
         sent: sent.len(),
         warmup_messages: warmups,
@@ -384,49 +386,6 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         listeners: j.per_listener,
         object,
     };
-    let mut table = Table::new(format!(
-        "fanout over {:?}: {} listeners, {} msg/s for {} s against {} ({})",
-        args.transport, args.listeners, args.rate, args.seconds, ctx.url, ctx.runner
-    ));
-    table
-        .row(
-            "sent / stored",
-            format!("{} / {}", sent.len(), history.len()),
-        )
-        .row("POST latency", pcts(&post_latency))
-        .row("delivery", pcts(&delivery))
-        .row("  while connected", pcts(&delivery_connected))
-        .row("  across reconnect", pcts(&delivery_across))
-        .row("warm-up (first message)", pcts(&Summary::of(&warmup)))
-        .row(
-            "after the send's response",
-            pcts(&Summary::of(&j.after_ack)),
-        )
-        .row(
-            "lost / dup / out of order",
-            format!(
-                "{} / {} / {} (unknown {})",
-                j.totals.lost, j.totals.duplicated, j.totals.out_of_order, j.totals.unknown
-            ),
-        )
-        .row(
-            "connections",
-            format!(
-                "{} ({} per listener)",
-                connections,
-                f1(connections as f64 / f64::from(args.listeners))
-            ),
-        )
-        .row(
-            "room object",
-            object.map_or("-".into(), |o| {
-                format!(
-                    "{} notified, {} pushed without a D1 read; {} D1 queries, {} rows read",
-                    o.notified, o.pushed_without_read, o.d1_queries, o.d1_rows_read
-                )
-            }),
-        )
-        .row("verdict", if ok { "ok" } else { "FAILED" });
     let params = FanoutParams {
         transport: tag(&args.transport),
         listeners: args.listeners,
@@ -437,5 +396,5 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         size: args.size,
         warmup: !args.no_warmup,
     };
-    Ok(run.report(ok, &notes, params, result, &client, table))
+    Ok(run.report(ok, &notes, params, result, &client))
 }

@@ -13,9 +13,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Ctx, Report};
+use super::{reject_if, Ctx, Report};
 use crate::client::{client_ip, Client, Result};
-use crate::output::{f1, pcts, progress, Run, Table};
+use crate::output::{progress, Run};
 use crate::results::{HistoryParams, HistoryResult, HistoryRoom, Page, Pages, Ratios, Seeding};
 use crate::stats::Summary;
 
@@ -83,14 +83,6 @@ enum Kind {
 
 impl Kind {
     const ALL: [Kind; 3] = [Kind::Latest, Kind::After, Kind::Before];
-
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Latest => "latest",
-            Kind::After => "after",
-            Kind::Before => "before",
-        }
-    }
 
     /// The query for a page of this kind in `room`: after and before start
     /// at a random message.
@@ -308,12 +300,14 @@ async fn verify(ctx: &Ctx, key: &str, room: &Room) -> Result<()> {
 
 pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     let run = Run::start("history", &ctx.url, &ctx.runner);
-    if args.sizes.is_empty() || args.sizes.iter().any(|&s| s == 0 || s > 10_000_000) {
-        return Err("--sizes must be 1..=10000000 each".into());
-    }
-    if args.requests == 0 || args.requests > 10_000 {
-        return Err("--requests must be 1..=10000".into());
-    }
+    reject_if(
+        args.sizes.is_empty() || args.sizes.iter().any(|&s| s == 0 || s > 10_000_000),
+        "--sizes must be 1..=10000000 each",
+    )?;
+    reject_if(
+        args.requests == 0 || args.requests > 10_000,
+        "--requests must be 1..=10000",
+    )?;
     let key = ctx.client.create_key(&client_ip(ctx.run, 0)).await?;
     let mut rooms = Vec::new();
     for (i, &size) in args.sizes.iter().enumerate() {
@@ -387,21 +381,12 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     bar.finish_and_clear();
 
     let mut per_room = Vec::new();
-    let mut table = Table::new(format!(
-        "history: {} requests of each kind, {} per page, against {} ({})",
-        args.requests, args.limit, ctx.url, ctx.runner
-    ));
     let mut p50 = vec![[0.0f64; 3]; rooms.len()];
     for (ri, r) in rooms.iter().enumerate() {
         let mut pages = Pages::default();
         for (ki, kind) in Kind::ALL.iter().enumerate() {
             let (lat, d1, rows) = samples[ri][ki].summaries();
             p50[ri][ki] = lat.p50;
-            table.row(format!("{} msgs, {}", r.size, kind.name()), pcts(&lat));
-            table.row(
-                "  D1",
-                format!("{}; rows read p50 {:.0}", pcts(&d1), rows.p50),
-            );
             *kind.of(&mut pages) = Page {
                 latency_ms: lat,
                 d1_ms: d1,
@@ -417,23 +402,7 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     let (small, big) = (0, rooms.len() - 1);
     let mut ratios = Ratios::default();
     for (ki, kind) in Kind::ALL.iter().enumerate() {
-        let ratio = if p50[small][ki] > 0.0 {
-            Some(p50[big][ki] / p50[small][ki])
-        } else {
-            None
-        };
-        if let Some(x) = ratio {
-            table.row(
-                format!(
-                    "p50 ratio {} / {} ({})",
-                    rooms[big].size,
-                    rooms[small].size,
-                    kind.name()
-                ),
-                format!("{}x", f1(x)),
-            );
-        }
-        *kind.ratio(&mut ratios) = ratio;
+        *kind.ratio(&mut ratios) = (p50[small][ki] > 0.0).then(|| p50[big][ki] / p50[small][ki]);
     }
     if failures > 0 {
         notes.push(format!("{failures} requests failed"));
@@ -451,7 +420,7 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
         limit: args.limit,
         state_dir: args.state_dir.as_ref().map(|d| d.display().to_string()),
     };
-    Ok(run.report(ok, &notes, params, result, &client, table))
+    Ok(run.report(ok, &notes, params, result, &client))
 }
 
 #[cfg(test)]

@@ -8,10 +8,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::{stream_stats, Ctx, Report};
+use super::{reject_if, stream_stats, Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::listener::{self, lock, ListenerSpec, Reconnect, StreamEnd, Transport};
-use crate::output::{f1, progress, Run, Table};
+use crate::output::{progress, Run};
 use crate::results::{IdleParams, IdleResult};
 
 #[derive(clap::Args, Debug, Clone)]
@@ -77,12 +77,14 @@ fn cycles_of(l: &listener::ListenerLog) -> Vec<(i64, Option<Bye>)> {
 /// streams are then costed by [`idle_cost`].
 pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
     let run = Run::start("idle", &ctx.url, &ctx.runner);
-    if !(args.seconds > 0.0 && args.seconds <= 86_400.0) {
-        return Err("--seconds must be in (0, 86400]".into());
-    }
-    if args.listeners == 0 || args.listeners > 100 {
-        return Err("--listeners must be 1..=100".into());
-    }
+    reject_if(
+        !(args.seconds > 0.0 && args.seconds <= 86_400.0),
+        "--seconds must be in (0, 86400]",
+    )?;
+    reject_if(
+        args.listeners == 0 || args.listeners > 100,
+        "--listeners must be 1..=100",
+    )?;
     let client = ctx.measured();
     let (stop_tx, stop_rx) = watch::channel(false);
     let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
@@ -178,41 +180,11 @@ pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
         rows_read_per_hour,
         streams,
     };
-    let mut table = Table::new(format!(
-        "idle SSE listener: {} listener(s), {} s against {} ({})",
-        args.listeners, args.seconds, ctx.url, ctx.runner
-    ));
-    table
-        .row("complete cycles", all_cycles.to_string())
-        .row(
-            "cycle (connect to reconnect)",
-            cycle_s.map_or("-".into(), |c| format!("{} s", f1(c))),
-        )
-        .row(
-            "D1 queries per stream",
-            queries_per_stream.map_or("-".into(), f1),
-        )
-        .row(
-            "requests per hour",
-            requests_per_hour.map_or("-".into(), f1),
-        )
-        .row(
-            "D1 queries per second",
-            queries_per_s.map_or("-".into(), |q| format!("{q:.2}")),
-        )
-        .row(
-            "D1 rows read per stream",
-            rows_per_stream.map_or("-".into(), f1),
-        )
-        .row(
-            "D1 rows read per hour",
-            rows_read_per_hour.map_or("-".into(), |r| format!("{r:.0}")),
-        );
     let params = IdleParams {
         seconds: args.seconds,
         listeners: args.listeners,
     };
-    Ok(run.report(ok, &notes, params, result, &client, table))
+    Ok(run.report(ok, &notes, params, result, &client))
 }
 
 #[cfg(test)]

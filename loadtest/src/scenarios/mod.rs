@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 
 use crate::client::Client;
 use crate::listener::{lock, ListenerSpec, SharedLog, StreamEnd};
-use crate::output::{Run, Table};
+use crate::output::Run;
 use crate::results::Streams;
 
 /// What every scenario gets.
@@ -46,13 +46,20 @@ impl Ctx {
 
 pub struct Report {
     pub json: Value,
-    pub table: Table,
     pub ok: bool,
+}
+
+/// Refuses a run whose arguments are out of range, with the reason.
+pub fn reject_if(bad: bool, why: &str) -> crate::client::Result<()> {
+    if bad {
+        return Err(why.into());
+    }
+    Ok(())
 }
 
 impl Run {
     /// A scenario's end: its typed params and result in the envelope, what
-    /// the measured client's requests cost, and the table for people.
+    /// the measured client's requests cost.
     pub fn report<P: Serialize, R: Serialize>(
         &self,
         ok: bool,
@@ -60,11 +67,9 @@ impl Run {
         params: P,
         result: R,
         client: &Client,
-        table: Table,
     ) -> Report {
         Report {
             json: self.finish(ok, params, result, client.cost.totals(), notes),
-            table,
             ok,
         }
     }

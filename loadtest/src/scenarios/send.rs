@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Ctx, Report};
+use super::{reject_if, Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
-use crate::output::{f1, pcts, progress, Run, Table};
+use crate::output::{progress, Run};
 use crate::results::{SendParams, SendResult};
 use crate::stats::Summary;
 
@@ -110,9 +110,10 @@ impl Sender {
 /// The loop: N senders, closed loop, for the given time.
 pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
     let run = Run::start("send", &ctx.url, &ctx.runner);
-    if args.senders == 0 || args.senders > 1000 {
-        return Err("--senders must be 1..=1000".into());
-    }
+    reject_if(
+        args.senders == 0 || args.senders > 1000,
+        "--senders must be 1..=1000",
+    )?;
     let mut targets = Vec::new();
     for i in 0..args.senders {
         let key = ctx.client.create_key(&client_ip(ctx.run, i)).await?;
@@ -235,20 +236,6 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
         health_baseline_ms: baseline,
         first_error,
     };
-    let mut table = Table::new(format!(
-        "send: {} senders, {} s against {} ({})",
-        args.senders, args.seconds, ctx.url, ctx.runner
-    ));
-    table
-        .row("accepted", format!("{accepted} ({} msg/s)", f1(per_s)))
-        .row("statuses", format!("{statuses:?}"))
-        .row("POST latency", pcts(&latency))
-        .row("D1 time", pcts(&d1_summary))
-        .row("GET /api/health (baseline)", pcts(&baseline))
-        .row(
-            "D1 share",
-            d1_share.map_or("-".into(), |s| format!("{:.0}% of mean latency", s * 100.0)),
-        );
     let params = SendParams {
         senders: args.senders,
         seconds: args.seconds,
@@ -262,5 +249,5 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
     } else {
         vec!["no message was accepted".to_owned()]
     };
-    Ok(run.report(ok, &notes, params, result, &client, table))
+    Ok(run.report(ok, &notes, params, result, &client))
 }

@@ -10,11 +10,11 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::fanout::judge;
-use super::{drain, spawn_listeners, stream_stats, Ctx, Report};
+use super::{drain, reject_if, spawn_listeners, stream_stats, Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::listener::{self, Backoff, ListenerSpec, Reconnect, Transport};
-use crate::output::{pcts, progress, Run, Table};
+use crate::output::{progress, Run};
 use crate::results::{tag, Restart, SoakParams, SoakResult, SoakSender};
 use crate::stats::Summary;
 
@@ -191,15 +191,18 @@ async fn run_hook(cmd: String, timeout: f64, start: Instant) -> HookRun {
 
 pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     let run = Run::start("soak", &ctx.url, &ctx.runner);
-    if !(args.minutes > 0.0 && args.minutes <= 24.0 * 60.0) {
-        return Err("--minutes must be in (0, 1440]".into());
-    }
-    if !(args.rate > 0.0 && args.rate <= 100.0) {
-        return Err("--rate must be in (0, 100]".into());
-    }
-    if args.listeners == 0 || args.listeners > 1000 {
-        return Err("--listeners must be 1..=1000".into());
-    }
+    reject_if(
+        !(args.minutes > 0.0 && args.minutes <= 24.0 * 60.0),
+        "--minutes must be in (0, 1440]",
+    )?;
+    reject_if(
+        !(args.rate > 0.0 && args.rate <= 100.0),
+        "--rate must be in (0, 100]",
+    )?;
+    reject_if(
+        args.listeners == 0 || args.listeners > 1000,
+        "--listeners must be 1..=1000",
+    )?;
     if args.transport == Transport::Ws {
         super::fanout::require_websocket(&ctx.client).await?;
     }
@@ -312,7 +315,6 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     let delivery_across = Summary::of(&j.latency_across_reconnect);
     let post_latency = Summary::of(&sent.latency);
     let streams = stream_stats(&logs);
-    let connections = streams.connections;
     let result = SoakResult {
         stored: history.len(),
         sender: SoakSender {
@@ -333,38 +335,6 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
         streams,
         listeners: j.per_listener,
     };
-    let mut table = Table::new(format!(
-        "soak over {:?}: {} listeners, {} min against {} ({})",
-        args.transport, args.listeners, args.minutes, ctx.url, ctx.runner
-    ));
-    table
-        .row("stored", history.len().to_string())
-        .row(
-            "sender",
-            format!(
-                "{} accepted, {} attempts, {} gave up",
-                sent.accepted, sent.attempts, sent.gave_up
-            ),
-        )
-        .row(
-            "restart",
-            hook.as_ref().map_or("none".to_owned(), |h| {
-                format!(
-                    "at {:.0} s, took {:.1} s, exit {:?}",
-                    h.at_s, h.duration_s, h.exit
-                )
-            }),
-        )
-        .row("delivery", pcts(&delivery))
-        .row(
-            "lost / dup / out of order",
-            format!(
-                "{} / {} / {} (unknown {})",
-                j.totals.lost, j.totals.duplicated, j.totals.out_of_order, j.totals.unknown
-            ),
-        )
-        .row("connections", connections.to_string())
-        .row("verdict", if ok { "ok" } else { "FAILED" });
     let params = SoakParams {
         minutes: args.minutes,
         listeners: args.listeners,
@@ -376,5 +346,5 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
         restart_after: args.restart_after,
         drain_seconds: args.drain_seconds,
     };
-    Ok(run.report(ok, &notes, params, result, &client, table))
+    Ok(run.report(ok, &notes, params, result, &client))
 }

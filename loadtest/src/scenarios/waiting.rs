@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Ctx, Report};
+use super::{reject_if, Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::members::{mention_room, WaitCall, WAITER};
-use crate::output::{f1, progress, Run, Table};
+use crate::output::{progress, Run};
 use crate::results::{FreePlan, WaitingParams, WaitingResult};
 
 /// Workers free plan: requests per day.
@@ -97,15 +97,15 @@ impl Tally {
 /// The loop: back-to-back waits for the given time.
 pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
     let run = Run::start("waiting", &ctx.url, &ctx.runner);
-    if !(args.seconds > 0.0 && args.seconds <= 86_400.0) {
-        return Err("--seconds must be in (0, 86400]".into());
-    }
-    if args.timeout == 0 || args.timeout > 50 {
-        return Err("--timeout must be 1..=50 (the server caps it at 50)".into());
-    }
-    if args.history > 100_000 {
-        return Err("--history must be 0..=100000".into());
-    }
+    reject_if(
+        !(args.seconds > 0.0 && args.seconds <= 86_400.0),
+        "--seconds must be in (0, 86400]",
+    )?;
+    reject_if(
+        args.timeout == 0 || args.timeout > 50,
+        "--timeout must be 1..=50 (the server caps it at 50)",
+    )?;
+    reject_if(args.history > 100_000, "--history must be 0..=100000")?;
     let setup = mention_room(&ctx.client, &client_ip(ctx.run, 1), "loadtest waiting").await?;
     for i in 0..args.history {
         let content = if i + 1 == args.history {
@@ -196,31 +196,6 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
             rows_read_per_day: FREE_ROWS_READ_PER_DAY,
         },
     };
-    let mut table = Table::new(format!(
-        "waiting agent: back-to-back wait?timeout={} for {} s, {} messages read, against {} ({})",
-        args.timeout, args.seconds, args.history, ctx.url, ctx.runner
-    ));
-    let show = |v: Option<f64>| v.map_or("-".into(), f1);
-    table
-        .row("calls (statuses)", format!("{calls} {statuses:?}"))
-        .row(
-            "mean call",
-            mean_call_s.map_or("-".into(), |s| format!("{} s", f1(s))),
-        )
-        .row(
-            "queries / rows read per call",
-            format!("{} / {}", show(mean(queries)), show(mean(rows))),
-        )
-        .row("requests per hour", show(requests_per_hour))
-        .row(
-            "D1 queries per second",
-            queries_per_s.map_or("-".into(), |q| format!("{q:.3}")),
-        )
-        .row("rows read per hour", show(rows_per_hour))
-        .row(
-            "agents on the free plan",
-            agents.map_or("-".into(), |a| format!("{a:.0}")),
-        );
     let params = WaitingParams {
         seconds: args.seconds,
         timeout: args.timeout,
@@ -234,7 +209,7 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
             calls - timed
         ));
     }
-    Ok(run.report(ok, &notes, params, result, &client, table))
+    Ok(run.report(ok, &notes, params, result, &client))
 }
 
 #[cfg(test)]

@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Ctx, Report};
+use super::{reject_if, Ctx, Report};
 use crate::client::Client;
 use crate::client::{client_ip, Result};
 use crate::members::{mention_room, MentionRoom, WaitCall, WAITER};
-use crate::output::{f1, pcts, progress, Run, Table};
+use crate::output::{progress, Run};
 use crate::results::{WakeParams, WakeResult, WakeRound};
 use crate::stats::Summary;
 
@@ -139,15 +139,18 @@ async fn round(
 /// The loop: `rounds` rounds, one after another.
 pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
     let run = Run::start("wake", &ctx.url, &ctx.runner);
-    if args.rounds == 0 || args.rounds > 10_000 {
-        return Err("--rounds must be 1..=10000".into());
-    }
-    if !(args.min_pause >= 0.0 && args.min_pause <= args.max_pause && args.max_pause <= 60.0) {
-        return Err("need 0 <= --min-pause <= --max-pause <= 60".into());
-    }
-    if args.timeout == 0 || args.timeout > 50 {
-        return Err("--timeout must be 1..=50 (the server caps it at 50)".into());
-    }
+    reject_if(
+        args.rounds == 0 || args.rounds > 10_000,
+        "--rounds must be 1..=10000",
+    )?;
+    reject_if(
+        !(args.min_pause >= 0.0 && args.min_pause <= args.max_pause && args.max_pause <= 60.0),
+        "need 0 <= --min-pause <= --max-pause <= 60",
+    )?;
+    reject_if(
+        args.timeout == 0 || args.timeout > 50,
+        "--timeout must be 1..=50 (the server caps it at 50)",
+    )?;
     let setup = mention_room(&ctx.client, &client_ip(ctx.run, 0), "loadtest wake").await?;
     let client = ctx.measured();
     let bar = progress(u64::from(args.rounds), "wake");
@@ -195,25 +198,6 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
         wait_rows_read_per_call: mean(&rows_read),
         per_round: rounds,
     };
-    let mut table = Table::new(format!(
-        "wake: {} rounds, pauses {}-{} s, against {} ({})",
-        args.rounds, args.min_pause, args.max_pause, ctx.url, ctx.runner
-    ));
-    table
-        .row("woken / errors", format!("{} / {error_count}", wake.len()))
-        .row("mention-to-wake (from send start)", pcts(&wake_s))
-        .row(
-            "from the send's response",
-            pcts(&Summary::of(&after_response)),
-        )
-        .row(
-            "wait queries / rows read per call",
-            format!(
-                "{} / {}",
-                mean(&queries).map_or("-".into(), f1),
-                mean(&rows_read).map_or("-".into(), f1)
-            ),
-        );
     let params = WakeParams {
         rounds: args.rounds,
         min_pause: args.min_pause,
@@ -223,7 +207,7 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
     };
     let ok = error_count == 0 && !wake.is_empty();
     let notes: Vec<String> = sample_errors.clone();
-    Ok(run.report(ok, &notes, params, result, &client, table))
+    Ok(run.report(ok, &notes, params, result, &client))
 }
 
 #[cfg(test)]
