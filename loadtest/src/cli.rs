@@ -212,6 +212,14 @@ mod tests {
             Command::History(a) => assert_eq!(a.sizes, vec![100, 10_000]),
             other => panic!("{other:?}"),
         }
+        // Counts out of range are refused before anything runs.
+        for bad in [["send", "--senders", "0"], ["wake", "--timeout", "51"]] {
+            assert!(
+                Cli::try_parse_from(["x"].into_iter().chain(bad)).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(Cli::try_parse_from(["x", "waiting", "--timeout", "50"]).is_ok());
         // The hook needs its time and the other way round.
         assert!(Cli::try_parse_from(["x", "soak", "--restart-hook", "true"]).is_err());
         assert!(Cli::try_parse_from(["x", "soak", "--restart-after", "5"]).is_err());

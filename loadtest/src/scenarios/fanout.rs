@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 
-use super::{drain, reject_if, spawn_listeners, stream_stats, Ctx, Report};
+use super::{drain, fail_if, spawn_listeners, stream_stats, Ctx, Report};
 use crate::client::{client_ip, Client, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::delivery::{check, DeliveryCheck};
@@ -23,7 +23,7 @@ pub struct FanoutArgs {
     #[arg(long, value_enum, default_value_t = Transport::Sse)]
     pub transport: Transport,
     /// Listeners on the room.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=2000))]
     pub listeners: u32,
     /// Messages per second from the one sender.
     #[arg(long, default_value_t = 5.0)]
@@ -62,7 +62,7 @@ async fn warm_up(client: &Client, key: &str, room: &str, logs: &[SharedLog]) -> 
         )
         .await;
     let id = crate::client::expect(t, "POST warm-up message")?.id;
-    reject_if(
+    fail_if(
         !listener::wait_caught_up(logs, &id, Duration::from_secs(30)).await,
         "the warm-up message did not reach every listener within 30 s",
     )?;
@@ -253,11 +253,7 @@ pub fn judge(
 
 pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     let run = Run::start("fanout", &ctx.url, &ctx.runner);
-    reject_if(
-        args.listeners == 0 || args.listeners > 2000,
-        "--listeners must be 1..=2000",
-    )?;
-    reject_if(
+    fail_if(
         !(args.rate > 0.0 && args.rate <= 1000.0),
         "--rate must be in (0, 1000]",
     )?;

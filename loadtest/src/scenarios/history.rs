@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{reject_if, Ctx, Report};
+use super::{fail_if, Ctx, Report};
 use crate::client::{client_ip, Client, Result};
 use crate::output::{progress, Run};
 use crate::results::{HistoryParams, HistoryResult, HistoryRoom, Page, Pages, Ratios, Seeding};
@@ -25,7 +25,7 @@ pub struct HistoryArgs {
     #[arg(long, value_delimiter = ',', default_value = "100,10000,100000")]
     pub sizes: Vec<u64>,
     /// Requests of each kind per room.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub requests: u32,
     /// Messages per page.
     #[arg(long, default_value_t = 100)]
@@ -300,13 +300,9 @@ async fn verify(ctx: &Ctx, key: &str, room: &Room) -> Result<()> {
 
 pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     let run = Run::start("history", &ctx.url, &ctx.runner);
-    reject_if(
+    fail_if(
         args.sizes.is_empty() || args.sizes.iter().any(|&s| s == 0 || s > 10_000_000),
         "--sizes must be 1..=10000000 each",
-    )?;
-    reject_if(
-        args.requests == 0 || args.requests > 10_000,
-        "--requests must be 1..=10000",
     )?;
     let key = ctx.client.create_key(&client_ip(ctx.run, 0)).await?;
     let mut rooms = Vec::new();

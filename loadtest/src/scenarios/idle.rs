@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::{reject_if, stream_stats, Ctx, Report};
+use super::{fail_if, stream_stats, Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::listener::{self, lock, ListenerSpec, Reconnect, StreamEnd, Transport};
 use crate::output::{progress, Run};
@@ -21,7 +21,7 @@ pub struct IdleArgs {
     #[arg(long, default_value_t = 400.0)]
     pub seconds: f64,
     /// Listeners, each on its own quiet room.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub listeners: u32,
 }
 
@@ -77,13 +77,9 @@ fn cycles_of(l: &listener::ListenerLog) -> Vec<(i64, Option<Bye>)> {
 /// streams are then costed by [`idle_cost`].
 pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
     let run = Run::start("idle", &ctx.url, &ctx.runner);
-    reject_if(
+    fail_if(
         !(args.seconds > 0.0 && args.seconds <= 86_400.0),
         "--seconds must be in (0, 86400]",
-    )?;
-    reject_if(
-        args.listeners == 0 || args.listeners > 100,
-        "--listeners must be 1..=100",
     )?;
     let client = ctx.measured();
     let (stop_tx, stop_rx) = watch::channel(false);

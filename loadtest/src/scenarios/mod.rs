@@ -49,8 +49,9 @@ pub struct Report {
     pub ok: bool,
 }
 
-/// Refuses a run whose arguments are out of range, with the reason.
-pub fn reject_if(bad: bool, why: &str) -> crate::client::Result<()> {
+/// Ends the run with `why` when `bad`: arguments out of range, or a setup
+/// step that did not come right.
+pub fn fail_if(bad: bool, why: &str) -> crate::client::Result<()> {
     if bad {
         return Err(why.into());
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{reject_if, Ctx, Report};
+use super::{Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::output::{progress, Run};
@@ -19,7 +19,7 @@ use crate::stats::Summary;
 #[derive(clap::Args, Debug, Clone)]
 pub struct SendArgs {
     /// Concurrent senders.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub senders: u32,
     /// How long to send.
     #[arg(long, default_value_t = 10.0)]
@@ -110,10 +110,6 @@ impl Sender {
 /// The loop: N senders, closed loop, for the given time.
 pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
     let run = Run::start("send", &ctx.url, &ctx.runner);
-    reject_if(
-        args.senders == 0 || args.senders > 1000,
-        "--senders must be 1..=1000",
-    )?;
     let mut targets = Vec::new();
     for i in 0..args.senders {
         let key = ctx.client.create_key(&client_ip(ctx.run, i)).await?;

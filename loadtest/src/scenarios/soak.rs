@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::fanout::judge;
-use super::{drain, reject_if, spawn_listeners, stream_stats, Ctx, Report};
+use super::{drain, fail_if, spawn_listeners, stream_stats, Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::listener::{self, Backoff, ListenerSpec, Reconnect, Transport};
@@ -22,7 +22,7 @@ use crate::stats::Summary;
 pub struct SoakArgs {
     #[arg(long, default_value_t = 5.0)]
     pub minutes: f64,
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub listeners: u32,
     #[arg(long, value_enum, default_value_t = Transport::Sse)]
     pub transport: Transport,
@@ -191,17 +191,13 @@ async fn run_hook(cmd: String, timeout: f64, start: Instant) -> HookRun {
 
 pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     let run = Run::start("soak", &ctx.url, &ctx.runner);
-    reject_if(
+    fail_if(
         !(args.minutes > 0.0 && args.minutes <= 24.0 * 60.0),
         "--minutes must be in (0, 1440]",
     )?;
-    reject_if(
+    fail_if(
         !(args.rate > 0.0 && args.rate <= 100.0),
         "--rate must be in (0, 100]",
-    )?;
-    reject_if(
-        args.listeners == 0 || args.listeners > 1000,
-        "--listeners must be 1..=1000",
     )?;
     if args.transport == Transport::Ws {
         super::fanout::require_websocket(&ctx.client).await?;

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{reject_if, Ctx, Report};
+use super::{fail_if, Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::members::{mention_room, WaitCall, WAITER};
 use crate::output::{progress, Run};
@@ -27,12 +27,12 @@ pub struct WaitingArgs {
     #[arg(long, default_value_t = 120.0)]
     pub seconds: f64,
     /// Each wait's `timeout` (s; the server's maximum is 50).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub timeout: u32,
     /// Messages the room holds, all read: the caller posts them first (the
     /// last mentions the waiter) and one wait with `ack=1` takes them in
     /// before measuring, so the waiter is caught up in a room this big.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub history: u32,
 }
 
@@ -97,15 +97,10 @@ impl Tally {
 /// The loop: back-to-back waits for the given time.
 pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
     let run = Run::start("waiting", &ctx.url, &ctx.runner);
-    reject_if(
+    fail_if(
         !(args.seconds > 0.0 && args.seconds <= 86_400.0),
         "--seconds must be in (0, 86400]",
     )?;
-    reject_if(
-        args.timeout == 0 || args.timeout > 50,
-        "--timeout must be 1..=50 (the server caps it at 50)",
-    )?;
-    reject_if(args.history > 100_000, "--history must be 0..=100000")?;
     let setup = mention_room(&ctx.client, &client_ip(ctx.run, 1), "loadtest waiting").await?;
     for i in 0..args.history {
         let content = if i + 1 == args.history {

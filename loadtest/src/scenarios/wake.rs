@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{reject_if, Ctx, Report};
+use super::{fail_if, Ctx, Report};
 use crate::client::Client;
 use crate::client::{client_ip, Result};
 use crate::members::{mention_room, MentionRoom, WaitCall, WAITER};
@@ -24,7 +24,7 @@ use crate::stats::Summary;
 #[derive(clap::Args, Debug, Clone)]
 pub struct WakeArgs {
     /// Rounds: one wait and one mention each.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub rounds: u32,
     /// Shortest pause between starting the wait and sending the mention (s).
     #[arg(long, default_value_t = 0.3)]
@@ -33,7 +33,7 @@ pub struct WakeArgs {
     #[arg(long, default_value_t = 3.0)]
     pub max_pause: f64,
     /// The wait's `timeout` (s); a round whose wait times out is an error.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub timeout: u32,
 }
 
@@ -139,17 +139,9 @@ async fn round(
 /// The loop: `rounds` rounds, one after another.
 pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
     let run = Run::start("wake", &ctx.url, &ctx.runner);
-    reject_if(
-        args.rounds == 0 || args.rounds > 10_000,
-        "--rounds must be 1..=10000",
-    )?;
-    reject_if(
+    fail_if(
         !(args.min_pause >= 0.0 && args.min_pause <= args.max_pause && args.max_pause <= 60.0),
         "need 0 <= --min-pause <= --max-pause <= 60",
-    )?;
-    reject_if(
-        args.timeout == 0 || args.timeout > 50,
-        "--timeout must be 1..=50 (the server caps it at 50)",
     )?;
     let setup = mention_room(&ctx.client, &client_ip(ctx.run, 0), "loadtest wake").await?;
     let client = ctx.measured();
