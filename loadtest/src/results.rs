@@ -102,11 +102,9 @@ pub type Totals = crate::delivery::DeliveryCheck;
 #[serde(default)]
 pub struct ListenerResult {
     pub listener: usize,
-    pub received: usize,
-    pub lost: usize,
-    pub duplicated: usize,
-    pub out_of_order: usize,
-    pub unknown: usize,
+    /// Its arrivals against the history (received, lost, duplicated, …).
+    #[serde(flatten)]
+    pub check: Totals,
     pub connections: usize,
     pub errors: usize,
     pub fatal: Option<String>,
@@ -426,8 +424,10 @@ mod tests {
 
     #[test]
     fn a_result_round_trips_and_old_files_load() {
-        let mut run = SendRun::default();
-        run.scenario = "send".into();
+        let mut run = SendRun {
+            scenario: "send".into(),
+            ..Default::default()
+        };
         run.result.statuses.insert("201".into(), 3);
         run.result.latency_ms = Summary::of(&[1.0, 2.0, 3.0]);
         let text = serde_json::to_string(&run).unwrap();

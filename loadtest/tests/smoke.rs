@@ -89,7 +89,7 @@ fn sse_fanout_delivers_everything_once() {
         (0, 0, 0, 0)
     );
     assert_eq!(r.listeners.len(), 3);
-    assert!(r.listeners.iter().all(|l| l.received == 16), "{r:?}");
+    assert!(r.listeners.iter().all(|l| l.check.received == 16), "{r:?}");
     // Latency counts the stamped (timed) messages only.
     assert_eq!(r.delivery_ms.count, 3 * 15);
     assert!(

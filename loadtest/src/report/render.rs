@@ -213,8 +213,10 @@ mod tests {
     fn summarizes_every_scenario_for_a_terminal() {
         use crate::results::*;
         fn of<P: Default + serde::Serialize, R: Default + serde::Serialize>(name: &str) -> String {
-            let mut run = Envelope::<P, R>::default();
-            run.scenario = name.into();
+            let run = Envelope::<P, R> {
+                scenario: name.into(),
+                ..Default::default()
+            };
             summary(&serde_json::to_value(run).unwrap()).unwrap()
         }
         let texts = [
@@ -237,8 +239,10 @@ mod tests {
         ]) {
             assert!(text.starts_with(title), "{text}");
         }
-        let mut run = SendRun::default();
-        run.scenario = "send".into();
+        let mut run = SendRun {
+            scenario: "send".into(),
+            ..Default::default()
+        };
         run.result.latency_ms = Summary::of(&[1.0, 2.0]);
         run.result.d1_share_of_latency = Some(0.25);
         let text = summary(&serde_json::to_value(run).unwrap()).unwrap();

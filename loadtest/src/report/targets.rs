@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::render::{int, ms};
 use super::{Found, Results};
-use crate::results::{FanoutRun, Meta, WaitingRun};
+use crate::results::{Cost, Envelope, FanoutResult, FanoutRun, LoadAvg, Meta, WaitingRun};
 
 /// The targets of issue 8 (issue 16 for the idle listener's budget).
 pub mod target {
@@ -569,24 +569,62 @@ pub fn growth_sentence(waiting: &[Found<WaitingRun>]) -> Option<String> {
     })
 }
 
+/// One measured run, whatever its scenario: its load average, its cost, and
+/// the D1 queries its completed streams reported in their goodbyes.
+struct Phase<'a> {
+    load: &'a LoadAvg,
+    cost: &'a Cost,
+    stream_queries: u64,
+    /// Latency runs (the mention scenarios run alongside, not counted in the noise).
+    latency: bool,
+}
+
+fn phase<P, R>(
+    f: &Found<Envelope<P, R>>,
+    stream_queries: fn(&R) -> u64,
+    latency: bool,
+) -> Option<Phase<'_>> {
+    f.value().map(|v| Phase {
+        load: &v.load_avg,
+        cost: &v.cost,
+        stream_queries: stream_queries(&v.result),
+        latency,
+    })
+}
+
+/// For runs without event streams.
+fn none<R>(_: &R) -> u64 {
+    0
+}
+
+fn phases(r: &Results) -> Vec<Phase<'_>> {
+    let fanout = |x: &FanoutResult| x.streams.queries_in_completed_streams;
+    let fanouts = r.fanout_sse.iter().chain(&r.fanout_ws).map(|(_, f)| f);
+    let fanouts = fanouts.chain([&r.fanout_sse_immediate, &r.fanout_sse_long]);
+    r.send
+        .iter()
+        .map(|(_, f)| phase(f, none, true))
+        .chain(fanouts.map(|f| phase(f, fanout, true)))
+        .chain([
+            phase(&r.history, none, true),
+            phase(&r.idle, |x| x.streams.queries_in_completed_streams, true),
+            phase(&r.soak, |x| x.streams.queries_in_completed_streams, true),
+            phase(&r.mentions.wake, none, false),
+        ])
+        .chain(r.mentions.waiting.iter().map(|f| phase(f, none, false)))
+        .flatten()
+        .collect()
+}
+
 /// The 1-minute load average at the start and end of each latency run.
 pub fn load_range(r: &Results) -> String {
-    let mut samples = Vec::new();
-    let mut add = |l: &crate::results::LoadAvg| {
-        samples.extend([l.start, l.end].into_iter().flatten().map(|a| a[0]));
-    };
-    for (_, f) in &r.send {
-        f.value().map(|v| add(&v.load_avg));
-    }
-    for (_, f) in r.fanout_sse.iter().chain(&r.fanout_ws) {
-        f.value().map(|v| add(&v.load_avg));
-    }
-    for f in [&r.fanout_sse_immediate, &r.fanout_sse_long] {
-        f.value().map(|v| add(&v.load_avg));
-    }
-    r.history.value().map(|v| add(&v.load_avg));
-    r.idle.value().map(|v| add(&v.load_avg));
-    r.soak.value().map(|v| add(&v.load_avg));
+    let samples: Vec<f64> = phases(r)
+        .iter()
+        .filter(|p| p.latency)
+        .flat_map(|p| [p.load.start, p.load.end])
+        .flatten()
+        .map(|a| a[0])
+        .collect();
     if samples.is_empty() {
         return "not sampled".to_owned();
     }
@@ -604,31 +642,12 @@ pub fn load_range(r: &Results) -> String {
 /// D1 queries and requests across every measured phase: Server-Timing of
 /// every response, plus each completed event stream's `bye queries=N`.
 pub fn d1_totals(r: &Results) -> (u64, u64) {
-    let (mut queries, mut requests) = (0, 0);
-    let mut add = |c: &crate::results::Cost, streams: u64| {
-        queries += c.d1_queries + streams;
-        requests += c.requests;
-    };
-    for (_, f) in &r.send {
-        f.value().map(|v| add(&v.cost, 0));
-    }
-    let fanouts = r.fanout_sse.iter().chain(&r.fanout_ws).map(|(_, f)| f);
-    for f in fanouts.chain([&r.fanout_sse_immediate, &r.fanout_sse_long]) {
-        f.value()
-            .map(|v| add(&v.cost, v.result.streams.queries_in_completed_streams));
-    }
-    r.history.value().map(|v| add(&v.cost, 0));
-    r.idle
-        .value()
-        .map(|v| add(&v.cost, v.result.streams.queries_in_completed_streams));
-    r.soak
-        .value()
-        .map(|v| add(&v.cost, v.result.streams.queries_in_completed_streams));
-    r.mentions.wake.value().map(|v| add(&v.cost, 0));
-    for f in &r.mentions.waiting {
-        f.value().map(|v| add(&v.cost, 0));
-    }
-    (queries, requests)
+    phases(r).iter().fold((0, 0), |(q, n), p| {
+        (
+            q + p.cost.d1_queries + p.stream_queries,
+            n + p.cost.requests,
+        )
+    })
 }
 
 #[cfg(test)]

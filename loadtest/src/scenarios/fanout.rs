@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
 use tokio::time::Instant;
 
-use super::{drain, fail_if, spawn_listeners, stream_stats, Ctx, Report};
+use super::{drain, fail_if, spawn_listeners, stream_stats, within, Ctx, Report};
 use crate::client::{client_ip, Client, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::delivery::{check, DeliveryCheck};
@@ -230,11 +230,7 @@ pub fn judge(
         }
         per_listener.push(ListenerResult {
             listener: i,
-            received: c.received,
-            lost: c.lost,
-            duplicated: c.duplicated,
-            out_of_order: c.out_of_order,
-            unknown: c.unknown,
+            check: c,
             connections: l.streams.len(),
             errors: l.errors(),
             fatal: l.fatal.clone(),
@@ -253,10 +249,7 @@ pub fn judge(
 
 pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     let run = Run::start("fanout", &ctx.url, &ctx.runner);
-    fail_if(
-        !(args.rate > 0.0 && args.rate <= 1000.0),
-        "--rate must be in (0, 1000]",
-    )?;
+    within("--rate", args.rate, 1000.0)?;
     if args.transport == Transport::Ws {
         require_websocket(&ctx.client).await?;
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::{fail_if, stream_stats, Ctx, Report};
+use super::{stream_stats, within, Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::listener::{self, lock, ListenerSpec, Reconnect, StreamEnd, Transport};
 use crate::output::{progress, Run};
@@ -77,10 +77,7 @@ fn cycles_of(l: &listener::ListenerLog) -> Vec<(i64, Option<Bye>)> {
 /// streams are then costed by [`idle_cost`].
 pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
     let run = Run::start("idle", &ctx.url, &ctx.runner);
-    fail_if(
-        !(args.seconds > 0.0 && args.seconds <= 86_400.0),
-        "--seconds must be in (0, 86400]",
-    )?;
+    within("--seconds", args.seconds, 86_400.0)?;
     let client = ctx.measured();
     let (stop_tx, stop_rx) = watch::channel(false);
     let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);

@@ -58,6 +58,14 @@ pub fn fail_if(bad: bool, why: &str) -> crate::client::Result<()> {
     Ok(())
 }
 
+/// Refuses `value` of option `name` unless it is in (0, max].
+pub fn within(name: &str, value: f64, max: f64) -> crate::client::Result<()> {
+    fail_if(
+        !(value > 0.0 && value <= max),
+        &format!("{name} must be in (0, {max}]"),
+    )
+}
+
 impl Run {
     /// A scenario's end: its typed params and result in the envelope, what
     /// the measured client's requests cost.

@@ -184,26 +184,16 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
         *statuses.entry(s.status.clone()).or_default() += 1;
     }
     let accepted = statuses.get("201").copied().unwrap_or(0);
-    let ok_lat: Vec<f64> = samples
-        .iter()
-        .filter(|s| s.status == "201")
-        .map(|s| s.latency_ms)
-        .collect();
-    let all_lat: Vec<f64> = samples
-        .iter()
-        .filter(|s| s.status != "error")
-        .map(|s| s.latency_ms)
-        .collect();
-    let d1: Vec<f64> = samples
-        .iter()
-        .filter(|s| s.status == "201")
-        .filter_map(|s| s.d1_ms)
-        .collect();
-    let queries: Vec<f64> = samples
-        .iter()
-        .filter(|s| s.status == "201")
-        .filter_map(|s| s.queries.map(f64::from))
-        .collect();
+    // Latency of every response, and of the accepted with their D1 time and queries.
+    let (mut ok_lat, mut all_lat, mut d1, mut queries) = (vec![], vec![], vec![], vec![]);
+    for s in samples.iter().filter(|s| s.status != "error") {
+        all_lat.push(s.latency_ms);
+        if s.status == "201" {
+            ok_lat.push(s.latency_ms);
+            d1.extend(s.d1_ms);
+            queries.extend(s.queries.map(f64::from));
+        }
+    }
     let latency = Summary::of(&ok_lat);
     let d1_summary = Summary::of(&d1);
     let first_error = samples.iter().find_map(|s| s.error.clone());

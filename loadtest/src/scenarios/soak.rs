@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::fanout::judge;
-use super::{drain, fail_if, spawn_listeners, stream_stats, Ctx, Report};
+use super::{drain, spawn_listeners, stream_stats, within, Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::listener::{self, Backoff, ListenerSpec, Reconnect, Transport};
@@ -191,14 +191,8 @@ async fn run_hook(cmd: String, timeout: f64, start: Instant) -> HookRun {
 
 pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     let run = Run::start("soak", &ctx.url, &ctx.runner);
-    fail_if(
-        !(args.minutes > 0.0 && args.minutes <= 24.0 * 60.0),
-        "--minutes must be in (0, 1440]",
-    )?;
-    fail_if(
-        !(args.rate > 0.0 && args.rate <= 100.0),
-        "--rate must be in (0, 100]",
-    )?;
+    within("--minutes", args.minutes, 24.0 * 60.0)?;
+    within("--rate", args.rate, 100.0)?;
     if args.transport == Transport::Ws {
         super::fanout::require_websocket(&ctx.client).await?;
     }

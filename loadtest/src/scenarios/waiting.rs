@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{fail_if, Ctx, Report};
+use super::{within, Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::members::{mention_room, WaitCall, WAITER};
 use crate::output::{progress, Run};
@@ -97,10 +97,7 @@ impl Tally {
 /// The loop: back-to-back waits for the given time.
 pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
     let run = Run::start("waiting", &ctx.url, &ctx.runner);
-    fail_if(
-        !(args.seconds > 0.0 && args.seconds <= 86_400.0),
-        "--seconds must be in (0, 86400]",
-    )?;
+    within("--seconds", args.seconds, 86_400.0)?;
     let setup = mention_room(&ctx.client, &client_ip(ctx.run, 1), "loadtest waiting").await?;
     for i in 0..args.history {
         let content = if i + 1 == args.history {
