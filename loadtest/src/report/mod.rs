@@ -3,8 +3,8 @@
 //!
 //! - loading (this module): each result file into its type from
 //!   crate::results, or why it is missing;
-//! - checks ([`targets`]): each target's verdict and the sentences computed
-//!   from the numbers;
+//! - checks ([`targets`]): each target's verdict and why, and ([`findings`])
+//!   the sentences computed from the numbers;
 //! - rendering ([`render`]): the templates in loadtest/templates.
 //!
 //! What the numbers mean for the Worker is not here: a person keeps that
@@ -17,6 +17,7 @@
 //! and `meta.json` with what only the script knows (runner, machine, memory,
 //! bundle size, commands).
 
+pub mod findings;
 pub mod render;
 pub mod targets;
 

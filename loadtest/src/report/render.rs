@@ -6,7 +6,8 @@ use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Serde;
 use minijinja::{context, Environment, Value};
 
-use super::targets::{d1_totals, evaluate, findings, growth_sentence, load_range};
+use super::findings::{d1_totals, findings, growth_sentence, load_range};
+use super::targets::evaluate;
 use super::{Mentions, Results};
 use crate::stats::Summary;
 
@@ -39,8 +40,18 @@ fn plain(v: Value) -> String {
 }
 
 /// Fixed decimals, "–" when absent.
-fn fixed(v: Option<f64>, places: usize) -> String {
+pub fn fixed(v: Option<f64>, places: usize) -> String {
     v.map_or("–".to_owned(), |x| format!("{x:.places$}"))
+}
+
+/// Kilobytes as whole megabytes, "–" when absent.
+pub fn mb(kb: Option<f64>) -> String {
+    int(kb.map(|k| k / 1024.0))
+}
+
+/// A share (0..1) as a whole percentage, "–" when absent.
+pub fn pct(share: Option<f64>) -> String {
+    share.map_or("–".into(), |s| format!("{:.0}%", s * 100.0))
 }
 
 /// Whole agents; below ten, one decimal (a share of one agent's day below one).
@@ -99,10 +110,8 @@ fn environment() -> Result<Environment<'static>, String> {
     env.add_filter("json", json);
     env.add_filter("f1", f1);
     env.add_filter("pcts", pcts);
-    env.add_filter("mb", |kb: Option<f64>| int(kb.map(|k| k / 1024.0)));
-    env.add_filter("pct", |s: Option<f64>| {
-        s.map_or("–".into(), |s| format!("{:.0}%", s * 100.0))
-    });
+    env.add_filter("mb", mb);
+    env.add_filter("pct", pct);
     let templates = [
         ("benchmarks", BENCHMARKS),
         ("mentions", MENTIONS),
