@@ -11,6 +11,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::client::CostTotals;
+use crate::scenarios::{
+    fanout::FanoutArgs, history::HistoryArgs, idle::IdleArgs, send::SendArgs, soak::SoakArgs,
+    waiting::WaitingArgs, wake::WakeArgs,
+};
 use crate::stats::Summary;
 
 /// Envelope common to every scenario's JSON.
@@ -41,26 +45,8 @@ pub struct LoadAvg {
 /// What the measured phase cost the server, from its responses.
 pub type Cost = CostTotals;
 
-/// A clap value enum's name as it is serialized ("sse", "eventsource").
-pub fn tag<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
-}
-
 /// Responses by status ("201", "429", "error", …).
 pub type Statuses = BTreeMap<String, u64>;
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SendParams {
-    pub senders: u32,
-    pub seconds: f64,
-    pub size: usize,
-    pub max_requests: u64,
-    pub baseline_seconds: f64,
-}
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -77,21 +63,6 @@ pub struct SendResult {
     pub d1_queries_per_message: Option<f64>,
     pub health_baseline_ms: Summary,
     pub first_error: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FanoutParams {
-    /// "sse" or "ws".
-    pub transport: String,
-    pub listeners: u32,
-    pub rate: f64,
-    pub seconds: f64,
-    pub drain_seconds: f64,
-    /// "eventsource" or "immediate".
-    pub reconnect: String,
-    pub size: usize,
-    pub warmup: bool,
 }
 
 /// Loss, repeats and order of a set of listeners against the stored history.
@@ -150,15 +121,6 @@ pub struct FanoutResult {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct HistoryParams {
-    pub sizes: Vec<u64>,
-    pub requests: u32,
-    pub limit: u32,
-    pub state_dir: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
 pub struct Seeding {
     pub method: String,
     pub seconds: f64,
@@ -208,13 +170,6 @@ pub struct HistoryResult {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
-pub struct IdleParams {
-    pub seconds: f64,
-    pub listeners: u32,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
 pub struct IdleResult {
     pub elapsed_s: f64,
     pub complete_cycles: usize,
@@ -225,20 +180,6 @@ pub struct IdleResult {
     pub rows_read_per_stream: Option<f64>,
     pub rows_read_per_hour: Option<f64>,
     pub streams: Streams,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SoakParams {
-    pub minutes: f64,
-    pub listeners: u32,
-    pub transport: String,
-    pub rate: f64,
-    pub active_seconds: f64,
-    pub quiet_seconds: f64,
-    pub restart_hook: Option<String>,
-    pub restart_after: Option<f64>,
-    pub drain_seconds: f64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -278,16 +219,6 @@ pub struct SoakResult {
     pub listeners: Vec<ListenerResult>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct WakeParams {
-    pub rounds: u32,
-    pub min_pause: f64,
-    pub max_pause: f64,
-    pub timeout: u32,
-    pub latency_from: String,
-}
-
 /// One round of `wake`: a wait, a mention, and what the wait returned.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -323,14 +254,6 @@ pub struct WakeResult {
     pub per_round: Vec<WakeRound>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct WaitingParams {
-    pub seconds: f64,
-    pub timeout: u32,
-    pub history: u32,
-}
-
 /// The free plan's daily allowances the agent count is made from.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
@@ -360,13 +283,15 @@ pub struct WaitingResult {
     pub free_plan: FreePlan,
 }
 
-pub type SendRun = Envelope<SendParams, SendResult>;
-pub type FanoutRun = Envelope<FanoutParams, FanoutResult>;
-pub type HistoryRun = Envelope<HistoryParams, HistoryResult>;
-pub type IdleRun = Envelope<IdleParams, IdleResult>;
-pub type SoakRun = Envelope<SoakParams, SoakResult>;
-pub type WakeRun = Envelope<WakeParams, WakeResult>;
-pub type WaitingRun = Envelope<WaitingParams, WaitingResult>;
+/// Each scenario's run: its arguments (the clap structs, which are also its
+/// params) and its result.
+pub type SendRun = Envelope<SendArgs, SendResult>;
+pub type FanoutRun = Envelope<FanoutArgs, FanoutResult>;
+pub type HistoryRun = Envelope<HistoryArgs, HistoryResult>;
+pub type IdleRun = Envelope<IdleArgs, IdleResult>;
+pub type SoakRun = Envelope<SoakArgs, SoakResult>;
+pub type WakeRun = Envelope<WakeArgs, WakeResult>;
+pub type WaitingRun = Envelope<WaitingArgs, WaitingResult>;
 
 /// What only scripts/bench.sh knows, written beside the results as meta.json.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

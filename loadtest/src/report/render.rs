@@ -221,21 +221,21 @@ mod tests {
     #[test]
     fn summarizes_every_scenario_for_a_terminal() {
         use crate::results::*;
-        fn of<P: Default + serde::Serialize, R: Default + serde::Serialize>(name: &str) -> String {
-            let run = Envelope::<P, R> {
+        fn of<P: serde::Serialize, R: serde::Serialize>(run: Envelope<P, R>, name: &str) -> String {
+            let run = Envelope {
                 scenario: name.into(),
-                ..Default::default()
+                ..run
             };
             summary(&serde_json::to_value(run).unwrap()).unwrap()
         }
         let texts = [
-            of::<SendParams, SendResult>("send"),
-            of::<FanoutParams, FanoutResult>("fanout"),
-            of::<HistoryParams, HistoryResult>("history"),
-            of::<IdleParams, IdleResult>("idle"),
-            of::<SoakParams, SoakResult>("soak"),
-            of::<WaitingParams, WaitingResult>("waiting"),
-            of::<WakeParams, WakeResult>("wake"),
+            of(SendRun::default(), "send"),
+            of(FanoutRun::default(), "fanout"),
+            of(HistoryRun::default(), "history"),
+            of(IdleRun::default(), "idle"),
+            of(SoakRun::default(), "soak"),
+            of(WaitingRun::default(), "waiting"),
+            of(WakeRun::default(), "wake"),
         ];
         for (text, title) in texts.iter().zip([
             "send:",

@@ -15,10 +15,12 @@ use crate::content::{encode, now_us, Stamp};
 use crate::delivery::{check, DeliveryCheck};
 use crate::listener::{self, lock, ListenerSpec, Reconnect, SharedLog, Transport};
 use crate::output::{progress, Run};
-use crate::results::{tag, FanoutParams, FanoutResult, ListenerResult};
+use crate::results::{FanoutResult, ListenerResult};
 use crate::stats::Summary;
 
-#[derive(clap::Args, Debug, Clone)]
+/// Also the run's `params` in its result (crate::results).
+#[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct FanoutArgs {
     #[arg(long, value_enum, default_value_t = Transport::Sse)]
     pub transport: Transport,
@@ -375,15 +377,5 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         listeners: j.per_listener,
         object,
     };
-    let params = FanoutParams {
-        transport: tag(&args.transport),
-        listeners: args.listeners,
-        rate: args.rate,
-        seconds: args.seconds,
-        drain_seconds: args.drain_seconds,
-        reconnect: tag(&args.reconnect),
-        size: args.size,
-        warmup: !args.no_warmup,
-    };
-    Ok(run.report(ok, &notes, params, result, &client))
+    Ok(run.report(ok, &notes, args, result, &client))
 }

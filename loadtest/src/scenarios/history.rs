@@ -16,10 +16,12 @@ use std::time::Duration;
 use super::{fail_if, Ctx, Report};
 use crate::client::{client_ip, Client, Result};
 use crate::output::{progress, Run};
-use crate::results::{HistoryParams, HistoryResult, HistoryRoom, Page, Pages, Ratios, Seeding};
+use crate::results::{HistoryResult, HistoryRoom, Page, Pages, Ratios, Seeding};
 use crate::stats::Summary;
 
-#[derive(clap::Args, Debug, Clone)]
+/// Also the run's `params` in its result (crate::results).
+#[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct HistoryArgs {
     /// Room sizes, in messages.
     #[arg(long, value_delimiter = ',', default_value = "100,10000,100000")]
@@ -410,13 +412,7 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
         p50_ratio_largest_to_smallest: ratios,
         failures,
     };
-    let params = HistoryParams {
-        sizes: args.sizes.clone(),
-        requests: args.requests,
-        limit: args.limit,
-        state_dir: args.state_dir.as_ref().map(|d| d.display().to_string()),
-    };
-    Ok(run.report(ok, &notes, params, result, &client))
+    Ok(run.report(ok, &notes, args, result, &client))
 }
 
 #[cfg(test)]

@@ -12,9 +12,11 @@ use super::{stream_stats, within, Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::listener::{self, lock, ListenerSpec, Reconnect, StreamEnd, Transport};
 use crate::output::{progress, Run};
-use crate::results::{IdleParams, IdleResult};
+use crate::results::IdleResult;
 
-#[derive(clap::Args, Debug, Clone)]
+/// Also the run's `params` in its result (crate::results).
+#[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct IdleArgs {
     /// How long to listen. A stream on an idle room lasts about 172 s with
     /// the default poll settings, so a few minutes see a complete cycle.
@@ -173,11 +175,7 @@ pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
         rows_read_per_hour,
         streams,
     };
-    let params = IdleParams {
-        seconds: args.seconds,
-        listeners: args.listeners,
-    };
-    Ok(run.report(ok, &notes, params, result, &client))
+    Ok(run.report(ok, &notes, args, result, &client))
 }
 
 #[cfg(test)]

@@ -13,10 +13,12 @@ use super::{Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::output::{progress, Run};
-use crate::results::{SendParams, SendResult};
+use crate::results::SendResult;
 use crate::stats::Summary;
 
-#[derive(clap::Args, Debug, Clone)]
+/// Also the run's `params` in its result (crate::results).
+#[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct SendArgs {
     /// Concurrent senders.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -222,18 +224,11 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
         health_baseline_ms: baseline,
         first_error,
     };
-    let params = SendParams {
-        senders: args.senders,
-        seconds: args.seconds,
-        size: args.size,
-        max_requests: args.max_requests,
-        baseline_seconds: args.baseline_seconds,
-    };
     let ok = accepted > 0;
     let notes = if ok {
         vec![]
     } else {
         vec!["no message was accepted".to_owned()]
     };
-    Ok(run.report(ok, &notes, params, result, &client))
+    Ok(run.report(ok, &notes, args, result, &client))
 }

@@ -15,10 +15,12 @@ use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::listener::{self, Backoff, ListenerSpec, Reconnect, Transport};
 use crate::output::{progress, Run};
-use crate::results::{tag, Restart, SoakParams, SoakResult, SoakSender};
+use crate::results::{Restart, SoakResult, SoakSender};
 use crate::stats::Summary;
 
-#[derive(clap::Args, Debug, Clone)]
+/// Also the run's `params` in its result (crate::results).
+#[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct SoakArgs {
     #[arg(long, default_value_t = 5.0)]
     pub minutes: f64,
@@ -325,16 +327,5 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
         streams,
         listeners: j.per_listener,
     };
-    let params = SoakParams {
-        minutes: args.minutes,
-        listeners: args.listeners,
-        transport: tag(&args.transport),
-        rate: args.rate,
-        active_seconds: args.active_seconds,
-        quiet_seconds: args.quiet_seconds,
-        restart_hook: args.restart_hook.clone(),
-        restart_after: args.restart_after,
-        drain_seconds: args.drain_seconds,
-    };
-    Ok(run.report(ok, &notes, params, result, &client))
+    Ok(run.report(ok, &notes, args, result, &client))
 }

@@ -14,14 +14,16 @@ use super::{within, Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::members::{mention_room, WaitCall, WAITER};
 use crate::output::{progress, Run};
-use crate::results::{FreePlan, WaitingParams, WaitingResult};
+use crate::results::{FreePlan, WaitingResult};
 
 /// Workers free plan: requests per day.
 pub const FREE_REQUESTS_PER_DAY: f64 = 100_000.0;
 /// D1 free plan: rows read per day.
 pub const FREE_ROWS_READ_PER_DAY: f64 = 5_000_000.0;
 
-#[derive(clap::Args, Debug, Clone)]
+/// Also the run's `params` in its result (crate::results).
+#[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct WaitingArgs {
     /// How long to keep starting waits (the last one runs to its timeout).
     #[arg(long, default_value_t = 120.0)]
@@ -188,11 +190,6 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
             rows_read_per_day: FREE_ROWS_READ_PER_DAY,
         },
     };
-    let params = WaitingParams {
-        seconds: args.seconds,
-        timeout: args.timeout,
-        history: args.history,
-    };
     let ok = error_count == 0 && ok_calls > 0 && timed == calls;
     let mut notes = errors.clone();
     if timed < calls {
@@ -201,7 +198,7 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
             calls - timed
         ));
     }
-    Ok(run.report(ok, &notes, params, result, &client))
+    Ok(run.report(ok, &notes, args, result, &client))
 }
 
 #[cfg(test)]

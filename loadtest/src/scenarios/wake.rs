@@ -18,10 +18,12 @@ use crate::client::Client;
 use crate::client::{client_ip, Result};
 use crate::members::{mention_room, MentionRoom, WaitCall, WAITER};
 use crate::output::{progress, Run};
-use crate::results::{WakeParams, WakeResult, WakeRound};
+use crate::results::{WakeResult, WakeRound};
 use crate::stats::Summary;
 
-#[derive(clap::Args, Debug, Clone)]
+/// Also the run's `params` in its result (crate::results).
+#[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct WakeArgs {
     /// Rounds: one wait and one mention each.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
@@ -190,16 +192,9 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
         wait_rows_read_per_call: mean(&rows_read),
         per_round: rounds,
     };
-    let params = WakeParams {
-        rounds: args.rounds,
-        min_pause: args.min_pause,
-        max_pause: args.max_pause,
-        timeout: args.timeout,
-        latency_from: "start of the mention's POST request to the wait's whole 200 response".into(),
-    };
     let ok = error_count == 0 && !wake.is_empty();
     let notes: Vec<String> = sample_errors.clone();
-    Ok(run.report(ok, &notes, params, result, &client))
+    Ok(run.report(ok, &notes, args, result, &client))
 }
 
 #[cfg(test)]
