@@ -1,5 +1,5 @@
 //! What a run prints: one JSON object on stdout (always), and on a terminal a
-//! readable table and a progress bar on stderr.
+//! summary (loadtest/templates/summary.txt.j2) and a progress bar on stderr.
 
 use std::io::IsTerminal;
 use std::time::Duration;

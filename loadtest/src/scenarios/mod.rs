@@ -1,5 +1,9 @@
-//! The scenarios. Each returns a [`Report`]: the one JSON object it prints,
-//! a table for people, and whether its assertions held.
+//! The scenarios. Each separates its step (one send, one page, one wait,
+//! one round) from the loop that runs it, and returns a [`Report`]: the one
+//! JSON object it prints (its arguments and typed result, crate::results)
+//! and whether its assertions held. The helpers here are what several
+//! scenarios share: spawning and draining listeners, stream statistics,
+//! argument checks, and the end of a run.
 
 pub mod fanout;
 pub mod history;
