@@ -82,18 +82,21 @@ fn sse_fanout_delivers_everything_once() {
     // The 15 timed sends and the warm-up message.
     assert_eq!((r.warmup_messages, r.stored), (1, 16));
     assert_eq!(r.warmup_delivery_ms.count, 3);
-    let t = r.totals;
+    let t = r.delivery.totals;
     assert_eq!((t.expected, t.received), (3 * 16, 3 * 16));
     assert_eq!(
         (t.lost, t.duplicated, t.out_of_order, t.unknown),
         (0, 0, 0, 0)
     );
-    assert_eq!(r.listeners.len(), 3);
-    assert!(r.listeners.iter().all(|l| l.check.received == 16), "{r:?}");
-    // Latency counts the stamped (timed) messages only.
-    assert_eq!(r.delivery_ms.count, 3 * 15);
+    assert_eq!(r.delivery.listeners.len(), 3);
     assert!(
-        r.delivery_ms.p50 > 0.0 && r.delivery_ms.p50 < 5_000.0,
+        r.delivery.listeners.iter().all(|l| l.check.received == 16),
+        "{r:?}"
+    );
+    // Latency counts the stamped (timed) messages only.
+    assert_eq!(r.delivery.delivery_ms.count, 3 * 15);
+    assert!(
+        r.delivery.delivery_ms.p50 > 0.0 && r.delivery.delivery_ms.p50 < 5_000.0,
         "{r:?}"
     );
 }

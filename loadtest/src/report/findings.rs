@@ -16,16 +16,20 @@ pub fn findings(r: &Results) -> Vec<String> {
         // The share of seam-crossing messages is steadier over the long run.
         let seam = r.fanout_sse_long.value().unwrap_or(v);
         let s = &seam.result;
-        if s.delivery_across_reconnect_ms.count > 0 {
-            let retry = s.streams.retry_after_bye_ms.map_or(String::new(), |rt| {
-                format!(" Streams that ended on their poll budget asked for `retry: {rt:.0}`.")
-            });
+        if s.delivery.delivery_across_reconnect_ms.count > 0 {
+            let retry = s
+                .delivery
+                .streams
+                .retry_after_bye_ms
+                .map_or(String::new(), |rt| {
+                    format!(" Streams that ended on their poll budget asked for `retry: {rt:.0}`.")
+                });
             let diag = r.fanout_sse_immediate.value().map_or(String::new(), |d| {
                 format!(
                     " In the diagnostic run whose listeners reconnect at once, messages sent \
                      across a reconnect arrived with p99 {} ms ({} of them).",
-                    ms(Some(d.result.delivery_across_reconnect_ms.p99)),
-                    d.result.delivery_across_reconnect_ms.count,
+                    ms(Some(d.result.delivery.delivery_across_reconnect_ms.p99)),
+                    d.result.delivery.delivery_across_reconnect_ms.count,
                 )
             });
             out.push(format!(
@@ -35,9 +39,9 @@ pub fn findings(r: &Results) -> Vec<String> {
                  rest.{retry}{diag}",
                 int(Some(seam.params.seconds)),
                 across_share(seam) * 100.0,
-                ms(Some(s.delivery_across_reconnect_ms.p50)),
-                ms(Some(s.delivery_across_reconnect_ms.max)),
-                ms(Some(s.delivery_connected_ms.p50)),
+                ms(Some(s.delivery.delivery_across_reconnect_ms.p50)),
+                ms(Some(s.delivery.delivery_across_reconnect_ms.max)),
+                ms(Some(s.delivery.delivery_connected_ms.p50)),
             ));
         }
         let w = &v.result.warmup_delivery_ms;
@@ -48,7 +52,7 @@ pub fn findings(r: &Results) -> Vec<String> {
                  (p50 {} ms), against a p50 of {} ms for the timed messages that followed.",
                 ms(Some(w.max)),
                 ms(Some(w.p50)),
-                ms(Some(v.result.delivery_ms.p50)),
+                ms(Some(v.result.delivery.delivery_ms.p50)),
             ));
         }
     }
@@ -124,7 +128,7 @@ fn none<R>(_: &R) -> u64 {
 }
 
 fn phases(r: &Results) -> Vec<Phase<'_>> {
-    let fanout = |x: &FanoutResult| x.streams.queries_in_completed_streams;
+    let fanout = |x: &FanoutResult| x.delivery.streams.queries_in_completed_streams;
     let fanouts = r.fanout_sse.iter().chain(&r.fanout_ws).map(|(_, f)| f);
     let fanouts = fanouts.chain([&r.fanout_sse_immediate, &r.fanout_sse_long]);
     r.send
@@ -134,7 +138,11 @@ fn phases(r: &Results) -> Vec<Phase<'_>> {
         .chain([
             phase(&r.history, none, true),
             phase(&r.idle, |x| x.streams.queries_in_completed_streams, true),
-            phase(&r.soak, |x| x.streams.queries_in_completed_streams, true),
+            phase(
+                &r.soak,
+                |x| x.delivery.streams.queries_in_completed_streams,
+                true,
+            ),
             phase(&r.mentions.wake, none, false),
         ])
         .chain(r.mentions.waiting.iter().map(|f| phase(f, none, false)))

@@ -138,15 +138,15 @@ fn send_target(r: &Results) -> TargetRow {
 
 /// Nothing lost, repeated or out of order.
 fn clean(v: &FanoutRun) -> bool {
-    let t = &v.result.totals;
+    let t = &v.result.delivery.totals;
     t.lost == 0 && t.duplicated == 0 && t.out_of_order == 0
 }
 
 /// Share of deliveries (0..1) of messages sent while a listener was between streams.
 pub(super) fn across_share(v: &FanoutRun) -> f64 {
     let (n, a) = (
-        v.result.delivery_ms.count,
-        v.result.delivery_across_reconnect_ms.count,
+        v.result.delivery.delivery_ms.count,
+        v.result.delivery.delivery_across_reconnect_ms.count,
     );
     if n > 0 {
         a as f64 / n as f64
@@ -166,8 +166,8 @@ fn sse_target(r: &Results) -> TargetRow {
         Err(why) => return not_measured(name, goal, why),
     };
     let v = &run.result;
-    let t = &v.totals;
-    let p99 = v.delivery_ms.p99;
+    let t = &v.delivery.totals;
+    let p99 = v.delivery.delivery_ms.p99;
     let mut met = clean(run) && p99 <= limit;
     let measured = format!(
         "lost {}, dup {}, out of order {}; p99 {} ms",
@@ -176,10 +176,11 @@ fn sse_target(r: &Results) -> TargetRow {
         t.out_of_order,
         ms(Some(p99))
     );
-    let across = v.delivery_across_reconnect_ms.count;
+    let across = v.delivery.delivery_across_reconnect_ms.count;
     let share = across_share(run);
-    let connected_p99 = v.delivery_connected_ms.p99;
+    let connected_p99 = v.delivery.delivery_connected_ms.p99;
     let retry = v
+        .delivery
         .streams
         .retry_after_bye_ms
         .or(r.meta.sse_retry_ms)
@@ -196,8 +197,8 @@ fn sse_target(r: &Results) -> TargetRow {
              in an active room) and EventSource waits the server's retry: hint ({retry:.0} ms \
              after a planned end) before reconnecting",
             share * 100.0,
-            ms(Some(v.delivery_across_reconnect_ms.p50)),
-            ms(Some(v.delivery_across_reconnect_ms.max)),
+            ms(Some(v.delivery.delivery_across_reconnect_ms.p50)),
+            ms(Some(v.delivery.delivery_across_reconnect_ms.max)),
         ));
     }
     if p99 > limit {
@@ -215,7 +216,7 @@ fn sse_target(r: &Results) -> TargetRow {
     }
     let mut why = parts.join("; ");
     if let Some(d) = r.fanout_sse_long.value() {
-        let long_p99 = d.result.delivery_ms.p99;
+        let long_p99 = d.result.delivery.delivery_ms.p99;
         let long_met = clean(d) && long_p99 <= limit;
         let verdict = if long_met {
             "also within the target"
@@ -232,18 +233,18 @@ fn sse_target(r: &Results) -> TargetRow {
             int(Some(d.params.seconds)),
             ms(Some(long_p99)),
             across_share(d) * 100.0,
-            d.result.totals.lost,
-            d.result.totals.duplicated,
+            d.result.delivery.totals.lost,
+            d.result.delivery.totals.duplicated,
         );
     }
     if let Some(d) = r.fanout_sse_immediate.value() {
         why = format!(
             "{why}. Diagnostic run with listeners reconnecting at once instead: p99 {} ms \
              (across reconnect p99 {} ms), lost {}, dup {}",
-            ms(Some(d.result.delivery_ms.p99)),
-            ms(Some(d.result.delivery_across_reconnect_ms.p99)),
-            d.result.totals.lost,
-            d.result.totals.duplicated,
+            ms(Some(d.result.delivery.delivery_ms.p99)),
+            ms(Some(d.result.delivery.delivery_across_reconnect_ms.p99)),
+            d.result.delivery.totals.lost,
+            d.result.delivery.totals.duplicated,
         );
     }
     if !clean(run) {
@@ -291,7 +292,7 @@ fn ws_target(r: &Results) -> TargetRow {
         Err(why) => return not_measured(name, goal, why),
     };
     let v = &run.result;
-    let (lost, p99) = (v.totals.lost, v.delivery_ms.p99);
+    let (lost, p99) = (v.delivery.totals.lost, v.delivery.delivery_ms.p99);
     let met = lost == 0 && p99 <= target::WS_P99_MS;
     let (post_p99, push_p99) = (v.post_latency_ms.p99, v.delivery_after_ack_ms.p99);
     let mut why = format!(
@@ -303,9 +304,9 @@ fn ws_target(r: &Results) -> TargetRow {
         ms(Some(v.post_d1_ms.p99)),
         ms(Some(v.delivery_after_ack_ms.p50)),
         ms(Some(push_p99)),
-        ms(Some(v.delivery_ms.p50)),
-        ms(Some(v.delivery_ms.max)),
-        v.totals.duplicated,
+        ms(Some(v.delivery.delivery_ms.p50)),
+        ms(Some(v.delivery.delivery_ms.max)),
+        v.delivery.totals.duplicated,
     );
     if let Some(o) = &v.object {
         // The room object's own counters ({"type":"stats"}): what it pushed
@@ -372,7 +373,7 @@ fn history_target(r: &Results) -> TargetRow {
         Ok(v) => &v.result,
         Err(why) => return not_measured(name, goal, why),
     };
-    let q = v.p50_ratio_largest_to_smallest;
+    let q = &v.p50_ratio_largest_to_smallest;
     let worst = [q.latest, q.after, q.before]
         .into_iter()
         .flatten()
@@ -443,12 +444,15 @@ fn soak_target(r: &Results) -> TargetRow {
     };
     let measured = format!(
         "{} stored; lost {}, dup {}, out of order {}",
-        v.stored, v.totals.lost, v.totals.duplicated, v.totals.out_of_order,
+        v.stored,
+        v.delivery.totals.lost,
+        v.delivery.totals.duplicated,
+        v.delivery.totals.out_of_order,
     );
     let why = format!(
         "{restart}; {} connections, stream ends {}{notes}",
-        v.streams.connections,
-        serde_json::to_string(&v.streams.ends).unwrap_or_default(),
+        v.delivery.streams.connections,
+        serde_json::to_string(&v.delivery.streams.ends).unwrap_or_default(),
     );
     row(name, goal, measured, run.ok, why)
 }

@@ -12,10 +12,10 @@ use tokio::time::Instant;
 use super::{drain, fail_if, spawn_listeners, stream_stats, within, Ctx, Report};
 use crate::client::{client_ip, Client, Result};
 use crate::content::{encode, now_us, Stamp};
-use crate::delivery::{check, DeliveryCheck};
+use crate::delivery::check;
 use crate::listener::{self, lock, ListenerSpec, Reconnect, SharedLog, Transport};
 use crate::output::{progress, Run};
-use crate::results::{FanoutResult, ListenerResult};
+use crate::results::{Delivery, FanoutResult, ListenerResult};
 use crate::stats::Summary;
 
 /// Also the run's `params` in its result (crate::results).
@@ -181,56 +181,48 @@ pub async fn send_at_rate(
     out
 }
 
-/// Per-listener judgement and the latency of every first arrival.
-pub struct Judged {
-    pub per_listener: Vec<ListenerResult>,
-    pub totals: DeliveryCheck,
-    pub all_ok: bool,
-    pub latency: Vec<f64>,
-    pub latency_connected: Vec<f64>,
-    pub latency_across_reconnect: Vec<f64>,
-    /// Receipt minus the sender's response, for messages sent while the
-    /// listener was connected: the push or poll part alone. Negative when
-    /// the message arrived before the sender heard back.
-    pub after_ack: Vec<f64>,
-}
-
-/// `acks` maps a stamp's sequence number to when its send was answered (µs).
+/// Judges every listener against the room's `history` and collects the
+/// latency of each first arrival of this run's stamped messages. Also
+/// returns receipt minus the sender's response (`acks`: sequence number to
+/// µs) for messages sent while the listener was connected: the push or poll
+/// part alone, negative when the message arrived before the sender heard back.
 pub fn judge(
     logs: &[SharedLog],
     history: &[String],
     run_tag: u32,
     acks: &std::collections::HashMap<u64, i64>,
-) -> Judged {
-    let mut per_listener = Vec::new();
-    let mut totals = DeliveryCheck::default();
-    let mut all_ok = true;
+    caught_up: bool,
+) -> (Delivery, Vec<f64>) {
+    let mut d = Delivery {
+        all_exactly_once_in_order: true,
+        caught_up,
+        streams: stream_stats(logs),
+        ..Default::default()
+    };
     let (mut latency, mut connected, mut across) = (Vec::new(), Vec::new(), Vec::new());
     let mut after_ack = Vec::new();
     for (i, log) in logs.iter().enumerate() {
         let l = lock(log);
         let c = check(history, &l.ids());
-        all_ok &= c.exactly_once_in_order() && l.fatal.is_none();
-        totals.add(&c);
+        d.all_exactly_once_in_order &= c.exactly_once_in_order() && l.fatal.is_none();
+        d.totals.add(&c);
         let mut seen = std::collections::HashSet::new();
         for a in &l.arrivals {
             if !seen.insert(a.id.as_str()) || a.stamp.is_none_or(|s| s.run != run_tag) {
                 continue;
             }
-            if let Some(ms) = a.latency_ms() {
-                latency.push(ms);
-                if a.across_reconnect {
-                    across.push(ms);
-                } else {
-                    connected.push(ms);
-                    let acked = a.stamp.and_then(|s| acks.get(&s.seq));
-                    if let Some(&acked) = acked {
-                        after_ack.push((a.recv_us - acked) as f64 / 1000.0);
-                    }
-                }
+            let Some(ms) = a.latency_ms() else { continue };
+            latency.push(ms);
+            if a.across_reconnect {
+                across.push(ms);
+                continue;
+            }
+            connected.push(ms);
+            if let Some(&acked) = a.stamp.and_then(|s| acks.get(&s.seq)) {
+                after_ack.push((a.recv_us - acked) as f64 / 1000.0);
             }
         }
-        per_listener.push(ListenerResult {
+        d.listeners.push(ListenerResult {
             listener: i,
             check: c,
             connections: l.streams.len(),
@@ -238,15 +230,10 @@ pub fn judge(
             fatal: l.fatal.clone(),
         });
     }
-    Judged {
-        per_listener,
-        totals,
-        all_ok,
-        latency,
-        latency_connected: connected,
-        latency_across_reconnect: across,
-        after_ack,
-    }
+    d.delivery_ms = Summary::of(&latency);
+    d.delivery_connected_ms = Summary::of(&connected);
+    d.delivery_across_reconnect_ms = Summary::of(&across);
+    (d, after_ack)
 }
 
 pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
@@ -337,12 +324,8 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         .filter(|s| s.status == "201")
         .map(|s| (s.seq, s.acked_us))
         .collect();
-    let j = judge(&logs, &history, ctx.run, &acks);
-    let delivery = Summary::of(&j.latency);
-    let delivery_connected = Summary::of(&j.latency_connected);
-    let delivery_across = Summary::of(&j.latency_across_reconnect);
-    let streams = stream_stats(&logs);
-    let ok = j.all_ok && caught_up;
+    let (delivery, after_ack) = judge(&logs, &history, ctx.run, &acks, caught_up);
+    let ok = delivery.all_exactly_once_in_order && caught_up;
     let mut notes = Vec::new();
     if !caught_up {
         notes.push(format!(
@@ -364,17 +347,10 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         send_statuses: statuses,
         post_latency_ms: post_latency,
         stored: history.len(),
-        delivery_ms: delivery,
-        delivery_connected_ms: delivery_connected,
-        delivery_across_reconnect_ms: delivery_across,
         warmup_delivery_ms: Summary::of(&warmup),
-        delivery_after_ack_ms: Summary::of(&j.after_ack),
+        delivery_after_ack_ms: Summary::of(&after_ack),
         post_d1_ms: Summary::of(&sent.iter().filter_map(|s| s.d1_ms).collect::<Vec<_>>()),
-        totals: j.totals,
-        all_exactly_once_in_order: j.all_ok,
-        caught_up,
-        streams,
-        listeners: j.per_listener,
+        delivery,
         object,
     };
     Ok(run.report(ok, &notes, args, result, &client))

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::fanout::judge;
-use super::{drain, spawn_listeners, stream_stats, within, Ctx, Report};
+use super::{drain, spawn_listeners, within, Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::listener::{self, Backoff, ListenerSpec, Reconnect, Transport};
@@ -268,9 +268,9 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     let caught_up = drain(&logs, history.last(), wait, stop_tx, handles).await;
     bar.finish_and_clear();
 
-    let j = judge(&logs, &history, ctx.run, &Default::default());
+    let (delivery, _) = judge(&logs, &history, ctx.run, &Default::default(), caught_up);
     let mut notes = Vec::new();
-    let mut ok = j.all_ok && caught_up && !history.is_empty();
+    let mut ok = delivery.all_exactly_once_in_order && caught_up && !history.is_empty();
     if history.is_empty() {
         notes.push("nothing was stored: the sender never got through".to_owned());
     }
@@ -302,11 +302,6 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
         }
         (None, None) => None,
     };
-    let delivery = Summary::of(&j.latency);
-    let delivery_connected = Summary::of(&j.latency_connected);
-    let delivery_across = Summary::of(&j.latency_across_reconnect);
-    let post_latency = Summary::of(&sent.latency);
-    let streams = stream_stats(&logs);
     let result = SoakResult {
         stored: history.len(),
         sender: SoakSender {
@@ -315,17 +310,10 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
             replayed_after_retry: sent.replayed,
             gave_up: sent.gave_up,
             statuses: sent.statuses.clone(),
-            post_latency_ms: post_latency,
+            post_latency_ms: Summary::of(&sent.latency),
         },
         restart,
-        delivery_ms: delivery,
-        delivery_connected_ms: delivery_connected,
-        delivery_across_reconnect_ms: delivery_across,
-        totals: j.totals,
-        all_exactly_once_in_order: j.all_ok,
-        caught_up,
-        streams,
-        listeners: j.per_listener,
+        delivery,
     };
     Ok(run.report(ok, &notes, args, result, &client))
 }
