@@ -101,7 +101,7 @@ record! {
     pub struct Streams {
         pub connections: usize,
         /// "bye:budget", "error", "stopped", … and how many streams ended so.
-        pub ends: BTreeMap<String, usize>,
+        pub ends: BTreeMap<String, u64>,
         pub completed_streams: usize,
         pub queries_in_completed_streams: u64,
         pub mean_completed_stream_s: Option<f64>,

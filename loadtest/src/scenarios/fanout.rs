@@ -2,7 +2,6 @@
 //! Delivery latency runs from the start of the send to the listener's
 //! receipt; every listener is judged against the room's stored history.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +15,7 @@ use crate::delivery::check;
 use crate::listener::{self, lock, ListenerSpec, Reconnect, SharedLog, Transport};
 use crate::output::{progress, Run};
 use crate::results::{Delivery, FanoutResult, ListenerResult};
-use crate::stats::Summary;
+use crate::stats::{tally, Summary};
 
 /// Also the run's `params` in its result (crate::results).
 #[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -314,10 +313,7 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         Transport::Sse => None,
     };
 
-    let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
-    for s in &sent {
-        *statuses.entry(s.status.clone()).or_default() += 1;
-    }
+    let statuses = tally(sent.iter().map(|s| s.status.clone()));
     let post_latency = Summary::of(&sent.iter().map(|s| s.latency_ms).collect::<Vec<_>>());
     let acks = sent
         .iter()

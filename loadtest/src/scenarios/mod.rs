@@ -13,8 +13,6 @@ pub mod soak;
 pub mod waiting;
 pub mod wake;
 
-use std::collections::BTreeMap;
-
 use std::time::Duration;
 
 use serde::Serialize;
@@ -23,9 +21,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::client::Client;
-use crate::listener::{lock, ListenerSpec, SharedLog, StreamEnd};
+use crate::listener::{lock, ListenerSpec, SharedLog, StreamEnd, StreamRecord};
 use crate::output::Run;
 use crate::results::Streams;
+use crate::stats::{mean, median, tally};
 
 /// What every scenario gets.
 #[derive(Clone)]
@@ -125,54 +124,42 @@ pub async fn drain(
 /// Connections made by a set of listeners and how they ended, with the D1
 /// queries their goodbye comments reported.
 pub fn stream_stats(logs: &[SharedLog]) -> Streams {
-    let mut ends: BTreeMap<String, usize> = BTreeMap::new();
-    let mut streams = 0;
-    let mut bye_queries: u64 = 0;
-    let mut byes = 0;
-    let mut durations = Vec::new();
-    let mut errors: Vec<String> = Vec::new();
-    let mut retries: Vec<f64> = Vec::new();
-    for log in logs {
-        let l = lock(log);
-        for s in &l.streams {
-            streams += 1;
-            let key = match &s.end {
-                StreamEnd::Open => "open".to_owned(),
-                StreamEnd::Bye(r) => format!("bye:{r}"),
-                StreamEnd::Closed => "closed".to_owned(),
-                StreamEnd::Error(e) => {
-                    if errors.len() < 5 && !errors.contains(e) {
-                        errors.push(e.clone());
-                    }
-                    "error".to_owned()
-                }
-                StreamEnd::Stopped => "stopped".to_owned(),
-            };
-            *ends.entry(key).or_default() += 1;
-            if let (StreamEnd::Bye(_), Some(r)) = (&s.end, s.retry_ms) {
-                retries.push(r as f64);
-            }
-            if let Some(q) = s.bye_queries {
-                bye_queries += u64::from(q);
-                byes += 1;
-                if let (Some(c), Some(e)) = (s.connected_us, s.ended_us) {
-                    durations.push((e - c) as f64 / 1e6);
-                }
+    let all: Vec<StreamRecord> = logs.iter().flat_map(|l| lock(l).streams.clone()).collect();
+    let completed: Vec<&StreamRecord> = all.iter().filter(|s| s.bye_queries.is_some()).collect();
+    let mut sample_errors: Vec<String> = Vec::new();
+    for s in &all {
+        if let StreamEnd::Error(e) = &s.end {
+            if sample_errors.len() < 5 && !sample_errors.contains(e) {
+                sample_errors.push(e.clone());
             }
         }
     }
-    let mean_completed_stream_s = if durations.is_empty() {
-        None
-    } else {
-        Some(durations.iter().sum::<f64>() / durations.len() as f64)
-    };
+    let durations: Vec<f64> = completed
+        .iter()
+        .filter_map(|s| Some((s.ended_us? - s.connected_us?) as f64 / 1e6))
+        .collect();
+    let retries: Vec<f64> = all
+        .iter()
+        .filter(|s| matches!(s.end, StreamEnd::Bye(_)))
+        .filter_map(|s| Some(s.retry_ms? as f64))
+        .collect();
     Streams {
-        connections: streams,
-        ends,
-        completed_streams: byes,
-        queries_in_completed_streams: bye_queries,
-        mean_completed_stream_s,
-        retry_after_bye_ms: crate::stats::median(&retries),
-        sample_errors: errors,
+        connections: all.len(),
+        ends: tally(all.iter().map(|s| match &s.end {
+            StreamEnd::Open => "open".to_owned(),
+            StreamEnd::Bye(r) => format!("bye:{r}"),
+            StreamEnd::Closed => "closed".to_owned(),
+            StreamEnd::Error(_) => "error".to_owned(),
+            StreamEnd::Stopped => "stopped".to_owned(),
+        })),
+        completed_streams: completed.len(),
+        queries_in_completed_streams: completed
+            .iter()
+            .filter_map(|s| s.bye_queries)
+            .map(u64::from)
+            .sum(),
+        mean_completed_stream_s: mean(&durations),
+        retry_after_bye_ms: median(&retries),
+        sample_errors,
     }
 }

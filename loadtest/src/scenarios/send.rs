@@ -2,7 +2,6 @@
 //! room (keys made from distinct client addresses), one request in flight
 //! per sender.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +13,7 @@ use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::output::{progress, Run};
 use crate::results::SendResult;
-use crate::stats::Summary;
+use crate::stats::{mean, tally, Summary};
 
 /// Also the run's `params` in its result (crate::results).
 #[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -181,10 +180,7 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
     ticker.abort();
     bar.finish_and_clear();
 
-    let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
-    for s in &samples {
-        *statuses.entry(s.status.clone()).or_default() += 1;
-    }
+    let statuses = tally(samples.iter().map(|s| s.status.clone()));
     let accepted = statuses.get("201").copied().unwrap_or(0);
     // Latency of every response, and of the accepted with their D1 time and queries.
     let (mut ok_lat, mut all_lat, mut d1, mut queries) = (vec![], vec![], vec![], vec![]);
@@ -199,28 +195,19 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
     let latency = Summary::of(&ok_lat);
     let d1_summary = Summary::of(&d1);
     let first_error = samples.iter().find_map(|s| s.error.clone());
-    let per_s = accepted as f64 / elapsed;
-    let d1_share = if latency.count > 0 && d1_summary.count > 0 {
-        Some(d1_summary.mean / latency.mean)
-    } else {
-        None
-    };
-    let mean_queries = if queries.is_empty() {
-        None
-    } else {
-        Some(queries.iter().sum::<f64>() / queries.len() as f64)
-    };
+    let d1_share =
+        (latency.count > 0 && d1_summary.count > 0).then(|| d1_summary.mean / latency.mean);
     let result = SendResult {
         elapsed_s: elapsed,
         requests: samples.len(),
         accepted,
-        accepted_per_s: per_s,
-        statuses: statuses.clone(),
+        accepted_per_s: accepted as f64 / elapsed,
+        statuses,
         latency_ms: latency,
         latency_all_responses_ms: Summary::of(&all_lat),
         d1_ms: d1_summary,
         d1_share_of_latency: d1_share,
-        d1_queries_per_message: mean_queries,
+        d1_queries_per_message: mean(&queries),
         health_baseline_ms: baseline,
         first_error,
     };

@@ -167,8 +167,6 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
     let ok_calls = statuses.get("204").copied().unwrap_or(0);
     let error_count = calls - ok_calls;
     let mean = |v: u64| (timed > 0).then(|| v as f64 / timed as f64);
-    let mean_call_s =
-        (!call_s.is_empty()).then(|| call_s.iter().sum::<f64>() / call_s.len() as f64);
     let result = WaitingResult {
         elapsed_s: elapsed,
         calls,
@@ -176,7 +174,7 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
         errors: error_count,
         sample_errors: errors.clone(),
         timed_responses: timed,
-        mean_call_s,
+        mean_call_s: crate::stats::mean(&call_s),
         queries_per_call: mean(queries),
         rows_read_per_call: mean(rows),
         rows_written_per_call: mean(written),

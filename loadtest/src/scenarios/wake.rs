@@ -19,7 +19,7 @@ use crate::client::{client_ip, Result};
 use crate::members::{mention_room, MentionRoom, WaitCall, WAITER};
 use crate::output::{progress, Run};
 use crate::results::{WakeResult, WakeRound};
-use crate::stats::Summary;
+use crate::stats::{mean, Summary};
 
 /// Also the run's `params` in its result (crate::results).
 #[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
@@ -176,7 +176,6 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
     let rows_read = of(|r| r.rows_read.map(|n| n as f64));
     let error_count: u64 = errors.values().sum();
     let wake_s = Summary::of(&wake);
-    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
     let result = WakeResult {
         elapsed_s: elapsed,
         rounds: args.rounds,
