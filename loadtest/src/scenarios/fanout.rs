@@ -5,10 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use super::{drain, fail_if, spawn_listeners, stream_stats, within, Ctx, Report};
+use super::{fail_if, stream_stats, within, Ctx, Listeners, Report};
 use crate::client::{client_ip, Client, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::delivery::check;
@@ -245,7 +245,6 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     let room = ctx.client.create_room(&key, "loadtest fanout").await?.id;
     let client = ctx.measured();
 
-    let (stop_tx, stop_rx) = watch::channel(false);
     let hard_deadline =
         Instant::now() + Duration::from_secs_f64(args.seconds + args.drain_seconds + 60.0);
     let spec = ListenerSpec {
@@ -255,32 +254,13 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         transport: args.transport,
         reconnect: args.reconnect,
     };
-    let (logs, handles) = spawn_listeners(&spec, args.listeners, &stop_rx, hard_deadline);
-    // The room is empty, so a stream opened before the first send sees every
-    // message; start sending only once all are open.
-    if !listener::wait_connected(&logs, Duration::from_secs(60)).await {
-        let _ = stop_tx.send(true);
-        let open = logs.iter().filter(|l| lock(l).connected).count();
-        let err = logs
-            .iter()
-            .find_map(|l| {
-                lock(l).streams.iter().find_map(|s| match &s.end {
-                    crate::listener::StreamEnd::Error(e) => Some(e.clone()),
-                    _ => None,
-                })
-            })
-            .unwrap_or_default();
-        return Err(format!(
-            "only {open} of {} listeners connected within 60 s {err}",
-            args.listeners
-        )
-        .into());
-    }
+    let mut listeners = Listeners::connected(&spec, args.listeners, hard_deadline).await?;
+    let logs = &listeners.logs;
 
     let warmup = if args.no_warmup {
         Vec::new()
     } else {
-        warm_up(&client, &key, &room, &logs).await?
+        warm_up(&client, &key, &room, logs).await?
     };
 
     let total = (args.rate * args.seconds).round().max(1.0) as u64;
@@ -304,7 +284,8 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         Duration::from_secs_f64(args.drain_seconds),
         Duration::from_millis(300),
     );
-    let caught_up = drain(&logs, history.last(), wait, stop_tx, handles).await;
+    let caught_up = listeners.drain(history.last(), wait).await;
+    let logs = &listeners.logs;
     bar.finish_and_clear();
 
     // The room object's own account of the pushes (paid variant).
@@ -320,7 +301,7 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         .filter(|s| s.status == "201")
         .map(|s| (s.seq, s.acked_us))
         .collect();
-    let (delivery, after_ack) = judge(&logs, &history, ctx.run, &acks, caught_up);
+    let (delivery, after_ack) = judge(logs, &history, ctx.run, &acks, caught_up);
     let ok = delivery.all_exactly_once_in_order && caught_up;
     let mut notes = Vec::new();
     if !caught_up {

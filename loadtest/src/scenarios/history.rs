@@ -104,24 +104,6 @@ impl Kind {
             }
         }
     }
-
-    /// This kind's page in a room's result.
-    fn of(self, pages: &mut Pages) -> &mut Page {
-        match self {
-            Kind::Latest => &mut pages.latest,
-            Kind::After => &mut pages.after,
-            Kind::Before => &mut pages.before,
-        }
-    }
-
-    /// This kind's p50 ratio in the result.
-    fn ratio(self, ratios: &mut Ratios) -> &mut Option<f64> {
-        match self {
-            Kind::Latest => &mut ratios.latest,
-            Kind::After => &mut ratios.after,
-            Kind::Before => &mut ratios.before,
-        }
-    }
 }
 
 struct Room {
@@ -145,21 +127,22 @@ impl Room {
 
 /// Latency, D1 time and D1 rows read of one kind of page in one room.
 #[derive(Default)]
-struct Samples(Vec<f64>, Vec<f64>, Vec<f64>);
+struct Samples([Vec<f64>; 3]);
 
 impl Samples {
     fn add(&mut self, (latency, d1, rows): (f64, Option<f64>, Option<u64>)) {
-        self.0.push(latency);
-        self.1.extend(d1);
-        self.2.extend(rows.map(|r| r as f64));
+        self.0[0].push(latency);
+        self.0[1].extend(d1);
+        self.0[2].extend(rows.map(|r| r as f64));
     }
 
-    fn summaries(&self) -> (Summary, Summary, Summary) {
-        (
-            Summary::of(&self.0),
-            Summary::of(&self.1),
-            Summary::of(&self.2),
-        )
+    fn page(&self) -> Page {
+        let [latency_ms, d1_ms, d1_rows_read] = self.0.each_ref().map(|v| Summary::of(v));
+        Page {
+            latency_ms,
+            d1_ms,
+            d1_rows_read,
+        }
     }
 }
 
@@ -378,30 +361,34 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     }
     bar.finish_and_clear();
 
-    let mut per_room = Vec::new();
-    let mut p50 = vec![[0.0f64; 3]; rooms.len()];
-    for (ri, r) in rooms.iter().enumerate() {
-        let mut pages = Pages::default();
-        for (ki, kind) in Kind::ALL.iter().enumerate() {
-            let (lat, d1, rows) = samples[ri][ki].summaries();
-            p50[ri][ki] = lat.p50;
-            *kind.of(&mut pages) = Page {
-                latency_ms: lat,
-                d1_ms: d1,
-                d1_rows_read: rows,
+    let per_room: Vec<HistoryRoom> = rooms
+        .iter()
+        .zip(&samples)
+        .map(|(r, kinds)| {
+            let [latest, after, before] = [0, 1, 2].map(|k| kinds[k].page());
+            let pages = Pages {
+                latest,
+                after,
+                before,
             };
-        }
-        per_room.push(HistoryRoom {
-            messages: r.size,
-            pages,
-        });
-    }
+            HistoryRoom {
+                messages: r.size,
+                pages,
+            }
+        })
+        .collect();
     // Largest room against smallest, by median.
-    let (small, big) = (0, rooms.len() - 1);
-    let mut ratios = Ratios::default();
-    for (ki, kind) in Kind::ALL.iter().enumerate() {
-        *kind.ratio(&mut ratios) = (p50[small][ki] > 0.0).then(|| p50[big][ki] / p50[small][ki]);
-    }
+    let p50 = |room: &HistoryRoom| {
+        let p = &room.pages;
+        [&p.latest, &p.after, &p.before].map(|x| x.latency_ms.p50)
+    };
+    let (small, big) = (p50(&per_room[0]), p50(&per_room[per_room.len() - 1]));
+    let [latest, after, before] = [0, 1, 2].map(|k| (small[k] > 0.0).then(|| big[k] / small[k]));
+    let ratios = Ratios {
+        latest,
+        after,
+        before,
+    };
     if failures > 0 {
         notes.push(format!("{failures} requests failed"));
     }

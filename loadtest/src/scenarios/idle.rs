@@ -5,10 +5,9 @@
 
 use std::time::Duration;
 
-use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::{stream_stats, within, Ctx, Report};
+use super::{stream_stats, within, Ctx, Listeners, Report};
 use crate::client::{client_ip, Result};
 use crate::listener::{self, lock, ListenerSpec, Reconnect, StreamEnd, Transport};
 use crate::output::{progress, Run};
@@ -53,39 +52,35 @@ pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
     let run = Run::start("idle", &ctx.url, &ctx.runner);
     within("--seconds", args.seconds, 86_400.0)?;
     let client = ctx.measured();
-    let (stop_tx, stop_rx) = watch::channel(false);
     let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
-    let mut logs = Vec::new();
-    let mut handles = Vec::new();
+    let mut specs = Vec::new();
     for i in 0..args.listeners {
         let key = ctx.client.create_key(&client_ip(ctx.run, i)).await?;
         let room = ctx.client.create_room(&key, "loadtest idle").await?.id;
-        let spec = ListenerSpec {
-            client: client.clone(),
+        let (client, transport) = (client.clone(), Transport::Sse);
+        let reconnect = Reconnect::Eventsource;
+        specs.push(ListenerSpec {
+            client,
             key,
             room,
-            transport: Transport::Sse,
-            reconnect: Reconnect::Eventsource,
-        };
-        let (log, h) = listener::spawn(spec, stop_rx.clone(), deadline);
-        logs.push(log);
-        handles.push(h);
+            transport,
+            reconnect,
+        });
     }
+    let mut listeners = Listeners::spawn(specs, deadline);
     let start = Instant::now();
     let bar = progress(args.seconds.ceil() as u64, "idle");
     while Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(500)).await;
         bar.set_position(start.elapsed().as_secs());
     }
-    let _ = stop_tx.send(true);
-    for h in handles {
-        let _ = h.await;
-    }
+    listeners.stop().await;
+    let logs = &listeners.logs;
     bar.finish_and_clear();
     let elapsed = start.elapsed().as_secs_f64();
 
     let (mut cycles, mut errors, mut messages) = (Vec::new(), 0, 0);
-    for log in &logs {
+    for log in logs {
         let l = lock(log);
         errors += l.errors();
         messages += l.arrivals.len();
@@ -95,7 +90,7 @@ pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
     let col = |f: fn(&(f64, f64, f64)) -> f64| mean(&cycles.iter().map(f).collect::<Vec<_>>());
     let (cycle_s, queries_per_stream, rows_per_stream) = (col(|c| c.0), col(|c| c.1), col(|c| c.2));
     let per_s = |x: Option<f64>| Some(x? / cycle_s?);
-    let streams = stream_stats(&logs);
+    let streams = stream_stats(logs);
     let ok = all_cycles > 0 && errors == 0;
     let mut notes = Vec::new();
     if all_cycles == 0 {

@@ -19,8 +19,9 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
-use crate::client::Client;
+use crate::client::{Client, Result};
 use crate::listener::{lock, ListenerSpec, SharedLog, StreamEnd, StreamRecord};
 use crate::output::Run;
 use crate::results::Streams;
@@ -54,7 +55,7 @@ pub struct Report {
 
 /// Ends the run with `why` when `bad`: arguments out of range, or a setup
 /// step that did not come right.
-pub fn fail_if(bad: bool, why: &str) -> crate::client::Result<()> {
+pub fn fail_if(bad: bool, why: &str) -> Result<()> {
     if bad {
         return Err(why.into());
     }
@@ -62,7 +63,7 @@ pub fn fail_if(bad: bool, why: &str) -> crate::client::Result<()> {
 }
 
 /// Refuses `value` of option `name` unless it is in (0, max].
-pub fn within(name: &str, value: f64, max: f64) -> crate::client::Result<()> {
+pub fn within(name: &str, value: f64, max: f64) -> Result<()> {
     fail_if(
         !(value > 0.0 && value <= max),
         &format!("{name} must be in (0, {max}]"),
@@ -87,38 +88,72 @@ impl Run {
     }
 }
 
-/// `n` listeners to `spec`'s room, stopped by `stop` or at `deadline`.
-pub fn spawn_listeners(
-    spec: &ListenerSpec,
-    n: u32,
-    stop: &watch::Receiver<bool>,
-    deadline: tokio::time::Instant,
-) -> (Vec<SharedLog>, Vec<JoinHandle<()>>) {
-    (0..n)
-        .map(|_| crate::listener::spawn(spec.clone(), stop.clone(), deadline))
-        .unzip()
+/// A set of running listeners and the switch that stops them.
+pub struct Listeners {
+    pub logs: Vec<SharedLog>,
+    handles: Vec<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
 }
 
-/// After the last send: waits (up to `drain`) until every listener has the
-/// room's last message and `settle` more, so a late duplicate would still
-/// be seen, then stops the listeners. Whether every listener caught up.
-pub async fn drain(
-    logs: &[SharedLog],
-    last: Option<&String>,
-    (drain, settle): (Duration, Duration),
-    stop: watch::Sender<bool>,
-    handles: Vec<JoinHandle<()>>,
-) -> bool {
-    let caught_up = match last {
-        Some(last) => crate::listener::wait_caught_up(logs, last, drain).await,
-        None => true,
-    };
-    tokio::time::sleep(settle).await;
-    let _ = stop.send(true);
-    for h in handles {
-        let _ = h.await;
+impl Listeners {
+    /// One listener per spec, each stopped at the latest at `deadline`.
+    pub fn spawn(specs: impl IntoIterator<Item = ListenerSpec>, deadline: Instant) -> Listeners {
+        let (stop, rx) = watch::channel(false);
+        let (logs, handles) = specs
+            .into_iter()
+            .map(|spec| crate::listener::spawn(spec, rx.clone(), deadline))
+            .unzip();
+        Listeners {
+            logs,
+            handles,
+            stop,
+        }
     }
-    caught_up
+
+    /// `n` listeners on `spec`'s room, all connected: the room is empty, so
+    /// a stream opened before the first send sees every message. An error
+    /// (and every listener stopped) unless all connect within 60 s.
+    pub async fn connected(spec: &ListenerSpec, n: u32, deadline: Instant) -> Result<Listeners> {
+        let mut l = Listeners::spawn(std::iter::repeat_n(spec.clone(), n as usize), deadline);
+        if crate::listener::wait_connected(&l.logs, Duration::from_secs(60)).await {
+            return Ok(l);
+        }
+        let open = l.logs.iter().filter(|x| lock(x).connected).count();
+        let err = l.logs.iter().find_map(|x| {
+            lock(x).streams.iter().find_map(|s| match &s.end {
+                StreamEnd::Error(e) => Some(e.clone()),
+                _ => None,
+            })
+        });
+        l.stop().await;
+        let err = err.unwrap_or_default();
+        Err(format!("only {open} of {n} listeners connected within 60 s {err}").into())
+    }
+
+    /// Stops every listener and waits for them to finish.
+    pub async fn stop(&mut self) {
+        let _ = self.stop.send(true);
+        for h in std::mem::take(&mut self.handles) {
+            let _ = h.await;
+        }
+    }
+
+    /// After the last send: waits (up to `drain`) until every listener has
+    /// the room's last message and `settle` more, so a late duplicate would
+    /// still be seen, then stops them. Whether every listener caught up.
+    pub async fn drain(
+        &mut self,
+        last: Option<&String>,
+        (drain, settle): (Duration, Duration),
+    ) -> bool {
+        let caught_up = match last {
+            Some(last) => crate::listener::wait_caught_up(&self.logs, last, drain).await,
+            None => true,
+        };
+        tokio::time::sleep(settle).await;
+        self.stop().await;
+        caught_up
+    }
 }
 
 /// Connections made by a set of listeners and how they ended, with the D1

@@ -6,11 +6,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::fanout::judge;
-use super::{drain, spawn_listeners, within, Ctx, Report};
+use super::{within, Ctx, Listeners, Report};
 use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::listener::{self, Backoff, ListenerSpec, Reconnect, Transport};
@@ -141,53 +140,29 @@ async fn sender(
     log
 }
 
-struct HookRun {
-    at_s: f64,
-    duration_s: f64,
-    exit: Option<i32>,
-    output_tail: String,
-}
-
-async fn run_hook(cmd: String, timeout: f64, start: Instant) -> HookRun {
+/// Runs the restart hook; what it printed last, and its exit code.
+async fn run_hook(cmd: String, timeout: f64, start: Instant) -> Restart {
     let at_s = start.elapsed().as_secs_f64();
     let t0 = Instant::now();
     let child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(&cmd)
+        .args(["-c", &cmd])
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
-        .spawn();
-    let (exit, output_tail) = match child {
-        Err(e) => (None, format!("could not start the hook: {e}")),
-        Ok(child) => {
-            match tokio::time::timeout(Duration::from_secs_f64(timeout), child.wait_with_output())
-                .await
-            {
-                Err(_) => (None, format!("the hook did not finish within {timeout} s")),
-                Ok(Err(e)) => (None, format!("waiting for the hook: {e}")),
-                Ok(Ok(out)) => {
-                    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-                    text.push_str(&String::from_utf8_lossy(&out.stderr));
-                    let tail: String = text
-                        .chars()
-                        .rev()
-                        .take(600)
-                        .collect::<Vec<_>>()
-                        .into_iter()
-                        .rev()
-                        .collect();
-                    (out.status.code(), tail)
-                }
-            }
-        }
+        .output();
+    let (exit, text) = match tokio::time::timeout(Duration::from_secs_f64(timeout), child).await {
+        Err(_) => (None, format!("the hook did not finish within {timeout} s")),
+        Ok(Err(e)) => (None, format!("could not run the hook: {e}")),
+        Ok(Ok(out)) => (
+            out.status.code(),
+            String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned(),
+        ),
     };
-    HookRun {
+    let tail = text.chars().count().saturating_sub(600);
+    Restart {
         at_s,
         duration_s: t0.elapsed().as_secs_f64(),
         exit,
-        output_tail,
+        output_tail: text.chars().skip(tail).collect(),
     }
 }
 
@@ -202,7 +177,6 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     let room = ctx.client.create_room(&key, "loadtest soak").await?.id;
     let client = ctx.measured();
     let seconds = args.minutes * 60.0;
-    let (stop_tx, stop_rx) = watch::channel(false);
     let hard_deadline = Instant::now()
         + Duration::from_secs_f64(seconds + args.drain_seconds + args.hook_timeout + 120.0);
     let spec = ListenerSpec {
@@ -212,11 +186,7 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
         transport: args.transport,
         reconnect: Reconnect::Eventsource,
     };
-    let (logs, handles) = spawn_listeners(&spec, args.listeners, &stop_rx, hard_deadline);
-    if !listener::wait_connected(&logs, Duration::from_secs(60)).await {
-        let _ = stop_tx.send(true);
-        return Err("not every listener connected within 60 s".into());
-    }
+    let mut listeners = Listeners::connected(&spec, args.listeners, hard_deadline).await?;
     let start = Instant::now();
     let end = start + Duration::from_secs_f64(seconds);
     let sender_task = tokio::spawn(sender(
@@ -242,7 +212,11 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     while Instant::now() < end {
         tokio::time::sleep(Duration::from_millis(500).min(end - Instant::now())).await;
         bar.set_position(start.elapsed().as_secs());
-        let arrivals: usize = logs.iter().map(|l| listener::lock(l).arrivals.len()).sum();
+        let arrivals: usize = listeners
+            .logs
+            .iter()
+            .map(|l| listener::lock(l).arrivals.len())
+            .sum();
         bar.set_message(format!("{arrivals} deliveries"));
     }
     bar.set_message("draining");
@@ -265,10 +239,16 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
         Duration::from_secs_f64(args.drain_seconds),
         Duration::from_millis(500),
     );
-    let caught_up = drain(&logs, history.last(), wait, stop_tx, handles).await;
+    let caught_up = listeners.drain(history.last(), wait).await;
     bar.finish_and_clear();
 
-    let (delivery, _) = judge(&logs, &history, ctx.run, &Default::default(), caught_up);
+    let (delivery, _) = judge(
+        &listeners.logs,
+        &history,
+        ctx.run,
+        &Default::default(),
+        caught_up,
+    );
     let mut notes = Vec::new();
     let mut ok = delivery.all_exactly_once_in_order && caught_up && !history.is_empty();
     if history.is_empty() {
@@ -283,25 +263,16 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     if sent.gave_up > 0 {
         notes.push(format!("the sender gave up on {} messages", sent.gave_up));
     }
-    let restart = match (&hook, &args.restart_hook) {
-        (Some(h), _) => {
-            if h.exit != Some(0) {
-                ok = false;
-                notes.push(format!("the restart hook failed: {}", h.output_tail.trim()));
-            }
-            Some(Restart {
-                at_s: h.at_s,
-                duration_s: h.duration_s,
-                exit: h.exit,
-                output_tail: h.output_tail.clone(),
-            })
+    match (&hook, &args.restart_hook) {
+        (Some(h), _) if h.exit != Some(0) => {
+            ok = false;
+            notes.push(format!("the restart hook failed: {}", h.output_tail.trim()));
         }
         (None, Some(_)) => {
-            notes.push("--restart-after is past the end of the run: no restart".to_owned());
-            None
+            notes.push("--restart-after is past the end of the run: no restart".to_owned())
         }
-        (None, None) => None,
-    };
+        _ => {}
+    }
     let result = SoakResult {
         stored: history.len(),
         sender: SoakSender {
@@ -312,7 +283,7 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
             statuses: sent.statuses.clone(),
             post_latency_ms: Summary::of(&sent.latency),
         },
-        restart,
+        restart: hook,
         delivery,
     };
     Ok(run.report(ok, &notes, args, result, &client))
