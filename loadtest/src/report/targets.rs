@@ -58,22 +58,9 @@ pub struct TargetRow {
     pub why: String,
 }
 
-fn row(name: &str, target: String, measured: String, met: bool, why: String) -> TargetRow {
-    TargetRow {
-        name: name.to_owned(),
-        target,
-        measured,
-        verdict: Verdict::of(met),
-        why,
-    }
-}
-
-fn not_measured(name: &str, target: String, why: String) -> TargetRow {
-    TargetRow {
-        verdict: Verdict::NotMeasured,
-        ..row(name, target, "–".to_owned(), false, why)
-    }
-}
+/// A target's measure, whether it met the goal, and why; or why it was not
+/// measured.
+type Judged = Result<(String, bool, String), String>;
 
 /// The run for size `n` in a list, or why there is none.
 pub(super) fn find<T>(list: &[(u32, Found<T>)], n: u32) -> Result<&T, String> {
@@ -88,14 +75,9 @@ fn active_poll_ms(meta: &Meta) -> f64 {
     meta.sse_active_poll_ms.unwrap_or(500.0)
 }
 
-fn send_target(r: &Results) -> TargetRow {
+fn send(r: &Results) -> Judged {
     use target::*;
-    let name = "send, 4 senders";
-    let goal = format!(">= {SEND_N4_MSGS_PER_S:.0} msg/s, POST p99 <= {SEND_N4_P99_MS:.0} ms");
-    let v = match find(&r.send, 4) {
-        Ok(v) => &v.result,
-        Err(why) => return not_measured(name, goal, why),
-    };
+    let v = &find(&r.send, 4)?.result;
     let (rate, p99, mean) = (v.accepted_per_s, v.latency_ms.p99, v.latency_ms.mean);
     let (d1_p99, share) = (v.d1_ms.p99, v.d1_share_of_latency);
     let met = rate >= SEND_N4_MSGS_PER_S && p99 <= SEND_N4_P99_MS;
@@ -133,7 +115,7 @@ fn send_target(r: &Results) -> TargetRow {
         why = format!("{}. {why}", parts.join("; "));
     }
     let measured = format!("{rate:.0} msg/s, p99 {} ms", ms(Some(p99)));
-    row(name, goal, measured, met, why)
+    Ok((measured, met, why))
 }
 
 /// Nothing lost, repeated or out of order.
@@ -155,16 +137,10 @@ pub(super) fn across_share(v: &FanoutRun) -> f64 {
     }
 }
 
-fn sse_target(r: &Results) -> TargetRow {
-    let name = "SSE fanout, 50 listeners at 5 msg/s";
+fn sse(r: &Results) -> Judged {
     let poll = active_poll_ms(&r.meta);
     let limit = poll + target::SSE_P99_SLACK_MS;
-    let goal =
-        format!("nothing lost or repeated, delivery p99 <= {limit:.0} ms (active poll + 100)");
-    let run = match find(&r.fanout_sse, 50) {
-        Ok(v) => v,
-        Err(why) => return not_measured(name, goal, why),
-    };
+    let run = find(&r.fanout_sse, 50)?;
     let v = &run.result;
     let t = &v.delivery.totals;
     let p99 = v.delivery.delivery_ms.p99;
@@ -250,22 +226,14 @@ fn sse_target(r: &Results) -> TargetRow {
     if !clean(run) {
         why = format!("delivery was not exactly once in order. {why}");
     }
-    row(name, goal, measured, met, why)
+    Ok((measured, met, why))
 }
 
-fn idle_target(r: &Results) -> TargetRow {
+fn idle(r: &Results) -> Judged {
     use target::*;
-    let name = "idle SSE listener";
-    let goal = format!(
-        "<= {IDLE_QUERIES_PER_S:.0} D1 query/s, <= {IDLE_REQUESTS_PER_HOUR:.0} requests/hour, \
-         <= {IDLE_ROWS_READ_PER_HOUR:.0} rows read/hour"
-    );
-    let v = match r.idle.get() {
-        Ok(v) => &v.result,
-        Err(why) => return not_measured(name, goal, why),
-    };
+    let v = &r.idle.get()?.result;
     let (Some(q), Some(h)) = (v.d1_queries_per_s, v.requests_per_hour) else {
-        return not_measured(name, goal, "no stream completed a cycle".into());
+        return Err("no stream completed a cycle".into());
     };
     let rows = v.rows_read_per_hour;
     let met = q <= IDLE_QUERIES_PER_S
@@ -281,16 +249,11 @@ fn idle_target(r: &Results) -> TargetRow {
         ms(v.mean_cycle_s),
         v.complete_cycles,
     );
-    row(name, goal, measured, met, why)
+    Ok((measured, met, why))
 }
 
-fn ws_target(r: &Results) -> TargetRow {
-    let name = "WS fanout, 50 listeners at 10 msg/s";
-    let goal = format!("delivery p99 <= {:.0} ms, nothing lost", target::WS_P99_MS);
-    let run = match find(&r.fanout_ws, 50) {
-        Ok(v) => v,
-        Err(why) => return not_measured(name, goal, why),
-    };
+fn ws(r: &Results) -> Judged {
+    let run = find(&r.fanout_ws, 50)?;
     let v = &run.result;
     let (lost, p99) = (v.delivery.totals.lost, v.delivery.delivery_ms.p99);
     let met = lost == 0 && p99 <= target::WS_P99_MS;
@@ -332,15 +295,13 @@ fn ws_target(r: &Results) -> TargetRow {
         );
     }
     let measured = format!("lost {lost}; p99 {} ms", ms(Some(p99)));
-    row(name, goal, measured, met, why)
+    Ok((measured, met, why))
 }
 
-fn rss_target(r: &Results) -> TargetRow {
-    let name = "workerd memory";
-    let goal = format!("RSS after the standard set <= {:.0} MB", target::RSS_MB);
+fn rss(r: &Results) -> Judged {
     let rss = &r.meta.rss_kb;
     let Some(after) = rss.after_load else {
-        return not_measured(name, goal, "no RSS sample".into());
+        return Err("no RSS sample".into());
     };
     let mb_after = after / 1024.0;
     let split = r.meta.rss_series.iter().rev().find(|s| s.after == "idle");
@@ -363,23 +324,18 @@ fn rss_target(r: &Results) -> TargetRow {
         mb(rss.after_soak),
     );
     let measured = format!("{mb_after:.0} MB");
-    row(name, goal, measured, mb_after <= target::RSS_MB, why)
+    Ok((measured, mb_after <= target::RSS_MB, why))
 }
 
-fn history_target(r: &Results) -> TargetRow {
-    let name = "history at 100,000 messages";
-    let goal = format!("latency <= {:.0}x that at 100", target::HISTORY_RATIO);
-    let v = match r.history.get() {
-        Ok(v) => &v.result,
-        Err(why) => return not_measured(name, goal, why),
-    };
+fn history(r: &Results) -> Judged {
+    let v = &r.history.get()?.result;
     let q = &v.p50_ratio_largest_to_smallest;
     let worst = [q.latest, q.after, q.before]
         .into_iter()
         .flatten()
         .fold(f64::NAN, f64::max);
     if worst.is_nan() {
-        return not_measured(name, goal, "no ratio".into());
+        return Err("no ratio".into());
     }
     let d1 =
         |room: Option<&crate::results::HistoryRoom>| ms(room.map(|r| r.pages.latest.d1_ms.p50));
@@ -395,39 +351,18 @@ fn history_target(r: &Results) -> TargetRow {
         d1(v.rooms.first()),
         d1(v.rooms.last()),
     );
-    row(name, goal, measured, worst <= target::HISTORY_RATIO, why)
+    Ok((measured, worst <= target::HISTORY_RATIO, why))
 }
 
-fn wasm_targets(meta: &Meta) -> Vec<TargetRow> {
-    let mut out = Vec::new();
-    for (bytes, label) in [
-        (meta.wasm_gz_bytes, "free"),
-        (meta.wasm_paid_gz_bytes, "paid"),
-    ] {
-        let name = format!("wasm bundle ({label})");
-        let goal = "<= 250 KB gzipped (256,000 bytes)".to_owned();
-        match bytes {
-            Some(b) => out.push(row(
-                &name,
-                goal,
-                format!("{:.0} bytes ({:.0} KB)", b, b / 1024.0),
-                b <= target::WASM_GZ_BYTES,
-                "gzip -9c of the built index_bg.wasm".to_owned(),
-            )),
-            None if label == "free" => out.push(not_measured(&name, goal, "no build".into())),
-            None => {}
-        }
-    }
-    out
+fn wasm(bytes: Option<f64>) -> Judged {
+    let b = bytes.ok_or("no build")?;
+    let measured = format!("{:.0} bytes ({:.0} KB)", b, b / 1024.0);
+    let why = "gzip -9c of the built index_bg.wasm".to_owned();
+    Ok((measured, b <= target::WASM_GZ_BYTES, why))
 }
 
-fn soak_target(r: &Results) -> TargetRow {
-    let name = "soak with a server restart";
-    let goal = "every listener saw every stored message exactly once, in order".to_owned();
-    let run = match r.soak.get() {
-        Ok(v) => v,
-        Err(why) => return not_measured(name, goal, why),
-    };
+fn soak(r: &Results) -> Judged {
+    let run = r.soak.get()?;
     let v = &run.result;
     let restart = v.restart.as_ref().map_or("no restart".to_owned(), |h| {
         let exit = h.exit.map_or(String::new(), |e| e.to_string());
@@ -454,22 +389,78 @@ fn soak_target(r: &Results) -> TargetRow {
         v.delivery.streams.connections,
         serde_json::to_string(&v.delivery.streams.ends).unwrap_or_default(),
     );
-    row(name, goal, measured, run.ok, why)
+    Ok((measured, run.ok, why))
 }
 
-/// Every target, judged.
+/// Every target, judged: one row each, from its name, its goal and its check.
 pub fn evaluate(r: &Results) -> Vec<TargetRow> {
-    let mut rows = vec![
-        send_target(r),
-        sse_target(r),
-        idle_target(r),
-        ws_target(r),
-        rss_target(r),
-        history_target(r),
+    use target::*;
+    let sse_limit = active_poll_ms(&r.meta) + SSE_P99_SLACK_MS;
+    let wasm_goal = || "<= 250 KB gzipped (256,000 bytes)".to_owned();
+    let mut table = vec![
+        (
+            "send, 4 senders",
+            format!(">= {SEND_N4_MSGS_PER_S:.0} msg/s, POST p99 <= {SEND_N4_P99_MS:.0} ms"),
+            send(r),
+        ),
+        (
+            "SSE fanout, 50 listeners at 5 msg/s",
+            format!("nothing lost or repeated, delivery p99 <= {sse_limit:.0} ms (active poll + 100)"),
+            sse(r),
+        ),
+        (
+            "idle SSE listener",
+            format!(
+                "<= {IDLE_QUERIES_PER_S:.0} D1 query/s, <= {IDLE_REQUESTS_PER_HOUR:.0} requests/hour, \
+                 <= {IDLE_ROWS_READ_PER_HOUR:.0} rows read/hour"
+            ),
+            idle(r),
+        ),
+        (
+            "WS fanout, 50 listeners at 10 msg/s",
+            format!("delivery p99 <= {WS_P99_MS:.0} ms, nothing lost"),
+            ws(r),
+        ),
+        (
+            "workerd memory",
+            format!("RSS after the standard set <= {RSS_MB:.0} MB"),
+            rss(r),
+        ),
+        (
+            "history at 100,000 messages",
+            format!("latency <= {HISTORY_RATIO:.0}x that at 100"),
+            history(r),
+        ),
+        ("wasm bundle (free)", wasm_goal(), wasm(r.meta.wasm_gz_bytes)),
     ];
-    rows.extend(wasm_targets(&r.meta));
-    rows.push(soak_target(r));
-    rows
+    // The paid variant's bundle only when it was built.
+    if r.meta.wasm_paid_gz_bytes.is_some() {
+        table.push((
+            "wasm bundle (paid)",
+            wasm_goal(),
+            wasm(r.meta.wasm_paid_gz_bytes),
+        ));
+    }
+    table.push((
+        "soak with a server restart",
+        "every listener saw every stored message exactly once, in order".to_owned(),
+        soak(r),
+    ));
+    let row = |(name, target, judged): (&str, String, Judged)| {
+        let (measured, verdict, why) = match judged {
+            Ok((measured, met, why)) => (measured, Verdict::of(met), why),
+            Err(why) => ("–".to_owned(), Verdict::NotMeasured, why),
+        };
+        let name = name.to_owned();
+        TargetRow {
+            name,
+            target,
+            measured,
+            verdict,
+            why,
+        }
+    };
+    table.into_iter().map(row).collect()
 }
 
 #[cfg(test)]
