@@ -185,54 +185,30 @@ mod tests {
 
     #[test]
     fn parses_the_standard_invocations() {
-        let c = Cli::try_parse_from([
-            "x",
-            "--url",
-            "http://127.0.0.1:9000",
-            "fanout",
-            "--transport",
-            "ws",
-            "--listeners",
-            "50",
-            "--rate",
-            "10",
-            "--seconds",
-            "20",
-        ])
-        .unwrap();
-        match c.command {
+        let parse = |args: &str| Cli::try_parse_from(["x"].into_iter().chain(args.split(' ')));
+        let c = parse("--url http://127.0.0.1:9000 fanout --transport ws --listeners 50 --rate 10");
+        match c.unwrap().command {
             Command::Fanout(a) => {
                 assert_eq!(a.listeners, 50);
                 assert_eq!(a.transport, crate::listener::Transport::Ws);
             }
             other => panic!("{other:?}"),
         }
-        let c = Cli::try_parse_from(["x", "history", "--sizes", "100,10000"]).unwrap();
-        match c.command {
+        match parse("history --sizes 100,10000").unwrap().command {
             Command::History(a) => assert_eq!(a.sizes, vec![100, 10_000]),
             other => panic!("{other:?}"),
         }
-        // Counts out of range are refused before anything runs.
-        for bad in [["send", "--senders", "0"], ["wake", "--timeout", "51"]] {
-            assert!(
-                Cli::try_parse_from(["x"].into_iter().chain(bad)).is_err(),
-                "{bad:?}"
-            );
+        // Counts out of range are refused before anything runs, and the
+        // soak's hook needs its time and the other way round.
+        for bad in [
+            "send --senders 0",
+            "wake --timeout 51",
+            "soak --restart-hook true",
+            "soak --restart-after 5",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
         }
-        assert!(Cli::try_parse_from(["x", "waiting", "--timeout", "50"]).is_ok());
-        // The hook needs its time and the other way round.
-        assert!(Cli::try_parse_from(["x", "soak", "--restart-hook", "true"]).is_err());
-        assert!(Cli::try_parse_from(["x", "soak", "--restart-after", "5"]).is_err());
-        assert!(Cli::try_parse_from([
-            "x",
-            "soak",
-            "--minutes",
-            "1",
-            "--restart-hook",
-            "true",
-            "--restart-after",
-            "5"
-        ])
-        .is_ok());
+        assert!(parse("waiting --timeout 50").is_ok());
+        assert!(parse("soak --minutes 1 --restart-hook true --restart-after 5").is_ok());
     }
 }

@@ -24,16 +24,19 @@ fn server() -> &'static Server {
     })
 }
 
+/// Runs the binary with `args` (space-separated) against `url`.
+fn raw(url: &str, args: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_meet-ai-loadtest"))
+        .args(["--url", url, "--runner", "wrangler-dev (e2e harness)"])
+        .args(args.split(' '))
+        .output()
+        .expect("run meet-ai-loadtest")
+}
+
 /// Runs the binary and reads its one JSON object (stdout must hold exactly
 /// one) as the scenario's typed result: the same types the report reads.
-fn run<T: DeserializeOwned>(args: &[&str]) -> T {
-    let out = Command::new(env!("CARGO_BIN_EXE_meet-ai-loadtest"))
-        .arg("--url")
-        .arg(&server().base)
-        .args(["--runner", "wrangler-dev (e2e harness)"])
-        .args(args)
-        .output()
-        .expect("run meet-ai-loadtest");
+fn run<T: DeserializeOwned>(args: &str) -> T {
+    let out = raw(&server().base, args);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -53,15 +56,15 @@ fn run<T: DeserializeOwned>(args: &[&str]) -> T {
 
 #[test]
 fn send_counts_add_up() {
-    let v: SendRun = run(&["send", "--senders", "2", "--seconds", "3"]);
+    let v: SendRun = run("send --senders 2 --seconds 3");
     assert_eq!((v.scenario.as_str(), v.ok), ("send", true));
     assert_eq!(v.runner, "wrangler-dev (e2e harness)");
     let r = &v.result;
     assert!(r.accepted > 0, "{r:?}");
-    assert_eq!(r.statuses["201"], r.accepted);
+    // Every request accepted, each with its latency.
     assert_eq!(
-        r.requests as u64, r.accepted,
-        "every request accepted: {r:?}"
+        (r.statuses["201"], r.requests as u64),
+        (r.accepted, r.accepted)
     );
     assert_eq!(r.latency_ms.count as u64, r.accepted);
     let l = r.latency_ms;
@@ -74,48 +77,35 @@ fn send_counts_add_up() {
 
 #[test]
 fn sse_fanout_delivers_everything_once() {
-    let args = "fanout --transport sse --listeners 3 --rate 5 --seconds 3";
-    let v: FanoutRun = run(&args.split(' ').collect::<Vec<_>>());
+    let v: FanoutRun = run("fanout --transport sse --listeners 3 --rate 5 --seconds 3");
     assert_eq!((v.scenario.as_str(), v.ok), ("fanout", true), "{v:?}");
-    let r = &v.result;
+    let (r, d) = (&v.result, &v.result.delivery);
     assert_eq!((r.sent, r.send_statuses["201"]), (15, 15));
     // The 15 timed sends and the warm-up message.
     assert_eq!((r.warmup_messages, r.stored), (1, 16));
     assert_eq!(r.warmup_delivery_ms.count, 3);
-    let t = r.delivery.totals;
+    let t = d.totals;
     assert_eq!((t.expected, t.received), (3 * 16, 3 * 16));
     assert_eq!(
         (t.lost, t.duplicated, t.out_of_order, t.unknown),
         (0, 0, 0, 0)
     );
-    assert_eq!(r.delivery.listeners.len(), 3);
-    assert!(
-        r.delivery.listeners.iter().all(|l| l.check.received == 16),
-        "{r:?}"
-    );
+    assert_eq!(d.listeners.len(), 3);
+    assert!(d.listeners.iter().all(|l| l.check.received == 16), "{r:?}");
     // Latency counts the stamped (timed) messages only.
-    assert_eq!(r.delivery.delivery_ms.count, 3 * 15);
+    assert_eq!(d.delivery_ms.count, 3 * 15);
     assert!(
-        r.delivery.delivery_ms.p50 > 0.0 && r.delivery.delivery_ms.p50 < 5_000.0,
+        d.delivery_ms.p50 > 0.0 && d.delivery_ms.p50 < 5_000.0,
         "{r:?}"
     );
 }
 
 #[test]
 fn websocket_fanout_fails_clearly_without_the_paid_variant() {
-    let out = Command::new(env!("CARGO_BIN_EXE_meet-ai-loadtest"))
-        .args(["--url", &server().base])
-        .args([
-            "fanout",
-            "--transport",
-            "ws",
-            "--listeners",
-            "1",
-            "--seconds",
-            "1",
-        ])
-        .output()
-        .expect("run meet-ai-loadtest");
+    let out = raw(
+        &server().base,
+        "fanout --transport ws --listeners 1 --seconds 1",
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -124,37 +114,19 @@ fn websocket_fanout_fails_clearly_without_the_paid_variant() {
 
 #[test]
 fn refuses_remote_urls_without_consent() {
-    let out = Command::new(env!("CARGO_BIN_EXE_meet-ai-loadtest"))
-        .args([
-            "--url",
-            "https://meet-ai.example.com",
-            "send",
-            "--seconds",
-            "1",
-        ])
-        .output()
-        .expect("run meet-ai-loadtest");
+    let out = raw("https://meet-ai.example.com", "send --seconds 1");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-remote"));
 }
 
 #[test]
 fn wake_returns_each_mention_to_the_waiting_member() {
-    let v: WakeRun = run(&[
-        "wake",
-        "--rounds",
-        "3",
-        "--min-pause",
-        "0.2",
-        "--max-pause",
-        "1.5",
-    ]);
+    let v: WakeRun = run("wake --rounds 3 --min-pause 0.2 --max-pause 1.5");
     assert_eq!((v.scenario.as_str(), v.ok), ("wake", true), "{v:?}");
     let r = &v.result;
     assert_eq!((r.rounds, r.errors), (3, 0), "{r:?}");
     // Every round's wait returned exactly the message sent (else an error).
-    assert_eq!((r.woken, r.wake_ms.count), (3, 3));
-    assert_eq!(r.per_round.len(), 3);
+    assert_eq!((r.woken, r.wake_ms.count, r.per_round.len()), (3, 3, 3));
     for round in &r.per_round {
         assert_eq!(round.wait_status, Some(200), "{round:?}");
         assert!(round.queries >= Some(1), "{round:?}");
@@ -169,16 +141,7 @@ fn wake_returns_each_mention_to_the_waiting_member() {
 
 #[test]
 fn a_waiting_agent_costs_what_its_timeouts_report() {
-    let args = [
-        "waiting",
-        "--seconds",
-        "5",
-        "--timeout",
-        "2",
-        "--history",
-        "3",
-    ];
-    let v: WaitingRun = run(&args);
+    let v: WaitingRun = run("waiting --seconds 5 --timeout 2 --history 3");
     assert_eq!((v.scenario.as_str(), v.ok), ("waiting", true), "{v:?}");
     let r = &v.result;
     let calls = r.calls;

@@ -222,45 +222,28 @@ mod tests {
     fn summarizes_every_scenario_for_a_terminal() {
         use crate::results::*;
         fn of<P: serde::Serialize, R: serde::Serialize>(run: Envelope<P, R>, name: &str) -> String {
-            let run = Envelope {
-                scenario: name.into(),
-                ..run
-            };
-            summary(&serde_json::to_value(run).unwrap()).unwrap()
+            let scenario = name.to_owned();
+            summary(&serde_json::to_value(Envelope { scenario, ..run }).unwrap()).unwrap()
         }
-        let texts = [
-            of(SendRun::default(), "send"),
-            of(FanoutRun::default(), "fanout"),
-            of(HistoryRun::default(), "history"),
-            of(IdleRun::default(), "idle"),
-            of(SoakRun::default(), "soak"),
-            of(WaitingRun::default(), "waiting"),
-            of(WakeRun::default(), "wake"),
+        let titles = [
+            (of(FanoutRun::default(), "fanout"), "fanout over"),
+            (of(HistoryRun::default(), "history"), "history:"),
+            (of(IdleRun::default(), "idle"), "idle SSE"),
+            (of(SoakRun::default(), "soak"), "soak over"),
+            (of(WaitingRun::default(), "waiting"), "waiting agent:"),
+            (of(WakeRun::default(), "wake"), "wake:"),
         ];
-        for (text, title) in texts.iter().zip([
-            "send:",
-            "fanout over",
-            "history:",
-            "idle SSE",
-            "soak over",
-            "waiting agent:",
-            "wake:",
-        ]) {
+        for (text, title) in titles {
             assert!(text.starts_with(title), "{text}");
         }
-        let mut run = SendRun {
-            scenario: "send".into(),
-            ..Default::default()
-        };
+        let mut run = SendRun::default();
         run.result.latency_ms = Summary::of(&[1.0, 2.0]);
         run.result.d1_share_of_latency = Some(0.25);
-        let text = summary(&serde_json::to_value(run).unwrap()).unwrap();
-        assert!(
-            text.contains(
-                "\n  POST latency                p50 1.0  p90 2.0  p99 2.0  max 2.0 ms  (n=2)\n"
-            ),
-            "{text}"
-        );
+        let text = of(run, "send");
+        assert!(text.starts_with("send:"), "{text}");
+        let latency =
+            "\n  POST latency                p50 1.0  p90 2.0  p99 2.0  max 2.0 ms  (n=2)\n";
+        assert!(text.contains(latency), "{text}");
         assert!(
             text.contains("  D1 share                    25% of mean latency"),
             "{text}"
