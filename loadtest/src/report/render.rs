@@ -7,11 +7,12 @@ use minijinja::value::Serde;
 use minijinja::{context, Environment, Value};
 
 use super::findings::{d1_totals, findings, growth_sentence, load_range};
-use super::targets::evaluate;
+use super::targets::{evaluate, find, GOALS};
 use super::{Mentions, Results};
 use crate::stats::Summary;
 
 const BENCHMARKS: &str = include_str!("../../templates/benchmarks.md.j2");
+const TARGETS: &str = include_str!("../../templates/targets.md.j2");
 const MENTIONS: &str = include_str!("../../templates/mentions.md.j2");
 const SUMMARY: &str = include_str!("../../templates/summary.txt.j2");
 
@@ -91,6 +92,18 @@ fn json(v: Value) -> String {
     serde_json::to_string(&v).unwrap_or_default()
 }
 
+/// A template error with its causes (an include's error names the line in
+/// the included template only there).
+fn error(e: minijinja::Error) -> String {
+    let mut text = format!("{e:#}");
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause:#}"));
+        source = cause.source();
+    }
+    text
+}
+
 fn environment() -> Result<Environment<'static>, String> {
     let mut env = Environment::new();
     // Block tags on lines of their own leave no blank line behind.
@@ -115,6 +128,7 @@ fn environment() -> Result<Environment<'static>, String> {
     let templates = [
         ("benchmarks", BENCHMARKS),
         ("mentions", MENTIONS),
+        ("targets", TARGETS),
         ("summary", SUMMARY),
     ];
     for (name, source) in templates {
@@ -134,8 +148,7 @@ fn mentions_context(m: &Mentions) -> Value {
 pub fn mentions(m: &Mentions) -> Result<String, String> {
     let env = environment()?;
     let tmpl = env.get_template("mentions").map_err(|e| e.to_string())?;
-    tmpl.render(mentions_context(m))
-        .map_err(|e| format!("{e:#}"))
+    tmpl.render(mentions_context(m)).map_err(error)
 }
 
 /// What a scenario shows on a terminal, from the JSON it prints: a title,
@@ -145,7 +158,7 @@ pub fn summary(run: &serde_json::Value) -> Result<String, String> {
     let tmpl = env.get_template("summary").map_err(|e| e.to_string())?;
     let text = tmpl
         .render(context! { run => Value::from(Serde(run)) })
-        .map_err(|e| format!("{e:#}"))?;
+        .map_err(error)?;
     let mut lines = text.lines();
     let mut out = format!("{}\n", lines.next().unwrap_or_default());
     let rows: Vec<(&str, &str)> = lines.filter_map(|l| l.split_once('\t')).collect();
@@ -163,13 +176,17 @@ pub fn benchmarks(r: &Results) -> Result<String, String> {
     let (queries, requests) = d1_totals(r);
     tmpl.render(context! {
         r => Value::from(Serde(r)),
-        targets => Value::from(Serde(evaluate(r))),
+        checks => Value::from(Serde(evaluate(r))),
+        g => Value::from(Serde(GOALS)),
+        send4 => Value::from(Serde(find(&r.send, 4).ok())),
+        sse50 => Value::from(Serde(find(&r.fanout_sse, 50).ok())),
+        ws50 => Value::from(Serde(find(&r.fanout_ws, 50).ok())),
         findings => findings(r),
         noise => load_range(r),
         queries, requests,
         ..mentions_context(&r.mentions)
     })
-    .map_err(|e| format!("{e:#}"))
+    .map_err(error)
 }
 
 #[cfg(test)]
