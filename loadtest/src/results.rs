@@ -78,7 +78,6 @@ record! {
         pub accepted_per_s: f64,
         pub statuses: Statuses,
         pub latency_ms: Summary,
-        pub latency_all_responses_ms: Summary,
         pub d1_ms: Summary,
         pub d1_share_of_latency: Option<f64>,
         pub d1_queries_per_message: Option<f64>,
@@ -104,7 +103,6 @@ record! {
         pub ends: BTreeMap<String, u64>,
         pub completed_streams: usize,
         pub queries_in_completed_streams: u64,
-        pub mean_completed_stream_s: Option<f64>,
         /// The `retry:` hint streams gave before a planned end (median).
         pub retry_after_bye_ms: Option<f64>,
         pub sample_errors: Vec<String>,
@@ -238,16 +236,10 @@ record! {
         pub wake_after_send_response_ms: Summary,
         pub send_latency_ms: Summary,
         pub wait_queries_per_call: Option<f64>,
-        pub wait_queries_max: Option<f64>,
         pub wait_rows_read_per_call: Option<f64>,
         pub per_round: Vec<WakeRound>,
     }
 
-    /// The free plan's daily allowances the agent count is made from.
-    pub struct FreePlan {
-        pub requests_per_day: f64,
-        pub rows_read_per_day: f64,
-    }
 
     pub struct WaitingResult {
         pub elapsed_s: f64,
@@ -259,13 +251,11 @@ record! {
         pub mean_call_s: Option<f64>,
         pub queries_per_call: Option<f64>,
         pub rows_read_per_call: Option<f64>,
-        pub rows_written_per_call: Option<f64>,
         pub requests_per_hour: Option<f64>,
         pub d1_queries_per_s: Option<f64>,
         pub rows_read_per_hour: Option<f64>,
         pub rows_written_per_hour: Option<f64>,
         pub free_plan_agents: Option<f64>,
-        pub free_plan: FreePlan,
     }
 
     /// What only scripts/bench.sh knows, written beside the results as meta.json.

@@ -25,7 +25,7 @@ use crate::client::{Client, Result};
 use crate::listener::{lock, ListenerSpec, SharedLog, StreamEnd, StreamRecord};
 use crate::output::Run;
 use crate::results::Streams;
-use crate::stats::{mean, median, tally};
+use crate::stats::{median, tally};
 
 /// What every scenario gets.
 #[derive(Clone)]
@@ -169,10 +169,6 @@ pub fn stream_stats(logs: &[SharedLog]) -> Streams {
             }
         }
     }
-    let durations: Vec<f64> = completed
-        .iter()
-        .filter_map(|s| Some((s.ended_us? - s.connected_us?) as f64 / 1e6))
-        .collect();
     let retries: Vec<f64> = all
         .iter()
         .filter(|s| matches!(s.end, StreamEnd::Bye(_)))
@@ -193,7 +189,6 @@ pub fn stream_stats(logs: &[SharedLog]) -> Streams {
             .filter_map(|s| s.bye_queries)
             .map(u64::from)
             .sum(),
-        mean_completed_stream_s: mean(&durations),
         retry_after_bye_ms: median(&retries),
         sample_errors,
     }

@@ -14,7 +14,7 @@ use super::{within, Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::members::{mention_room, WaitCall, WAITER};
 use crate::output::{progress, Run};
-use crate::results::{FreePlan, WaitingResult};
+use crate::results::WaitingResult;
 
 /// Workers free plan: requests per day.
 pub const FREE_REQUESTS_PER_DAY: f64 = 100_000.0;
@@ -177,16 +177,11 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
         mean_call_s: crate::stats::mean(&call_s),
         queries_per_call: mean(queries),
         rows_read_per_call: mean(rows),
-        rows_written_per_call: mean(written),
         requests_per_hour,
         d1_queries_per_s: queries_per_s,
         rows_read_per_hour: rows_per_hour,
         rows_written_per_hour: per_hour(written),
         free_plan_agents: agents,
-        free_plan: FreePlan {
-            requests_per_day: FREE_REQUESTS_PER_DAY,
-            rows_read_per_day: FREE_ROWS_READ_PER_DAY,
-        },
     };
     let ok = error_count == 0 && ok_calls > 0 && timed == calls;
     let mut notes = errors.clone();

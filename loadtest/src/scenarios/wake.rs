@@ -187,7 +187,6 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
         wake_after_send_response_ms: Summary::of(&after_response),
         send_latency_ms: Summary::of(&send_lat),
         wait_queries_per_call: mean(&queries),
-        wait_queries_max: queries.iter().copied().reduce(f64::max),
         wait_rows_read_per_call: mean(&rows_read),
         per_round: rounds,
     };
