@@ -2,80 +2,38 @@
 //! computed from them, and the run-wide figures of the Setup and Memory
 //! sections. Why they come out so is docs/FINDINGS.md's business.
 
-use super::render::{int, ms};
-use super::targets::{across_share, find};
+use super::targets::find;
 use super::{Found, Results};
 use crate::results::{Cost, Envelope, FanoutResult, LoadAvg, WaitingRun};
 
-/// What the numbers say beyond met or missed, each only when its evidence is
-/// in the results. Plain statements of measured values: why they come out
-/// so is docs/FINDINGS.md's business.
-pub fn findings(r: &Results) -> Vec<String> {
+/// Which of the findings (templates/benchmarks.md.j2 words them) the
+/// results hold evidence for: "seam" (SSE deliveries across a reconnect),
+/// "first_message" (a quiet room's first message), "send_time" (where a
+/// send's time goes).
+pub fn findings(r: &Results) -> Vec<&'static str> {
     let mut out = Vec::new();
     if let Ok(v) = find(&r.fanout_sse, 50) {
         // The share of seam-crossing messages is steadier over the long run.
         let seam = r.fanout_sse_long.value().unwrap_or(v);
-        let s = &seam.result;
-        if s.delivery.delivery_across_reconnect_ms.count > 0 {
-            let retry = s
-                .delivery
-                .streams
-                .retry_after_bye_ms
-                .map_or(String::new(), |rt| {
-                    format!(" Streams that ended on their poll budget asked for `retry: {rt:.0}`.")
-                });
-            let diag = r.fanout_sse_immediate.value().map_or(String::new(), |d| {
-                format!(
-                    " In the diagnostic run whose listeners reconnect at once, messages sent \
-                     across a reconnect arrived with p99 {} ms ({} of them).",
-                    ms(Some(d.result.delivery.delivery_across_reconnect_ms.p99)),
-                    d.result.delivery.delivery_across_reconnect_ms.count,
-                )
-            });
-            out.push(format!(
-                "**The SSE seam.** Over {} s, {:.1}% of SSE deliveries at 50 listeners were of \
-                 messages sent while a listener was between streams (p99 is set by them once that \
-                 share passes 1%); they took a median {} ms (max {} ms) against {} ms for the \
-                 rest.{retry}{diag}",
-                int(Some(seam.params.seconds)),
-                across_share(seam) * 100.0,
-                ms(Some(s.delivery.delivery_across_reconnect_ms.p50)),
-                ms(Some(s.delivery.delivery_across_reconnect_ms.max)),
-                ms(Some(s.delivery.delivery_connected_ms.p50)),
-            ));
+        if seam.result.delivery.delivery_across_reconnect_ms.count > 0 {
+            out.push("seam");
         }
-        let w = &v.result.warmup_delivery_ms;
-        if w.count > 0 {
-            out.push(format!(
-                "**A room's first message.** The warm-up message (the first into the room, sent \
-                 right after the 50 listeners connected) reached the last of them after {} ms \
-                 (p50 {} ms), against a p50 of {} ms for the timed messages that followed.",
-                ms(Some(w.max)),
-                ms(Some(w.p50)),
-                ms(Some(v.result.delivery.delivery_ms.p50)),
-            ));
+        if v.result.warmup_delivery_ms.count > 0 {
+            out.push("first_message");
         }
     }
     if let Ok(v) = find(&r.send, 4) {
         let v = &v.result;
         if v.latency_ms.count > 0 && v.health_baseline_ms.count > 0 && v.d1_ms.count > 0 {
-            let (post, health, d1) = (v.latency_ms.p50, v.health_baseline_ms.p50, v.d1_ms.p50);
-            out.push(format!(
-                "**Where a send's time goes (4 senders, medians).** POST {} ms = runner and \
-                 runtime path {} ms (GET /api/health from 4 clients) + D1 {} ms (Server-Timing) \
-                 + the rest {} ms.",
-                ms(Some(post)),
-                ms(Some(health)),
-                ms(Some(d1)),
-                ms(Some((post - health - d1).max(0.0))),
-            ));
+            out.push("send_time");
         }
     }
     out
 }
 
-/// When both an empty room and one with read history were measured: how
-/// many more rows a call read per message in the room, and per query.
+/// When both an empty room and one with read history were measured and
+/// rows read grow with the room: the room's messages, and how many more rows
+/// a call read per message in it, and per query.
 pub fn history_growth(waiting: &[Found<WaitingRun>]) -> Option<(f64, f64, f64)> {
     let runs: Vec<&WaitingRun> = waiting.iter().filter_map(Found::value).collect();
     let empty = runs.iter().find(|v| v.params.history == 0)?;
@@ -84,19 +42,8 @@ pub fn history_growth(waiting: &[Found<WaitingRun>]) -> Option<(f64, f64, f64)> 
     let extra = full.result.rows_read_per_call? - empty.result.rows_read_per_call?;
     let per_message = extra / history;
     let per_query = per_message / full.result.queries_per_call?.max(1.0);
-    Some((history, per_message, per_query))
-}
-
-/// The sentence on rows read growing with the waiting agent's room, when they do.
-pub fn growth_sentence(waiting: &[Found<WaitingRun>]) -> Option<String> {
-    let (history, per_message, per_query) = history_growth(waiting)?;
-    (per_message >= 0.5).then(|| {
-        format!(
-            "Rows read grow with the room: with {history:.0} messages in it, all read, each call \
-             read {per_message:.1} more rows per message than in the empty room, {per_query:.2} \
-             per query."
-        )
-    })
+    // Half a row per message or less is noise, not growth.
+    (per_message >= 0.5).then_some((history, per_message, per_query))
 }
 
 /// One measured run, whatever its scenario: its load average, its cost, and
@@ -187,34 +134,41 @@ pub fn d1_totals(r: &Results) -> (u64, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::render;
     use crate::report::targets::tests::{missing, ran, results};
     use serde_json::json;
 
     #[test]
     fn findings_are_computed_from_the_numbers() {
         let mut r = results();
-        let f = findings(&r);
-        assert_eq!(f.len(), 1, "{f:?}");
-        assert!(
-            f[0].contains("POST 4.0 ms = runner and runtime path 1.0 ms"),
-            "{f:?}"
-        );
-        assert!(
-            f[0].contains("+ D1 2.0 ms (Server-Timing) + the rest 1.0 ms"),
-            "{f:?}"
-        );
+        assert_eq!(findings(&r), ["send_time"]);
+        let md = render::benchmarks(&r).unwrap();
+        let send =
+            "1. **Where a send's time goes (4 senders, medians).** POST 4.0 ms = runner and \
+                    runtime path 1.0 ms (GET /api/health from 4 clients) + D1 2.0 ms \
+                    (Server-Timing) + the rest 1.0 ms.\n";
+        assert!(md.contains(send), "{md}");
         r.fanout_sse[0].1 = ran(json!({"params": {"seconds": 20}, "result": {
             "delivery_ms": {"p99": 520.0, "count": 100},
             "delivery_connected_ms": {"p50": 250.0},
             "delivery_across_reconnect_ms": {"count": 5, "p50": 300.0, "max": 500.0},
             "warmup_delivery_ms": {"count": 50, "p50": 150.0, "max": 450.0},
             "streams": {"retry_after_bye_ms": 100.0}}}));
-        let f = findings(&r);
-        let seam = f.iter().find(|x| x.contains("seam")).expect("seam finding");
-        assert!(seam.contains("Over 20 s, 5.0%"), "{seam}");
-        assert!(seam.contains("`retry: 100`"), "{seam}");
-        let first = f.iter().find(|x| x.contains("first message")).unwrap();
-        assert!(first.contains("after 450 ms (p50 150 ms)"), "{first}");
+        assert_eq!(findings(&r), ["seam", "first_message", "send_time"]);
+        let md = render::benchmarks(&r).unwrap();
+        assert!(
+            md.contains("1. **The SSE seam.** Over 20 s, 5.0% of SSE"),
+            "{md}"
+        );
+        assert!(
+            md.contains("(max 500 ms) against 250 ms for the rest. Streams"),
+            "{md}"
+        );
+        assert!(
+            md.contains("asked for `retry: 100`.\n2. **A room's first"),
+            "{md}"
+        );
+        assert!(md.contains("after 450 ms (p50 150 ms)"), "{md}");
     }
 
     #[test]
@@ -228,9 +182,8 @@ mod tests {
         assert_eq!(h, 1000.0);
         assert!((per_message - 27.0).abs() < 1e-9);
         assert!((per_query - 27.0 / 28.0).abs() < 1e-9);
-        assert!(growth_sentence(&[run(0, 245.0), run(1000, 27_245.0)]).is_some());
-        // Flat cost: no such sentence.
-        assert_eq!(growth_sentence(&[run(0, 245.0), run(1000, 250.0)]), None);
+        // Flat cost, or one side missing: no growth.
+        assert_eq!(history_growth(&[run(0, 245.0), run(1000, 250.0)]), None);
         assert_eq!(history_growth(&[run(0, 245.0), missing("x")]), None);
     }
 }

@@ -6,7 +6,7 @@ use minijinja::syntax::SyntaxConfig;
 use minijinja::value::Serde;
 use minijinja::{context, Environment, Value};
 
-use super::findings::{d1_totals, findings, growth_sentence, load_range};
+use super::findings::{d1_totals, findings, history_growth, load_range};
 use super::targets::{evaluate, find, GOALS};
 use super::{Mentions, Results};
 use crate::stats::Summary;
@@ -140,7 +140,7 @@ fn environment() -> Result<Environment<'static>, String> {
 fn mentions_context(m: &Mentions) -> Value {
     context! {
         mentions => Value::from(Serde(m)),
-        growth => growth_sentence(&m.waiting),
+        growth => history_growth(&m.waiting),
     }
 }
 
