@@ -7,6 +7,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use serde_json::Value;
+use tokio::time::Instant;
 
 use crate::client::CostTotals;
 use crate::results::{Envelope, LoadAvg};
@@ -51,6 +52,16 @@ pub fn progress(len: u64, prefix: &str) -> ProgressBar {
     bar.set_prefix(prefix.to_owned());
     bar.enable_steady_tick(Duration::from_millis(250));
     bar
+}
+
+/// Moves `bar` along the seconds from `start` until `end`, `message()`
+/// beside it.
+pub async fn tick(bar: &ProgressBar, start: Instant, end: Instant, message: impl Fn() -> String) {
+    while Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(250).min(end - Instant::now())).await;
+        bar.set_position(start.elapsed().as_secs());
+        bar.set_message(message());
+    }
 }
 
 /// Envelope common to every scenario's JSON.

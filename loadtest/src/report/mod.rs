@@ -3,9 +3,10 @@
 //!
 //! - loading (this module): each result file into its type from
 //!   crate::results, or why it is missing;
-//! - checks ([`targets`]): each target's verdict and why, and ([`findings`])
-//!   the sentences computed from the numbers;
-//! - rendering ([`render`]): the templates in loadtest/templates.
+//! - checks ([`targets`]): each target's verdict, and ([`findings`]) which
+//!   findings the results hold evidence for and the run-wide figures;
+//! - rendering ([`render`]): the templates in loadtest/templates, which write
+//!   the goals, measures, reasons and findings from the same numbers.
 //!
 //! What the numbers mean for the Worker is not here: a person keeps that
 //! true in docs/FINDINGS.md, which the report links to.

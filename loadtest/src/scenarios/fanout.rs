@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use super::{fail_if, stream_stats, within, Ctx, Listeners, Report};
+use super::{fail_if, history_ids, stream_stats, within, Ctx, Listeners, Report};
 use crate::client::{client_ip, Client, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::delivery::check;
@@ -273,13 +273,7 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     };
     let sent = send_at_rate(&client, &key, &room, &plan, |n| bar.set_position(n)).await;
     bar.set_message("draining");
-    let history: Vec<String> = ctx
-        .client
-        .full_history(&key, &room, 1_000_000)
-        .await?
-        .into_iter()
-        .map(|m| m.id)
-        .collect();
+    let history = history_ids(&ctx.client, &key, &room).await?;
     let wait = (
         Duration::from_secs_f64(args.drain_seconds),
         Duration::from_millis(300),

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use super::{stream_stats, within, Ctx, Listeners, Report};
 use crate::client::{client_ip, Result};
 use crate::listener::{self, lock, ListenerSpec, Reconnect, StreamEnd, Transport};
-use crate::output::{progress, Run};
+use crate::output::{progress, tick, Run};
 use crate::results::IdleResult;
 use crate::stats::mean;
 
@@ -70,10 +70,7 @@ pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
     let mut listeners = Listeners::spawn(specs, deadline);
     let start = Instant::now();
     let bar = progress(args.seconds.ceil() as u64, "idle");
-    while Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        bar.set_position(start.elapsed().as_secs());
-    }
+    tick(&bar, start, deadline, String::new).await;
     listeners.stop().await;
     let logs = &listeners.logs;
     bar.finish_and_clear();

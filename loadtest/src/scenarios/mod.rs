@@ -88,6 +88,21 @@ impl Run {
     }
 }
 
+/// The ids of a room's whole history, oldest first: what every listener
+/// must have seen. Retried a few times, as the server may still be settling
+/// (after the soak's restart).
+pub async fn history_ids(client: &Client, key: &str, room: &str) -> Result<Vec<String>> {
+    let mut tries = 0;
+    loop {
+        match client.full_history(key, room, 1_000_000).await {
+            Ok(page) => return Ok(page.into_iter().map(|m| m.id).collect()),
+            Err(e) if tries == 4 => return Err(e),
+            Err(_) => tries += 1,
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+}
+
 /// A set of running listeners and the switch that stops them.
 pub struct Listeners {
     pub logs: Vec<SharedLog>,

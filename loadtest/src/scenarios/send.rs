@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use super::{Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
-use crate::output::{progress, Run};
+use crate::output::{progress, tick, Run};
 use crate::results::SendResult;
 use crate::stats::{mean, tally, Summary};
 
@@ -162,15 +162,9 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
         }));
     }
     let ticker = {
-        let bar = bar.clone();
-        let accepted = accepted.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                bar.set_position(start.elapsed().as_secs());
-                bar.set_message(format!("{} accepted", accepted.load(Ordering::Relaxed)));
-            }
-        })
+        let (bar, accepted) = (bar.clone(), accepted.clone());
+        let message = move || format!("{} accepted", accepted.load(Ordering::Relaxed));
+        tokio::spawn(async move { tick(&bar, start, deadline, message).await })
     };
     let mut samples = Vec::new();
     for t in tasks {

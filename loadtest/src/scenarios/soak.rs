@@ -9,11 +9,11 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::fanout::judge;
-use super::{within, Ctx, Listeners, Report};
+use super::{history_ids, within, Ctx, Listeners, Report};
 use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::listener::{self, Backoff, ListenerSpec, Reconnect, Transport};
-use crate::output::{progress, Run};
+use crate::output::{progress, tick, Run};
 use crate::results::{Restart, SoakResult, SoakSender};
 use crate::stats::Summary;
 
@@ -209,32 +209,21 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
         _ => None,
     };
     let bar = progress(seconds.ceil() as u64, "soak");
-    while Instant::now() < end {
-        tokio::time::sleep(Duration::from_millis(500).min(end - Instant::now())).await;
-        bar.set_position(start.elapsed().as_secs());
-        let arrivals: usize = listeners
+    let arrivals = || {
+        listeners
             .logs
             .iter()
             .map(|l| listener::lock(l).arrivals.len())
-            .sum();
-        bar.set_message(format!("{arrivals} deliveries"));
-    }
+            .sum::<usize>()
+    };
+    tick(&bar, start, end, || format!("{} deliveries", arrivals())).await;
     bar.set_message("draining");
     let sent = sender_task.await?;
     let hook = match hook_task {
         Some(t) => Some(t.await?),
         None => None,
     };
-    // The history, retried a few times in case the server is still settling.
-    let mut history = Err("not read".into());
-    for _ in 0..5 {
-        history = ctx.client.full_history(&key, &room, 1_000_000).await;
-        if history.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_secs(3)).await;
-    }
-    let history: Vec<String> = history?.into_iter().map(|m| m.id).collect();
+    let history = history_ids(&ctx.client, &key, &room).await?;
     let wait = (
         Duration::from_secs_f64(args.drain_seconds),
         Duration::from_millis(500),
