@@ -91,6 +91,12 @@ impl Command {
     }
 }
 
+/// Exit status 2, "could not run", with why on stderr.
+fn could_not_run(why: impl std::fmt::Display) -> ExitCode {
+    eprintln!("meet-ai-loadtest: {why}");
+    ExitCode::from(2)
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Report(args) = &cli.command {
@@ -104,17 +110,13 @@ pub fn main() -> ExitCode {
     }
     let client = match Client::new(&cli.url) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("meet-ai-loadtest: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return could_not_run(e),
     };
     if !is_loopback(&client.base) && !cli.allow_remote {
-        eprintln!(
-            "meet-ai-loadtest: {} is not on this machine; pass --allow-remote to load a deployment you own",
+        return could_not_run(format!(
+            "{} is not on this machine; pass --allow-remote to load a deployment you own",
             client.base
-        );
-        return ExitCode::from(2);
+        ));
     }
     let ctx = Ctx {
         url: client.base.as_str().trim_end_matches('/').to_owned(),
@@ -127,10 +129,7 @@ pub fn main() -> ExitCode {
         .build()
     {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("meet-ai-loadtest: start the runtime: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return could_not_run(format!("start the runtime: {e}")),
     };
     let bound = cli.command.time_bound();
     let outcome =
@@ -138,24 +137,14 @@ pub fn main() -> ExitCode {
     // Listener tasks still reading streams must not hold the process open.
     runtime.shutdown_timeout(Duration::from_secs(2));
     match outcome {
-        Err(_) => {
-            eprintln!(
-                "meet-ai-loadtest: the scenario passed its time bound ({:.0} s) and was stopped",
-                bound.as_secs_f64()
-            );
-            ExitCode::from(2)
-        }
-        Ok(Err(e)) => {
-            eprintln!("meet-ai-loadtest: {e}");
-            ExitCode::from(2)
-        }
+        Err(_) => could_not_run(format!(
+            "the scenario passed its time bound ({:.0} s) and was stopped",
+            bound.as_secs_f64()
+        )),
+        Ok(Err(e)) => could_not_run(e),
         Ok(Ok(report)) => {
             emit(&report.json);
-            if report.ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
+            ExitCode::from(u8::from(!report.ok))
         }
     }
 }

@@ -1,6 +1,7 @@
-//! The findings: what the numbers say beyond met or missed, as sentences
-//! computed from them, and the run-wide figures of the Setup and Memory
-//! sections. Why they come out so is docs/FINDINGS.md's business.
+//! The findings: which of them (what the numbers say beyond met or missed)
+//! the results hold evidence for, and the run-wide figures of the Setup and
+//! Memory sections. The templates word them; why they come out so is
+//! docs/FINDINGS.md's business.
 
 use super::targets::find;
 use super::{Found, Results};
