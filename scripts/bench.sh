@@ -240,7 +240,7 @@ RSS_BEFORE=$(rss_kb "$(cat "$OUT/free.pgid")")
 # the message limit at 0, measure with a limit no run can reach instead, and say so.
 if ! "$LT" --url "$URL" --runner "$RUNNER_NAME" send --senders 1 --seconds 1 > "$OUT/preflight.json" 2>&1; then
   statuses=$(grep -o '"statuses":{[^}]*}' "$OUT/preflight.json" | head -c 200 || true)
-  note "With RATE_MESSAGES_PER_MINUTE=0 (limit off) no send got through (${statuses:-no result}; see Findings); the runs below use RATE_MESSAGES_PER_MINUTE=1000000000 instead, which keeps the limit's COUNT subquery in every send."
+  note "With RATE_MESSAGES_PER_MINUTE=0 (limit off) no send got through (${statuses:-no result}; see docs/FINDINGS.md, Settled); the runs below use RATE_MESSAGES_PER_MINUTE=1000000000 instead, which keeps the limit's COUNT subquery in every send."
   stop_runner free
   SERVER_VARS=(RATE_KEYS_PER_HOUR:0 RATE_ROOMS_PER_DAY:0 RATE_MESSAGES_PER_MINUTE:1000000000 RATE_MESSAGES_PER_DAY:0)
   define_runner free "$STATE" "$SNAP/build/index.js"

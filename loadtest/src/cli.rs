@@ -23,7 +23,7 @@ use crate::scenarios::{self, Ctx, Report};
     version,
     about = "Load generator and benchmarks for a meet-ai deployment",
     long_about = "Load generator and benchmarks for a meet-ai deployment. Each scenario prints one \
-                  JSON object on stdout; on a terminal also a table and a progress bar on stderr. \
+                  JSON object on stdout; on a terminal also a summary and a progress bar on stderr. \
                   Exit status: 0 ok, 1 the scenario's checks failed, 2 it could not run."
 )]
 pub struct Cli {
@@ -91,6 +91,12 @@ impl Command {
     }
 }
 
+/// Exit status 2, "could not run", with why on stderr.
+fn could_not_run(why: impl std::fmt::Display) -> ExitCode {
+    eprintln!("meet-ai-loadtest: {why}");
+    ExitCode::from(2)
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Report(args) = &cli.command {
@@ -104,17 +110,13 @@ pub fn main() -> ExitCode {
     }
     let client = match Client::new(&cli.url) {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("meet-ai-loadtest: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return could_not_run(e),
     };
     if !is_loopback(&client.base) && !cli.allow_remote {
-        eprintln!(
-            "meet-ai-loadtest: {} is not on this machine; pass --allow-remote to load a deployment you own",
+        return could_not_run(format!(
+            "{} is not on this machine; pass --allow-remote to load a deployment you own",
             client.base
-        );
-        return ExitCode::from(2);
+        ));
     }
     let ctx = Ctx {
         url: client.base.as_str().trim_end_matches('/').to_owned(),
@@ -127,10 +129,7 @@ pub fn main() -> ExitCode {
         .build()
     {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("meet-ai-loadtest: start the runtime: {e}");
-            return ExitCode::from(2);
-        }
+        Err(e) => return could_not_run(format!("start the runtime: {e}")),
     };
     let bound = cli.command.time_bound();
     let outcome =
@@ -138,24 +137,14 @@ pub fn main() -> ExitCode {
     // Listener tasks still reading streams must not hold the process open.
     runtime.shutdown_timeout(Duration::from_secs(2));
     match outcome {
-        Err(_) => {
-            eprintln!(
-                "meet-ai-loadtest: the scenario passed its time bound ({:.0} s) and was stopped",
-                bound.as_secs_f64()
-            );
-            ExitCode::from(2)
-        }
-        Ok(Err(e)) => {
-            eprintln!("meet-ai-loadtest: {e}");
-            ExitCode::from(2)
-        }
+        Err(_) => could_not_run(format!(
+            "the scenario passed its time bound ({:.0} s) and was stopped",
+            bound.as_secs_f64()
+        )),
+        Ok(Err(e)) => could_not_run(e),
         Ok(Ok(report)) => {
-            emit(&report.json, &report.table);
-            if report.ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
+            emit(&report.json);
+            ExitCode::from(u8::from(!report.ok))
         }
     }
 }
@@ -185,46 +174,30 @@ mod tests {
 
     #[test]
     fn parses_the_standard_invocations() {
-        let c = Cli::try_parse_from([
-            "x",
-            "--url",
-            "http://127.0.0.1:9000",
-            "fanout",
-            "--transport",
-            "ws",
-            "--listeners",
-            "50",
-            "--rate",
-            "10",
-            "--seconds",
-            "20",
-        ])
-        .unwrap();
-        match c.command {
+        let parse = |args: &str| Cli::try_parse_from(["x"].into_iter().chain(args.split(' ')));
+        let c = parse("--url http://127.0.0.1:9000 fanout --transport ws --listeners 50 --rate 10");
+        match c.unwrap().command {
             Command::Fanout(a) => {
                 assert_eq!(a.listeners, 50);
                 assert_eq!(a.transport, crate::listener::Transport::Ws);
             }
             other => panic!("{other:?}"),
         }
-        let c = Cli::try_parse_from(["x", "history", "--sizes", "100,10000"]).unwrap();
-        match c.command {
+        match parse("history --sizes 100,10000").unwrap().command {
             Command::History(a) => assert_eq!(a.sizes, vec![100, 10_000]),
             other => panic!("{other:?}"),
         }
-        // The hook needs its time and the other way round.
-        assert!(Cli::try_parse_from(["x", "soak", "--restart-hook", "true"]).is_err());
-        assert!(Cli::try_parse_from(["x", "soak", "--restart-after", "5"]).is_err());
-        assert!(Cli::try_parse_from([
-            "x",
-            "soak",
-            "--minutes",
-            "1",
-            "--restart-hook",
-            "true",
-            "--restart-after",
-            "5"
-        ])
-        .is_ok());
+        // Counts out of range are refused before anything runs, and the
+        // soak's hook needs its time and the other way round.
+        for bad in [
+            "send --senders 0",
+            "wake --timeout 51",
+            "soak --restart-hook true",
+            "soak --restart-after 5",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        assert!(parse("waiting --timeout 50").is_ok());
+        assert!(parse("soak --minutes 1 --restart-hook true --restart-after 5").is_ok());
     }
 }

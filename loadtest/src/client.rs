@@ -11,7 +11,7 @@ use meet_ai::client::HistoryQuery;
 use meet_ai::config::Config;
 use protocol::wire::{Health, KeyCreated, Message, Room, SendBody, SenderType};
 use reqwest::Url;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use meet_ai::client::{error_chain, Timed};
 /// The D1 part of a `Server-Timing` header (`protocol::timing`).
@@ -36,8 +36,9 @@ pub struct Cost {
     rows_written: AtomicU64,
 }
 
-/// A snapshot of [`Cost`].
-#[derive(Debug, Clone, Copy, Serialize, Default, PartialEq)]
+/// A snapshot of [`Cost`]; read back by the report (crate::results).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, Default, PartialEq)]
+#[serde(default)]
 pub struct CostTotals {
     /// HTTP requests that got a response.
     pub requests: u64,

@@ -2,9 +2,11 @@
 //! its public API only. See `meet-ai-loadtest --help` and docs/BENCHMARKS.md.
 //!
 //! - `send`, `fanout`, `soak`, `history`, `idle`, `wake`, `waiting`: the
-//!   scenarios; each prints one JSON object on stdout (and a table and
+//!   scenarios (scenarios/, each a step and its loop); each prints one JSON
+//!   object on stdout, its typed result from [`results`] (and a summary and
 //!   progress bar on stderr when it is a terminal).
-//! - `report`: turns a directory of results into docs/BENCHMARKS.md.
+//! - `report`: reads a directory of those results back as the same types,
+//!   checks the targets and renders docs/BENCHMARKS.md from templates.
 //!
 //! The pure parts (percentiles, the content stamp, delivery checks against a
 //! history, header parsing, target verdicts) are unit-tested without a server.
@@ -17,8 +19,7 @@ pub mod listener;
 pub mod members;
 pub mod output;
 pub mod report;
-pub mod report_values;
-pub mod report_wake;
+pub mod results;
 pub mod scenarios;
 pub mod stats;
 pub mod ws;

@@ -23,25 +23,27 @@ use meet_ai::backoff::Attempts;
 use meet_ai::transport::{Connection, Ended, Incoming, Sse, Transport as _};
 use meet_ai::ws::WsConnection;
 use protocol::wire::Message;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::client::{Client, ServerTiming};
 use crate::content::{self, now_us, Stamp};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
+    #[default]
     Sse,
     Ws,
 }
 
 /// What a listener does when the server ends a stream cleanly.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Reconnect {
     /// Wait the server's `retry:` hint first, as `EventSource` does.
+    #[default]
     Eventsource,
     /// Reconnect at once.
     Immediate,

@@ -1,17 +1,17 @@
 //! The member and mention calls the `wake` and `waiting` scenarios make
 //! (requests built by the `meet_ai` library): adding a member, sending with
 //! its token, and `GET …/wait`, which holds the request open up to its
-//! timeout and may answer 204 with no body (so it cannot go through
-//! [`Client::timed`], whose client has a 30 s total bound).
+//! timeout (so it goes out on the streams' client, which has no 30 s total
+//! bound) and may answer 204 with no body.
 
 use std::time::Duration;
 
-use meet_ai::client::{server_timing, WaitQuery};
+use meet_ai::client::WaitQuery;
 use protocol::role::Role;
 use protocol::wire::{MemberCreated, Message, SendBody, Waited};
 use tokio::time::Instant;
 
-use crate::client::{error_chain, expect, Client, Result, ServerTiming, Timed};
+use crate::client::{expect, Client, Result, ServerTiming, Timed};
 
 /// One `GET …/wait` call's outcome. Transport failures have `status == 0`.
 #[derive(Debug)]
@@ -74,51 +74,19 @@ impl Client {
             any: false,
             ack,
         };
-        let sent = match self.streams(token).wait_request(room, &query) {
-            Ok(req) => req
-                .timeout(Duration::from_secs(u64::from(timeout_s) + 30))
-                .send()
-                .await
-                .map_err(|e| error_chain(&e)),
-            Err(e) => Err(e.to_string()),
-        };
-        let resp = match sent {
-            Ok(r) => r,
-            Err(error) => {
-                return WaitCall {
-                    status: 0,
-                    started,
-                    ended: Instant::now(),
-                    timing: None,
-                    body: None,
-                    error: Some(error),
-                }
-            }
-        };
-        let status = resp.status().as_u16();
-        let timing = server_timing(resp.headers());
-        let bytes = resp.bytes().await;
-        let ended = Instant::now();
-        self.cost.record(timing);
-        let (body, error) = match (status, bytes) {
-            (200, Ok(b)) => match serde_json::from_slice::<Waited>(&b) {
-                Ok(w) => (Some(w), None),
-                Err(e) => (None, Some(format!("unexpected body ({e})"))),
-            },
-            (204, Ok(_)) => (None, None),
-            (_, Ok(b)) => (
-                None,
-                Some(String::from_utf8_lossy(&b).chars().take(300).collect()),
-            ),
-            (_, Err(e)) => (None, Some(error_chain(&e))),
-        };
+        let req = self
+            .streams(token)
+            .wait_request(room, &query)
+            .map(|req| req.timeout(Duration::from_secs(u64::from(timeout_s) + 30)));
+        let t: Timed<Waited> = self.timed_built(req).await;
         WaitCall {
-            status,
+            status: t.status,
             started,
-            ended,
-            timing,
-            body,
-            error,
+            ended: Instant::now(),
+            timing: t.timing,
+            body: t.body,
+            // A 204 has no body to read, and that is no error.
+            error: if t.status == 204 { None } else { t.error },
         }
     }
 }

@@ -1,13 +1,16 @@
 //! What a run prints: one JSON object on stdout (always), and on a terminal a
-//! readable table and a progress bar on stderr.
+//! summary (loadtest/templates/summary.txt.j2) and a progress bar on stderr.
 
 use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::time::Instant;
 
 use crate::client::CostTotals;
+use crate::results::{Envelope, LoadAvg};
 
 /// The 1, 5 and 15 minute load averages (Linux), or `None` elsewhere.
 pub fn loadavg() -> Option<[f64; 3]> {
@@ -51,33 +54,13 @@ pub fn progress(len: u64, prefix: &str) -> ProgressBar {
     bar
 }
 
-/// A plain text table for people.
-#[derive(Debug, Default)]
-pub struct Table {
-    pub title: String,
-    pub rows: Vec<(String, String)>,
-}
-
-impl Table {
-    pub fn new(title: impl Into<String>) -> Table {
-        Table {
-            title: title.into(),
-            rows: Vec::new(),
-        }
-    }
-
-    pub fn row(&mut self, name: impl Into<String>, value: impl Into<String>) -> &mut Table {
-        self.rows.push((name.into(), value.into()));
-        self
-    }
-
-    pub fn render(&self) -> String {
-        let width = self.rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
-        let mut out = format!("{}\n", self.title);
-        for (n, v) in &self.rows {
-            out.push_str(&format!("  {n:<width$}  {v}\n"));
-        }
-        out
+/// Moves `bar` along the seconds from `start` until `end`, `message()`
+/// beside it.
+pub async fn tick(bar: &ProgressBar, start: Instant, end: Instant, message: impl Fn() -> String) {
+    while Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(250).min(end - Instant::now())).await;
+        bar.set_position(start.elapsed().as_secs());
+        bar.set_message(message());
     }
 }
 
@@ -101,53 +84,46 @@ impl Run {
         }
     }
 
-    /// The one JSON object a scenario prints.
-    pub fn finish(
+    /// The one JSON object a scenario prints: its typed params and result
+    /// (crate::results) in the common envelope.
+    pub fn finish<P: Serialize, R: Serialize>(
         &self,
         ok: bool,
-        params: Value,
-        result: Value,
+        params: P,
+        result: R,
         cost: CostTotals,
         notes: &[String],
     ) -> Value {
-        json!({
-            "scenario": self.scenario,
-            "ok": ok,
-            "url": self.url,
-            "runner": self.runner,
-            "started_unix": self.started_unix.floor(),
-            "duration_s": ((unix_now() - self.started_unix) * 10.0).round() / 10.0,
-            "load_avg": { "start": self.load_start, "end": loadavg() },
-            "params": params,
-            "result": result,
-            "cost": cost,
-            "notes": notes,
-        })
+        let envelope = Envelope {
+            scenario: self.scenario.to_owned(),
+            ok,
+            url: self.url.clone(),
+            runner: self.runner.clone(),
+            started_unix: self.started_unix.floor(),
+            duration_s: ((unix_now() - self.started_unix) * 10.0).round() / 10.0,
+            load_avg: LoadAvg {
+                start: self.load_start,
+                end: loadavg(),
+            },
+            params,
+            result,
+            cost,
+            notes: notes.to_vec(),
+        };
+        serde_json::to_value(envelope).unwrap_or_default()
     }
 }
 
-/// Prints the JSON on stdout and, on a terminal, the table on stderr.
-pub fn emit(json: &Value, table: &Table) {
+/// Prints the JSON on stdout and, on a terminal, its summary on stderr
+/// (loadtest/templates/summary.txt.j2).
+pub fn emit(json: &Value) {
     if stderr_is_terminal() {
-        eprintln!("{}", table.render());
+        match crate::report::render::summary(json) {
+            Ok(text) => eprintln!("{text}"),
+            Err(e) => eprintln!("(no summary: {e})"),
+        }
     }
     println!("{json}");
-}
-
-/// `12.3` style, for tables.
-pub fn f1(v: f64) -> String {
-    format!("{v:.1}")
-}
-
-/// p50/p90/p99/max of a summary, for tables.
-pub fn pcts(s: &crate::stats::Summary) -> String {
-    if s.count == 0 {
-        return "no samples".to_owned();
-    }
-    format!(
-        "p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1} ms  (n={})",
-        s.p50, s.p90, s.p99, s.max, s.count
-    )
 }
 
 #[cfg(test)]
@@ -161,12 +137,5 @@ mod tests {
             Some([0.52, 1.03, 0.99])
         );
         assert_eq!(parse_loadavg("garbage"), None);
-    }
-
-    #[test]
-    fn table_aligns_names() {
-        let mut t = Table::new("send");
-        t.row("a", "1").row("longer", "2");
-        assert_eq!(t.render(), "send\n  a       1\n  longer  2\n");
     }
 }

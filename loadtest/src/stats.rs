@@ -3,7 +3,9 @@
 //! Runs are bounded in time, so every sample fits in memory; keeping them all
 //! gives exact percentiles with no histogram bucketing error.
 
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 /// The nearest-rank percentile of `sorted` (ascending): the smallest sample
 /// such that at least `p` percent of samples are at or below it. `p` is
@@ -19,7 +21,8 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 
 /// Count, mean and the percentiles every table shows, in milliseconds.
 /// An empty summary has `count == 0` and zeros elsewhere.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
 pub struct Summary {
     pub count: usize,
     #[serde(serialize_with = "ms")]
@@ -65,16 +68,27 @@ impl Summary {
 /// The median of some values (for medians across repeated runs).
 pub fn median(values: &[f64]) -> Option<f64> {
     let mut sorted: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
-    if sorted.is_empty() {
-        return None;
-    }
     sorted.sort_by(f64::total_cmp);
     let n = sorted.len();
-    Some(if n % 2 == 1 {
-        sorted[n / 2]
-    } else {
-        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
-    })
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(sorted[n / 2]),
+        _ => Some((sorted[n / 2 - 1] + sorted[n / 2]) / 2.0),
+    }
+}
+
+/// The mean, `None` when there is nothing to average.
+pub fn mean(values: &[f64]) -> Option<f64> {
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// How often each key occurs (response statuses, stream ends).
+pub fn tally<K: Ord>(keys: impl IntoIterator<Item = K>) -> BTreeMap<K, u64> {
+    let mut out = BTreeMap::new();
+    for k in keys {
+        *out.entry(k).or_default() += 1;
+    }
+    out
 }
 
 #[cfg(test)]
@@ -82,75 +96,57 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nearest_rank_on_one_to_hundred() {
+    fn nearest_rank_percentiles() {
         let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&v, 50.0), Some(50.0));
-        assert_eq!(percentile(&v, 90.0), Some(90.0));
-        assert_eq!(percentile(&v, 99.0), Some(99.0));
-        assert_eq!(percentile(&v, 99.5), Some(100.0));
-        assert_eq!(percentile(&v, 100.0), Some(100.0));
-        assert_eq!(percentile(&v, 0.0), Some(1.0));
-    }
-
-    #[test]
-    fn small_samples_round_up_to_the_next_rank() {
+        for (p, want) in [
+            (0.0, 1.0),
+            (50.0, 50.0),
+            (99.0, 99.0),
+            (99.5, 100.0),
+            (100.0, 100.0),
+        ] {
+            assert_eq!(percentile(&v, p), Some(want), "p{p}");
+        }
+        // Small samples round up to the next rank; p out of range is clamped.
         let v = [10.0, 20.0, 30.0];
-        assert_eq!(percentile(&v, 50.0), Some(20.0));
-        // 99% of 3 samples needs all 3: the maximum.
-        assert_eq!(percentile(&v, 99.0), Some(30.0));
-        assert_eq!(percentile(&v, 33.0), Some(10.0));
-        assert_eq!(percentile(&v, 34.0), Some(20.0));
-        assert_eq!(percentile(&[7.0], 99.0), Some(7.0));
+        for (p, want) in [
+            (33.0, 10.0),
+            (34.0, 20.0),
+            (99.0, 30.0),
+            (150.0, 30.0),
+            (-5.0, 10.0),
+        ] {
+            assert_eq!(percentile(&v, p), Some(want), "p{p}");
+        }
         assert_eq!(percentile(&[], 50.0), None);
-        // Out-of-range p is clamped, not a panic.
-        assert_eq!(percentile(&v, 150.0), Some(30.0));
-        assert_eq!(percentile(&v, -5.0), Some(10.0));
     }
 
     #[test]
-    fn summary_sorts_and_ignores_nan() {
+    fn summary_sorts_drops_nan_and_writes_microseconds() {
         let s = Summary::of(&[5.0, 1.0, f64::NAN, 3.0, 2.0, 4.0]);
-        assert_eq!(s.count, 5);
-        assert_eq!((s.min, s.max, s.mean), (1.0, 5.0, 3.0));
-        assert_eq!(s.p50, 3.0);
-        assert_eq!(s.p99, 5.0);
+        assert_eq!((s.count, s.min, s.max, s.mean), (5, 1.0, 5.0, 3.0));
+        assert_eq!((s.p50, s.p99), (3.0, 5.0));
         assert_eq!(Summary::of(&[]), Summary::default());
-    }
-
-    #[test]
-    fn summary_of_a_long_tail() {
-        // 990 fast samples and 10 slow ones: p99 sits on the last fast one,
-        // anything past it on the tail.
+        // 990 fast samples and 10 slow ones: p99 sits on the last fast one.
         let mut v = vec![1.0; 990];
         v.extend([1000.0; 10]);
-        let s = Summary::of(&v);
-        assert_eq!(s.p50, 1.0);
-        assert_eq!(s.p99, 1.0);
+        assert_eq!((Summary::of(&v).p99, Summary::of(&v).max), (1.0, 1000.0));
+        let json = serde_json::to_value(Summary::of(&[1.234_567_8])).unwrap();
         assert_eq!(
-            percentile(
-                &{
-                    v.sort_by(f64::total_cmp);
-                    v
-                },
-                99.1
-            ),
-            Some(1000.0)
+            (json["p50"].as_f64(), json["count"].as_u64()),
+            (Some(1.235), Some(1))
         );
-        assert_eq!(s.max, 1000.0);
     }
 
     #[test]
-    fn json_rounds_to_microseconds() {
-        let s = Summary::of(&[1.234_567_8]);
-        let json = serde_json::to_value(s).unwrap();
-        assert_eq!(json["p50"], 1.235);
-        assert_eq!(json["count"], 1);
-    }
-
-    #[test]
-    fn median_of_odd_and_even() {
+    fn median_mean_and_tally() {
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
-        assert_eq!(median(&[]), None);
+        assert_eq!((median(&[]), mean(&[])), (None, None));
+        assert_eq!(mean(&[1.0, 2.0]), Some(1.5));
+        assert_eq!(
+            tally(["201", "429", "201"]),
+            BTreeMap::from([("201", 2), ("429", 1)])
+        );
     }
 }

@@ -5,7 +5,8 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use meet_ai_e2e::{Server, ServerOptions};
-use serde_json::Value;
+use meet_ai_loadtest::results::{FanoutRun, SendRun, WaitingRun, WakeRun};
+use serde::de::DeserializeOwned;
 
 fn server() -> &'static Server {
     static SERVER: OnceLock<Server> = OnceLock::new();
@@ -23,15 +24,19 @@ fn server() -> &'static Server {
     })
 }
 
-/// Runs the binary and returns its one JSON object (stdout must hold exactly one).
-fn run(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_meet-ai-loadtest"))
-        .arg("--url")
-        .arg(&server().base)
-        .args(["--runner", "wrangler-dev (e2e harness)"])
-        .args(args)
+/// Runs the binary with `args` (space-separated) against `url`.
+fn raw(url: &str, args: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_meet-ai-loadtest"))
+        .args(["--url", url, "--runner", "wrangler-dev (e2e harness)"])
+        .args(args.split(' '))
         .output()
-        .expect("run meet-ai-loadtest");
+        .expect("run meet-ai-loadtest")
+}
+
+/// Runs the binary and reads its one JSON object (stdout must hold exactly
+/// one) as the scenario's typed result: the same types the report reads.
+fn run<T: DeserializeOwned>(args: &str) -> T {
+    let out = raw(&server().base, args);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -40,106 +45,67 @@ fn run(args: &[&str]) -> Value {
         out.status,
         server().log()
     );
-    // Not a terminal: no table or progress bar, only the JSON.
+    // Not a terminal: no summary or progress bar, only the JSON.
     assert_eq!(
         stdout.lines().count(),
         1,
         "one JSON line expected: {stdout}"
     );
-    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
-}
-
-fn u(v: &Value, pointer: &str) -> u64 {
-    v.pointer(pointer)
-        .and_then(Value::as_u64)
-        .unwrap_or_else(|| panic!("{pointer} missing in {v}"))
-}
-
-fn f(v: &Value, pointer: &str) -> f64 {
-    v.pointer(pointer)
-        .and_then(Value::as_f64)
-        .unwrap_or_else(|| panic!("{pointer} missing in {v}"))
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not a result ({e}): {stdout}"))
 }
 
 #[test]
 fn send_counts_add_up() {
-    let v = run(&["send", "--senders", "2", "--seconds", "3"]);
-    assert_eq!(v["scenario"], "send");
-    assert_eq!(v["ok"], true);
-    assert_eq!(v["runner"], "wrangler-dev (e2e harness)");
-    let accepted = u(&v, "/result/accepted");
-    assert!(accepted > 0, "{v}");
-    assert_eq!(u(&v, "/result/statuses/201"), accepted);
+    let v: SendRun = run("send --senders 2 --seconds 3");
+    assert_eq!((v.scenario.as_str(), v.ok), ("send", true));
+    assert_eq!(v.runner, "wrangler-dev (e2e harness)");
+    let r = &v.result;
+    assert!(r.accepted > 0, "{r:?}");
+    // Every request accepted, each with its latency.
     assert_eq!(
-        u(&v, "/result/requests"),
-        accepted,
-        "every request accepted: {v}"
+        (r.statuses["201"], r.requests as u64),
+        (r.accepted, r.accepted)
     );
-    assert_eq!(u(&v, "/result/latency_ms/count"), accepted);
-    let p50 = f(&v, "/result/latency_ms/p50");
-    let p99 = f(&v, "/result/latency_ms/p99");
-    assert!(p50 > 0.0 && p50 <= p99 && p99 <= f(&v, "/result/latency_ms/max"));
-    let rate = f(&v, "/result/accepted_per_s");
-    let elapsed = f(&v, "/result/elapsed_s");
-    assert!((rate * elapsed - accepted as f64).abs() < 1.0);
+    assert_eq!(r.latency_ms.count as u64, r.accepted);
+    let l = r.latency_ms;
+    assert!(l.p50 > 0.0 && l.p50 <= l.p99 && l.p99 <= l.max);
+    assert!((r.accepted_per_s * r.elapsed_s - r.accepted as f64).abs() < 1.0);
     // Every send reported its D1 queries in Server-Timing.
-    assert_eq!(u(&v, "/cost/timed_responses"), accepted);
-    assert!(u(&v, "/cost/d1_queries") >= accepted);
+    assert_eq!(v.cost.timed_responses, r.accepted);
+    assert!(v.cost.d1_queries >= r.accepted);
 }
 
 #[test]
 fn sse_fanout_delivers_everything_once() {
-    let v = run(&[
-        "fanout",
-        "--transport",
-        "sse",
-        "--listeners",
-        "3",
-        "--rate",
-        "5",
-        "--seconds",
-        "3",
-    ]);
-    assert_eq!(v["scenario"], "fanout");
-    assert_eq!(v["ok"], true, "{v}");
-    let stored = u(&v, "/result/stored");
-    assert_eq!(u(&v, "/result/sent"), 15);
-    assert_eq!(u(&v, "/result/send_statuses/201"), 15);
+    let v: FanoutRun = run("fanout --transport sse --listeners 3 --rate 5 --seconds 3");
+    assert_eq!((v.scenario.as_str(), v.ok), ("fanout", true), "{v:?}");
+    let (r, d) = (&v.result, &v.result.delivery);
+    assert_eq!((r.sent, r.send_statuses["201"]), (15, 15));
     // The 15 timed sends and the warm-up message.
-    assert_eq!(u(&v, "/result/warmup_messages"), 1);
-    assert_eq!(stored, 16);
-    assert_eq!(u(&v, "/result/warmup_delivery_ms/count"), 3);
-    assert_eq!(u(&v, "/result/totals/expected"), 3 * stored);
-    assert_eq!(u(&v, "/result/totals/received"), 3 * stored);
-    for field in ["lost", "duplicated", "out_of_order", "unknown"] {
-        assert_eq!(u(&v, &format!("/result/totals/{field}")), 0, "{field}: {v}");
-    }
-    let listeners = v["result"]["listeners"].as_array().expect("listeners");
-    assert_eq!(listeners.len(), 3);
-    for l in listeners {
-        assert_eq!(u(l, "/received"), stored);
-    }
+    assert_eq!((r.warmup_messages, r.stored), (1, 16));
+    assert_eq!(r.warmup_delivery_ms.count, 3);
+    let t = d.totals;
+    assert_eq!((t.expected, t.received), (3 * 16, 3 * 16));
+    assert_eq!(
+        (t.lost, t.duplicated, t.out_of_order, t.unknown),
+        (0, 0, 0, 0)
+    );
+    assert_eq!(d.listeners.len(), 3);
+    assert!(d.listeners.iter().all(|l| l.check.received == 16), "{r:?}");
     // Latency counts the stamped (timed) messages only.
-    assert_eq!(u(&v, "/result/delivery_ms/count"), 3 * 15);
-    let p50 = f(&v, "/result/delivery_ms/p50");
-    assert!(p50 > 0.0 && p50 < 5_000.0, "{v}");
+    assert_eq!(d.delivery_ms.count, 3 * 15);
+    assert!(
+        d.delivery_ms.p50 > 0.0 && d.delivery_ms.p50 < 5_000.0,
+        "{r:?}"
+    );
 }
 
 #[test]
 fn websocket_fanout_fails_clearly_without_the_paid_variant() {
-    let out = Command::new(env!("CARGO_BIN_EXE_meet-ai-loadtest"))
-        .args(["--url", &server().base])
-        .args([
-            "fanout",
-            "--transport",
-            "ws",
-            "--listeners",
-            "1",
-            "--seconds",
-            "1",
-        ])
-        .output()
-        .expect("run meet-ai-loadtest");
+    let out = raw(
+        &server().base,
+        "fanout --transport ws --listeners 1 --seconds 1",
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -148,79 +114,53 @@ fn websocket_fanout_fails_clearly_without_the_paid_variant() {
 
 #[test]
 fn refuses_remote_urls_without_consent() {
-    let out = Command::new(env!("CARGO_BIN_EXE_meet-ai-loadtest"))
-        .args([
-            "--url",
-            "https://meet-ai.example.com",
-            "send",
-            "--seconds",
-            "1",
-        ])
-        .output()
-        .expect("run meet-ai-loadtest");
+    let out = raw("https://meet-ai.example.com", "send --seconds 1");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-remote"));
 }
 
 #[test]
 fn wake_returns_each_mention_to_the_waiting_member() {
-    let v = run(&[
-        "wake",
-        "--rounds",
-        "3",
-        "--min-pause",
-        "0.2",
-        "--max-pause",
-        "1.5",
-    ]);
-    assert_eq!(v["scenario"], "wake");
-    assert_eq!(v["ok"], true, "{v}");
-    assert_eq!(u(&v, "/result/rounds"), 3);
-    assert_eq!(u(&v, "/result/errors"), 0, "{v}");
+    let v: WakeRun = run("wake --rounds 3 --min-pause 0.2 --max-pause 1.5");
+    assert_eq!((v.scenario.as_str(), v.ok), ("wake", true), "{v:?}");
+    let r = &v.result;
+    assert_eq!((r.rounds, r.errors), (3, 0), "{r:?}");
     // Every round's wait returned exactly the message sent (else an error).
-    assert_eq!(u(&v, "/result/woken"), 3);
-    assert_eq!(u(&v, "/result/wake_ms/count"), 3);
-    let rounds = v["result"]["per_round"].as_array().expect("per_round");
-    assert_eq!(rounds.len(), 3);
-    for r in rounds {
-        assert_eq!(r["wait_status"], 200, "{r}");
-        assert!(u(r, "/queries") >= 1, "{r}");
+    assert_eq!((r.woken, r.wake_ms.count, r.per_round.len()), (3, 3, 3));
+    for round in &r.per_round {
+        assert_eq!(round.wait_status, Some(200), "{round:?}");
+        assert!(round.queries >= Some(1), "{round:?}");
     }
-    let p50 = f(&v, "/result/wake_ms/p50");
-    assert!(p50 > 0.0 && p50 <= f(&v, "/result/wake_ms/max"), "{v}");
+    assert!(
+        r.wake_ms.p50 > 0.0 && r.wake_ms.p50 <= r.wake_ms.max,
+        "{r:?}"
+    );
     // 3 sends and 3 waits, each with its Server-Timing.
-    assert_eq!(u(&v, "/cost/requests"), 6);
-    assert_eq!(u(&v, "/cost/timed_responses"), 6);
+    assert_eq!((v.cost.requests, v.cost.timed_responses), (6, 6));
 }
 
 #[test]
 fn a_waiting_agent_costs_what_its_timeouts_report() {
-    let v = run(&[
-        "waiting",
-        "--seconds",
-        "5",
-        "--timeout",
-        "2",
-        "--history",
-        "3",
-    ]);
-    assert_eq!(v["scenario"], "waiting");
-    assert_eq!(v["ok"], true, "{v}");
-    let calls = u(&v, "/result/calls");
-    assert!(calls >= 2, "{v}");
+    let v: WaitingRun = run("waiting --seconds 5 --timeout 2 --history 3");
+    assert_eq!((v.scenario.as_str(), v.ok), ("waiting", true), "{v:?}");
+    let r = &v.result;
+    let calls = r.calls;
+    assert!(calls >= 2, "{r:?}");
     // A quiet room: every call ran out its timeout.
-    assert_eq!(u(&v, "/result/statuses/204"), calls);
-    assert_eq!(u(&v, "/result/errors"), 0);
-    assert_eq!(u(&v, "/result/timed_responses"), calls);
-    assert_eq!(u(&v, "/cost/requests"), calls);
-    let queries = u(&v, "/cost/d1_queries") as f64;
-    assert!(queries >= calls as f64, "{v}");
-    assert!((f(&v, "/result/queries_per_call") * calls as f64 - queries).abs() < 1e-6);
-    let hours = f(&v, "/result/elapsed_s") / 3600.0;
-    assert!((f(&v, "/result/requests_per_hour") * hours - calls as f64).abs() < 1e-6);
-    let rows = u(&v, "/cost/d1_rows_read") as f64;
-    assert!((f(&v, "/result/rows_read_per_hour") * hours - rows).abs() < 1e-3);
-    let agents = f(&v, "/result/free_plan_agents");
-    let by_requests = 100_000.0 / (f(&v, "/result/requests_per_hour") * 24.0);
-    assert!(agents > 0.0 && agents <= by_requests + 1e-9, "{v}");
+    assert_eq!(r.statuses["204"], calls);
+    assert_eq!(
+        (r.errors, r.timed_responses, v.cost.requests),
+        (0, calls, calls)
+    );
+    let queries = v.cost.d1_queries as f64;
+    assert!(queries >= calls as f64, "{r:?}");
+    let per = |x: Option<f64>| x.expect("measured");
+    assert!((per(r.queries_per_call) * calls as f64 - queries).abs() < 1e-6);
+    let hours = r.elapsed_s / 3600.0;
+    assert!((per(r.requests_per_hour) * hours - calls as f64).abs() < 1e-6);
+    let rows = v.cost.d1_rows_read as f64;
+    assert!((per(r.rows_read_per_hour) * hours - rows).abs() < 1e-3);
+    let by_requests = 100_000.0 / (per(r.requests_per_hour) * 24.0);
+    let agents = per(r.free_plan_agents);
+    assert!(agents > 0.0 && agents <= by_requests + 1e-9, "{r:?}");
 }

@@ -2,28 +2,29 @@
 //! Delivery latency runs from the start of the send to the listener's
 //! receipt; every listener is judged against the room's stored history.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use super::{stream_stats, Ctx, Report};
+use super::{fail_if, history_ids, stream_stats, within, Ctx, Listeners, Report};
 use crate::client::{client_ip, Client, Result};
 use crate::content::{encode, now_us, Stamp};
-use crate::delivery::{check, DeliveryCheck};
+use crate::delivery::check;
 use crate::listener::{self, lock, ListenerSpec, Reconnect, SharedLog, Transport};
-use crate::output::{f1, pcts, progress, Run, Table};
-use crate::stats::Summary;
+use crate::output::{progress, Run};
+use crate::results::{Delivery, FanoutResult, ListenerResult};
+use crate::stats::{tally, Summary};
 
-#[derive(clap::Args, Debug, Clone)]
+/// Also the run's `params` in its result (crate::results).
+#[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct FanoutArgs {
     #[arg(long, value_enum, default_value_t = Transport::Sse)]
     pub transport: Transport,
     /// Listeners on the room.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=2000))]
     pub listeners: u32,
     /// Messages per second from the one sender.
     #[arg(long, default_value_t = 5.0)]
@@ -62,9 +63,10 @@ async fn warm_up(client: &Client, key: &str, room: &str, logs: &[SharedLog]) -> 
         )
         .await;
     let id = crate::client::expect(t, "POST warm-up message")?.id;
-    if !listener::wait_caught_up(logs, &id, Duration::from_secs(30)).await {
-        return Err("the warm-up message did not reach every listener within 30 s".into());
-    }
+    fail_if(
+        !listener::wait_caught_up(logs, &id, Duration::from_secs(30)).await,
+        "the warm-up message did not reach every listener within 30 s",
+    )?;
     Ok(logs
         .iter()
         .filter_map(|l| {
@@ -111,7 +113,37 @@ pub struct SendPlan {
     pub run_tag: u32,
 }
 
-/// Sends at `rate` for `seconds`, open loop: each send starts on its tick
+/// The step: one stamped send (`tag`: the run and the sequence number), and
+/// when it was answered.
+pub async fn send_one(
+    client: &Client,
+    key: &str,
+    room: &str,
+    tag: (u32, u64),
+    size: usize,
+) -> Sent {
+    let (run, seq) = tag;
+    let content = encode(
+        Stamp {
+            run,
+            seq,
+            sent_us: now_us(),
+        },
+        size,
+    );
+    let t = client
+        .post_message(key, room, "fanout-sender", &content, None)
+        .await;
+    Sent {
+        seq,
+        status: t.status_key(),
+        latency_ms: t.latency_ms,
+        acked_us: now_us(),
+        d1_ms: t.timing.map(|x| x.dur_ms),
+    }
+}
+
+/// The loop: sends at `rate` for `seconds`, open loop: each send starts on its tick
 /// whether or not the previous one has finished (at most 64 in flight).
 pub async fn send_at_rate(
     client: &Client,
@@ -133,26 +165,9 @@ pub async fn send_at_rate(
         };
         let (client, key, room) = (client.clone(), key.to_owned(), room.to_owned());
         tasks.push(tokio::spawn(async move {
-            let content = encode(
-                Stamp {
-                    run: run_tag,
-                    seq,
-                    sent_us: now_us(),
-                },
-                size,
-            );
-            let t = client
-                .post_message(&key, &room, "fanout-sender", &content, None)
-                .await;
-            let acked_us = now_us();
+            let sent = send_one(&client, &key, &room, (run_tag, seq), size).await;
             drop(permit);
-            Sent {
-                seq,
-                status: t.status_key(),
-                latency_ms: t.latency_ms,
-                acked_us,
-                d1_ms: t.timing.map(|x| x.dur_ms),
-            }
+            sent
         }));
         on_tick(seq + 1);
     }
@@ -165,86 +180,64 @@ pub async fn send_at_rate(
     out
 }
 
-/// Per-listener judgement and the latency of every first arrival.
-pub struct Judged {
-    pub per_listener: Vec<Value>,
-    pub totals: DeliveryCheck,
-    pub all_ok: bool,
-    pub latency: Vec<f64>,
-    pub latency_connected: Vec<f64>,
-    pub latency_across_reconnect: Vec<f64>,
-    /// Receipt minus the sender's response, for messages sent while the
-    /// listener was connected: the push or poll part alone. Negative when
-    /// the message arrived before the sender heard back.
-    pub after_ack: Vec<f64>,
-}
-
-/// `acks` maps a stamp's sequence number to when its send was answered (µs).
+/// Judges every listener against the room's `history` and collects the
+/// latency of each first arrival of this run's stamped messages. Also
+/// returns receipt minus the sender's response (`acks`: sequence number to
+/// µs) for messages sent while the listener was connected: the push or poll
+/// part alone, negative when the message arrived before the sender heard back.
 pub fn judge(
     logs: &[SharedLog],
     history: &[String],
     run_tag: u32,
     acks: &std::collections::HashMap<u64, i64>,
-) -> Judged {
-    let mut per_listener = Vec::new();
-    let mut totals = DeliveryCheck::default();
-    let mut all_ok = true;
+    caught_up: bool,
+) -> (Delivery, Vec<f64>) {
+    let mut d = Delivery {
+        all_exactly_once_in_order: true,
+        caught_up,
+        streams: stream_stats(logs),
+        ..Default::default()
+    };
     let (mut latency, mut connected, mut across) = (Vec::new(), Vec::new(), Vec::new());
     let mut after_ack = Vec::new();
     for (i, log) in logs.iter().enumerate() {
         let l = lock(log);
         let c = check(history, &l.ids());
-        all_ok &= c.exactly_once_in_order() && l.fatal.is_none();
-        totals.add(&c);
+        d.all_exactly_once_in_order &= c.exactly_once_in_order() && l.fatal.is_none();
+        d.totals.add(&c);
         let mut seen = std::collections::HashSet::new();
         for a in &l.arrivals {
             if !seen.insert(a.id.as_str()) || a.stamp.is_none_or(|s| s.run != run_tag) {
                 continue;
             }
-            if let Some(ms) = a.latency_ms() {
-                latency.push(ms);
-                if a.across_reconnect {
-                    across.push(ms);
-                } else {
-                    connected.push(ms);
-                    let acked = a.stamp.and_then(|s| acks.get(&s.seq));
-                    if let Some(&acked) = acked {
-                        after_ack.push((a.recv_us - acked) as f64 / 1000.0);
-                    }
-                }
+            let Some(ms) = a.latency_ms() else { continue };
+            latency.push(ms);
+            if a.across_reconnect {
+                across.push(ms);
+                continue;
+            }
+            connected.push(ms);
+            if let Some(&acked) = a.stamp.and_then(|s| acks.get(&s.seq)) {
+                after_ack.push((a.recv_us - acked) as f64 / 1000.0);
             }
         }
-        per_listener.push(json!({
-            "listener": i,
-            "received": c.received,
-            "lost": c.lost,
-            "duplicated": c.duplicated,
-            "out_of_order": c.out_of_order,
-            "unknown": c.unknown,
-            "connections": l.streams.len(),
-            "errors": l.errors(),
-            "fatal": l.fatal,
-        }));
+        d.listeners.push(ListenerResult {
+            listener: i,
+            check: c,
+            connections: l.streams.len(),
+            errors: l.errors(),
+            fatal: l.fatal.clone(),
+        });
     }
-    Judged {
-        per_listener,
-        totals,
-        all_ok,
-        latency,
-        latency_connected: connected,
-        latency_across_reconnect: across,
-        after_ack,
-    }
+    d.delivery_ms = Summary::of(&latency);
+    d.delivery_connected_ms = Summary::of(&connected);
+    d.delivery_across_reconnect_ms = Summary::of(&across);
+    (d, after_ack)
 }
 
 pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     let run = Run::start("fanout", &ctx.url, &ctx.runner);
-    if args.listeners == 0 || args.listeners > 2000 {
-        return Err("--listeners must be 1..=2000".into());
-    }
-    if !(args.rate > 0.0 && args.rate <= 1000.0) {
-        return Err("--rate must be in (0, 1000]".into());
-    }
+    within("--rate", args.rate, 1000.0)?;
     if args.transport == Transport::Ws {
         require_websocket(&ctx.client).await?;
     }
@@ -252,7 +245,6 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     let room = ctx.client.create_room(&key, "loadtest fanout").await?.id;
     let client = ctx.measured();
 
-    let (stop_tx, stop_rx) = watch::channel(false);
     let hard_deadline =
         Instant::now() + Duration::from_secs_f64(args.seconds + args.drain_seconds + 60.0);
     let spec = ListenerSpec {
@@ -262,38 +254,13 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         transport: args.transport,
         reconnect: args.reconnect,
     };
-    let mut logs = Vec::new();
-    let mut handles = Vec::new();
-    for _ in 0..args.listeners {
-        let (log, h) = listener::spawn(spec.clone(), stop_rx.clone(), hard_deadline);
-        logs.push(log);
-        handles.push(h);
-    }
-    // The room is empty, so a stream opened before the first send sees every
-    // message; start sending only once all are open.
-    if !listener::wait_connected(&logs, Duration::from_secs(60)).await {
-        let _ = stop_tx.send(true);
-        let open = logs.iter().filter(|l| lock(l).connected).count();
-        let err = logs
-            .iter()
-            .find_map(|l| {
-                lock(l).streams.iter().find_map(|s| match &s.end {
-                    crate::listener::StreamEnd::Error(e) => Some(e.clone()),
-                    _ => None,
-                })
-            })
-            .unwrap_or_default();
-        return Err(format!(
-            "only {open} of {} listeners connected within 60 s {err}",
-            args.listeners
-        )
-        .into());
-    }
+    let mut listeners = Listeners::connected(&spec, args.listeners, hard_deadline).await?;
+    let logs = &listeners.logs;
 
     let warmup = if args.no_warmup {
         Vec::new()
     } else {
-        warm_up(&client, &key, &room, &logs).await?
+        warm_up(&client, &key, &room, logs).await?
     };
 
     let total = (args.rate * args.seconds).round().max(1.0) as u64;
@@ -306,25 +273,13 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     };
     let sent = send_at_rate(&client, &key, &room, &plan, |n| bar.set_position(n)).await;
     bar.set_message("draining");
-    let history: Vec<String> = ctx
-        .client
-        .full_history(&key, &room, 1_000_000)
-        .await?
-        .into_iter()
-        .map(|m| m.id)
-        .collect();
-    let caught_up = match history.last() {
-        Some(last) => {
-            listener::wait_caught_up(&logs, last, Duration::from_secs_f64(args.drain_seconds)).await
-        }
-        None => true,
-    };
-    // A moment more, so a late duplicate would still be seen.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let _ = stop_tx.send(true);
-    for h in handles {
-        let _ = h.await;
-    }
+    let history = history_ids(&ctx.client, &key, &room).await?;
+    let wait = (
+        Duration::from_secs_f64(args.drain_seconds),
+        Duration::from_millis(300),
+    );
+    let caught_up = listeners.drain(history.last(), wait).await;
+    let logs = &listeners.logs;
     bar.finish_and_clear();
 
     // The room object's own account of the pushes (paid variant).
@@ -333,22 +288,15 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         Transport::Sse => None,
     };
 
-    let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
-    for s in &sent {
-        *statuses.entry(s.status.clone()).or_default() += 1;
-    }
+    let statuses = tally(sent.iter().map(|s| s.status.clone()));
     let post_latency = Summary::of(&sent.iter().map(|s| s.latency_ms).collect::<Vec<_>>());
     let acks = sent
         .iter()
         .filter(|s| s.status == "201")
         .map(|s| (s.seq, s.acked_us))
         .collect();
-    let j = judge(&logs, &history, ctx.run, &acks);
-    let delivery = Summary::of(&j.latency);
-    let delivery_connected = Summary::of(&j.latency_connected);
-    let delivery_across = Summary::of(&j.latency_across_reconnect);
-    let streams = stream_stats(&logs);
-    let ok = j.all_ok && caught_up;
+    let (delivery, after_ack) = judge(logs, &history, ctx.run, &acks, caught_up);
+    let ok = delivery.all_exactly_once_in_order && caught_up;
     let mut notes = Vec::new();
     if !caught_up {
         notes.push(format!(
@@ -364,76 +312,17 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
             history.len()
         ));
     }
-    let result = json!({
-        "sent": sent.len(),
-        "warmup_messages": warmups,
-        "send_statuses": statuses,
-        "post_latency_ms": post_latency,
-        "stored": history.len(),
-        "delivery_ms": delivery,
-        "delivery_connected_ms": delivery_connected,
-        "delivery_across_reconnect_ms": delivery_across,
-        "warmup_delivery_ms": Summary::of(&warmup),
-        "delivery_after_ack_ms": Summary::of(&j.after_ack),
-        "post_d1_ms": Summary::of(&sent.iter().filter_map(|s| s.d1_ms).collect::<Vec<_>>()),
-        "totals": j.totals,
-        "all_exactly_once_in_order": j.all_ok,
-        "caught_up": caught_up,
-        "streams": streams,
-        "listeners": j.per_listener,
-        "object": object,
-    });
-    let mut table = Table::new(format!(
-        "fanout over {:?}: {} listeners, {} msg/s for {} s against {} ({})",
-        args.transport, args.listeners, args.rate, args.seconds, ctx.url, ctx.runner
-    ));
-    table
-        .row(
-            "sent / stored",
-            format!("{} / {}", sent.len(), history.len()),
-        )
-        .row("POST latency", pcts(&post_latency))
-        .row("delivery", pcts(&delivery))
-        .row("  while connected", pcts(&delivery_connected))
-        .row("  across reconnect", pcts(&delivery_across))
-        .row("warm-up (first message)", pcts(&Summary::of(&warmup)))
-        .row(
-            "after the send's response",
-            pcts(&Summary::of(&j.after_ack)),
-        )
-        .row(
-            "lost / dup / out of order",
-            format!(
-                "{} / {} / {} (unknown {})",
-                j.totals.lost, j.totals.duplicated, j.totals.out_of_order, j.totals.unknown
-            ),
-        )
-        .row(
-            "connections",
-            format!(
-                "{} ({} per listener)",
-                streams["connections"],
-                f1(streams["connections"].as_f64().unwrap_or(0.0) / f64::from(args.listeners))
-            ),
-        )
-        .row(
-            "room object",
-            object.map_or("-".into(), |o| {
-                format!(
-                    "{} notified, {} pushed without a D1 read; {} D1 queries, {} rows read",
-                    o.notified, o.pushed_without_read, o.d1_queries, o.d1_rows_read
-                )
-            }),
-        )
-        .row("verdict", if ok { "ok" } else { "FAILED" });
-    let params = json!({
-        "transport": args.transport, "listeners": args.listeners, "rate": args.rate,
-        "seconds": args.seconds, "drain_seconds": args.drain_seconds,
-        "reconnect": args.reconnect, "size": args.size, "warmup": !args.no_warmup,
-    });
-    Ok(Report {
-        json: run.finish(ok, params, result, client.cost.totals(), &notes),
-        table,
-        ok,
-    })
+    let result = FanoutResult {
+        sent: sent.len(),
+        warmup_messages: warmups,
+        send_statuses: statuses,
+        post_latency_ms: post_latency,
+        stored: history.len(),
+        warmup_delivery_ms: Summary::of(&warmup),
+        delivery_after_ack_ms: Summary::of(&after_ack),
+        post_d1_ms: Summary::of(&sent.iter().filter_map(|s| s.d1_ms).collect::<Vec<_>>()),
+        delivery,
+        object,
+    };
+    Ok(run.report(ok, &notes, args, result, &client))
 }

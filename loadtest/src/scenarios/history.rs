@@ -13,20 +13,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value};
-
-use super::{Ctx, Report};
-use crate::client::{client_ip, Result};
-use crate::output::{f1, pcts, progress, Run, Table};
+use super::{fail_if, Ctx, Report};
+use crate::client::{client_ip, Client, Result};
+use crate::output::{progress, Run};
+use crate::results::{HistoryResult, HistoryRoom, Page, Pages, Ratios, Seeding};
 use crate::stats::Summary;
 
-#[derive(clap::Args, Debug, Clone)]
+/// Also the run's `params` in its result (crate::results).
+#[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct HistoryArgs {
     /// Room sizes, in messages.
     #[arg(long, value_delimiter = ',', default_value = "100,10000,100000")]
     pub sizes: Vec<u64>,
     /// Requests of each kind per room.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub requests: u32,
     /// Messages per page.
     #[arg(long, default_value_t = 100)]
@@ -85,11 +86,22 @@ enum Kind {
 impl Kind {
     const ALL: [Kind; 3] = [Kind::Latest, Kind::After, Kind::Before];
 
-    fn name(self) -> &'static str {
+    /// The query for a page of this kind in `room`: after and before start
+    /// at a random message.
+    fn query(self, room: &Room, run: u32, limit: u64, rng: &mut fastrand::Rng) -> String {
         match self {
-            Kind::Latest => "latest",
-            Kind::After => "after",
-            Kind::Before => "before",
+            Kind::Latest => format!("limit={limit}"),
+            Kind::After => {
+                let hi = room.size.saturating_sub(limit).max(1);
+                format!("limit={limit}&after={}", room.id_at(run, rng.u64(1..=hi)))
+            }
+            Kind::Before => {
+                let lo = (limit + 1).min(room.size);
+                format!(
+                    "limit={limit}&before={}",
+                    room.id_at(run, rng.u64(lo..=room.size))
+                )
+            }
         }
     }
 }
@@ -111,6 +123,44 @@ impl Room {
             self.ids[(n - 1) as usize].clone()
         }
     }
+}
+
+/// Latency, D1 time and D1 rows read of one kind of page in one room.
+#[derive(Default)]
+struct Samples([Vec<f64>; 3]);
+
+impl Samples {
+    fn add(&mut self, (latency, d1, rows): (f64, Option<f64>, Option<u64>)) {
+        self.0[0].push(latency);
+        self.0[1].extend(d1);
+        self.0[2].extend(rows.map(|r| r as f64));
+    }
+
+    fn page(&self) -> Page {
+        let [latency_ms, d1_ms, d1_rows_read] = self.0.each_ref().map(|v| Summary::of(v));
+        Page {
+            latency_ms,
+            d1_ms,
+            d1_rows_read,
+        }
+    }
+}
+
+/// The step: one page, with its latency, D1 time and D1 rows read; `None`
+/// when it failed.
+async fn page(
+    client: &Client,
+    key: &str,
+    room: &str,
+    query: &str,
+) -> Option<(f64, Option<f64>, Option<u64>)> {
+    let t = client.history_page(key, room, query).await;
+    if t.status != 200 {
+        return None;
+    }
+    let d1 = t.timing.map(|x| x.dur_ms);
+    let rows = t.timing.map(|x| x.rows_read);
+    Some((t.latency_ms, d1, rows))
 }
 
 async fn seed_sql_file(
@@ -235,12 +285,10 @@ async fn verify(ctx: &Ctx, key: &str, room: &Room) -> Result<()> {
 
 pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     let run = Run::start("history", &ctx.url, &ctx.runner);
-    if args.sizes.is_empty() || args.sizes.iter().any(|&s| s == 0 || s > 10_000_000) {
-        return Err("--sizes must be 1..=10000000 each".into());
-    }
-    if args.requests == 0 || args.requests > 10_000 {
-        return Err("--requests must be 1..=10000".into());
-    }
+    fail_if(
+        args.sizes.is_empty() || args.sizes.iter().any(|&s| s == 0 || s > 10_000_000),
+        "--sizes must be 1..=10000000 each",
+    )?;
     let key = ctx.client.create_key(&client_ip(ctx.run, 0)).await?;
     let mut rooms = Vec::new();
     for (i, &size) in args.sizes.iter().enumerate() {
@@ -259,7 +307,10 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     let seeding = match &args.state_dir {
         Some(state) => {
             let secs = seed_sql_file(ctx, args, state, &rooms).await?;
-            json!({ "method": "wrangler d1 execute --local", "seconds": secs })
+            Seeding {
+                method: "wrangler d1 execute --local".into(),
+                seconds: secs,
+            }
         }
         None => {
             notes.push("seeded through the API (no --state-dir)".to_owned());
@@ -267,7 +318,10 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
             for r in rooms.iter_mut() {
                 seed_http(ctx, &key, r).await?;
             }
-            json!({ "method": "POST /api/rooms/:id/messages", "seconds": t0.elapsed().as_secs_f64() })
+            Seeding {
+                method: "POST /api/rooms/:id/messages".into(),
+                seconds: t0.elapsed().as_secs_f64(),
+            }
         }
     };
     for r in &rooms {
@@ -277,8 +331,7 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     let client = ctx.measured();
     let mut rng = fastrand::Rng::with_seed(u64::from(ctx.run));
     let limit = u64::from(args.limit);
-    // samples[room][kind] = (latency, D1 time, D1 rows read)
-    type Samples = (Vec<f64>, Vec<f64>, Vec<f64>);
+    // samples[room][kind]
     let mut samples: Vec<Vec<Samples>> = rooms
         .iter()
         .map(|_| Kind::ALL.iter().map(|_| Default::default()).collect())
@@ -297,29 +350,10 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     for round in 0..args.requests {
         for (ri, r) in rooms.iter().enumerate() {
             for (ki, kind) in Kind::ALL.iter().enumerate() {
-                let q = match kind {
-                    Kind::Latest => format!("limit={limit}"),
-                    Kind::After => {
-                        let hi = r.size.saturating_sub(limit).max(1);
-                        format!("limit={limit}&after={}", r.id_at(ctx.run, rng.u64(1..=hi)))
-                    }
-                    Kind::Before => {
-                        let lo = (limit + 1).min(r.size);
-                        format!(
-                            "limit={limit}&before={}",
-                            r.id_at(ctx.run, rng.u64(lo..=r.size))
-                        )
-                    }
-                };
-                let t = client.history_page(&key, &r.id, &q).await;
-                if t.status != 200 {
-                    failures += 1;
-                    continue;
-                }
-                samples[ri][ki].0.push(t.latency_ms);
-                if let Some(timing) = t.timing {
-                    samples[ri][ki].1.push(timing.dur_ms);
-                    samples[ri][ki].2.push(timing.rows_read as f64);
+                let q = kind.query(r, ctx.run, limit, &mut rng);
+                match page(&client, &key, &r.id, &q).await {
+                    Some(sample) => samples[ri][ki].add(sample),
+                    None => failures += 1,
                 }
             }
         }
@@ -327,72 +361,45 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     }
     bar.finish_and_clear();
 
-    let mut per_room = Vec::new();
-    let mut table = Table::new(format!(
-        "history: {} requests of each kind, {} per page, against {} ({})",
-        args.requests, args.limit, ctx.url, ctx.runner
-    ));
-    let mut p50 = vec![[0.0f64; 3]; rooms.len()];
-    for (ri, r) in rooms.iter().enumerate() {
-        let mut kinds = serde_json::Map::new();
-        for (ki, kind) in Kind::ALL.iter().enumerate() {
-            let lat = Summary::of(&samples[ri][ki].0);
-            let d1 = Summary::of(&samples[ri][ki].1);
-            let rows = Summary::of(&samples[ri][ki].2);
-            p50[ri][ki] = lat.p50;
-            table.row(format!("{} msgs, {}", r.size, kind.name()), pcts(&lat));
-            table.row(
-                "  D1",
-                format!("{}; rows read p50 {:.0}", pcts(&d1), rows.p50),
-            );
-            kinds.insert(
-                kind.name().to_owned(),
-                json!({ "latency_ms": lat, "d1_ms": d1, "d1_rows_read": rows }),
-            );
-        }
-        per_room.push(json!({ "messages": r.size, "pages": Value::Object(kinds) }));
-    }
+    let per_room: Vec<HistoryRoom> = rooms
+        .iter()
+        .zip(&samples)
+        .map(|(r, kinds)| {
+            let [latest, after, before] = [0, 1, 2].map(|k| kinds[k].page());
+            let pages = Pages {
+                latest,
+                after,
+                before,
+            };
+            HistoryRoom {
+                messages: r.size,
+                pages,
+            }
+        })
+        .collect();
     // Largest room against smallest, by median.
-    let (small, big) = (0, rooms.len() - 1);
-    let mut ratios = serde_json::Map::new();
-    for (ki, kind) in Kind::ALL.iter().enumerate() {
-        let ratio = if p50[small][ki] > 0.0 {
-            Some(p50[big][ki] / p50[small][ki])
-        } else {
-            None
-        };
-        if let Some(x) = ratio {
-            table.row(
-                format!(
-                    "p50 ratio {} / {} ({})",
-                    rooms[big].size,
-                    rooms[small].size,
-                    kind.name()
-                ),
-                format!("{}x", f1(x)),
-            );
-        }
-        ratios.insert(kind.name().to_owned(), json!(ratio));
-    }
+    let p50 = |room: &HistoryRoom| {
+        let p = &room.pages;
+        [&p.latest, &p.after, &p.before].map(|x| x.latency_ms.p50)
+    };
+    let (small, big) = (p50(&per_room[0]), p50(&per_room[per_room.len() - 1]));
+    let [latest, after, before] = [0, 1, 2].map(|k| (small[k] > 0.0).then(|| big[k] / small[k]));
+    let ratios = Ratios {
+        latest,
+        after,
+        before,
+    };
     if failures > 0 {
         notes.push(format!("{failures} requests failed"));
     }
     let ok = failures == 0;
-    let result = json!({
-        "seeding": seeding,
-        "rooms": per_room,
-        "p50_ratio_largest_to_smallest": Value::Object(ratios),
-        "failures": failures,
-    });
-    let params = json!({
-        "sizes": args.sizes, "requests": args.requests, "limit": args.limit,
-        "state_dir": args.state_dir,
-    });
-    Ok(Report {
-        json: run.finish(ok, params, result, client.cost.totals(), &notes),
-        table,
-        ok,
-    })
+    let result = HistoryResult {
+        seeding,
+        rooms: per_room,
+        p50_ratio_largest_to_smallest: ratios,
+        failures,
+    };
+    Ok(run.report(ok, &notes, args, result, &client))
 }
 
 #[cfg(test)]

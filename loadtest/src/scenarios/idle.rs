@@ -5,146 +5,89 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::{stream_stats, Ctx, Report};
+use super::{stream_stats, within, Ctx, Listeners, Report};
 use crate::client::{client_ip, Result};
 use crate::listener::{self, lock, ListenerSpec, Reconnect, StreamEnd, Transport};
-use crate::output::{f1, progress, Run, Table};
+use crate::output::{progress, tick, Run};
+use crate::results::IdleResult;
+use crate::stats::mean;
 
-#[derive(clap::Args, Debug, Clone)]
+/// Also the run's `params` in its result (crate::results).
+#[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct IdleArgs {
     /// How long to listen. A stream on an idle room lasts about 172 s with
     /// the default poll settings, so a few minutes see a complete cycle.
     #[arg(long, default_value_t = 400.0)]
     pub seconds: f64,
     /// Listeners, each on its own quiet room.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub listeners: u32,
 }
 
-/// A completed stream's goodbye: (queries, rows read).
-pub type Bye = (u32, u64);
-
-/// Cost of an idle listener, from its connections' records:
-/// `(cycles, mean_cycle_s, mean_queries_per_completed_stream,
-/// mean_rows_read_per_completed_stream)`. A cycle runs from one connection's
-/// start to the next one's; only connections the server ended with a goodbye
-/// count.
-pub fn idle_cost(streams: &[(i64, Option<Bye>)]) -> Option<(usize, f64, f64, f64)> {
-    let mut cycles = Vec::new();
-    let mut queries = Vec::new();
-    let mut rows = Vec::new();
-    for w in streams.windows(2) {
-        let (open, bye) = w[0];
-        let (next_open, _) = w[1];
-        if let Some((q, r)) = bye {
-            cycles.push((next_open - open) as f64 / 1e6);
-            queries.push(f64::from(q));
-            rows.push(r as f64);
-        }
-    }
-    if cycles.is_empty() {
-        return None;
-    }
-    let n = cycles.len() as f64;
-    Some((
-        cycles.len(),
-        cycles.iter().sum::<f64>() / n,
-        queries.iter().sum::<f64>() / n,
-        rows.iter().sum::<f64>() / n,
-    ))
+/// The complete cycles of one listener's streams, as (seconds, queries, rows
+/// read): a cycle runs from one connection's start to the next one's, and
+/// only connections the server ended with a goodbye count.
+pub fn cycles_of(l: &listener::ListenerLog) -> Vec<(f64, f64, f64)> {
+    l.streams
+        .windows(2)
+        .filter(|w| matches!(w[0].end, StreamEnd::Bye(_)))
+        .filter_map(|w| {
+            let queries = f64::from(w[0].bye_queries?);
+            let rows = w[0].bye_rows_read.unwrap_or(0) as f64;
+            Some((
+                (w[1].opened_us - w[0].opened_us) as f64 / 1e6,
+                queries,
+                rows,
+            ))
+        })
+        .collect()
 }
 
+/// The loop: listeners on quiet rooms for the given time; each one's
+/// streams are then costed by [`idle_cost`].
 pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
     let run = Run::start("idle", &ctx.url, &ctx.runner);
-    if !(args.seconds > 0.0 && args.seconds <= 86_400.0) {
-        return Err("--seconds must be in (0, 86400]".into());
-    }
-    if args.listeners == 0 || args.listeners > 100 {
-        return Err("--listeners must be 1..=100".into());
-    }
+    within("--seconds", args.seconds, 86_400.0)?;
     let client = ctx.measured();
-    let (stop_tx, stop_rx) = watch::channel(false);
     let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
-    let mut logs = Vec::new();
-    let mut handles = Vec::new();
+    let mut specs = Vec::new();
     for i in 0..args.listeners {
         let key = ctx.client.create_key(&client_ip(ctx.run, i)).await?;
         let room = ctx.client.create_room(&key, "loadtest idle").await?.id;
-        let spec = ListenerSpec {
-            client: client.clone(),
+        let (client, transport) = (client.clone(), Transport::Sse);
+        let reconnect = Reconnect::Eventsource;
+        specs.push(ListenerSpec {
+            client,
             key,
             room,
-            transport: Transport::Sse,
-            reconnect: Reconnect::Eventsource,
-        };
-        let (log, h) = listener::spawn(spec, stop_rx.clone(), deadline);
-        logs.push(log);
-        handles.push(h);
+            transport,
+            reconnect,
+        });
     }
+    let mut listeners = Listeners::spawn(specs, deadline);
     let start = Instant::now();
     let bar = progress(args.seconds.ceil() as u64, "idle");
-    while Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        bar.set_position(start.elapsed().as_secs());
-    }
-    let _ = stop_tx.send(true);
-    for h in handles {
-        let _ = h.await;
-    }
+    tick(&bar, start, deadline, String::new).await;
+    listeners.stop().await;
+    let logs = &listeners.logs;
     bar.finish_and_clear();
     let elapsed = start.elapsed().as_secs_f64();
 
-    let mut all_cycles = 0usize;
-    let mut cycle_sum = 0.0;
-    let mut query_sum = 0.0;
-    let mut rows_sum = 0.0;
-    let mut errors = 0;
-    let mut messages = 0;
-    for log in &logs {
+    let (mut cycles, mut errors, mut messages) = (Vec::new(), 0, 0);
+    for log in logs {
         let l = lock(log);
         errors += l.errors();
         messages += l.arrivals.len();
-        let streams: Vec<(i64, Option<Bye>)> = l
-            .streams
-            .iter()
-            .map(|s| {
-                let bye = match s.end {
-                    StreamEnd::Bye(_) => s.bye_queries.map(|q| (q, s.bye_rows_read.unwrap_or(0))),
-                    _ => None,
-                };
-                (s.opened_us, bye)
-            })
-            .collect();
-        if let Some((n, cycle, queries, rows)) = idle_cost(&streams) {
-            all_cycles += n;
-            cycle_sum += cycle * n as f64;
-            query_sum += queries * n as f64;
-            rows_sum += rows * n as f64;
-        }
+        cycles.extend(cycles_of(&l));
     }
-    let (cycle_s, queries_per_stream, rows_per_stream) = if all_cycles > 0 {
-        (
-            Some(cycle_sum / all_cycles as f64),
-            Some(query_sum / all_cycles as f64),
-            Some(rows_sum / all_cycles as f64),
-        )
-    } else {
-        (None, None, None)
-    };
-    let requests_per_hour = cycle_s.map(|c| 3600.0 / c);
-    let rows_read_per_hour = match (cycle_s, rows_per_stream) {
-        (Some(c), Some(r)) => Some(r * 3600.0 / c),
-        _ => None,
-    };
-    let queries_per_s = match (cycle_s, queries_per_stream) {
-        (Some(c), Some(q)) => Some(q / c),
-        _ => None,
-    };
-    let streams = stream_stats(&logs);
+    let all_cycles = cycles.len();
+    let col = |f: fn(&(f64, f64, f64)) -> f64| mean(&cycles.iter().map(f).collect::<Vec<_>>());
+    let (cycle_s, queries_per_stream, rows_per_stream) = (col(|c| c.0), col(|c| c.1), col(|c| c.2));
+    let per_s = |x: Option<f64>| Some(x? / cycle_s?);
+    let streams = stream_stats(logs);
     let ok = all_cycles > 0 && errors == 0;
     let mut notes = Vec::new();
     if all_cycles == 0 {
@@ -161,78 +104,51 @@ pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
             "{messages} messages arrived in a room meant to be quiet"
         ));
     }
-    let result = json!({
-        "elapsed_s": elapsed,
-        "complete_cycles": all_cycles,
-        "mean_cycle_s": cycle_s,
-        "queries_per_stream": queries_per_stream,
-        "requests_per_hour": requests_per_hour,
-        "d1_queries_per_s": queries_per_s,
-        "rows_read_per_stream": rows_per_stream,
-        "rows_read_per_hour": rows_read_per_hour,
-        "streams": streams,
-    });
-    let mut table = Table::new(format!(
-        "idle SSE listener: {} listener(s), {} s against {} ({})",
-        args.listeners, args.seconds, ctx.url, ctx.runner
-    ));
-    table
-        .row("complete cycles", all_cycles.to_string())
-        .row(
-            "cycle (connect to reconnect)",
-            cycle_s.map_or("-".into(), |c| format!("{} s", f1(c))),
-        )
-        .row(
-            "D1 queries per stream",
-            queries_per_stream.map_or("-".into(), f1),
-        )
-        .row(
-            "requests per hour",
-            requests_per_hour.map_or("-".into(), f1),
-        )
-        .row(
-            "D1 queries per second",
-            queries_per_s.map_or("-".into(), |q| format!("{q:.2}")),
-        )
-        .row(
-            "D1 rows read per stream",
-            rows_per_stream.map_or("-".into(), f1),
-        )
-        .row(
-            "D1 rows read per hour",
-            rows_read_per_hour.map_or("-".into(), |r| format!("{r:.0}")),
-        );
-    let params = json!({ "seconds": args.seconds, "listeners": args.listeners });
-    Ok(Report {
-        json: run.finish(ok, params, result, client.cost.totals(), &notes),
-        table,
-        ok,
-    })
+    let result = IdleResult {
+        elapsed_s: elapsed,
+        complete_cycles: all_cycles,
+        mean_cycle_s: cycle_s,
+        queries_per_stream,
+        requests_per_hour: per_s(Some(3600.0)),
+        d1_queries_per_s: per_s(queries_per_stream),
+        rows_read_per_stream: rows_per_stream,
+        rows_read_per_hour: per_s(rows_per_stream).map(|r| r * 3600.0),
+        streams,
+    };
+    Ok(run.report(ok, &notes, args, result, &client))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::listener::{ListenerLog, StreamRecord};
 
     #[test]
-    fn cycles_run_from_open_to_next_open_for_completed_streams() {
-        // Streams opened at 0, 80 s and 160 s; the first two ended with a
-        // goodbye (42 and 40 queries, 50 and 60 rows), the last is still open.
-        let s = [
-            (0, Some((42, 50))),
-            (80_000_000, Some((40, 60))),
-            (160_000_000, None),
-        ];
-        let (n, cycle, q, r) = idle_cost(&s).unwrap();
-        assert_eq!(n, 2);
-        assert!((cycle - 80.0).abs() < 1e-9);
-        assert!((q - 41.0).abs() < 1e-9);
-        assert!((r - 55.0).abs() < 1e-9);
-    }
-
-    #[test]
-    fn errors_and_open_streams_are_not_cycles() {
-        assert_eq!(idle_cost(&[(0, None), (5_000_000, None)]), None);
-        assert_eq!(idle_cost(&[(0, Some((40, 50)))]), None);
+    fn a_cycle_runs_from_a_goodbye_stream_to_the_next_open() {
+        // Streams opened at 0, 80 s, 160 s and 170 s: the first two ended with
+        // a goodbye (42 and 40 queries, 50 rows and none), the third with an
+        // error, the last is still open.
+        let stream = |at: i64, end: StreamEnd, bye: Option<(u32, u64)>| StreamRecord {
+            opened_us: at * 1_000_000,
+            end,
+            bye_queries: bye.map(|b| b.0),
+            bye_rows_read: bye.map(|b| b.1).filter(|&r| r > 0),
+            connected_us: None,
+            ended_us: None,
+            setup: None,
+            retry_ms: None,
+            messages: 0,
+        };
+        let bye = || StreamEnd::Bye("budget".into());
+        let log = ListenerLog {
+            streams: vec![
+                stream(0, bye(), Some((42, 50))),
+                stream(80, bye(), Some((40, 0))),
+                stream(160, StreamEnd::Error("x".into()), None),
+                stream(170, StreamEnd::Open, None),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(cycles_of(&log), vec![(80.0, 42.0, 50.0), (80.0, 40.0, 0.0)]);
     }
 }

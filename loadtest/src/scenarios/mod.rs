@@ -1,5 +1,9 @@
-//! The scenarios. Each returns a [`Report`]: the one JSON object it prints,
-//! a table for people, and whether its assertions held.
+//! The scenarios. Each separates its step (one send, one page, one wait,
+//! one round) from the loop that runs it, and returns a [`Report`]: the one
+//! JSON object it prints (its arguments and typed result, crate::results)
+//! and whether its assertions held. The helpers here are what several
+//! scenarios share: spawning and draining listeners, stream statistics,
+//! argument checks, and the end of a run.
 
 pub mod fanout;
 pub mod history;
@@ -9,13 +13,19 @@ pub mod soak;
 pub mod waiting;
 pub mod wake;
 
-use std::collections::BTreeMap;
+use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
-use crate::client::Client;
-use crate::listener::{lock, SharedLog, StreamEnd};
-use crate::output::Table;
+use crate::client::{Client, Result};
+use crate::listener::{lock, ListenerSpec, SharedLog, StreamEnd, StreamRecord};
+use crate::output::Run;
+use crate::results::Streams;
+use crate::stats::{median, tally};
 
 /// What every scenario gets.
 #[derive(Clone)]
@@ -40,61 +50,161 @@ impl Ctx {
 
 pub struct Report {
     pub json: Value,
-    pub table: Table,
     pub ok: bool,
+}
+
+/// Ends the run with `why` when `bad`: arguments out of range, or a setup
+/// step that did not come right.
+pub fn fail_if(bad: bool, why: &str) -> Result<()> {
+    if bad {
+        return Err(why.into());
+    }
+    Ok(())
+}
+
+/// Refuses `value` of option `name` unless it is in (0, max].
+pub fn within(name: &str, value: f64, max: f64) -> Result<()> {
+    fail_if(
+        !(value > 0.0 && value <= max),
+        &format!("{name} must be in (0, {max}]"),
+    )
+}
+
+impl Run {
+    /// A scenario's end: its typed params and result in the envelope, what
+    /// the measured client's requests cost.
+    pub fn report<P: Serialize, R: Serialize>(
+        &self,
+        ok: bool,
+        notes: &[String],
+        params: P,
+        result: R,
+        client: &Client,
+    ) -> Report {
+        Report {
+            json: self.finish(ok, params, result, client.cost.totals(), notes),
+            ok,
+        }
+    }
+}
+
+/// The ids of a room's whole history, oldest first: what every listener
+/// must have seen. Retried a few times, as the server may still be settling
+/// (after the soak's restart).
+pub async fn history_ids(client: &Client, key: &str, room: &str) -> Result<Vec<String>> {
+    let mut tries = 0;
+    loop {
+        match client.full_history(key, room, 1_000_000).await {
+            Ok(page) => return Ok(page.into_iter().map(|m| m.id).collect()),
+            Err(e) if tries == 4 => return Err(e),
+            Err(_) => tries += 1,
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+}
+
+/// A set of running listeners and the switch that stops them.
+pub struct Listeners {
+    pub logs: Vec<SharedLog>,
+    handles: Vec<JoinHandle<()>>,
+    stop: watch::Sender<bool>,
+}
+
+impl Listeners {
+    /// One listener per spec, each stopped at the latest at `deadline`.
+    pub fn spawn(specs: impl IntoIterator<Item = ListenerSpec>, deadline: Instant) -> Listeners {
+        let (stop, rx) = watch::channel(false);
+        let (logs, handles) = specs
+            .into_iter()
+            .map(|spec| crate::listener::spawn(spec, rx.clone(), deadline))
+            .unzip();
+        Listeners {
+            logs,
+            handles,
+            stop,
+        }
+    }
+
+    /// `n` listeners on `spec`'s room, all connected: the room is empty, so
+    /// a stream opened before the first send sees every message. An error
+    /// (and every listener stopped) unless all connect within 60 s.
+    pub async fn connected(spec: &ListenerSpec, n: u32, deadline: Instant) -> Result<Listeners> {
+        let mut l = Listeners::spawn(std::iter::repeat_n(spec.clone(), n as usize), deadline);
+        if crate::listener::wait_connected(&l.logs, Duration::from_secs(60)).await {
+            return Ok(l);
+        }
+        let open = l.logs.iter().filter(|x| lock(x).connected).count();
+        let err = l.logs.iter().find_map(|x| {
+            lock(x).streams.iter().find_map(|s| match &s.end {
+                StreamEnd::Error(e) => Some(e.clone()),
+                _ => None,
+            })
+        });
+        l.stop().await;
+        let err = err.unwrap_or_default();
+        Err(format!("only {open} of {n} listeners connected within 60 s {err}").into())
+    }
+
+    /// Stops every listener and waits for them to finish.
+    pub async fn stop(&mut self) {
+        let _ = self.stop.send(true);
+        for h in std::mem::take(&mut self.handles) {
+            let _ = h.await;
+        }
+    }
+
+    /// After the last send: waits (up to `drain`) until every listener has
+    /// the room's last message and `settle` more, so a late duplicate would
+    /// still be seen, then stops them. Whether every listener caught up.
+    pub async fn drain(
+        &mut self,
+        last: Option<&String>,
+        (drain, settle): (Duration, Duration),
+    ) -> bool {
+        let caught_up = match last {
+            Some(last) => crate::listener::wait_caught_up(&self.logs, last, drain).await,
+            None => true,
+        };
+        tokio::time::sleep(settle).await;
+        self.stop().await;
+        caught_up
+    }
 }
 
 /// Connections made by a set of listeners and how they ended, with the D1
 /// queries their goodbye comments reported.
-pub fn stream_stats(logs: &[SharedLog]) -> Value {
-    let mut ends: BTreeMap<String, usize> = BTreeMap::new();
-    let mut streams = 0;
-    let mut bye_queries: u64 = 0;
-    let mut byes = 0;
-    let mut durations = Vec::new();
-    let mut errors: Vec<String> = Vec::new();
-    let mut retries: Vec<f64> = Vec::new();
-    for log in logs {
-        let l = lock(log);
-        for s in &l.streams {
-            streams += 1;
-            let key = match &s.end {
-                StreamEnd::Open => "open".to_owned(),
-                StreamEnd::Bye(r) => format!("bye:{r}"),
-                StreamEnd::Closed => "closed".to_owned(),
-                StreamEnd::Error(e) => {
-                    if errors.len() < 5 && !errors.contains(e) {
-                        errors.push(e.clone());
-                    }
-                    "error".to_owned()
-                }
-                StreamEnd::Stopped => "stopped".to_owned(),
-            };
-            *ends.entry(key).or_default() += 1;
-            if let (StreamEnd::Bye(_), Some(r)) = (&s.end, s.retry_ms) {
-                retries.push(r as f64);
-            }
-            if let Some(q) = s.bye_queries {
-                bye_queries += u64::from(q);
-                byes += 1;
-                if let (Some(c), Some(e)) = (s.connected_us, s.ended_us) {
-                    durations.push((e - c) as f64 / 1e6);
-                }
+pub fn stream_stats(logs: &[SharedLog]) -> Streams {
+    let all: Vec<StreamRecord> = logs.iter().flat_map(|l| lock(l).streams.clone()).collect();
+    let completed: Vec<&StreamRecord> = all.iter().filter(|s| s.bye_queries.is_some()).collect();
+    let mut sample_errors: Vec<String> = Vec::new();
+    for s in &all {
+        if let StreamEnd::Error(e) = &s.end {
+            if sample_errors.len() < 5 && !sample_errors.contains(e) {
+                sample_errors.push(e.clone());
             }
         }
     }
-    let mean_bye_stream_s = if durations.is_empty() {
-        None
-    } else {
-        Some(durations.iter().sum::<f64>() / durations.len() as f64)
-    };
-    json!({
-        "connections": streams,
-        "ends": ends,
-        "completed_streams": byes,
-        "queries_in_completed_streams": bye_queries,
-        "mean_completed_stream_s": mean_bye_stream_s,
-        "retry_after_bye_ms": crate::stats::median(&retries),
-        "sample_errors": errors,
-    })
+    let retries: Vec<f64> = all
+        .iter()
+        .filter(|s| matches!(s.end, StreamEnd::Bye(_)))
+        .filter_map(|s| Some(s.retry_ms? as f64))
+        .collect();
+    Streams {
+        connections: all.len(),
+        ends: tally(all.iter().map(|s| match &s.end {
+            StreamEnd::Open => "open".to_owned(),
+            StreamEnd::Bye(r) => format!("bye:{r}"),
+            StreamEnd::Closed => "closed".to_owned(),
+            StreamEnd::Error(_) => "error".to_owned(),
+            StreamEnd::Stopped => "stopped".to_owned(),
+        })),
+        completed_streams: completed.len(),
+        queries_in_completed_streams: completed
+            .iter()
+            .filter_map(|s| s.bye_queries)
+            .map(u64::from)
+            .sum(),
+        retry_after_bye_ms: median(&retries),
+        sample_errors,
+    }
 }

@@ -2,24 +2,25 @@
 //! room (keys made from distinct client addresses), one request in flight
 //! per sender.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::time::Instant;
 
 use super::{Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
-use crate::output::{f1, pcts, progress, Run, Table};
-use crate::stats::Summary;
+use crate::output::{progress, tick, Run};
+use crate::results::SendResult;
+use crate::stats::{mean, tally, Summary};
 
-#[derive(clap::Args, Debug, Clone)]
+/// Also the run's `params` in its result (crate::results).
+#[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct SendArgs {
     /// Concurrent senders.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub senders: u32,
     /// How long to send.
     #[arg(long, default_value_t = 10.0)]
@@ -74,11 +75,42 @@ struct Sample {
     error: Option<String>,
 }
 
+/// One sender: its own key and room.
+struct Sender {
+    client: crate::client::Client,
+    key: String,
+    room: String,
+    name: String,
+    size: usize,
+    tag: u32,
+}
+
+impl Sender {
+    /// The step: one stamped POST, and what came back.
+    async fn send_one(&self, seq: u64) -> Sample {
+        let stamp = Stamp {
+            run: self.tag,
+            seq,
+            sent_us: now_us(),
+        };
+        let content = encode(stamp, self.size);
+        let t = self
+            .client
+            .post_message(&self.key, &self.room, &self.name, &content, None)
+            .await;
+        Sample {
+            status: t.status_key(),
+            latency_ms: t.latency_ms,
+            d1_ms: t.timing.map(|x| x.dur_ms),
+            queries: t.timing.map(|x| x.queries),
+            error: t.error,
+        }
+    }
+}
+
+/// The loop: N senders, closed loop, for the given time.
 pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
     let run = Run::start("send", &ctx.url, &ctx.runner);
-    if args.senders == 0 || args.senders > 1000 {
-        return Err("--senders must be 1..=1000".into());
-    }
     let mut targets = Vec::new();
     for i in 0..args.senders {
         let key = ctx.client.create_key(&client_ip(ctx.run, i)).await?;
@@ -102,54 +134,37 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
     let bar = progress(args.seconds.ceil() as u64, "send");
     let mut tasks = Vec::new();
     for (i, (key, room)) in targets.into_iter().enumerate() {
-        let client = client.clone();
-        let total = total.clone();
-        let accepted = accepted.clone();
-        let (size, max, tag) = (args.size, args.max_requests, ctx.run);
+        let sender = Sender {
+            client: client.clone(),
+            key,
+            room,
+            name: format!("sender-{i}"),
+            size: args.size,
+            tag: ctx.run,
+        };
+        let (total, accepted, max) = (total.clone(), accepted.clone(), args.max_requests);
         tasks.push(tokio::spawn(async move {
             let mut samples = Vec::new();
             let mut seq = 0u64;
             while Instant::now() < deadline && total.fetch_add(1, Ordering::Relaxed) < max {
-                let content = encode(
-                    Stamp {
-                        run: tag,
-                        seq,
-                        sent_us: now_us(),
-                    },
-                    size,
-                );
+                let sample = sender.send_one(seq).await;
                 seq += 1;
-                let t = client
-                    .post_message(&key, &room, &format!("sender-{i}"), &content, None)
-                    .await;
-                if t.status == 201 {
+                if sample.status == "201" {
                     accepted.fetch_add(1, Ordering::Relaxed);
                 }
-                samples.push(Sample {
-                    status: t.status_key(),
-                    latency_ms: t.latency_ms,
-                    d1_ms: t.timing.map(|x| x.dur_ms),
-                    queries: t.timing.map(|x| x.queries),
-                    error: t.error,
-                });
-                if t.status == 0 {
+                if sample.status == "error" {
                     // No server to talk to: do not spin.
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
+                samples.push(sample);
             }
             samples
         }));
     }
     let ticker = {
-        let bar = bar.clone();
-        let accepted = accepted.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(250)).await;
-                bar.set_position(start.elapsed().as_secs());
-                bar.set_message(format!("{} accepted", accepted.load(Ordering::Relaxed)));
-            }
-        })
+        let (bar, accepted) = (bar.clone(), accepted.clone());
+        let message = move || format!("{} accepted", accepted.load(Ordering::Relaxed));
+        tokio::spawn(async move { tick(&bar, start, deadline, message).await })
     };
     let mut samples = Vec::new();
     for t in tasks {
@@ -159,86 +174,38 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
     ticker.abort();
     bar.finish_and_clear();
 
-    let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
-    for s in &samples {
-        *statuses.entry(s.status.clone()).or_default() += 1;
-    }
+    let statuses = tally(samples.iter().map(|s| s.status.clone()));
     let accepted = statuses.get("201").copied().unwrap_or(0);
-    let ok_lat: Vec<f64> = samples
-        .iter()
-        .filter(|s| s.status == "201")
-        .map(|s| s.latency_ms)
-        .collect();
-    let all_lat: Vec<f64> = samples
-        .iter()
-        .filter(|s| s.status != "error")
-        .map(|s| s.latency_ms)
-        .collect();
-    let d1: Vec<f64> = samples
-        .iter()
-        .filter(|s| s.status == "201")
-        .filter_map(|s| s.d1_ms)
-        .collect();
-    let queries: Vec<f64> = samples
-        .iter()
-        .filter(|s| s.status == "201")
-        .filter_map(|s| s.queries.map(f64::from))
-        .collect();
+    // The accepted sends' latency, D1 time and queries.
+    let (mut ok_lat, mut d1, mut queries) = (vec![], vec![], vec![]);
+    for s in samples.iter().filter(|s| s.status == "201") {
+        ok_lat.push(s.latency_ms);
+        d1.extend(s.d1_ms);
+        queries.extend(s.queries.map(f64::from));
+    }
     let latency = Summary::of(&ok_lat);
     let d1_summary = Summary::of(&d1);
     let first_error = samples.iter().find_map(|s| s.error.clone());
-    let per_s = accepted as f64 / elapsed;
-    let d1_share = if latency.count > 0 && d1_summary.count > 0 {
-        Some(d1_summary.mean / latency.mean)
-    } else {
-        None
+    let d1_share =
+        (latency.count > 0 && d1_summary.count > 0).then(|| d1_summary.mean / latency.mean);
+    let result = SendResult {
+        elapsed_s: elapsed,
+        requests: samples.len(),
+        accepted,
+        accepted_per_s: accepted as f64 / elapsed,
+        statuses,
+        latency_ms: latency,
+        d1_ms: d1_summary,
+        d1_share_of_latency: d1_share,
+        d1_queries_per_message: mean(&queries),
+        health_baseline_ms: baseline,
+        first_error,
     };
-    let mean_queries = if queries.is_empty() {
-        None
-    } else {
-        Some(queries.iter().sum::<f64>() / queries.len() as f64)
-    };
-    let result = json!({
-        "elapsed_s": elapsed,
-        "requests": samples.len(),
-        "accepted": accepted,
-        "accepted_per_s": per_s,
-        "statuses": statuses,
-        "latency_ms": latency,
-        "latency_all_responses_ms": Summary::of(&all_lat),
-        "d1_ms": d1_summary,
-        "d1_share_of_latency": d1_share,
-        "d1_queries_per_message": mean_queries,
-        "health_baseline_ms": baseline,
-        "first_error": first_error,
-    });
-    let mut table = Table::new(format!(
-        "send: {} senders, {} s against {} ({})",
-        args.senders, args.seconds, ctx.url, ctx.runner
-    ));
-    table
-        .row("accepted", format!("{accepted} ({} msg/s)", f1(per_s)))
-        .row("statuses", format!("{statuses:?}"))
-        .row("POST latency", pcts(&latency))
-        .row("D1 time", pcts(&d1_summary))
-        .row("GET /api/health (baseline)", pcts(&baseline))
-        .row(
-            "D1 share",
-            d1_share.map_or("-".into(), |s| format!("{:.0}% of mean latency", s * 100.0)),
-        );
-    let params = json!({
-        "senders": args.senders, "seconds": args.seconds, "size": args.size,
-        "max_requests": args.max_requests, "baseline_seconds": args.baseline_seconds,
-    });
     let ok = accepted > 0;
     let notes = if ok {
         vec![]
     } else {
         vec!["no message was accepted".to_owned()]
     };
-    Ok(Report {
-        json: run.finish(ok, params, result, client.cost.totals(), &notes),
-        table,
-        ok,
-    })
+    Ok(run.report(ok, &notes, args, result, &client))
 }

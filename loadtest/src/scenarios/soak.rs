@@ -6,23 +6,24 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::json;
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::fanout::judge;
-use super::{stream_stats, Ctx, Report};
+use super::{history_ids, within, Ctx, Listeners, Report};
 use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
 use crate::listener::{self, ListenerSpec, Reconnect, Transport};
-use crate::output::{pcts, progress, Run, Table};
+use crate::output::{progress, tick, Run};
+use crate::results::{Restart, SoakResult, SoakSender};
 use crate::stats::Summary;
 
-#[derive(clap::Args, Debug, Clone)]
+/// Also the run's `params` in its result (crate::results).
+#[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct SoakArgs {
     #[arg(long, default_value_t = 5.0)]
     pub minutes: f64,
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub listeners: u32,
     #[arg(long, value_enum, default_value_t = Transport::Sse)]
     pub transport: Transport,
@@ -62,7 +63,40 @@ struct SenderLog {
     latency: Vec<f64>,
 }
 
-/// Sends with an Idempotency-Key, retrying failures (no response, 5xx, 429)
+/// The step: one message under one Idempotency-Key, retried on failure (no
+/// response, 5xx, 429) with backoff until stored or `give_up_at`.
+async fn send_until_stored(
+    (client, key, room): (&crate::client::Client, &str, &str),
+    content: &str,
+    give_up_at: Instant,
+    log: &mut SenderLog,
+) {
+    let idem = uuid::Uuid::new_v4().to_string();
+    let mut backoff = listener::backoff();
+    for attempt in 0..60 {
+        log.attempts += 1;
+        let r = client
+            .post_message(key, room, "soak-sender", content, Some(&idem))
+            .await;
+        *log.statuses.entry(r.status_key()).or_default() += 1;
+        if r.ok() {
+            log.accepted += 1;
+            if r.status == 200 && attempt > 0 {
+                log.replayed += 1;
+            }
+            log.latency.push(r.latency_ms);
+            return;
+        }
+        let retryable = r.status == 0 || r.status == 429 || r.status >= 500;
+        if !retryable || Instant::now() >= give_up_at {
+            log.gave_up += 1;
+            return;
+        }
+        tokio::time::sleep(backoff.next_delay()).await;
+    }
+}
+
+/// The loop: sends with an Idempotency-Key, retrying failures (no response, 5xx, 429)
 /// with backoff, so a restart neither loses nor doubles a message.
 async fn sender(
     client: crate::client::Client,
@@ -91,7 +125,6 @@ async fn sender(
             continue;
         }
         next = Instant::now() + interval;
-        let idem = uuid::Uuid::new_v4().to_string();
         let content = encode(
             Stamp {
                 run: run_tag,
@@ -101,93 +134,42 @@ async fn sender(
             args.size,
         );
         seq += 1;
-        let mut backoff = listener::backoff();
-        for attempt in 0..60 {
-            log.attempts += 1;
-            let r = client
-                .post_message(&key, &room, "soak-sender", &content, Some(&idem))
-                .await;
-            *log.statuses.entry(r.status_key()).or_default() += 1;
-            if r.ok() {
-                log.accepted += 1;
-                if r.status == 200 && attempt > 0 {
-                    log.replayed += 1;
-                }
-                log.latency.push(r.latency_ms);
-                break;
-            }
-            let retryable = r.status == 0 || r.status == 429 || r.status >= 500;
-            if !retryable || Instant::now() >= give_up_at {
-                log.gave_up += 1;
-                break;
-            }
-            tokio::time::sleep(backoff.next_delay()).await;
-        }
+        let target = (&client, key.as_str(), room.as_str());
+        send_until_stored(target, &content, give_up_at, &mut log).await;
     }
     log
 }
 
-struct HookRun {
-    at_s: f64,
-    duration_s: f64,
-    exit: Option<i32>,
-    output_tail: String,
-}
-
-async fn run_hook(cmd: String, timeout: f64, start: Instant) -> HookRun {
+/// Runs the restart hook; what it printed last, and its exit code.
+async fn run_hook(cmd: String, timeout: f64, start: Instant) -> Restart {
     let at_s = start.elapsed().as_secs_f64();
     let t0 = Instant::now();
     let child = tokio::process::Command::new("sh")
-        .arg("-c")
-        .arg(&cmd)
+        .args(["-c", &cmd])
         .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
-        .spawn();
-    let (exit, output_tail) = match child {
-        Err(e) => (None, format!("could not start the hook: {e}")),
-        Ok(child) => {
-            match tokio::time::timeout(Duration::from_secs_f64(timeout), child.wait_with_output())
-                .await
-            {
-                Err(_) => (None, format!("the hook did not finish within {timeout} s")),
-                Ok(Err(e)) => (None, format!("waiting for the hook: {e}")),
-                Ok(Ok(out)) => {
-                    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-                    text.push_str(&String::from_utf8_lossy(&out.stderr));
-                    let tail: String = text
-                        .chars()
-                        .rev()
-                        .take(600)
-                        .collect::<Vec<_>>()
-                        .into_iter()
-                        .rev()
-                        .collect();
-                    (out.status.code(), tail)
-                }
-            }
-        }
+        .output();
+    let (exit, text) = match tokio::time::timeout(Duration::from_secs_f64(timeout), child).await {
+        Err(_) => (None, format!("the hook did not finish within {timeout} s")),
+        Ok(Err(e)) => (None, format!("could not run the hook: {e}")),
+        Ok(Ok(out)) => (
+            out.status.code(),
+            String::from_utf8_lossy(&[out.stdout, out.stderr].concat()).into_owned(),
+        ),
     };
-    HookRun {
+    let tail = text.chars().count().saturating_sub(600);
+    Restart {
         at_s,
         duration_s: t0.elapsed().as_secs_f64(),
         exit,
-        output_tail,
+        output_tail: text.chars().skip(tail).collect(),
     }
 }
 
 pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     let run = Run::start("soak", &ctx.url, &ctx.runner);
-    if !(args.minutes > 0.0 && args.minutes <= 24.0 * 60.0) {
-        return Err("--minutes must be in (0, 1440]".into());
-    }
-    if !(args.rate > 0.0 && args.rate <= 100.0) {
-        return Err("--rate must be in (0, 100]".into());
-    }
-    if args.listeners == 0 || args.listeners > 1000 {
-        return Err("--listeners must be 1..=1000".into());
-    }
+    within("--minutes", args.minutes, 24.0 * 60.0)?;
+    within("--rate", args.rate, 100.0)?;
     if args.transport == Transport::Ws {
         super::fanout::require_websocket(&ctx.client).await?;
     }
@@ -195,7 +177,6 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     let room = ctx.client.create_room(&key, "loadtest soak").await?.id;
     let client = ctx.measured();
     let seconds = args.minutes * 60.0;
-    let (stop_tx, stop_rx) = watch::channel(false);
     let hard_deadline = Instant::now()
         + Duration::from_secs_f64(seconds + args.drain_seconds + args.hook_timeout + 120.0);
     let spec = ListenerSpec {
@@ -205,17 +186,7 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
         transport: args.transport,
         reconnect: Reconnect::Eventsource,
     };
-    let mut logs = Vec::new();
-    let mut handles = Vec::new();
-    for _ in 0..args.listeners {
-        let (log, h) = listener::spawn(spec.clone(), stop_rx.clone(), hard_deadline);
-        logs.push(log);
-        handles.push(h);
-    }
-    if !listener::wait_connected(&logs, Duration::from_secs(60)).await {
-        let _ = stop_tx.send(true);
-        return Err("not every listener connected within 60 s".into());
-    }
+    let mut listeners = Listeners::connected(&spec, args.listeners, hard_deadline).await?;
     let start = Instant::now();
     let end = start + Duration::from_secs_f64(seconds);
     let sender_task = tokio::spawn(sender(
@@ -238,44 +209,37 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
         _ => None,
     };
     let bar = progress(seconds.ceil() as u64, "soak");
-    while Instant::now() < end {
-        tokio::time::sleep(Duration::from_millis(500).min(end - Instant::now())).await;
-        bar.set_position(start.elapsed().as_secs());
-        let arrivals: usize = logs.iter().map(|l| listener::lock(l).arrivals.len()).sum();
-        bar.set_message(format!("{arrivals} deliveries"));
-    }
+    let arrivals = || {
+        listeners
+            .logs
+            .iter()
+            .map(|l| listener::lock(l).arrivals.len())
+            .sum::<usize>()
+    };
+    tick(&bar, start, end, || format!("{} deliveries", arrivals())).await;
     bar.set_message("draining");
     let sent = sender_task.await?;
     let hook = match hook_task {
         Some(t) => Some(t.await?),
         None => None,
     };
-    // The history, retried a few times in case the server is still settling.
-    let mut history = Err("not read".into());
-    for _ in 0..5 {
-        history = ctx.client.full_history(&key, &room, 1_000_000).await;
-        if history.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_secs(3)).await;
-    }
-    let history: Vec<String> = history?.into_iter().map(|m| m.id).collect();
-    let caught_up = match history.last() {
-        Some(last) => {
-            listener::wait_caught_up(&logs, last, Duration::from_secs_f64(args.drain_seconds)).await
-        }
-        None => true,
-    };
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let _ = stop_tx.send(true);
-    for h in handles {
-        let _ = h.await;
-    }
+    let history = history_ids(&ctx.client, &key, &room).await?;
+    let wait = (
+        Duration::from_secs_f64(args.drain_seconds),
+        Duration::from_millis(500),
+    );
+    let caught_up = listeners.drain(history.last(), wait).await;
     bar.finish_and_clear();
 
-    let j = judge(&logs, &history, ctx.run, &Default::default());
+    let (delivery, _) = judge(
+        &listeners.logs,
+        &history,
+        ctx.run,
+        &Default::default(),
+        caught_up,
+    );
     let mut notes = Vec::new();
-    let mut ok = j.all_ok && caught_up && !history.is_empty();
+    let mut ok = delivery.all_exactly_once_in_order && caught_up && !history.is_empty();
     if history.is_empty() {
         notes.push("nothing was stored: the sender never got through".to_owned());
     }
@@ -288,86 +252,28 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     if sent.gave_up > 0 {
         notes.push(format!("the sender gave up on {} messages", sent.gave_up));
     }
-    let hook_json = match (&hook, &args.restart_hook) {
-        (Some(h), _) => {
-            if h.exit != Some(0) {
-                ok = false;
-                notes.push(format!("the restart hook failed: {}", h.output_tail.trim()));
-            }
-            json!({
-                "at_s": h.at_s, "duration_s": h.duration_s, "exit": h.exit,
-                "output_tail": h.output_tail,
-            })
+    match (&hook, &args.restart_hook) {
+        (Some(h), _) if h.exit != Some(0) => {
+            ok = false;
+            notes.push(format!("the restart hook failed: {}", h.output_tail.trim()));
         }
         (None, Some(_)) => {
-            notes.push("--restart-after is past the end of the run: no restart".to_owned());
-            serde_json::Value::Null
+            notes.push("--restart-after is past the end of the run: no restart".to_owned())
         }
-        (None, None) => serde_json::Value::Null,
-    };
-    let delivery = Summary::of(&j.latency);
-    let delivery_connected = Summary::of(&j.latency_connected);
-    let delivery_across = Summary::of(&j.latency_across_reconnect);
-    let post_latency = Summary::of(&sent.latency);
-    let streams = stream_stats(&logs);
-    let result = json!({
-        "stored": history.len(),
-        "sender": {
-            "attempts": sent.attempts, "accepted": sent.accepted,
-            "replayed_after_retry": sent.replayed, "gave_up": sent.gave_up,
-            "statuses": sent.statuses, "post_latency_ms": post_latency,
+        _ => {}
+    }
+    let result = SoakResult {
+        stored: history.len(),
+        sender: SoakSender {
+            attempts: sent.attempts,
+            accepted: sent.accepted,
+            replayed_after_retry: sent.replayed,
+            gave_up: sent.gave_up,
+            statuses: sent.statuses.clone(),
+            post_latency_ms: Summary::of(&sent.latency),
         },
-        "restart": hook_json,
-        "delivery_ms": delivery,
-        "delivery_connected_ms": delivery_connected,
-        "delivery_across_reconnect_ms": delivery_across,
-        "totals": j.totals,
-        "all_exactly_once_in_order": j.all_ok,
-        "caught_up": caught_up,
-        "streams": streams,
-        "listeners": j.per_listener,
-    });
-    let mut table = Table::new(format!(
-        "soak over {:?}: {} listeners, {} min against {} ({})",
-        args.transport, args.listeners, args.minutes, ctx.url, ctx.runner
-    ));
-    table
-        .row("stored", history.len().to_string())
-        .row(
-            "sender",
-            format!(
-                "{} accepted, {} attempts, {} gave up",
-                sent.accepted, sent.attempts, sent.gave_up
-            ),
-        )
-        .row(
-            "restart",
-            hook.as_ref().map_or("none".to_owned(), |h| {
-                format!(
-                    "at {:.0} s, took {:.1} s, exit {:?}",
-                    h.at_s, h.duration_s, h.exit
-                )
-            }),
-        )
-        .row("delivery", pcts(&delivery))
-        .row(
-            "lost / dup / out of order",
-            format!(
-                "{} / {} / {} (unknown {})",
-                j.totals.lost, j.totals.duplicated, j.totals.out_of_order, j.totals.unknown
-            ),
-        )
-        .row("connections", streams["connections"].to_string())
-        .row("verdict", if ok { "ok" } else { "FAILED" });
-    let params = json!({
-        "minutes": args.minutes, "listeners": args.listeners, "transport": args.transport,
-        "rate": args.rate, "active_seconds": args.active_seconds,
-        "quiet_seconds": args.quiet_seconds, "restart_hook": args.restart_hook,
-        "restart_after": args.restart_after, "drain_seconds": args.drain_seconds,
-    });
-    Ok(Report {
-        json: run.finish(ok, params, result, client.cost.totals(), &notes),
-        table,
-        ok,
-    })
+        restart: hook,
+        delivery,
+    };
+    Ok(run.report(ok, &notes, args, result, &client))
 }

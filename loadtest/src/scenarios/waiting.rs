@@ -8,31 +8,33 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::time::Instant;
 
-use super::{Ctx, Report};
+use super::{within, Ctx, Report};
 use crate::client::{client_ip, Result};
-use crate::members::{mention_room, WAITER};
-use crate::output::{f1, progress, Run, Table};
+use crate::members::{mention_room, WaitCall, WAITER};
+use crate::output::{progress, Run};
+use crate::results::WaitingResult;
 
 /// Workers free plan: requests per day.
 pub const FREE_REQUESTS_PER_DAY: f64 = 100_000.0;
 /// D1 free plan: rows read per day.
 pub const FREE_ROWS_READ_PER_DAY: f64 = 5_000_000.0;
 
-#[derive(clap::Args, Debug, Clone)]
+/// Also the run's `params` in its result (crate::results).
+#[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct WaitingArgs {
     /// How long to keep starting waits (the last one runs to its timeout).
     #[arg(long, default_value_t = 120.0)]
     pub seconds: f64,
     /// Each wait's `timeout` (s; the server's maximum is 50).
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub timeout: u32,
     /// Messages the room holds, all read: the caller posts them first (the
     /// last mentions the waiter) and one wait with `ack=1` takes them in
     /// before measuring, so the waiter is caught up in a room this big.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub history: u32,
 }
 
@@ -49,17 +51,55 @@ pub fn free_plan_agents(requests_per_hour: f64, rows_read_per_hour: f64) -> Opti
     }
 }
 
+/// What the waits so far added up to.
+#[derive(Default)]
+struct Tally {
+    statuses: BTreeMap<String, u64>,
+    calls: u64,
+    /// Calls whose response carried Server-Timing, and what it reported.
+    timed: u64,
+    queries: u64,
+    rows: u64,
+    written: u64,
+    /// Seconds of each call that ended in a 204.
+    call_s: Vec<f64>,
+    errors: Vec<String>,
+}
+
+impl Tally {
+    /// The step's record: one wait call. False when it did not end in the
+    /// expected 204 (the loop then pauses before the next).
+    fn record(&mut self, call: WaitCall) -> bool {
+        self.calls += 1;
+        let key = match call.status {
+            0 => "error".to_owned(),
+            s => s.to_string(),
+        };
+        *self.statuses.entry(key).or_default() += 1;
+        if let Some(t) = call.timing {
+            self.timed += 1;
+            self.queries += u64::from(t.queries);
+            self.rows += t.rows_read;
+            self.written += t.rows_written;
+        }
+        if call.status == 204 {
+            self.call_s.push(call.seconds());
+            return true;
+        }
+        if self.errors.len() < 5 {
+            let why = call
+                .error
+                .unwrap_or_else(|| "a message in a quiet room".into());
+            self.errors.push(format!("{}: {why}", call.status));
+        }
+        false
+    }
+}
+
+/// The loop: back-to-back waits for the given time.
 pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
     let run = Run::start("waiting", &ctx.url, &ctx.runner);
-    if !(args.seconds > 0.0 && args.seconds <= 86_400.0) {
-        return Err("--seconds must be in (0, 86400]".into());
-    }
-    if args.timeout == 0 || args.timeout > 50 {
-        return Err("--timeout must be 1..=50 (the server caps it at 50)".into());
-    }
-    if args.history > 100_000 {
-        return Err("--history must be 0..=100000".into());
-    }
+    within("--seconds", args.seconds, 86_400.0)?;
     let setup = mention_room(&ctx.client, &client_ip(ctx.run, 1), "loadtest waiting").await?;
     for i in 0..args.history {
         let content = if i + 1 == args.history {
@@ -91,40 +131,14 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(args.seconds);
     let bar = progress(args.seconds.ceil() as u64, "waiting");
-    let mut statuses: BTreeMap<String, u64> = BTreeMap::new();
-    let (mut calls, mut timed, mut queries, mut rows, mut written) = (0u64, 0u64, 0u64, 0u64, 0u64);
-    let mut call_s = Vec::new();
-    let mut errors = Vec::new();
+    let mut tally = Tally::default();
     let mut last_end = start;
     while Instant::now() < deadline {
         let call = client
             .wait_for(&setup.waiter, &setup.room, WAITER, args.timeout, true)
             .await;
-        calls += 1;
         last_end = call.ended;
-        let key = if call.status == 0 {
-            "error".to_owned()
-        } else {
-            call.status.to_string()
-        };
-        *statuses.entry(key).or_default() += 1;
-        if let Some(t) = call.timing {
-            timed += 1;
-            queries += u64::from(t.queries);
-            rows += t.rows_read;
-            written += t.rows_written;
-        }
-        if call.status == 204 {
-            call_s.push(call.seconds());
-        } else {
-            if errors.len() < 5 {
-                errors.push(format!(
-                    "{}: {}",
-                    call.status,
-                    call.error
-                        .unwrap_or_else(|| "a message in a quiet room".into())
-                ));
-            }
+        if !tally.record(call) {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
         bar.set_position(start.elapsed().as_secs().min(args.seconds.ceil() as u64));
@@ -132,6 +146,16 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
     bar.finish_and_clear();
     // Back to back: the calls cover the run, from the first start to the last end.
     let elapsed = (last_end - start).as_secs_f64();
+    let Tally {
+        statuses,
+        calls,
+        timed,
+        queries,
+        rows,
+        written,
+        call_s,
+        errors,
+    } = tally;
     let per_hour = |n: u64| (elapsed > 0.0).then(|| n as f64 / elapsed * 3600.0);
     let requests_per_hour = per_hour(calls);
     let rows_per_hour = per_hour(rows);
@@ -143,53 +167,22 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
     let ok_calls = statuses.get("204").copied().unwrap_or(0);
     let error_count = calls - ok_calls;
     let mean = |v: u64| (timed > 0).then(|| v as f64 / timed as f64);
-    let mean_call_s =
-        (!call_s.is_empty()).then(|| call_s.iter().sum::<f64>() / call_s.len() as f64);
-    let result = json!({
-        "elapsed_s": elapsed,
-        "calls": calls,
-        "statuses": statuses,
-        "errors": error_count,
-        "sample_errors": errors,
-        "timed_responses": timed,
-        "mean_call_s": mean_call_s,
-        "queries_per_call": mean(queries),
-        "rows_read_per_call": mean(rows),
-        "rows_written_per_call": mean(written),
-        "requests_per_hour": requests_per_hour,
-        "d1_queries_per_s": queries_per_s,
-        "rows_read_per_hour": rows_per_hour,
-        "rows_written_per_hour": per_hour(written),
-        "free_plan_agents": agents,
-        "free_plan": { "requests_per_day": FREE_REQUESTS_PER_DAY, "rows_read_per_day": FREE_ROWS_READ_PER_DAY },
-    });
-    let mut table = Table::new(format!(
-        "waiting agent: back-to-back wait?timeout={} for {} s, {} messages read, against {} ({})",
-        args.timeout, args.seconds, args.history, ctx.url, ctx.runner
-    ));
-    let show = |v: Option<f64>| v.map_or("-".into(), f1);
-    table
-        .row("calls (statuses)", format!("{calls} {statuses:?}"))
-        .row(
-            "mean call",
-            mean_call_s.map_or("-".into(), |s| format!("{} s", f1(s))),
-        )
-        .row(
-            "queries / rows read per call",
-            format!("{} / {}", show(mean(queries)), show(mean(rows))),
-        )
-        .row("requests per hour", show(requests_per_hour))
-        .row(
-            "D1 queries per second",
-            queries_per_s.map_or("-".into(), |q| format!("{q:.3}")),
-        )
-        .row("rows read per hour", show(rows_per_hour))
-        .row(
-            "agents on the free plan",
-            agents.map_or("-".into(), |a| format!("{a:.0}")),
-        );
-    let params =
-        json!({ "seconds": args.seconds, "timeout": args.timeout, "history": args.history });
+    let result = WaitingResult {
+        elapsed_s: elapsed,
+        calls,
+        statuses: statuses.clone(),
+        errors: error_count,
+        sample_errors: errors.clone(),
+        timed_responses: timed,
+        mean_call_s: crate::stats::mean(&call_s),
+        queries_per_call: mean(queries),
+        rows_read_per_call: mean(rows),
+        requests_per_hour,
+        d1_queries_per_s: queries_per_s,
+        rows_read_per_hour: rows_per_hour,
+        rows_written_per_hour: per_hour(written),
+        free_plan_agents: agents,
+    };
     let ok = error_count == 0 && ok_calls > 0 && timed == calls;
     let mut notes = errors.clone();
     if timed < calls {
@@ -198,11 +191,7 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
             calls - timed
         ));
     }
-    Ok(Report {
-        json: run.finish(ok, params, result, client.cost.totals(), &notes),
-        table,
-        ok,
-    })
+    Ok(run.report(ok, &notes, args, result, &client))
 }
 
 #[cfg(test)]

@@ -11,19 +11,22 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::time::Instant;
 
-use super::{Ctx, Report};
+use super::{fail_if, Ctx, Report};
+use crate::client::Client;
 use crate::client::{client_ip, Result};
-use crate::members::{mention_room, WaitCall, WAITER};
-use crate::output::{f1, pcts, progress, Run, Table};
-use crate::stats::Summary;
+use crate::members::{mention_room, MentionRoom, WaitCall, WAITER};
+use crate::output::{progress, Run};
+use crate::results::{WakeResult, WakeRound};
+use crate::stats::{mean, Summary};
 
-#[derive(clap::Args, Debug, Clone)]
+/// Also the run's `params` in its result (crate::results).
+#[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct WakeArgs {
     /// Rounds: one wait and one mention each.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub rounds: u32,
     /// Shortest pause between starting the wait and sending the mention (s).
     #[arg(long, default_value_t = 0.3)]
@@ -32,7 +35,7 @@ pub struct WakeArgs {
     #[arg(long, default_value_t = 3.0)]
     pub max_pause: f64,
     /// The wait's `timeout` (s); a round whose wait times out is an error.
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub timeout: u32,
 }
 
@@ -85,86 +88,74 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// The step: the waiter starts a wait, the caller mentions it after a random
+/// pause, and the round's record says what the wait returned and when.
+async fn round(
+    client: &Client,
+    setup: &MentionRoom,
+    args: &WakeArgs,
+    content: String,
+) -> Result<(WakeRound, std::result::Result<(), RoundError>)> {
+    let waiter = {
+        let (client, token, room) = (client.clone(), setup.waiter.clone(), setup.room.clone());
+        let timeout = args.timeout;
+        tokio::spawn(async move { client.wait_for(&token, &room, WAITER, timeout, true).await })
+    };
+    let pause = args.min_pause + fastrand::f64() * (args.max_pause - args.min_pause);
+    tokio::time::sleep(Duration::from_secs_f64(pause)).await;
+    let send_start = Instant::now();
+    let sent = client
+        .post_as_member(&setup.caller, &setup.room, &content)
+        .await;
+    let send_end = Instant::now();
+    let mut record = WakeRound {
+        pause_ms: pause * 1000.0,
+        send_status: Some(sent.status),
+        ..WakeRound::default()
+    };
+    let Some(message) = sent.body.filter(|_| sent.status == 201) else {
+        // No mention went out: this wait would only time out.
+        waiter.abort();
+        let e = format!("{}: {}", sent.status, sent.error.unwrap_or_default());
+        return Ok((record, Err(RoundError::Send(e))));
+    };
+    record.send_latency_ms = Some(sent.latency_ms);
+    let call = waiter.await.map_err(|e| format!("wait task: {e}"))?;
+    let checked = check_wait(&call, &message.id);
+    if checked.is_ok() {
+        record.wake_ms = Some(ms(call.ended.saturating_duration_since(send_start)));
+        // Signed: the wait may answer before the send's response arrives.
+        record.after_send_response_ms = Some(if call.ended >= send_end {
+            ms(call.ended - send_end)
+        } else {
+            -ms(send_end - call.ended)
+        });
+    }
+    record.wait_status = Some(call.status);
+    record.wait_s = Some(call.seconds());
+    record.queries = call.timing.map(|t| t.queries);
+    record.rows_read = call.timing.map(|t| t.rows_read);
+    Ok((record, checked))
+}
+
+/// The loop: `rounds` rounds, one after another.
 pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
     let run = Run::start("wake", &ctx.url, &ctx.runner);
-    if args.rounds == 0 || args.rounds > 10_000 {
-        return Err("--rounds must be 1..=10000".into());
-    }
-    if !(args.min_pause >= 0.0 && args.min_pause <= args.max_pause && args.max_pause <= 60.0) {
-        return Err("need 0 <= --min-pause <= --max-pause <= 60".into());
-    }
-    if args.timeout == 0 || args.timeout > 50 {
-        return Err("--timeout must be 1..=50 (the server caps it at 50)".into());
-    }
+    fail_if(
+        !(args.min_pause >= 0.0 && args.min_pause <= args.max_pause && args.max_pause <= 60.0),
+        "need 0 <= --min-pause <= --max-pause <= 60",
+    )?;
     let setup = mention_room(&ctx.client, &client_ip(ctx.run, 0), "loadtest wake").await?;
     let client = ctx.measured();
     let bar = progress(u64::from(args.rounds), "wake");
     let mut rounds = Vec::new();
-    let mut wake = Vec::new();
-    let mut after_response = Vec::new();
-    let mut send_lat = Vec::new();
-    let mut queries = Vec::new();
-    let mut rows_read = Vec::new();
     let mut errors: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut sample_errors: Vec<String> = Vec::new();
     let start = Instant::now();
     for i in 0..args.rounds {
-        let waiter = {
-            let (client, token, room) = (client.clone(), setup.waiter.clone(), setup.room.clone());
-            let timeout = args.timeout;
-            tokio::spawn(async move { client.wait_for(&token, &room, WAITER, timeout, true).await })
-        };
-        let pause = args.min_pause + fastrand::f64() * (args.max_pause - args.min_pause);
-        tokio::time::sleep(Duration::from_secs_f64(pause)).await;
         let content = format!("@{WAITER} round {i} of run {}: your turn", ctx.run);
-        let send_start = Instant::now();
-        let sent = client
-            .post_as_member(&setup.caller, &setup.room, &content)
-            .await;
-        let send_end = Instant::now();
-        let outcome = match (sent.status, sent.body) {
-            (201, Some(message)) => {
-                send_lat.push(sent.latency_ms);
-                let call = match waiter.await {
-                    Ok(c) => c,
-                    Err(e) => return Err(format!("wait task: {e}").into()),
-                };
-                if let Some(t) = call.timing {
-                    queries.push(f64::from(t.queries));
-                    rows_read.push(t.rows_read as f64);
-                }
-                let checked = check_wait(&call, &message.id);
-                let wake_ms = ms(call.ended.saturating_duration_since(send_start));
-                // Signed: the wait may answer before the send's response arrives.
-                let after_ms = if call.ended >= send_end {
-                    ms(call.ended - send_end)
-                } else {
-                    -ms(send_end - call.ended)
-                };
-                if checked.is_ok() {
-                    wake.push(wake_ms);
-                    after_response.push(after_ms);
-                }
-                rounds.push(json!({
-                    "pause_ms": pause * 1000.0,
-                    "wake_ms": checked.is_ok().then_some(wake_ms),
-                    "wait_status": call.status,
-                    "wait_s": call.seconds(),
-                    "queries": call.timing.map(|t| t.queries),
-                    "rows_read": call.timing.map(|t| t.rows_read),
-                }));
-                checked
-            }
-            (status, _) => {
-                // No mention went out: this wait would only time out.
-                waiter.abort();
-                rounds.push(json!({ "pause_ms": pause * 1000.0, "send_status": status }));
-                Err(RoundError::Send(format!(
-                    "{status}: {}",
-                    sent.error.unwrap_or_default()
-                )))
-            }
-        };
+        let (record, outcome) = round(&client, &setup, args, content).await?;
+        rounds.push(record);
         if let Err(e) = outcome {
             *errors.entry(e.key()).or_default() += 1;
             if sample_errors.len() < 5 {
@@ -177,55 +168,31 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
     }
     bar.finish_and_clear();
     let elapsed = start.elapsed().as_secs_f64();
+    let of = |f: fn(&WakeRound) -> Option<f64>| rounds.iter().filter_map(f).collect::<Vec<f64>>();
+    let wake = of(|r| r.wake_ms);
+    let after_response = of(|r| r.after_send_response_ms);
+    let send_lat = of(|r| r.send_latency_ms);
+    let queries = of(|r| r.queries.map(f64::from));
+    let rows_read = of(|r| r.rows_read.map(|n| n as f64));
     let error_count: u64 = errors.values().sum();
     let wake_s = Summary::of(&wake);
-    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
-    let result = json!({
-        "elapsed_s": elapsed,
-        "rounds": args.rounds,
-        "woken": wake.len(),
-        "errors": error_count,
-        "error_kinds": errors,
-        "sample_errors": sample_errors,
-        "wake_ms": wake_s,
-        "wake_after_send_response_ms": Summary::of(&after_response),
-        "send_latency_ms": Summary::of(&send_lat),
-        "wait_queries_per_call": mean(&queries),
-        "wait_queries_max": queries.iter().copied().fold(None, |m: Option<f64>, q| Some(m.map_or(q, |m| m.max(q)))),
-        "wait_rows_read_per_call": mean(&rows_read),
-        "per_round": rounds,
-    });
-    let mut table = Table::new(format!(
-        "wake: {} rounds, pauses {}-{} s, against {} ({})",
-        args.rounds, args.min_pause, args.max_pause, ctx.url, ctx.runner
-    ));
-    table
-        .row("woken / errors", format!("{} / {error_count}", wake.len()))
-        .row("mention-to-wake (from send start)", pcts(&wake_s))
-        .row(
-            "from the send's response",
-            pcts(&Summary::of(&after_response)),
-        )
-        .row(
-            "wait queries / rows read per call",
-            format!(
-                "{} / {}",
-                mean(&queries).map_or("-".into(), f1),
-                mean(&rows_read).map_or("-".into(), f1)
-            ),
-        );
-    let params = json!({
-        "rounds": args.rounds, "min_pause": args.min_pause,
-        "max_pause": args.max_pause, "timeout": args.timeout,
-        "latency_from": "start of the mention's POST request to the wait's whole 200 response",
-    });
+    let result = WakeResult {
+        elapsed_s: elapsed,
+        rounds: args.rounds,
+        woken: wake.len(),
+        errors: error_count,
+        error_kinds: errors.into_iter().map(|(k, n)| (k.to_owned(), n)).collect(),
+        sample_errors: sample_errors.clone(),
+        wake_ms: wake_s,
+        wake_after_send_response_ms: Summary::of(&after_response),
+        send_latency_ms: Summary::of(&send_lat),
+        wait_queries_per_call: mean(&queries),
+        wait_rows_read_per_call: mean(&rows_read),
+        per_round: rounds,
+    };
     let ok = error_count == 0 && !wake.is_empty();
     let notes: Vec<String> = sample_errors.clone();
-    Ok(Report {
-        json: run.finish(ok, params, result, client.cost.totals(), &notes),
-        table,
-        ok,
-    })
+    Ok(run.report(ok, &notes, args, result, &client))
 }
 
 #[cfg(test)]
@@ -236,9 +203,9 @@ mod tests {
     fn call(status: u16, ids: &[&str]) -> WaitCall {
         let now = Instant::now();
         let body = (status == 200).then(|| {
-            serde_json::from_value::<Waited>(json!({
+            serde_json::from_value::<Waited>(serde_json::json!({
                 "handle": "waiter", "cursor": "x",
-                "messages": ids.iter().map(|id| json!({
+                "messages": ids.iter().map(|id| serde_json::json!({
                     "id": id, "room_id": "r", "sender": "caller", "sender_type": "human",
                     "color": null, "content": "@waiter", "created_at": "t",
                     "verified": true, "mentions": ["waiter"], "kind": "message"

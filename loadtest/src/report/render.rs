@@ -1,0 +1,317 @@
+//! Rendering: the typed results and the checks' rows go into the templates
+//! in loadtest/templates (minijinja), with the number formats below as
+//! filters, so the tables are laid out in one readable file each.
+
+use minijinja::syntax::SyntaxConfig;
+use minijinja::value::Serde;
+use minijinja::{context, Environment, Value};
+
+use super::findings::{d1_totals, findings, history_growth, load_range};
+use super::targets::{evaluate, find, GOALS};
+use super::{Mentions, Results};
+use crate::stats::Summary;
+
+const BENCHMARKS: &str = include_str!("../../templates/benchmarks.md.j2");
+const TARGETS: &str = include_str!("../../templates/targets.md.j2");
+const MENTIONS: &str = include_str!("../../templates/mentions.md.j2");
+const SUMMARY: &str = include_str!("../../templates/summary.txt.j2");
+
+/// Milliseconds: whole from 100 up, else one decimal; "–" when absent.
+pub fn ms(v: Option<f64>) -> String {
+    match v {
+        Some(x) if x >= 100.0 => format!("{x:.0}"),
+        Some(x) => format!("{x:.1}"),
+        None => "–".to_owned(),
+    }
+}
+
+/// A whole number; "–" when absent.
+pub fn int(v: Option<f64>) -> String {
+    v.map_or("–".to_owned(), |x| format!("{x:.0}"))
+}
+
+/// A parameter as written: 250.0 reads as 250, 2.5 as 2.5.
+fn plain(v: Value) -> String {
+    match f64::try_from(v.clone()) {
+        Ok(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+        Ok(f) => f.to_string(),
+        Err(_) if v.is_none() || v.is_undefined() => String::new(),
+        Err(_) => v.to_string(),
+    }
+}
+
+/// Fixed decimals, "–" when absent.
+pub fn fixed(v: Option<f64>, places: usize) -> String {
+    v.map_or("–".to_owned(), |x| format!("{x:.places$}"))
+}
+
+/// Kilobytes as whole megabytes, "–" when absent.
+pub fn mb(kb: Option<f64>) -> String {
+    int(kb.map(|k| k / 1024.0))
+}
+
+/// A share (0..1) as a whole percentage, "–" when absent.
+pub fn pct(share: Option<f64>) -> String {
+    share.map_or("–".into(), |s| format!("{:.0}%", s * 100.0))
+}
+
+/// Whole agents; below ten, one decimal (a share of one agent's day below one).
+fn agents(v: Option<f64>) -> String {
+    match v {
+        Some(a) if a >= 10.0 => format!("{a:.0}"),
+        other => fixed(other, 1),
+    }
+}
+
+/// One decimal, "-" when absent (the terminal summary).
+fn f1(v: Option<f64>) -> String {
+    v.map_or("-".to_owned(), |x| format!("{x:.1}"))
+}
+
+/// A latency summary on one line (the terminal summary).
+fn pcts(v: Value) -> String {
+    let s: Summary = serde_json::to_value(&v)
+        .and_then(serde_json::from_value)
+        .unwrap_or_default();
+    if s.count == 0 {
+        return "no samples".to_owned();
+    }
+    format!(
+        "p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1} ms  (n={})",
+        s.p50, s.p90, s.p99, s.max, s.count
+    )
+}
+
+/// Makes text safe inside a table cell.
+pub fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// A value as compact JSON (status counts, stream ends).
+fn json(v: Value) -> String {
+    serde_json::to_string(&v).unwrap_or_default()
+}
+
+/// A template error with its causes (an include's error names the line in
+/// the included template only there).
+fn error(e: minijinja::Error) -> String {
+    let mut text = format!("{e:#}");
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause:#}"));
+        source = cause.source();
+    }
+    text
+}
+
+fn environment() -> Result<Environment<'static>, String> {
+    let mut env = Environment::new();
+    // Block tags on lines of their own leave no blank line behind.
+    let syntax = SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .keep_trailing_newline(true)
+        .build()
+        .map_err(|e| e.to_string())?;
+    env.set_syntax(syntax);
+    env.add_filter("ms", ms);
+    env.add_filter("int", int);
+    env.add_filter("plain", plain);
+    env.add_filter("fixed", fixed);
+    env.add_filter("agents", agents);
+    env.add_filter("cell", |s: String| cell(&s));
+    env.add_filter("json", json);
+    env.add_filter("f1", f1);
+    env.add_filter("pcts", pcts);
+    env.add_filter("mb", mb);
+    env.add_filter("pct", pct);
+    let templates = [
+        ("benchmarks", BENCHMARKS),
+        ("mentions", MENTIONS),
+        ("targets", TARGETS),
+        ("summary", SUMMARY),
+    ];
+    for (name, source) in templates {
+        env.add_template(name, source).map_err(|e| e.to_string())?;
+    }
+    Ok(env)
+}
+
+fn mentions_context(m: &Mentions) -> Value {
+    context! {
+        mentions => Value::from(Serde(m)),
+        growth => history_growth(&m.waiting),
+    }
+}
+
+/// The mentions section alone (`report --mentions-only`).
+pub fn mentions(m: &Mentions) -> Result<String, String> {
+    let env = environment()?;
+    let tmpl = env.get_template("mentions").map_err(|e| e.to_string())?;
+    tmpl.render(mentions_context(m)).map_err(error)
+}
+
+/// What a scenario shows on a terminal, from the JSON it prints: a title,
+/// then rows with their names aligned.
+pub fn summary(run: &serde_json::Value) -> Result<String, String> {
+    let env = environment()?;
+    let tmpl = env.get_template("summary").map_err(|e| e.to_string())?;
+    let text = tmpl
+        .render(context! { run => Value::from(Serde(run)) })
+        .map_err(error)?;
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().unwrap_or_default());
+    let rows: Vec<(&str, &str)> = lines.filter_map(|l| l.split_once('\t')).collect();
+    let width = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
+    for (name, value) in rows {
+        out.push_str(&format!("  {name:<width$}  {value}\n"));
+    }
+    Ok(out)
+}
+
+/// The whole of docs/BENCHMARKS.md.
+pub fn benchmarks(r: &Results) -> Result<String, String> {
+    let env = environment()?;
+    let tmpl = env.get_template("benchmarks").map_err(|e| e.to_string())?;
+    let (queries, requests) = d1_totals(r);
+    tmpl.render(context! {
+        r => Value::from(Serde(r)),
+        checks => Value::from(Serde(evaluate(r))),
+        g => Value::from(Serde(GOALS)),
+        send4 => Value::from(Serde(find(&r.send, 4).ok())),
+        sse50 => Value::from(Serde(find(&r.fanout_sse, 50).ok())),
+        ws50 => Value::from(Serde(find(&r.fanout_ws, 50).ok())),
+        findings => findings(r),
+        noise => load_range(r),
+        queries, requests,
+        ..mentions_context(&r.mentions)
+    })
+    .map_err(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::targets::tests::{ran, results};
+    use crate::report::Found;
+    use serde_json::json;
+
+    #[test]
+    fn whole_numbers_read_plainly() {
+        assert_eq!(plain(Value::from(250.0)), "250");
+        assert_eq!(plain(Value::from(2.5)), "2.5");
+        assert_eq!(plain(Value::from("x")), "x");
+        assert_eq!(plain(Value::from(())), "");
+        assert_eq!(
+            (ms(Some(123.4)), ms(Some(12.34)), ms(None)),
+            ("123".into(), "12.3".into(), "–".into())
+        );
+        assert_eq!(agents(Some(57.9)), "58");
+        assert_eq!(agents(Some(2.08)), "2.1");
+    }
+
+    #[test]
+    fn renders_every_section_even_with_gaps() {
+        let md = benchmarks(&results()).unwrap();
+        for section in [
+            "## Targets",
+            "## Findings",
+            "[FINDINGS.md](FINDINGS.md)",
+            "## send",
+            "## fanout over SSE",
+            "## fanout over WebSocket",
+            "## history",
+            "## idle",
+            "## soak",
+            "## Mentions",
+            "## Memory and cost",
+            "## Reproduce",
+        ] {
+            assert!(md.contains(section), "{section}");
+        }
+        assert!(md.contains("| 50 | not run: no paid variant |||"), "{md}");
+        assert!(md.contains("Did not run: stopped"));
+        assert!(md.contains("| idle SSE listener | <= 1 D1 query/s"), "{md}");
+        assert!(md.contains("| 0.27 query/s, 21 requests/hour, 1200 rows read/hour | met |"));
+    }
+
+    #[test]
+    fn summarizes_every_scenario_for_a_terminal() {
+        use crate::results::*;
+        fn of<P: serde::Serialize, R: serde::Serialize>(run: Envelope<P, R>, name: &str) -> String {
+            let scenario = name.to_owned();
+            summary(&serde_json::to_value(Envelope { scenario, ..run }).unwrap()).unwrap()
+        }
+        let titles = [
+            (of(FanoutRun::default(), "fanout"), "fanout over"),
+            (of(HistoryRun::default(), "history"), "history:"),
+            (of(IdleRun::default(), "idle"), "idle SSE"),
+            (of(SoakRun::default(), "soak"), "soak over"),
+            (of(WaitingRun::default(), "waiting"), "waiting agent:"),
+            (of(WakeRun::default(), "wake"), "wake:"),
+        ];
+        for (text, title) in titles {
+            assert!(text.starts_with(title), "{text}");
+        }
+        let mut run = SendRun::default();
+        run.result.latency_ms = Summary::of(&[1.0, 2.0]);
+        run.result.d1_share_of_latency = Some(0.25);
+        let text = of(run, "send");
+        assert!(text.starts_with("send:"), "{text}");
+        let latency =
+            "\n  POST latency                p50 1.0  p90 2.0  p99 2.0  max 2.0 ms  (n=2)\n";
+        assert!(text.contains(latency), "{text}");
+        assert!(
+            text.contains("  D1 share                    25% of mean latency"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn renders_the_mentions_tables() {
+        let m = Mentions {
+            wake: ran(
+                json!({"params": {"timeout": 30, "min_pause": 0.3, "max_pause": 3.0},
+                "result": {"rounds": 20, "woken": 20, "errors": 0,
+                    "wake_ms": {"p50": 612.3, "p90": 1400.0, "p99": 1980.0, "max": 1990.0},
+                    "wake_after_send_response_ms": {"p50": 600.0, "p99": 1950.0},
+                    "send_latency_ms": {"p50": 12.5},
+                    "wait_queries_per_call": 4.25, "wait_rows_read_per_call": 10.0,
+                    "sample_errors": ["round 3: a | b"]}}),
+            ),
+            waiting: [
+                ran(
+                    json!({"params": {"timeout": 50, "seconds": 120.0, "history": 0},
+                    "result": {"calls": 3, "statuses": {"204": 3}, "mean_call_s": 50.1,
+                        "queries_per_call": 27.0, "rows_read_per_call": 60.0,
+                        "requests_per_hour": 71.9, "d1_queries_per_s": 0.54,
+                        "rows_read_per_hour": 4314.0, "rows_written_per_hour": 72.0,
+                        "free_plan_agents": 57.9}}),
+                ),
+                Found::Missing("meet-ai-loadtest: connection refused".into()),
+            ],
+        };
+        let o = mentions(&m).unwrap();
+        assert!(o.starts_with("\n## Mentions: wake latency"), "{o}");
+        assert!(
+            o.contains(
+                "| 20 | 20 | 0 | 612 | 1400 | 1980 | 1990 | 600 / 1950 | 12.5 | 4.2 | 10.0 |"
+            ),
+            "{o}"
+        );
+        assert!(o.contains("timeout=30&ack=1"));
+        assert!(o.contains("\n\n- error: round 3: a \\| b\n"), "{o}");
+        assert!(
+            o.contains("| 0 | 120 | 50 | 3 | {\"204\":3} | 50.1 | 27.0 | 60.0 | 71.9 | 0.540 | 4314 | 72 | 58 |"),
+            "{o}"
+        );
+        assert!(o.contains("| did not run: meet-ai-loadtest: connection refused |"));
+        let none = Mentions {
+            wake: Found::Missing("no result file".into()),
+            waiting: [Found::Missing("x".into()), Found::Missing("y".into())],
+        };
+        assert!(mentions(&none)
+            .unwrap()
+            .contains("wake did not run: no result file"));
+    }
+}
