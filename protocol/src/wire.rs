@@ -116,7 +116,13 @@ pub struct Member {
     pub created_at: Option<String>,
     /// When its token was last used (refreshed at most every few minutes);
     /// `null` if never. Shown to the owner only.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Absent (`None`) is not the same as `null` (`Some(None)`): serde's
+    /// default reads both as `None`, hence `present`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub last_seen_at: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_prefix: Option<String>,
@@ -300,9 +306,38 @@ impl From<MessageRow> for Message {
     }
 }
 
+/// Reads a field that is there, `null` included, as `Some`; an absent one
+/// falls to `#[serde(default)]`'s `None`.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_member_never_seen_is_not_a_member_whose_last_sight_is_hidden() {
+        for seen in [
+            None,
+            Some(None),
+            Some(Some("2026-01-02T04:00:00.000Z".into())),
+        ] {
+            let m = Member {
+                handle: "ada".into(),
+                role: Role::Agent,
+                created_at: None,
+                last_seen_at: seen,
+                token_prefix: None,
+            };
+            let text = serde_json::to_string(&m).unwrap();
+            assert_eq!(serde_json::from_str::<Member>(&text).unwrap(), m, "{text}");
+        }
+    }
 
     #[test]
     fn send_bodies_round_trip_and_leave_out_what_is_absent() {
