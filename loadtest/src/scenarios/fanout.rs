@@ -32,25 +32,20 @@ pub struct FanoutArgs {
     /// How long to send.
     #[arg(long, default_value_t = 20.0)]
     pub seconds: f64,
-    /// Longest wait, after the last send, for every listener to catch up.
-    #[arg(long, default_value_t = 20.0)]
-    pub drain_seconds: f64,
     /// What a listener does when the server ends a stream.
     #[arg(long, value_enum, default_value_t = Reconnect::Eventsource)]
     pub reconnect: Reconnect,
-    /// Content length in bytes.
-    #[arg(long, default_value_t = 120)]
-    pub size: usize,
-    /// Skip the warm-up message. By default one message goes out and reaches
-    /// every listener before the timed sends, so these measure an active
-    /// room; the warm-up's own latency (a quiet room's first message, which
-    /// waits for streams polling at the idle interval) is reported apart.
-    #[arg(long)]
-    pub no_warmup: bool,
 }
 
-/// Sends one unstamped message and waits until every listener has it;
-/// returns each listener's latency for it.
+/// Longest wait, after the last send, for every listener to catch up.
+pub const DRAIN_SECONDS: f64 = 20.0;
+/// Content length in bytes of every stamped message.
+pub const SIZE: usize = 120;
+
+/// Sends one unstamped message and waits until every listener has it, so
+/// the timed sends measure an active room; returns each listener's latency
+/// for it (a quiet room's first message, which waits for streams polling at
+/// the idle interval, reported apart).
 async fn warm_up(client: &Client, key: &str, room: &str, logs: &[SharedLog]) -> Result<Vec<f64>> {
     let sent_us = now_us();
     let t = client
@@ -246,7 +241,7 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     let client = ctx.measured();
 
     let hard_deadline =
-        Instant::now() + Duration::from_secs_f64(args.seconds + args.drain_seconds + 60.0);
+        Instant::now() + Duration::from_secs_f64(args.seconds + DRAIN_SECONDS + 60.0);
     let spec = ListenerSpec {
         client: client.clone(),
         key: key.clone(),
@@ -257,25 +252,21 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     let mut listeners = Listeners::connected(&spec, args.listeners, hard_deadline).await?;
     let logs = &listeners.logs;
 
-    let warmup = if args.no_warmup {
-        Vec::new()
-    } else {
-        warm_up(&client, &key, &room, logs).await?
-    };
+    let warmup = warm_up(&client, &key, &room, logs).await?;
 
     let total = (args.rate * args.seconds).round().max(1.0) as u64;
     let bar = progress(total, "fanout");
     let plan = SendPlan {
         rate: args.rate,
         seconds: args.seconds,
-        size: args.size,
+        size: SIZE,
         run_tag: ctx.run,
     };
     let sent = send_at_rate(&client, &key, &room, &plan, |n| bar.set_position(n)).await;
     bar.set_message("draining");
     let history = history_ids(&ctx.client, &key, &room).await?;
     let wait = (
-        Duration::from_secs_f64(args.drain_seconds),
+        Duration::from_secs_f64(DRAIN_SECONDS),
         Duration::from_millis(300),
     );
     let caught_up = listeners.drain(history.last(), wait).await;
@@ -300,21 +291,19 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     let mut notes = Vec::new();
     if !caught_up {
         notes.push(format!(
-            "not every listener had the last message {} s after the last send",
-            args.drain_seconds
+            "not every listener had the last message {DRAIN_SECONDS} s after the last send"
         ));
     }
     let accepted = statuses.get("201").copied().unwrap_or(0);
-    let warmups = usize::from(!args.no_warmup);
-    if accepted as usize + warmups != history.len() {
+    if accepted as usize + 1 != history.len() {
         notes.push(format!(
-            "{accepted} sends (and {warmups} warm-up) accepted but the history holds {} messages",
+            "{accepted} sends (and 1 warm-up) accepted but the history holds {} messages",
             history.len()
         ));
     }
     let result = FanoutResult {
         sent: sent.len(),
-        warmup_messages: warmups,
+        warmup_messages: 1,
         send_statuses: statuses,
         post_latency_ms: post_latency,
         stored: history.len(),

@@ -2,15 +2,13 @@
 //! latest page, and `after` / `before` pages at random points, in rooms of
 //! (by default) 100, 10,000 and 100,000 messages.
 //!
-//! Big rooms are seeded straight into local D1 (one `INSERT ... SELECT` over
-//! a recursive CTE, applied with `wrangler d1 execute --local`), not through
-//! the API; the seeded ids are deterministic, so cursors are known without
-//! reading the room. Without `--state-dir` (a remote deployment) rooms are
-//! seeded through the API instead, which is slow for big rooms.
+//! Big rooms are seeded straight into the local server's D1 (one `INSERT
+//! ... SELECT` over a recursive CTE, applied with `wrangler d1 execute
+//! --local`), not through the API, which would take hours for 100,000
+//! messages; the seeded ids are deterministic, so cursors are known without
+//! reading the room.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use super::{fail_if, Ctx, Report};
@@ -32,22 +30,14 @@ pub struct HistoryArgs {
     /// Messages per page.
     #[arg(long, default_value_t = 100)]
     pub limit: u32,
-    /// The local server's state folder (its `--persist-to`): seed big rooms
-    /// directly into its D1. Without it, rooms are seeded through the API.
+    /// The local server's state folder (its `--persist-to`), whose D1 the
+    /// rooms are seeded into.
     #[arg(long)]
-    pub state_dir: Option<PathBuf>,
-    /// The repository root (where wrangler.toml is), for `wrangler d1 execute`.
+    pub state_dir: PathBuf,
+    /// The repository root (where wrangler.toml and node_modules are), for
+    /// `wrangler d1 execute`.
     #[arg(long, default_value = ".")]
     pub repo: PathBuf,
-    /// The wrangler binary (default: <repo>/node_modules/.bin/wrangler).
-    #[arg(long)]
-    pub wrangler: Option<PathBuf>,
-    /// A wrangler environment for `d1 execute` (`--env`).
-    #[arg(long)]
-    pub wrangler_env: Option<String>,
-    /// The D1 database name in wrangler.toml.
-    #[arg(long, default_value = "meet-ai")]
-    pub database: String,
 }
 
 /// The id of seeded message `n` (1-based) of room `room_index` in run `run`:
@@ -109,19 +99,13 @@ impl Kind {
 struct Room {
     size: u64,
     id: String,
-    /// Message ids by position (1-based position = index + 1) when seeded
-    /// through the API; empty when ids follow [`seeded_id`].
-    ids: Vec<String>,
     index: u32,
 }
 
 impl Room {
+    /// The id of its `n`th message (1-based).
     fn id_at(&self, run: u32, n: u64) -> String {
-        if self.ids.is_empty() {
-            seeded_id(run, self.index, n)
-        } else {
-            self.ids[(n - 1) as usize].clone()
-        }
+        seeded_id(run, self.index, n)
     }
 }
 
@@ -163,12 +147,9 @@ async fn page(
     Some((t.latency_ms, d1, rows))
 }
 
-async fn seed_sql_file(
-    ctx: &Ctx,
-    args: &HistoryArgs,
-    state: &PathBuf,
-    rooms: &[Room],
-) -> Result<f64> {
+/// Seeds every room in one `wrangler d1 execute --local --file`; how long
+/// that took.
+async fn seed(ctx: &Ctx, args: &HistoryArgs, rooms: &[Room]) -> Result<f64> {
     let base_ms = (crate::content::now_us() / 1000) - 200_000;
     let mut sql = String::new();
     for r in rooms {
@@ -176,22 +157,16 @@ async fn seed_sql_file(
     }
     let file = std::env::temp_dir().join(format!("meet-ai-loadtest-seed-{:08x}.sql", ctx.run));
     std::fs::write(&file, sql)?;
-    let wrangler = args
-        .wrangler
-        .clone()
-        .unwrap_or_else(|| args.repo.join("node_modules/.bin/wrangler"));
+    let wrangler = args.repo.join("node_modules/.bin/wrangler");
     let mut cmd = tokio::process::Command::new(&wrangler);
     cmd.current_dir(&args.repo)
-        .args(["d1", "execute", &args.database, "--local", "--persist-to"])
-        .arg(state)
+        .args(["d1", "execute", "meet-ai", "--local", "--persist-to"])
+        .arg(&args.state_dir)
         .arg("--file")
         .arg(&file)
         .env("WRANGLER_SEND_METRICS", "false")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
-    if let Some(env) = &args.wrangler_env {
-        cmd.args(["--env", env]);
-    }
     let t0 = std::time::Instant::now();
     let out = tokio::time::timeout(Duration::from_secs(600), cmd.output())
         .await
@@ -207,48 +182,6 @@ async fn seed_sql_file(
         .into());
     }
     Ok(t0.elapsed().as_secs_f64())
-}
-
-async fn seed_http(ctx: &Ctx, key: &str, room: &mut Room) -> Result<()> {
-    let done = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for w in 0..8 {
-        let (client, key, id, done) = (
-            ctx.client.clone(),
-            key.to_owned(),
-            room.id.clone(),
-            done.clone(),
-        );
-        let size = room.size;
-        tasks.push(tokio::spawn(async move {
-            let mut failures = 0;
-            while done.fetch_add(1, Ordering::Relaxed) < size {
-                let t = client
-                    .post_message(&key, &id, &format!("seed-{w}"), "seeded message", None)
-                    .await;
-                if t.status != 201 {
-                    failures += 1;
-                    done.fetch_sub(1, Ordering::Relaxed);
-                    if failures > 20 {
-                        return Err(format!("seeding: {} {:?}", t.status, t.error));
-                    }
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            }
-            Ok(())
-        }));
-    }
-    for t in tasks {
-        t.await??;
-    }
-    room.ids = ctx
-        .client
-        .full_history(key, &room.id, room.size as usize + 10)
-        .await?
-        .into_iter()
-        .map(|m| m.id)
-        .collect();
-    Ok(())
 }
 
 /// The room holds exactly what was seeded: its newest message is number
@@ -299,30 +232,12 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
         rooms.push(Room {
             size,
             id: room.id,
-            ids: Vec::new(),
             index: i as u32,
         });
     }
-    let mut notes = Vec::new();
-    let seeding = match &args.state_dir {
-        Some(state) => {
-            let secs = seed_sql_file(ctx, args, state, &rooms).await?;
-            Seeding {
-                method: "wrangler d1 execute --local".into(),
-                seconds: secs,
-            }
-        }
-        None => {
-            notes.push("seeded through the API (no --state-dir)".to_owned());
-            let t0 = std::time::Instant::now();
-            for r in rooms.iter_mut() {
-                seed_http(ctx, &key, r).await?;
-            }
-            Seeding {
-                method: "POST /api/rooms/:id/messages".into(),
-                seconds: t0.elapsed().as_secs_f64(),
-            }
-        }
+    let seeding = Seeding {
+        method: "wrangler d1 execute --local".into(),
+        seconds: seed(ctx, args, &rooms).await?,
     };
     for r in &rooms {
         verify(ctx, &key, r).await?;
@@ -389,6 +304,7 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
         after,
         before,
     };
+    let mut notes = Vec::new();
     if failures > 0 {
         notes.push(format!("{failures} requests failed"));
     }

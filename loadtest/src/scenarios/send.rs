@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use super::{Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
+use crate::scenarios::fanout::SIZE;
 use crate::output::{progress, tick, Run};
 use crate::results::SendResult;
 use crate::stats::{mean, tally, Summary};
@@ -25,18 +26,12 @@ pub struct SendArgs {
     /// How long to send.
     #[arg(long, default_value_t = 10.0)]
     pub seconds: f64,
-    /// Content length in bytes (the stamp, padded).
-    #[arg(long, default_value_t = 120)]
-    pub size: usize,
-    /// Upper bound on requests across all senders.
-    #[arg(long, default_value_t = 200_000)]
-    pub max_requests: u64,
-    /// Before sending, the same number of clients call `GET /api/health`
-    /// (no D1, no auth) for this long: the cost of the path itself through
-    /// the runtime, to set POST latency against. 0 skips it.
-    #[arg(long, default_value_t = 2.0)]
-    pub baseline_seconds: f64,
 }
+
+/// Before sending, the same number of clients call `GET /api/health` (no
+/// D1, no auth) for this long: the cost of the path itself through the
+/// runtime, to set POST latency against.
+pub const BASELINE_SECONDS: f64 = 2.0;
 
 /// Latencies of closed-loop `GET /api/health` calls from `clients` tasks.
 async fn health_baseline(client: &crate::client::Client, clients: u32, seconds: f64) -> Vec<f64> {
@@ -81,7 +76,6 @@ struct Sender {
     key: String,
     room: String,
     name: String,
-    size: usize,
     tag: u32,
 }
 
@@ -93,7 +87,7 @@ impl Sender {
             seq,
             sent_us: now_us(),
         };
-        let content = encode(stamp, self.size);
+        let content = encode(stamp, SIZE);
         let t = self
             .client
             .post_message(&self.key, &self.room, &self.name, &content, None)
@@ -120,14 +114,9 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
             .await?;
         targets.push((key, room.id));
     }
-    let baseline = if args.baseline_seconds > 0.0 {
-        health_baseline(&ctx.client, args.senders, args.baseline_seconds.min(60.0)).await
-    } else {
-        Vec::new()
-    };
+    let baseline = health_baseline(&ctx.client, args.senders, BASELINE_SECONDS).await;
     let baseline = Summary::of(&baseline);
     let client = ctx.measured();
-    let total = Arc::new(AtomicU64::new(0));
     let accepted = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(args.seconds);
@@ -139,14 +128,13 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
             key,
             room,
             name: format!("sender-{i}"),
-            size: args.size,
             tag: ctx.run,
         };
-        let (total, accepted, max) = (total.clone(), accepted.clone(), args.max_requests);
+        let accepted = accepted.clone();
         tasks.push(tokio::spawn(async move {
             let mut samples = Vec::new();
             let mut seq = 0u64;
-            while Instant::now() < deadline && total.fetch_add(1, Ordering::Relaxed) < max {
+            while Instant::now() < deadline {
                 let sample = sender.send_one(seq).await;
                 seq += 1;
                 if sample.status == "201" {

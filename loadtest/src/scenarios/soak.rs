@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::fanout::judge;
+use super::fanout::{judge, SIZE};
 use super::{history_ids, within, Ctx, Listeners, Report};
 use crate::client::{client_ip, Result};
 use crate::content::{encode, now_us, Stamp};
@@ -23,10 +23,9 @@ use crate::stats::Summary;
 pub struct SoakArgs {
     #[arg(long, default_value_t = 5.0)]
     pub minutes: f64,
+    /// SSE listeners on the room.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub listeners: u32,
-    #[arg(long, value_enum, default_value_t = Transport::Sse)]
-    pub transport: Transport,
     /// Messages per second during a busy spell.
     #[arg(long, default_value_t = 2.0)]
     pub rate: f64,
@@ -42,15 +41,12 @@ pub struct SoakArgs {
     /// Seconds into the run at which to run the hook.
     #[arg(long, requires = "restart_hook")]
     pub restart_after: Option<f64>,
-    /// Longest the hook may take.
-    #[arg(long, default_value_t = 180.0)]
-    pub hook_timeout: f64,
-    /// Longest wait at the end for every listener to catch up.
-    #[arg(long, default_value_t = 60.0)]
-    pub drain_seconds: f64,
-    #[arg(long, default_value_t = 120)]
-    pub size: usize,
 }
+
+/// Longest the restart hook may take.
+pub const HOOK_TIMEOUT: f64 = 180.0;
+/// Longest wait at the end for every listener to catch up.
+pub const DRAIN_SECONDS: f64 = 60.0;
 
 #[derive(Default)]
 struct SenderLog {
@@ -131,7 +127,7 @@ async fn sender(
                 seq,
                 sent_us: now_us(),
             },
-            args.size,
+            SIZE,
         );
         seq += 1;
         let target = (&client, key.as_str(), room.as_str());
@@ -141,7 +137,8 @@ async fn sender(
 }
 
 /// Runs the restart hook; what it printed last, and its exit code.
-async fn run_hook(cmd: String, timeout: f64, start: Instant) -> Restart {
+async fn run_hook(cmd: String, start: Instant) -> Restart {
+    let timeout = HOOK_TIMEOUT;
     let at_s = start.elapsed().as_secs_f64();
     let t0 = Instant::now();
     let child = tokio::process::Command::new("sh")
@@ -170,20 +167,17 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     let run = Run::start("soak", &ctx.url, &ctx.runner);
     within("--minutes", args.minutes, 24.0 * 60.0)?;
     within("--rate", args.rate, 100.0)?;
-    if args.transport == Transport::Ws {
-        super::fanout::require_websocket(&ctx.client).await?;
-    }
     let key = ctx.client.create_key(&client_ip(ctx.run, 0)).await?;
     let room = ctx.client.create_room(&key, "loadtest soak").await?.id;
     let client = ctx.measured();
     let seconds = args.minutes * 60.0;
     let hard_deadline = Instant::now()
-        + Duration::from_secs_f64(seconds + args.drain_seconds + args.hook_timeout + 120.0);
+        + Duration::from_secs_f64(seconds + DRAIN_SECONDS + HOOK_TIMEOUT + 120.0);
     let spec = ListenerSpec {
         client: client.clone(),
         key: key.clone(),
         room: room.clone(),
-        transport: args.transport,
+        transport: Transport::Sse,
         reconnect: Reconnect::Eventsource,
     };
     let mut listeners = Listeners::connected(&spec, args.listeners, hard_deadline).await?;
@@ -200,10 +194,10 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     ));
     let hook_task = match (&args.restart_hook, args.restart_after) {
         (Some(cmd), Some(after)) if after < seconds => {
-            let (cmd, timeout) = (cmd.clone(), args.hook_timeout);
+            let cmd = cmd.clone();
             Some(tokio::spawn(async move {
                 tokio::time::sleep_until(start + Duration::from_secs_f64(after)).await;
-                run_hook(cmd, timeout, start).await
+                run_hook(cmd, start).await
             }))
         }
         _ => None,
@@ -225,7 +219,7 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     };
     let history = history_ids(&ctx.client, &key, &room).await?;
     let wait = (
-        Duration::from_secs_f64(args.drain_seconds),
+        Duration::from_secs_f64(DRAIN_SECONDS),
         Duration::from_millis(500),
     );
     let caught_up = listeners.drain(history.last(), wait).await;
@@ -245,8 +239,7 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     }
     if !caught_up {
         notes.push(format!(
-            "not every listener had the last message {} s after the run",
-            args.drain_seconds
+            "not every listener had the last message {DRAIN_SECONDS} s after the run"
         ));
     }
     if sent.gave_up > 0 {
