@@ -9,8 +9,9 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::client::CostTotals;
+use crate::client::Client;
 use crate::results::{Envelope, LoadAvg};
+use crate::scenarios::Report;
 
 /// The 1, 5 and 15 minute load averages (Linux), or `None` elsewhere.
 pub fn loadavg() -> Option<[f64; 3]> {
@@ -21,13 +22,6 @@ pub fn loadavg() -> Option<[f64; 3]> {
 pub fn parse_loadavg(text: &str) -> Option<[f64; 3]> {
     let mut it = text.split_whitespace().map(|s| s.parse::<f64>().ok());
     Some([it.next()??, it.next()??, it.next()??])
-}
-
-pub fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64()
 }
 
 pub fn stderr_is_terminal() -> bool {
@@ -64,13 +58,18 @@ pub async fn tick(bar: &ProgressBar, start: Instant, end: Instant, message: impl
     }
 }
 
-/// Envelope common to every scenario's JSON.
+/// A scenario's run so far: what its envelope (crate::results) says
+/// besides its params and result.
 pub struct Run {
     pub scenario: &'static str,
     pub url: String,
     pub runner: String,
     pub started_unix: f64,
     pub load_start: Option<[f64; 3]>,
+}
+
+fn unix_now() -> f64 {
+    crate::content::now_us() as f64 / 1e6
 }
 
 impl Run {
@@ -84,16 +83,17 @@ impl Run {
         }
     }
 
-    /// The one JSON object a scenario prints: its typed params and result
-    /// (crate::results) in the common envelope.
-    pub fn finish<P: Serialize, R: Serialize>(
+    /// A scenario's end: the one JSON object it prints, its typed params and
+    /// result in the common envelope with what the measured client's
+    /// requests cost.
+    pub fn report<P: Serialize, R: Serialize>(
         &self,
         ok: bool,
+        notes: &[String],
         params: P,
         result: R,
-        cost: CostTotals,
-        notes: &[String],
-    ) -> Value {
+        client: &Client,
+    ) -> Report {
         let envelope = Envelope {
             scenario: self.scenario.to_owned(),
             ok,
@@ -107,10 +107,11 @@ impl Run {
             },
             params,
             result,
-            cost,
+            cost: client.cost.totals(),
             notes: notes.to_vec(),
         };
-        serde_json::to_value(envelope).unwrap_or_default()
+        let json = serde_json::to_value(envelope).unwrap_or_default();
+        Report { json, ok }
     }
 }
 

@@ -83,30 +83,24 @@ impl Kind {
             Kind::Latest => format!("limit={limit}"),
             Kind::After => {
                 let hi = room.size.saturating_sub(limit).max(1);
-                format!("limit={limit}&after={}", room.id_at(run, rng.u64(1..=hi)))
+                format!("limit={limit}&after={}", seeded_id(run, room.index, rng.u64(1..=hi)))
             }
             Kind::Before => {
                 let lo = (limit + 1).min(room.size);
                 format!(
                     "limit={limit}&before={}",
-                    room.id_at(run, rng.u64(lo..=room.size))
+                    seeded_id(run, room.index, rng.u64(lo..=room.size))
                 )
             }
         }
     }
 }
 
+/// A seeded room: its `n`th message (1-based) has id `seeded_id(run, index, n)`.
 struct Room {
     size: u64,
     id: String,
     index: u32,
-}
-
-impl Room {
-    /// The id of its `n`th message (1-based).
-    fn id_at(&self, run: u32, n: u64) -> String {
-        seeded_id(run, self.index, n)
-    }
 }
 
 /// Latency, D1 time and D1 rows read of one kind of page in one room.
@@ -189,7 +183,7 @@ async fn seed(ctx: &Ctx, args: &HistoryArgs, rooms: &[Room]) -> Result<f64> {
 async fn verify(ctx: &Ctx, key: &str, room: &Room) -> Result<()> {
     let latest = ctx.client.history_page(key, &room.id, "limit=1").await;
     let latest = crate::client::expect(latest, "GET latest")?;
-    let want = room.id_at(ctx.run, room.size);
+    let want = seeded_id(ctx.run, room.index, room.size);
     if latest.first().map(|m| &m.id) != Some(&want) {
         return Err(format!(
             "room of {} is not seeded as expected: newest is {:?}, want {want}",
@@ -199,7 +193,7 @@ async fn verify(ctx: &Ctx, key: &str, room: &Room) -> Result<()> {
         .into());
     }
     if room.size > 1 {
-        let q = format!("limit=5&after={}", room.id_at(ctx.run, room.size - 1));
+        let q = format!("limit=5&after={}", seeded_id(ctx.run, room.index, room.size - 1));
         let page = crate::client::expect(
             ctx.client.history_page(key, &room.id, &q).await,
             "GET after",
@@ -246,11 +240,7 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     let client = ctx.measured();
     let mut rng = fastrand::Rng::with_seed(u64::from(ctx.run));
     let limit = u64::from(args.limit);
-    // samples[room][kind]
-    let mut samples: Vec<Vec<Samples>> = rooms
-        .iter()
-        .map(|_| Kind::ALL.iter().map(|_| Default::default()).collect())
-        .collect();
+    let mut samples: Vec<[Samples; 3]> = rooms.iter().map(|_| Default::default()).collect();
     let mut failures = 0u64;
     let bar = progress(u64::from(args.requests), "history");
     // Warm-up, unmeasured: first requests pay for compiling statements.
@@ -279,17 +269,13 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     let per_room: Vec<HistoryRoom> = rooms
         .iter()
         .zip(&samples)
-        .map(|(r, kinds)| {
-            let [latest, after, before] = [0, 1, 2].map(|k| kinds[k].page());
-            let pages = Pages {
-                latest,
-                after,
-                before,
-            };
-            HistoryRoom {
-                messages: r.size,
-                pages,
-            }
+        .map(|(r, [latest, after, before])| HistoryRoom {
+            messages: r.size,
+            pages: Pages {
+                latest: latest.page(),
+                after: after.page(),
+                before: before.page(),
+            },
         })
         .collect();
     // Largest room against smallest, by median.

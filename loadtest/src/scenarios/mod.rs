@@ -15,7 +15,6 @@ pub mod wake;
 
 use std::time::Duration;
 
-use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -23,7 +22,6 @@ use tokio::time::Instant;
 
 use crate::client::{Client, Result};
 use crate::listener::{lock, ListenerSpec, SharedLog, StreamEnd, StreamRecord};
-use crate::output::Run;
 use crate::results::Streams;
 use crate::stats::{median, tally};
 
@@ -68,24 +66,6 @@ pub fn within(name: &str, value: f64, max: f64) -> Result<()> {
         !(value > 0.0 && value <= max),
         &format!("{name} must be in (0, {max}]"),
     )
-}
-
-impl Run {
-    /// A scenario's end: its typed params and result in the envelope, what
-    /// the measured client's requests cost.
-    pub fn report<P: Serialize, R: Serialize>(
-        &self,
-        ok: bool,
-        notes: &[String],
-        params: P,
-        result: R,
-        client: &Client,
-    ) -> Report {
-        Report {
-            json: self.finish(ok, params, result, client.cost.totals(), notes),
-            ok,
-        }
-    }
 }
 
 /// The ids of a room's whole history, oldest first: what every listener
