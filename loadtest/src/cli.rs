@@ -122,7 +122,7 @@ pub fn main() -> ExitCode {
         url: client.base.as_str().trim_end_matches('/').to_owned(),
         client,
         runner: cli.runner.clone(),
-        run: crate::content::new_run_tag(),
+        run: fastrand::u32(..),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -183,7 +183,10 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        match parse("history --sizes 100,10000 --state-dir s").unwrap().command {
+        match parse("history --sizes 100,10000 --state-dir s")
+            .unwrap()
+            .command
+        {
             Command::History(a) => assert_eq!(a.sizes, vec![100, 10_000]),
             other => panic!("{other:?}"),
         }

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::{fail_if, history_ids, stream_stats, within, Ctx, Listeners, Report};
 use crate::client::{client_ip, Client, Result};
-use crate::content::{encode, now_us, Stamp};
+use crate::content::{now_us, stamped};
 use crate::delivery::check;
 use crate::listener::{self, lock, ListenerSpec, Reconnect, SharedLog, Transport};
 use crate::output::{progress, Run};
@@ -39,8 +39,6 @@ pub struct FanoutArgs {
 
 /// Longest wait, after the last send, for every listener to catch up.
 pub const DRAIN_SECONDS: f64 = 20.0;
-/// Content length in bytes of every stamped message.
-pub const SIZE: usize = 120;
 
 /// Sends one unstamped message and waits until every listener has it, so
 /// the timed sends measure an active room; returns each listener's latency
@@ -99,33 +97,10 @@ pub async fn require_websocket(client: &Client) -> Result<()> {
     Ok(())
 }
 
-/// What [`send_at_rate`] sends.
-pub struct SendPlan {
-    pub rate: f64,
-    pub seconds: f64,
-    /// Content length in bytes.
-    pub size: usize,
-    pub run_tag: u32,
-}
-
 /// The step: one stamped send (`tag`: the run and the sequence number), and
 /// when it was answered.
-pub async fn send_one(
-    client: &Client,
-    key: &str,
-    room: &str,
-    tag: (u32, u64),
-    size: usize,
-) -> Sent {
-    let (run, seq) = tag;
-    let content = encode(
-        Stamp {
-            run,
-            seq,
-            sent_us: now_us(),
-        },
-        size,
-    );
+pub async fn send_one(client: &Client, key: &str, room: &str, (run, seq): (u32, u64)) -> Sent {
+    let content = stamped(run, seq);
     let t = client
         .post_message(key, room, "fanout-sender", &content, None)
         .await;
@@ -138,18 +113,17 @@ pub async fn send_one(
     }
 }
 
-/// The loop: sends at `rate` for `seconds`, open loop: each send starts on its tick
-/// whether or not the previous one has finished (at most 64 in flight).
+/// The loop: this run's (`run_tag`) sends at `args.rate` for `args.seconds`,
+/// open loop: each send starts on its tick whether or not the previous one
+/// has finished (at most 64 in flight).
 pub async fn send_at_rate(
-    client: &Client,
-    key: &str,
-    room: &str,
-    plan: &SendPlan,
+    (client, key, room): (&Client, &str, &str),
+    args: &FanoutArgs,
+    run_tag: u32,
     on_tick: impl Fn(u64),
 ) -> Vec<Sent> {
-    let (run_tag, size) = (plan.run_tag, plan.size);
-    let interval = Duration::from_secs_f64(1.0 / plan.rate);
-    let count = (plan.rate * plan.seconds).round().max(1.0) as u64;
+    let interval = Duration::from_secs_f64(1.0 / args.rate);
+    let count = (args.rate * args.seconds).round().max(1.0) as u64;
     let start = Instant::now();
     let permits = Arc::new(Semaphore::new(64));
     let mut tasks = Vec::with_capacity(count as usize);
@@ -160,7 +134,7 @@ pub async fn send_at_rate(
         };
         let (client, key, room) = (client.clone(), key.to_owned(), room.to_owned());
         tasks.push(tokio::spawn(async move {
-            let sent = send_one(&client, &key, &room, (run_tag, seq), size).await;
+            let sent = send_one(&client, &key, &room, (run_tag, seq)).await;
             drop(permit);
             sent
         }));
@@ -256,13 +230,8 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
 
     let total = (args.rate * args.seconds).round().max(1.0) as u64;
     let bar = progress(total, "fanout");
-    let plan = SendPlan {
-        rate: args.rate,
-        seconds: args.seconds,
-        size: SIZE,
-        run_tag: ctx.run,
-    };
-    let sent = send_at_rate(&client, &key, &room, &plan, |n| bar.set_position(n)).await;
+    let target = (&client, key.as_str(), room.as_str());
+    let sent = send_at_rate(target, args, ctx.run, |n| bar.set_position(n)).await;
     bar.set_message("draining");
     let history = history_ids(&ctx.client, &key, &room).await?;
     let wait = (

@@ -83,7 +83,10 @@ impl Kind {
             Kind::Latest => format!("limit={limit}"),
             Kind::After => {
                 let hi = room.size.saturating_sub(limit).max(1);
-                format!("limit={limit}&after={}", seeded_id(run, room.index, rng.u64(1..=hi)))
+                format!(
+                    "limit={limit}&after={}",
+                    seeded_id(run, room.index, rng.u64(1..=hi))
+                )
             }
             Kind::Before => {
                 let lo = (limit + 1).min(room.size);
@@ -193,7 +196,10 @@ async fn verify(ctx: &Ctx, key: &str, room: &Room) -> Result<()> {
         .into());
     }
     if room.size > 1 {
-        let q = format!("limit=5&after={}", seeded_id(ctx.run, room.index, room.size - 1));
+        let q = format!(
+            "limit=5&after={}",
+            seeded_id(ctx.run, room.index, room.size - 1)
+        );
         let page = crate::client::expect(
             ctx.client.history_page(key, &room.id, &q).await,
             "GET after",

@@ -15,6 +15,8 @@ pub mod wake;
 
 use std::time::Duration;
 
+use meet_ai::backoff::Backoff;
+use meet_ai::client::with_retries;
 use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -69,18 +71,13 @@ pub fn within(name: &str, value: f64, max: f64) -> Result<()> {
 }
 
 /// The ids of a room's whole history, oldest first: what every listener
-/// must have seen. Retried a few times, as the server may still be settling
-/// (after the soak's restart).
+/// must have seen. Transient failures are retried (after the soak's restart
+/// the server may still be settling).
 pub async fn history_ids(client: &Client, key: &str, room: &str) -> Result<Vec<String>> {
-    let mut tries = 0;
-    loop {
-        match client.full_history(key, room, 1_000_000).await {
-            Ok(page) => return Ok(page.into_iter().map(|m| m.id).collect()),
-            Err(e) if tries == 4 => return Err(e),
-            Err(_) => tries += 1,
-        }
-        tokio::time::sleep(Duration::from_secs(3)).await;
-    }
+    let api = client.api(key);
+    let whole = || api.whole_history(room, 1_000_000);
+    let all = with_retries(4, Backoff::LISTEN, whole, |_, _, _| {}).await?;
+    Ok(all.into_iter().map(|m| m.id).collect())
 }
 
 /// A set of running listeners and the switch that stops them.

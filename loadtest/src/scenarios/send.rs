@@ -10,8 +10,7 @@ use tokio::time::Instant;
 
 use super::{Ctx, Report};
 use crate::client::{client_ip, Result};
-use crate::content::{encode, now_us, Stamp};
-use crate::scenarios::fanout::SIZE;
+use crate::content::stamped;
 use crate::output::{progress, tick, Run};
 use crate::results::SendResult;
 use crate::stats::{mean, tally, Summary};
@@ -82,12 +81,7 @@ struct Sender {
 impl Sender {
     /// The step: one stamped POST, and what came back.
     async fn send_one(&self, seq: u64) -> Sample {
-        let stamp = Stamp {
-            run: self.tag,
-            seq,
-            sent_us: now_us(),
-        };
-        let content = encode(stamp, SIZE);
+        let content = stamped(self.tag, seq);
         let t = self
             .client
             .post_message(&self.key, &self.room, &self.name, &content, None)

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::fanout::{judge, SIZE};
+use super::fanout::judge;
 use super::{history_ids, within, Ctx, Listeners, Report};
 use crate::client::{client_ip, Result};
-use crate::content::{encode, now_us, Stamp};
+use crate::content::stamped;
 use crate::listener::{self, ListenerSpec, Reconnect, Transport};
 use crate::output::{progress, tick, Run};
 use crate::results::{Restart, SoakResult, SoakSender};
@@ -121,14 +121,7 @@ async fn sender(
             continue;
         }
         next = Instant::now() + interval;
-        let content = encode(
-            Stamp {
-                run: run_tag,
-                seq,
-                sent_us: now_us(),
-            },
-            SIZE,
-        );
+        let content = stamped(run_tag, seq);
         seq += 1;
         let target = (&client, key.as_str(), room.as_str());
         send_until_stored(target, &content, give_up_at, &mut log).await;
@@ -171,8 +164,8 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     let room = ctx.client.create_room(&key, "loadtest soak").await?.id;
     let client = ctx.measured();
     let seconds = args.minutes * 60.0;
-    let hard_deadline = Instant::now()
-        + Duration::from_secs_f64(seconds + DRAIN_SECONDS + HOOK_TIMEOUT + 120.0);
+    let hard_deadline =
+        Instant::now() + Duration::from_secs_f64(seconds + DRAIN_SECONDS + HOOK_TIMEOUT + 120.0);
     let spec = ListenerSpec {
         client: client.clone(),
         key: key.clone(),
