@@ -119,7 +119,6 @@ pub fn main() -> ExitCode {
         ));
     }
     let ctx = Ctx {
-        url: client.base.as_str().trim_end_matches('/').to_owned(),
         client,
         runner: cli.runner.clone(),
         run: fastrand::u32(..),

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::client::Client;
 use crate::results::{Envelope, LoadAvg};
-use crate::scenarios::Report;
+use crate::scenarios::{Ctx, Report};
 
 /// The 1, 5 and 15 minute load averages (Linux), or `None` elsewhere.
 pub fn loadavg() -> Option<[f64; 3]> {
@@ -24,14 +24,10 @@ pub fn parse_loadavg(text: &str) -> Option<[f64; 3]> {
     Some([it.next()??, it.next()??, it.next()??])
 }
 
-pub fn stderr_is_terminal() -> bool {
-    std::io::stderr().is_terminal()
-}
-
 /// A progress bar over `len` steps on stderr, hidden when stderr is not a
 /// terminal.
 pub fn progress(len: u64, prefix: &str) -> ProgressBar {
-    let target = if stderr_is_terminal() {
+    let target = if std::io::stderr().is_terminal() {
         ProgressDrawTarget::stderr_with_hz(4)
     } else {
         ProgressDrawTarget::hidden()
@@ -73,11 +69,11 @@ fn unix_now() -> f64 {
 }
 
 impl Run {
-    pub fn start(scenario: &'static str, url: &str, runner: &str) -> Run {
+    pub fn start(scenario: &'static str, ctx: &Ctx) -> Run {
         Run {
             scenario,
-            url: url.to_owned(),
-            runner: runner.to_owned(),
+            url: ctx.client.base.as_str().trim_end_matches('/').to_owned(),
+            runner: ctx.runner.clone(),
             started_unix: unix_now(),
             load_start: loadavg(),
         }
@@ -118,7 +114,7 @@ impl Run {
 /// Prints the JSON on stdout and, on a terminal, its summary on stderr
 /// (loadtest/templates/summary.txt.j2).
 pub fn emit(json: &Value) {
-    if stderr_is_terminal() {
+    if std::io::stderr().is_terminal() {
         match crate::report::render::summary(json) {
             Ok(text) => eprintln!("{text}"),
             Err(e) => eprintln!("(no summary: {e})"),

@@ -205,7 +205,7 @@ pub fn judge(
 }
 
 pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
-    let run = Run::start("fanout", &ctx.url, &ctx.runner);
+    let run = Run::start("fanout", ctx);
     within("--rate", args.rate, 1000.0)?;
     if args.transport == Transport::Ws {
         require_websocket(&ctx.client).await?;

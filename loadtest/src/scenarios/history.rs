@@ -217,7 +217,7 @@ async fn verify(ctx: &Ctx, key: &str, room: &Room) -> Result<()> {
 }
 
 pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
-    let run = Run::start("history", &ctx.url, &ctx.runner);
+    let run = Run::start("history", ctx);
     fail_if(
         args.sizes.is_empty() || args.sizes.iter().any(|&s| s == 0 || s > 10_000_000),
         "--sizes must be 1..=10000000 each",

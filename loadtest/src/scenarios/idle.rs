@@ -46,7 +46,7 @@ pub fn cycles_of(l: &listener::ListenerLog) -> Vec<(f64, f64, f64)> {
 /// The loop: one listener on a quiet room for the given time; its streams
 /// are then costed by [`cycles_of`].
 pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
-    let run = Run::start("idle", &ctx.url, &ctx.runner);
+    let run = Run::start("idle", ctx);
     within("--seconds", args.seconds, 86_400.0)?;
     let client = ctx.measured();
     let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);

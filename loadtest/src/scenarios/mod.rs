@@ -31,7 +31,6 @@ use crate::stats::{median, tally};
 #[derive(Clone)]
 pub struct Ctx {
     pub client: Client,
-    pub url: String,
     /// Which server runner is being measured (reported in every result).
     pub runner: String,
     /// This run's tag, in message content, seeded ids and client addresses.

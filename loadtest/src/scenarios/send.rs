@@ -98,7 +98,7 @@ impl Sender {
 
 /// The loop: N senders, closed loop, for the given time.
 pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
-    let run = Run::start("send", &ctx.url, &ctx.runner);
+    let run = Run::start("send", ctx);
     let mut targets = Vec::new();
     for i in 0..args.senders {
         let key = ctx.client.create_key(&client_ip(ctx.run, i)).await?;

@@ -157,7 +157,7 @@ async fn run_hook(cmd: String, start: Instant) -> Restart {
 }
 
 pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
-    let run = Run::start("soak", &ctx.url, &ctx.runner);
+    let run = Run::start("soak", ctx);
     within("--minutes", args.minutes, 24.0 * 60.0)?;
     within("--rate", args.rate, 100.0)?;
     let key = ctx.client.create_key(&client_ip(ctx.run, 0)).await?;

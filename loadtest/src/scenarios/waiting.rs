@@ -98,7 +98,7 @@ impl Tally {
 
 /// The loop: back-to-back waits for the given time.
 pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
-    let run = Run::start("waiting", &ctx.url, &ctx.runner);
+    let run = Run::start("waiting", ctx);
     within("--seconds", args.seconds, 86_400.0)?;
     let setup = mention_room(&ctx.client, &client_ip(ctx.run, 1), "loadtest waiting").await?;
     for i in 0..args.history {
