@@ -11,8 +11,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use protocol::wire::Message;
+
 use super::{fail_if, Ctx, Report};
-use crate::client::{client_ip, Client, Result};
+use crate::client::{client_ip, Result, Timed};
 use crate::output::{progress, Run};
 use crate::results::{HistoryResult, HistoryRoom, Page, Pages, Ratios, Seeding};
 use crate::stats::Summary;
@@ -111,10 +113,10 @@ struct Room {
 struct Samples([Vec<f64>; 3]);
 
 impl Samples {
-    fn add(&mut self, (latency, d1, rows): (f64, Option<f64>, Option<u64>)) {
-        self.0[0].push(latency);
-        self.0[1].extend(d1);
-        self.0[2].extend(rows.map(|r| r as f64));
+    fn add(&mut self, t: &Timed<Vec<Message>>) {
+        self.0[0].push(t.latency_ms);
+        self.0[1].extend(t.timing.map(|x| x.dur_ms));
+        self.0[2].extend(t.timing.map(|x| x.rows_read as f64));
     }
 
     fn page(&self) -> Page {
@@ -125,23 +127,6 @@ impl Samples {
             d1_rows_read,
         }
     }
-}
-
-/// The step: one page, with its latency, D1 time and D1 rows read; `None`
-/// when it failed.
-async fn page(
-    client: &Client,
-    key: &str,
-    room: &str,
-    query: &str,
-) -> Option<(f64, Option<f64>, Option<u64>)> {
-    let t = client.history_page(key, room, query).await;
-    if t.status != 200 {
-        return None;
-    }
-    let d1 = t.timing.map(|x| x.dur_ms);
-    let rows = t.timing.map(|x| x.rows_read);
-    Some((t.latency_ms, d1, rows))
 }
 
 /// Seeds every room in one `wrangler d1 execute --local --file`; how long
@@ -261,10 +246,12 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     for round in 0..args.requests {
         for (ri, r) in rooms.iter().enumerate() {
             for (ki, kind) in Kind::ALL.iter().enumerate() {
+                // The step: one page.
                 let q = kind.query(r, ctx.run, limit, &mut rng);
-                match page(&client, &key, &r.id, &q).await {
-                    Some(sample) => samples[ri][ki].add(sample),
-                    None => failures += 1,
+                let t = client.history_page(&key, &r.id, &q).await;
+                match t.status {
+                    200 => samples[ri][ki].add(&t),
+                    _ => failures += 1,
                 }
             }
         }

@@ -6,10 +6,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use protocol::wire::Message;
 use tokio::time::Instant;
 
 use super::{Ctx, Report};
-use crate::client::{client_ip, Result};
+use crate::client::{client_ip, Result, Timed};
 use crate::content::stamped;
 use crate::output::{progress, tick, Run};
 use crate::results::SendResult;
@@ -61,14 +62,6 @@ async fn health_baseline(client: &crate::client::Client, clients: u32, seconds: 
     all
 }
 
-struct Sample {
-    status: String,
-    latency_ms: f64,
-    d1_ms: Option<f64>,
-    queries: Option<u32>,
-    error: Option<String>,
-}
-
 /// One sender: its own key and room.
 struct Sender {
     client: crate::client::Client,
@@ -79,20 +72,15 @@ struct Sender {
 }
 
 impl Sender {
-    /// The step: one stamped POST, and what came back.
-    async fn send_one(&self, seq: u64) -> Sample {
+    /// The step: one stamped POST, and what came back (the stored message
+    /// itself is not kept).
+    async fn send_one(&self, seq: u64) -> Timed<Message> {
         let content = stamped(self.tag, seq);
         let t = self
             .client
             .post_message(&self.key, &self.room, &self.name, &content, None)
             .await;
-        Sample {
-            status: t.status_key(),
-            latency_ms: t.latency_ms,
-            d1_ms: t.timing.map(|x| x.dur_ms),
-            queries: t.timing.map(|x| x.queries),
-            error: t.error,
-        }
+        Timed { body: None, ..t }
     }
 }
 
@@ -131,10 +119,10 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
             while Instant::now() < deadline {
                 let sample = sender.send_one(seq).await;
                 seq += 1;
-                if sample.status == "201" {
+                if sample.status == 201 {
                     accepted.fetch_add(1, Ordering::Relaxed);
                 }
-                if sample.status == "error" {
+                if sample.status == 0 {
                     // No server to talk to: do not spin.
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
@@ -156,14 +144,14 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
     ticker.abort();
     bar.finish_and_clear();
 
-    let statuses = tally(samples.iter().map(|s| s.status.clone()));
+    let statuses = tally(samples.iter().map(Timed::status_key));
     let accepted = statuses.get("201").copied().unwrap_or(0);
     // The accepted sends' latency, D1 time and queries.
     let (mut ok_lat, mut d1, mut queries) = (vec![], vec![], vec![]);
-    for s in samples.iter().filter(|s| s.status == "201") {
+    for s in samples.iter().filter(|s| s.status == 201) {
         ok_lat.push(s.latency_ms);
-        d1.extend(s.d1_ms);
-        queries.extend(s.queries.map(f64::from));
+        d1.extend(s.timing.map(|x| x.dur_ms));
+        queries.extend(s.timing.map(|x| f64::from(x.queries)));
     }
     let latency = Summary::of(&ok_lat);
     let d1_summary = Summary::of(&d1);

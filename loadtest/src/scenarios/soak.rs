@@ -3,7 +3,6 @@
 //! hook command restarts the server part-way. At the end every listener must
 //! have seen every stored message exactly once, in order.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -48,14 +47,10 @@ pub const HOOK_TIMEOUT: f64 = 180.0;
 /// Longest wait at the end for every listener to catch up.
 pub const DRAIN_SECONDS: f64 = 60.0;
 
+/// The sender's counts so far, and the latency of each stored message.
 #[derive(Default)]
 struct SenderLog {
-    attempts: u64,
-    accepted: u64,
-    /// Retries answered 200: the first attempt had been stored after all.
-    replayed: u64,
-    gave_up: u64,
-    statuses: BTreeMap<String, u64>,
+    counts: SoakSender,
     latency: Vec<f64>,
 }
 
@@ -69,23 +64,25 @@ async fn send_until_stored(
 ) {
     let idem = uuid::Uuid::new_v4().to_string();
     let mut backoff = listener::backoff();
+    let counts = &mut log.counts;
     for attempt in 0..60 {
-        log.attempts += 1;
+        counts.attempts += 1;
         let r = client
             .post_message(key, room, "soak-sender", content, Some(&idem))
             .await;
-        *log.statuses.entry(r.status_key()).or_default() += 1;
+        *counts.statuses.entry(r.status_key()).or_default() += 1;
         if r.ok() {
-            log.accepted += 1;
+            counts.accepted += 1;
+            // Answered 200: the first attempt had been stored after all.
             if r.status == 200 && attempt > 0 {
-                log.replayed += 1;
+                counts.replayed_after_retry += 1;
             }
             log.latency.push(r.latency_ms);
             return;
         }
         let retryable = r.status == 0 || r.status == 429 || r.status >= 500;
         if !retryable || Instant::now() >= give_up_at {
-            log.gave_up += 1;
+            counts.gave_up += 1;
             return;
         }
         tokio::time::sleep(backoff.next_delay()).await;
@@ -235,8 +232,9 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
             "not every listener had the last message {DRAIN_SECONDS} s after the run"
         ));
     }
-    if sent.gave_up > 0 {
-        notes.push(format!("the sender gave up on {} messages", sent.gave_up));
+    if sent.counts.gave_up > 0 {
+        let n = sent.counts.gave_up;
+        notes.push(format!("the sender gave up on {n} messages"));
     }
     match (&hook, &args.restart_hook) {
         (Some(h), _) if h.exit != Some(0) => {
@@ -251,12 +249,8 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     let result = SoakResult {
         stored: history.len(),
         sender: SoakSender {
-            attempts: sent.attempts,
-            accepted: sent.accepted,
-            replayed_after_retry: sent.replayed,
-            gave_up: sent.gave_up,
-            statuses: sent.statuses.clone(),
             post_latency_ms: Summary::of(&sent.latency),
+            ..sent.counts
         },
         restart: hook,
         delivery,
