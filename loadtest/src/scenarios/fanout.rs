@@ -84,17 +84,13 @@ pub struct Sent {
 }
 
 /// Fails clearly when the deployment has no WebSocket endpoint.
-pub async fn require_websocket(client: &Client) -> Result<()> {
-    let health = client.health().await?;
-    if !health.features.websocket {
-        return Err(format!(
-            "{} has no WebSocket endpoint: GET /api/health says features.websocket=false \
-             (WebSockets are the paid variant: build with the durable-objects feature, e.g. `make dev-paid`)",
-            client.base
-        )
-        .into());
-    }
-    Ok(())
+async fn require_websocket(client: &Client) -> Result<()> {
+    let why = format!(
+        "{} has no WebSocket endpoint: GET /api/health says features.websocket=false \
+         (WebSockets are the paid variant: build with the durable-objects feature, e.g. `make dev-paid`)",
+        client.base
+    );
+    fail_if(!client.health().await?.features.websocket, &why)
 }
 
 /// The step: one stamped send (`tag`: the run and the sequence number), and

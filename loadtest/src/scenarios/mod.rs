@@ -151,7 +151,12 @@ impl Listeners {
 /// queries their goodbye comments reported.
 pub fn stream_stats(logs: &[SharedLog]) -> Streams {
     let all: Vec<StreamRecord> = logs.iter().flat_map(|l| lock(l).streams.clone()).collect();
-    let completed: Vec<&StreamRecord> = all.iter().filter(|s| s.bye_queries.is_some()).collect();
+    // Queries of each stream that ended with a goodbye saying how many.
+    let completed: Vec<u64> = all
+        .iter()
+        .filter_map(|s| s.bye_queries)
+        .map(u64::from)
+        .collect();
     let mut sample_errors: Vec<String> = Vec::new();
     for s in &all {
         if let StreamEnd::Error(e) = &s.end {
@@ -175,11 +180,7 @@ pub fn stream_stats(logs: &[SharedLog]) -> Streams {
             StreamEnd::Stopped => "stopped".to_owned(),
         })),
         completed_streams: completed.len(),
-        queries_in_completed_streams: completed
-            .iter()
-            .filter_map(|s| s.bye_queries)
-            .map(u64::from)
-            .sum(),
+        queries_in_completed_streams: completed.iter().sum(),
         retry_after_bye_ms: median(&retries),
         sample_errors,
     }
