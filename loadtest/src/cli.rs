@@ -15,7 +15,7 @@ use crate::scenarios::send::SendArgs;
 use crate::scenarios::soak::SoakArgs;
 use crate::scenarios::waiting::WaitingArgs;
 use crate::scenarios::wake::WakeArgs;
-use crate::scenarios::{self, Ctx, Report};
+use crate::scenarios::{self, fanout, send, soak, Ctx, Report};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -76,9 +76,9 @@ impl Command {
     /// The longest the scenario may run, all phases included.
     fn time_bound(&self) -> Duration {
         let secs = match self {
-            Command::Send(a) => a.seconds + a.baseline_seconds.min(60.0) + 120.0,
-            Command::Fanout(a) => a.seconds + a.drain_seconds + 180.0,
-            Command::Soak(a) => a.minutes * 60.0 + a.drain_seconds + a.hook_timeout + 240.0,
+            Command::Send(a) => a.seconds + send::BASELINE_SECONDS + 120.0,
+            Command::Fanout(a) => a.seconds + fanout::DRAIN_SECONDS + 180.0,
+            Command::Soak(a) => a.minutes * 60.0 + soak::DRAIN_SECONDS + soak::HOOK_TIMEOUT + 240.0,
             Command::History(_) => 1800.0,
             Command::Idle(a) => a.seconds + 120.0,
             Command::Wake(a) => {
@@ -119,10 +119,9 @@ pub fn main() -> ExitCode {
         ));
     }
     let ctx = Ctx {
-        url: client.base.as_str().trim_end_matches('/').to_owned(),
         client,
         runner: cli.runner.clone(),
-        run: crate::content::new_run_tag(),
+        run: fastrand::u32(..),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -183,7 +182,10 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        match parse("history --sizes 100,10000").unwrap().command {
+        match parse("history --sizes 100,10000 --state-dir s")
+            .unwrap()
+            .command
+        {
             Command::History(a) => assert_eq!(a.sizes, vec![100, 10_000]),
             other => panic!("{other:?}"),
         }

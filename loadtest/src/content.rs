@@ -34,6 +34,15 @@ pub fn encode(stamp: Stamp, min_len: usize) -> String {
     out
 }
 
+/// Content length in bytes of every stamped message the scenarios send.
+pub const SIZE: usize = 120;
+
+/// The content of message `seq` of run `run`, stamped now, [`SIZE`] long.
+pub fn stamped(run: u32, seq: u64) -> String {
+    let sent_us = now_us();
+    encode(Stamp { run, seq, sent_us }, SIZE)
+}
+
 /// Reads a stamp back; `None` for content that is not a load-generator stamp.
 pub fn decode(content: &str) -> Option<Stamp> {
     let head = content.split(' ').next()?;
@@ -59,11 +68,6 @@ pub fn now_us() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
-}
-
-/// A random run tag.
-pub fn new_run_tag() -> u32 {
-    fastrand::u32(..)
 }
 
 #[cfg(test)]

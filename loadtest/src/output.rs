@@ -9,8 +9,9 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::client::CostTotals;
+use crate::client::Client;
 use crate::results::{Envelope, LoadAvg};
+use crate::scenarios::{Ctx, Report};
 
 /// The 1, 5 and 15 minute load averages (Linux), or `None` elsewhere.
 pub fn loadavg() -> Option<[f64; 3]> {
@@ -23,21 +24,10 @@ pub fn parse_loadavg(text: &str) -> Option<[f64; 3]> {
     Some([it.next()??, it.next()??, it.next()??])
 }
 
-pub fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs_f64()
-}
-
-pub fn stderr_is_terminal() -> bool {
-    std::io::stderr().is_terminal()
-}
-
 /// A progress bar over `len` steps on stderr, hidden when stderr is not a
 /// terminal.
 pub fn progress(len: u64, prefix: &str) -> ProgressBar {
-    let target = if stderr_is_terminal() {
+    let target = if std::io::stderr().is_terminal() {
         ProgressDrawTarget::stderr_with_hz(4)
     } else {
         ProgressDrawTarget::hidden()
@@ -64,7 +54,8 @@ pub async fn tick(bar: &ProgressBar, start: Instant, end: Instant, message: impl
     }
 }
 
-/// Envelope common to every scenario's JSON.
+/// A scenario's run so far: what its envelope (crate::results) says
+/// besides its params and result.
 pub struct Run {
     pub scenario: &'static str,
     pub url: String,
@@ -73,27 +64,32 @@ pub struct Run {
     pub load_start: Option<[f64; 3]>,
 }
 
+fn unix_now() -> f64 {
+    crate::content::now_us() as f64 / 1e6
+}
+
 impl Run {
-    pub fn start(scenario: &'static str, url: &str, runner: &str) -> Run {
+    pub fn start(scenario: &'static str, ctx: &Ctx) -> Run {
         Run {
             scenario,
-            url: url.to_owned(),
-            runner: runner.to_owned(),
+            url: ctx.client.base.as_str().trim_end_matches('/').to_owned(),
+            runner: ctx.runner.clone(),
             started_unix: unix_now(),
             load_start: loadavg(),
         }
     }
 
-    /// The one JSON object a scenario prints: its typed params and result
-    /// (crate::results) in the common envelope.
-    pub fn finish<P: Serialize, R: Serialize>(
+    /// A scenario's end: the one JSON object it prints, its typed params and
+    /// result in the common envelope with what the measured client's
+    /// requests cost.
+    pub fn report<P: Serialize, R: Serialize>(
         &self,
         ok: bool,
+        notes: &[String],
         params: P,
         result: R,
-        cost: CostTotals,
-        notes: &[String],
-    ) -> Value {
+        client: &Client,
+    ) -> Report {
         let envelope = Envelope {
             scenario: self.scenario.to_owned(),
             ok,
@@ -107,17 +103,18 @@ impl Run {
             },
             params,
             result,
-            cost,
+            cost: client.cost.totals(),
             notes: notes.to_vec(),
         };
-        serde_json::to_value(envelope).unwrap_or_default()
+        let json = serde_json::to_value(envelope).unwrap_or_default();
+        Report { json, ok }
     }
 }
 
 /// Prints the JSON on stdout and, on a terminal, its summary on stderr
 /// (loadtest/templates/summary.txt.j2).
 pub fn emit(json: &Value) {
-    if stderr_is_terminal() {
+    if std::io::stderr().is_terminal() {
         match crate::report::render::summary(json) {
             Ok(text) => eprintln!("{text}"),
             Err(e) => eprintln!("(no summary: {e})"),

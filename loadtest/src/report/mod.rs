@@ -60,10 +60,7 @@ pub enum Found<T> {
 
 impl<T> Found<T> {
     pub fn value(&self) -> Option<&T> {
-        match self {
-            Found::Ran(v) => Some(v),
-            Found::Missing(_) => None,
-        }
+        self.get().ok()
     }
 
     /// The run, or why there is none.

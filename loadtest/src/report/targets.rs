@@ -63,20 +63,13 @@ pub struct Check {
 
 impl From<Result<bool, String>> for Check {
     fn from(met: Result<bool, String>) -> Check {
-        match met {
-            Ok(true) => Check {
-                verdict: Verdict::Met,
-                missing: None,
-            },
-            Ok(false) => Check {
-                verdict: Verdict::Missed,
-                missing: None,
-            },
-            Err(why) => Check {
-                verdict: Verdict::NotMeasured,
-                missing: Some(why),
-            },
-        }
+        let verdict = match met {
+            Ok(true) => Verdict::Met,
+            Ok(false) => Verdict::Missed,
+            Err(_) => Verdict::NotMeasured,
+        };
+        let missing = met.err();
+        Check { verdict, missing }
     }
 }
 
@@ -124,12 +117,9 @@ pub fn clean(v: &FanoutRun) -> bool {
 /// Share of deliveries (0..1) of messages sent while a listener was between streams.
 pub fn across_share(v: &FanoutRun) -> f64 {
     let d = &v.result.delivery;
+    // The across-reconnect deliveries are some of all of them: none when none.
     let (n, a) = (d.delivery_ms.count, d.delivery_across_reconnect_ms.count);
-    if n > 0 {
-        a as f64 / n as f64
-    } else {
-        0.0
-    }
+    a as f64 / n.max(1) as f64
 }
 
 /// Every target, judged.

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 
 use super::{fail_if, history_ids, stream_stats, within, Ctx, Listeners, Report};
 use crate::client::{client_ip, Client, Result};
-use crate::content::{encode, now_us, Stamp};
+use crate::content::{now_us, stamped};
 use crate::delivery::check;
 use crate::listener::{self, lock, ListenerSpec, Reconnect, SharedLog, Transport};
 use crate::output::{progress, Run};
@@ -32,25 +32,18 @@ pub struct FanoutArgs {
     /// How long to send.
     #[arg(long, default_value_t = 20.0)]
     pub seconds: f64,
-    /// Longest wait, after the last send, for every listener to catch up.
-    #[arg(long, default_value_t = 20.0)]
-    pub drain_seconds: f64,
     /// What a listener does when the server ends a stream.
     #[arg(long, value_enum, default_value_t = Reconnect::Eventsource)]
     pub reconnect: Reconnect,
-    /// Content length in bytes.
-    #[arg(long, default_value_t = 120)]
-    pub size: usize,
-    /// Skip the warm-up message. By default one message goes out and reaches
-    /// every listener before the timed sends, so these measure an active
-    /// room; the warm-up's own latency (a quiet room's first message, which
-    /// waits for streams polling at the idle interval) is reported apart.
-    #[arg(long)]
-    pub no_warmup: bool,
 }
 
-/// Sends one unstamped message and waits until every listener has it;
-/// returns each listener's latency for it.
+/// Longest wait, after the last send, for every listener to catch up.
+pub const DRAIN_SECONDS: f64 = 20.0;
+
+/// Sends one unstamped message and waits until every listener has it, so
+/// the timed sends measure an active room; returns each listener's latency
+/// for it (a quiet room's first message, which waits for streams polling at
+/// the idle interval, reported apart).
 async fn warm_up(client: &Client, key: &str, room: &str, logs: &[SharedLog]) -> Result<Vec<f64>> {
     let sent_us = now_us();
     let t = client
@@ -91,46 +84,19 @@ pub struct Sent {
 }
 
 /// Fails clearly when the deployment has no WebSocket endpoint.
-pub async fn require_websocket(client: &Client) -> Result<()> {
-    let health = client.health().await?;
-    if !health.features.websocket {
-        return Err(format!(
-            "{} has no WebSocket endpoint: GET /api/health says features.websocket=false \
-             (WebSockets are the paid variant: build with the durable-objects feature, e.g. `make dev-paid`)",
-            client.base
-        )
-        .into());
-    }
-    Ok(())
-}
-
-/// What [`send_at_rate`] sends.
-pub struct SendPlan {
-    pub rate: f64,
-    pub seconds: f64,
-    /// Content length in bytes.
-    pub size: usize,
-    pub run_tag: u32,
+async fn require_websocket(client: &Client) -> Result<()> {
+    let why = format!(
+        "{} has no WebSocket endpoint: GET /api/health says features.websocket=false \
+         (WebSockets are the paid variant: build with the durable-objects feature, e.g. `make dev-paid`)",
+        client.base
+    );
+    fail_if(!client.health().await?.features.websocket, &why)
 }
 
 /// The step: one stamped send (`tag`: the run and the sequence number), and
 /// when it was answered.
-pub async fn send_one(
-    client: &Client,
-    key: &str,
-    room: &str,
-    tag: (u32, u64),
-    size: usize,
-) -> Sent {
-    let (run, seq) = tag;
-    let content = encode(
-        Stamp {
-            run,
-            seq,
-            sent_us: now_us(),
-        },
-        size,
-    );
+pub async fn send_one(client: &Client, key: &str, room: &str, (run, seq): (u32, u64)) -> Sent {
+    let content = stamped(run, seq);
     let t = client
         .post_message(key, room, "fanout-sender", &content, None)
         .await;
@@ -143,18 +109,17 @@ pub async fn send_one(
     }
 }
 
-/// The loop: sends at `rate` for `seconds`, open loop: each send starts on its tick
-/// whether or not the previous one has finished (at most 64 in flight).
+/// The loop: this run's (`run_tag`) sends at `args.rate` for `args.seconds`,
+/// open loop: each send starts on its tick whether or not the previous one
+/// has finished (at most 64 in flight).
 pub async fn send_at_rate(
-    client: &Client,
-    key: &str,
-    room: &str,
-    plan: &SendPlan,
+    (client, key, room): (&Client, &str, &str),
+    args: &FanoutArgs,
+    run_tag: u32,
     on_tick: impl Fn(u64),
 ) -> Vec<Sent> {
-    let (run_tag, size) = (plan.run_tag, plan.size);
-    let interval = Duration::from_secs_f64(1.0 / plan.rate);
-    let count = (plan.rate * plan.seconds).round().max(1.0) as u64;
+    let interval = Duration::from_secs_f64(1.0 / args.rate);
+    let count = (args.rate * args.seconds).round().max(1.0) as u64;
     let start = Instant::now();
     let permits = Arc::new(Semaphore::new(64));
     let mut tasks = Vec::with_capacity(count as usize);
@@ -165,7 +130,7 @@ pub async fn send_at_rate(
         };
         let (client, key, room) = (client.clone(), key.to_owned(), room.to_owned());
         tasks.push(tokio::spawn(async move {
-            let sent = send_one(&client, &key, &room, (run_tag, seq), size).await;
+            let sent = send_one(&client, &key, &room, (run_tag, seq)).await;
             drop(permit);
             sent
         }));
@@ -236,7 +201,7 @@ pub fn judge(
 }
 
 pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
-    let run = Run::start("fanout", &ctx.url, &ctx.runner);
+    let run = Run::start("fanout", ctx);
     within("--rate", args.rate, 1000.0)?;
     if args.transport == Transport::Ws {
         require_websocket(&ctx.client).await?;
@@ -246,7 +211,7 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     let client = ctx.measured();
 
     let hard_deadline =
-        Instant::now() + Duration::from_secs_f64(args.seconds + args.drain_seconds + 60.0);
+        Instant::now() + Duration::from_secs_f64(args.seconds + DRAIN_SECONDS + 60.0);
     let spec = ListenerSpec {
         client: client.clone(),
         key: key.clone(),
@@ -257,25 +222,16 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     let mut listeners = Listeners::connected(&spec, args.listeners, hard_deadline).await?;
     let logs = &listeners.logs;
 
-    let warmup = if args.no_warmup {
-        Vec::new()
-    } else {
-        warm_up(&client, &key, &room, logs).await?
-    };
+    let warmup = warm_up(&client, &key, &room, logs).await?;
 
     let total = (args.rate * args.seconds).round().max(1.0) as u64;
     let bar = progress(total, "fanout");
-    let plan = SendPlan {
-        rate: args.rate,
-        seconds: args.seconds,
-        size: args.size,
-        run_tag: ctx.run,
-    };
-    let sent = send_at_rate(&client, &key, &room, &plan, |n| bar.set_position(n)).await;
+    let target = (&client, key.as_str(), room.as_str());
+    let sent = send_at_rate(target, args, ctx.run, |n| bar.set_position(n)).await;
     bar.set_message("draining");
     let history = history_ids(&ctx.client, &key, &room).await?;
     let wait = (
-        Duration::from_secs_f64(args.drain_seconds),
+        Duration::from_secs_f64(DRAIN_SECONDS),
         Duration::from_millis(300),
     );
     let caught_up = listeners.drain(history.last(), wait).await;
@@ -300,21 +256,19 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     let mut notes = Vec::new();
     if !caught_up {
         notes.push(format!(
-            "not every listener had the last message {} s after the last send",
-            args.drain_seconds
+            "not every listener had the last message {DRAIN_SECONDS} s after the last send"
         ));
     }
     let accepted = statuses.get("201").copied().unwrap_or(0);
-    let warmups = usize::from(!args.no_warmup);
-    if accepted as usize + warmups != history.len() {
+    if accepted as usize + 1 != history.len() {
         notes.push(format!(
-            "{accepted} sends (and {warmups} warm-up) accepted but the history holds {} messages",
+            "{accepted} sends (and 1 warm-up) accepted but the history holds {} messages",
             history.len()
         ));
     }
     let result = FanoutResult {
         sent: sent.len(),
-        warmup_messages: warmups,
+        warmup_messages: 1,
         send_statuses: statuses,
         post_latency_ms: post_latency,
         stored: history.len(),

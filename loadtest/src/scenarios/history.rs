@@ -2,19 +2,19 @@
 //! latest page, and `after` / `before` pages at random points, in rooms of
 //! (by default) 100, 10,000 and 100,000 messages.
 //!
-//! Big rooms are seeded straight into local D1 (one `INSERT ... SELECT` over
-//! a recursive CTE, applied with `wrangler d1 execute --local`), not through
-//! the API; the seeded ids are deterministic, so cursors are known without
-//! reading the room. Without `--state-dir` (a remote deployment) rooms are
-//! seeded through the API instead, which is slow for big rooms.
+//! Big rooms are seeded straight into the local server's D1 (one `INSERT
+//! ... SELECT` over a recursive CTE, applied with `wrangler d1 execute
+//! --local`), not through the API, which would take hours for 100,000
+//! messages; the seeded ids are deterministic, so cursors are known without
+//! reading the room.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
+use protocol::wire::Message;
+
 use super::{fail_if, Ctx, Report};
-use crate::client::{client_ip, Client, Result};
+use crate::client::{client_ip, Result, Timed};
 use crate::output::{progress, Run};
 use crate::results::{HistoryResult, HistoryRoom, Page, Pages, Ratios, Seeding};
 use crate::stats::Summary;
@@ -32,22 +32,14 @@ pub struct HistoryArgs {
     /// Messages per page.
     #[arg(long, default_value_t = 100)]
     pub limit: u32,
-    /// The local server's state folder (its `--persist-to`): seed big rooms
-    /// directly into its D1. Without it, rooms are seeded through the API.
+    /// The local server's state folder (its `--persist-to`), whose D1 the
+    /// rooms are seeded into.
     #[arg(long)]
-    pub state_dir: Option<PathBuf>,
-    /// The repository root (where wrangler.toml is), for `wrangler d1 execute`.
+    pub state_dir: PathBuf,
+    /// The repository root (where wrangler.toml and node_modules are), for
+    /// `wrangler d1 execute`.
     #[arg(long, default_value = ".")]
     pub repo: PathBuf,
-    /// The wrangler binary (default: <repo>/node_modules/.bin/wrangler).
-    #[arg(long)]
-    pub wrangler: Option<PathBuf>,
-    /// A wrangler environment for `d1 execute` (`--env`).
-    #[arg(long)]
-    pub wrangler_env: Option<String>,
-    /// The D1 database name in wrangler.toml.
-    #[arg(long, default_value = "meet-ai")]
-    pub database: String,
 }
 
 /// The id of seeded message `n` (1-based) of room `room_index` in run `run`:
@@ -93,36 +85,27 @@ impl Kind {
             Kind::Latest => format!("limit={limit}"),
             Kind::After => {
                 let hi = room.size.saturating_sub(limit).max(1);
-                format!("limit={limit}&after={}", room.id_at(run, rng.u64(1..=hi)))
+                format!(
+                    "limit={limit}&after={}",
+                    seeded_id(run, room.index, rng.u64(1..=hi))
+                )
             }
             Kind::Before => {
                 let lo = (limit + 1).min(room.size);
                 format!(
                     "limit={limit}&before={}",
-                    room.id_at(run, rng.u64(lo..=room.size))
+                    seeded_id(run, room.index, rng.u64(lo..=room.size))
                 )
             }
         }
     }
 }
 
+/// A seeded room: its `n`th message (1-based) has id `seeded_id(run, index, n)`.
 struct Room {
     size: u64,
     id: String,
-    /// Message ids by position (1-based position = index + 1) when seeded
-    /// through the API; empty when ids follow [`seeded_id`].
-    ids: Vec<String>,
     index: u32,
-}
-
-impl Room {
-    fn id_at(&self, run: u32, n: u64) -> String {
-        if self.ids.is_empty() {
-            seeded_id(run, self.index, n)
-        } else {
-            self.ids[(n - 1) as usize].clone()
-        }
-    }
 }
 
 /// Latency, D1 time and D1 rows read of one kind of page in one room.
@@ -130,10 +113,10 @@ impl Room {
 struct Samples([Vec<f64>; 3]);
 
 impl Samples {
-    fn add(&mut self, (latency, d1, rows): (f64, Option<f64>, Option<u64>)) {
-        self.0[0].push(latency);
-        self.0[1].extend(d1);
-        self.0[2].extend(rows.map(|r| r as f64));
+    fn add(&mut self, t: &Timed<Vec<Message>>) {
+        self.0[0].push(t.latency_ms);
+        self.0[1].extend(t.timing.map(|x| x.dur_ms));
+        self.0[2].extend(t.timing.map(|x| x.rows_read as f64));
     }
 
     fn page(&self) -> Page {
@@ -146,29 +129,9 @@ impl Samples {
     }
 }
 
-/// The step: one page, with its latency, D1 time and D1 rows read; `None`
-/// when it failed.
-async fn page(
-    client: &Client,
-    key: &str,
-    room: &str,
-    query: &str,
-) -> Option<(f64, Option<f64>, Option<u64>)> {
-    let t = client.history_page(key, room, query).await;
-    if t.status != 200 {
-        return None;
-    }
-    let d1 = t.timing.map(|x| x.dur_ms);
-    let rows = t.timing.map(|x| x.rows_read);
-    Some((t.latency_ms, d1, rows))
-}
-
-async fn seed_sql_file(
-    ctx: &Ctx,
-    args: &HistoryArgs,
-    state: &PathBuf,
-    rooms: &[Room],
-) -> Result<f64> {
+/// Seeds every room in one `wrangler d1 execute --local --file`; how long
+/// that took.
+async fn seed(ctx: &Ctx, args: &HistoryArgs, rooms: &[Room]) -> Result<f64> {
     let base_ms = (crate::content::now_us() / 1000) - 200_000;
     let mut sql = String::new();
     for r in rooms {
@@ -176,22 +139,16 @@ async fn seed_sql_file(
     }
     let file = std::env::temp_dir().join(format!("meet-ai-loadtest-seed-{:08x}.sql", ctx.run));
     std::fs::write(&file, sql)?;
-    let wrangler = args
-        .wrangler
-        .clone()
-        .unwrap_or_else(|| args.repo.join("node_modules/.bin/wrangler"));
+    let wrangler = args.repo.join("node_modules/.bin/wrangler");
     let mut cmd = tokio::process::Command::new(&wrangler);
     cmd.current_dir(&args.repo)
-        .args(["d1", "execute", &args.database, "--local", "--persist-to"])
-        .arg(state)
+        .args(["d1", "execute", "meet-ai", "--local", "--persist-to"])
+        .arg(&args.state_dir)
         .arg("--file")
         .arg(&file)
         .env("WRANGLER_SEND_METRICS", "false")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
-    if let Some(env) = &args.wrangler_env {
-        cmd.args(["--env", env]);
-    }
     let t0 = std::time::Instant::now();
     let out = tokio::time::timeout(Duration::from_secs(600), cmd.output())
         .await
@@ -209,54 +166,12 @@ async fn seed_sql_file(
     Ok(t0.elapsed().as_secs_f64())
 }
 
-async fn seed_http(ctx: &Ctx, key: &str, room: &mut Room) -> Result<()> {
-    let done = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for w in 0..8 {
-        let (client, key, id, done) = (
-            ctx.client.clone(),
-            key.to_owned(),
-            room.id.clone(),
-            done.clone(),
-        );
-        let size = room.size;
-        tasks.push(tokio::spawn(async move {
-            let mut failures = 0;
-            while done.fetch_add(1, Ordering::Relaxed) < size {
-                let t = client
-                    .post_message(&key, &id, &format!("seed-{w}"), "seeded message", None)
-                    .await;
-                if t.status != 201 {
-                    failures += 1;
-                    done.fetch_sub(1, Ordering::Relaxed);
-                    if failures > 20 {
-                        return Err(format!("seeding: {} {:?}", t.status, t.error));
-                    }
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-            }
-            Ok(())
-        }));
-    }
-    for t in tasks {
-        t.await??;
-    }
-    room.ids = ctx
-        .client
-        .full_history(key, &room.id, room.size as usize + 10)
-        .await?
-        .into_iter()
-        .map(|m| m.id)
-        .collect();
-    Ok(())
-}
-
 /// The room holds exactly what was seeded: its newest message is number
 /// `size` and the one after `size - 1` is the last.
 async fn verify(ctx: &Ctx, key: &str, room: &Room) -> Result<()> {
     let latest = ctx.client.history_page(key, &room.id, "limit=1").await;
     let latest = crate::client::expect(latest, "GET latest")?;
-    let want = room.id_at(ctx.run, room.size);
+    let want = seeded_id(ctx.run, room.index, room.size);
     if latest.first().map(|m| &m.id) != Some(&want) {
         return Err(format!(
             "room of {} is not seeded as expected: newest is {:?}, want {want}",
@@ -266,7 +181,10 @@ async fn verify(ctx: &Ctx, key: &str, room: &Room) -> Result<()> {
         .into());
     }
     if room.size > 1 {
-        let q = format!("limit=5&after={}", room.id_at(ctx.run, room.size - 1));
+        let q = format!(
+            "limit=5&after={}",
+            seeded_id(ctx.run, room.index, room.size - 1)
+        );
         let page = crate::client::expect(
             ctx.client.history_page(key, &room.id, &q).await,
             "GET after",
@@ -284,7 +202,7 @@ async fn verify(ctx: &Ctx, key: &str, room: &Room) -> Result<()> {
 }
 
 pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
-    let run = Run::start("history", &ctx.url, &ctx.runner);
+    let run = Run::start("history", ctx);
     fail_if(
         args.sizes.is_empty() || args.sizes.iter().any(|&s| s == 0 || s > 10_000_000),
         "--sizes must be 1..=10000000 each",
@@ -299,30 +217,12 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
         rooms.push(Room {
             size,
             id: room.id,
-            ids: Vec::new(),
             index: i as u32,
         });
     }
-    let mut notes = Vec::new();
-    let seeding = match &args.state_dir {
-        Some(state) => {
-            let secs = seed_sql_file(ctx, args, state, &rooms).await?;
-            Seeding {
-                method: "wrangler d1 execute --local".into(),
-                seconds: secs,
-            }
-        }
-        None => {
-            notes.push("seeded through the API (no --state-dir)".to_owned());
-            let t0 = std::time::Instant::now();
-            for r in rooms.iter_mut() {
-                seed_http(ctx, &key, r).await?;
-            }
-            Seeding {
-                method: "POST /api/rooms/:id/messages".into(),
-                seconds: t0.elapsed().as_secs_f64(),
-            }
-        }
+    let seeding = Seeding {
+        method: "wrangler d1 execute --local".into(),
+        seconds: seed(ctx, args, &rooms).await?,
     };
     for r in &rooms {
         verify(ctx, &key, r).await?;
@@ -331,11 +231,7 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     let client = ctx.measured();
     let mut rng = fastrand::Rng::with_seed(u64::from(ctx.run));
     let limit = u64::from(args.limit);
-    // samples[room][kind]
-    let mut samples: Vec<Vec<Samples>> = rooms
-        .iter()
-        .map(|_| Kind::ALL.iter().map(|_| Default::default()).collect())
-        .collect();
+    let mut samples: Vec<[Samples; 3]> = rooms.iter().map(|_| Default::default()).collect();
     let mut failures = 0u64;
     let bar = progress(u64::from(args.requests), "history");
     // Warm-up, unmeasured: first requests pay for compiling statements.
@@ -350,10 +246,12 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     for round in 0..args.requests {
         for (ri, r) in rooms.iter().enumerate() {
             for (ki, kind) in Kind::ALL.iter().enumerate() {
+                // The step: one page.
                 let q = kind.query(r, ctx.run, limit, &mut rng);
-                match page(&client, &key, &r.id, &q).await {
-                    Some(sample) => samples[ri][ki].add(sample),
-                    None => failures += 1,
+                let t = client.history_page(&key, &r.id, &q).await;
+                match t.status {
+                    200 => samples[ri][ki].add(&t),
+                    _ => failures += 1,
                 }
             }
         }
@@ -364,17 +262,13 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     let per_room: Vec<HistoryRoom> = rooms
         .iter()
         .zip(&samples)
-        .map(|(r, kinds)| {
-            let [latest, after, before] = [0, 1, 2].map(|k| kinds[k].page());
-            let pages = Pages {
-                latest,
-                after,
-                before,
-            };
-            HistoryRoom {
-                messages: r.size,
-                pages,
-            }
+        .map(|(r, [latest, after, before])| HistoryRoom {
+            messages: r.size,
+            pages: Pages {
+                latest: latest.page(),
+                after: after.page(),
+                before: before.page(),
+            },
         })
         .collect();
     // Largest room against smallest, by median.
@@ -389,6 +283,7 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
         after,
         before,
     };
+    let mut notes = Vec::new();
     if failures > 0 {
         notes.push(format!("{failures} requests failed"));
     }

@@ -22,9 +22,6 @@ pub struct IdleArgs {
     /// the default poll settings, so a few minutes see a complete cycle.
     #[arg(long, default_value_t = 400.0)]
     pub seconds: f64,
-    /// Listeners, each on its own quiet room.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub listeners: u32,
 }
 
 /// The complete cycles of one listener's streams, as (seconds, queries, rows
@@ -46,28 +43,23 @@ pub fn cycles_of(l: &listener::ListenerLog) -> Vec<(f64, f64, f64)> {
         .collect()
 }
 
-/// The loop: listeners on quiet rooms for the given time; each one's
-/// streams are then costed by [`idle_cost`].
+/// The loop: one listener on a quiet room for the given time; its streams
+/// are then costed by [`cycles_of`].
 pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
-    let run = Run::start("idle", &ctx.url, &ctx.runner);
+    let run = Run::start("idle", ctx);
     within("--seconds", args.seconds, 86_400.0)?;
     let client = ctx.measured();
     let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
-    let mut specs = Vec::new();
-    for i in 0..args.listeners {
-        let key = ctx.client.create_key(&client_ip(ctx.run, i)).await?;
-        let room = ctx.client.create_room(&key, "loadtest idle").await?.id;
-        let (client, transport) = (client.clone(), Transport::Sse);
-        let reconnect = Reconnect::Eventsource;
-        specs.push(ListenerSpec {
-            client,
-            key,
-            room,
-            transport,
-            reconnect,
-        });
-    }
-    let mut listeners = Listeners::spawn(specs, deadline);
+    let key = ctx.client.create_key(&client_ip(ctx.run, 0)).await?;
+    let room = ctx.client.create_room(&key, "loadtest idle").await?.id;
+    let spec = ListenerSpec {
+        client: client.clone(),
+        key,
+        room,
+        transport: Transport::Sse,
+        reconnect: Reconnect::Eventsource,
+    };
+    let mut listeners = Listeners::spawn([spec], deadline);
     let start = Instant::now();
     let bar = progress(args.seconds.ceil() as u64, "idle");
     tick(&bar, start, deadline, String::new).await;

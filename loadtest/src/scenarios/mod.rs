@@ -15,7 +15,8 @@ pub mod wake;
 
 use std::time::Duration;
 
-use serde::Serialize;
+use meet_ai::backoff::Backoff;
+use meet_ai::client::with_retries;
 use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -23,7 +24,6 @@ use tokio::time::Instant;
 
 use crate::client::{Client, Result};
 use crate::listener::{lock, ListenerSpec, SharedLog, StreamEnd, StreamRecord};
-use crate::output::Run;
 use crate::results::Streams;
 use crate::stats::{median, tally};
 
@@ -31,7 +31,6 @@ use crate::stats::{median, tally};
 #[derive(Clone)]
 pub struct Ctx {
     pub client: Client,
-    pub url: String,
     /// Which server runner is being measured (reported in every result).
     pub runner: String,
     /// This run's tag, in message content, seeded ids and client addresses.
@@ -70,37 +69,14 @@ pub fn within(name: &str, value: f64, max: f64) -> Result<()> {
     )
 }
 
-impl Run {
-    /// A scenario's end: its typed params and result in the envelope, what
-    /// the measured client's requests cost.
-    pub fn report<P: Serialize, R: Serialize>(
-        &self,
-        ok: bool,
-        notes: &[String],
-        params: P,
-        result: R,
-        client: &Client,
-    ) -> Report {
-        Report {
-            json: self.finish(ok, params, result, client.cost.totals(), notes),
-            ok,
-        }
-    }
-}
-
 /// The ids of a room's whole history, oldest first: what every listener
-/// must have seen. Retried a few times, as the server may still be settling
-/// (after the soak's restart).
+/// must have seen. Transient failures are retried (after the soak's restart
+/// the server may still be settling).
 pub async fn history_ids(client: &Client, key: &str, room: &str) -> Result<Vec<String>> {
-    let mut tries = 0;
-    loop {
-        match client.full_history(key, room, 1_000_000).await {
-            Ok(page) => return Ok(page.into_iter().map(|m| m.id).collect()),
-            Err(e) if tries == 4 => return Err(e),
-            Err(_) => tries += 1,
-        }
-        tokio::time::sleep(Duration::from_secs(3)).await;
-    }
+    let api = client.api(key);
+    let whole = || api.whole_history(room, 1_000_000);
+    let all = with_retries(4, Backoff::LISTEN, whole, |_, _, _| {}).await?;
+    Ok(all.into_iter().map(|m| m.id).collect())
 }
 
 /// A set of running listeners and the switch that stops them.
@@ -175,7 +151,12 @@ impl Listeners {
 /// queries their goodbye comments reported.
 pub fn stream_stats(logs: &[SharedLog]) -> Streams {
     let all: Vec<StreamRecord> = logs.iter().flat_map(|l| lock(l).streams.clone()).collect();
-    let completed: Vec<&StreamRecord> = all.iter().filter(|s| s.bye_queries.is_some()).collect();
+    // Queries of each stream that ended with a goodbye saying how many.
+    let completed: Vec<u64> = all
+        .iter()
+        .filter_map(|s| s.bye_queries)
+        .map(u64::from)
+        .collect();
     let mut sample_errors: Vec<String> = Vec::new();
     for s in &all {
         if let StreamEnd::Error(e) = &s.end {
@@ -199,11 +180,7 @@ pub fn stream_stats(logs: &[SharedLog]) -> Streams {
             StreamEnd::Stopped => "stopped".to_owned(),
         })),
         completed_streams: completed.len(),
-        queries_in_completed_streams: completed
-            .iter()
-            .filter_map(|s| s.bye_queries)
-            .map(u64::from)
-            .sum(),
+        queries_in_completed_streams: completed.iter().sum(),
         retry_after_bye_ms: median(&retries),
         sample_errors,
     }

@@ -6,11 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use protocol::wire::Message;
 use tokio::time::Instant;
 
 use super::{Ctx, Report};
-use crate::client::{client_ip, Result};
-use crate::content::{encode, now_us, Stamp};
+use crate::client::{client_ip, Result, Timed};
+use crate::content::stamped;
 use crate::output::{progress, tick, Run};
 use crate::results::SendResult;
 use crate::stats::{mean, tally, Summary};
@@ -25,18 +26,12 @@ pub struct SendArgs {
     /// How long to send.
     #[arg(long, default_value_t = 10.0)]
     pub seconds: f64,
-    /// Content length in bytes (the stamp, padded).
-    #[arg(long, default_value_t = 120)]
-    pub size: usize,
-    /// Upper bound on requests across all senders.
-    #[arg(long, default_value_t = 200_000)]
-    pub max_requests: u64,
-    /// Before sending, the same number of clients call `GET /api/health`
-    /// (no D1, no auth) for this long: the cost of the path itself through
-    /// the runtime, to set POST latency against. 0 skips it.
-    #[arg(long, default_value_t = 2.0)]
-    pub baseline_seconds: f64,
 }
+
+/// Before sending, the same number of clients call `GET /api/health` (no
+/// D1, no auth) for this long: the cost of the path itself through the
+/// runtime, to set POST latency against.
+pub const BASELINE_SECONDS: f64 = 2.0;
 
 /// Latencies of closed-loop `GET /api/health` calls from `clients` tasks.
 async fn health_baseline(client: &crate::client::Client, clients: u32, seconds: f64) -> Vec<f64> {
@@ -67,50 +62,31 @@ async fn health_baseline(client: &crate::client::Client, clients: u32, seconds: 
     all
 }
 
-struct Sample {
-    status: String,
-    latency_ms: f64,
-    d1_ms: Option<f64>,
-    queries: Option<u32>,
-    error: Option<String>,
-}
-
 /// One sender: its own key and room.
 struct Sender {
     client: crate::client::Client,
     key: String,
     room: String,
     name: String,
-    size: usize,
     tag: u32,
 }
 
 impl Sender {
-    /// The step: one stamped POST, and what came back.
-    async fn send_one(&self, seq: u64) -> Sample {
-        let stamp = Stamp {
-            run: self.tag,
-            seq,
-            sent_us: now_us(),
-        };
-        let content = encode(stamp, self.size);
+    /// The step: one stamped POST, and what came back (the stored message
+    /// itself is not kept).
+    async fn send_one(&self, seq: u64) -> Timed<Message> {
+        let content = stamped(self.tag, seq);
         let t = self
             .client
             .post_message(&self.key, &self.room, &self.name, &content, None)
             .await;
-        Sample {
-            status: t.status_key(),
-            latency_ms: t.latency_ms,
-            d1_ms: t.timing.map(|x| x.dur_ms),
-            queries: t.timing.map(|x| x.queries),
-            error: t.error,
-        }
+        Timed { body: None, ..t }
     }
 }
 
 /// The loop: N senders, closed loop, for the given time.
 pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
-    let run = Run::start("send", &ctx.url, &ctx.runner);
+    let run = Run::start("send", ctx);
     let mut targets = Vec::new();
     for i in 0..args.senders {
         let key = ctx.client.create_key(&client_ip(ctx.run, i)).await?;
@@ -120,14 +96,9 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
             .await?;
         targets.push((key, room.id));
     }
-    let baseline = if args.baseline_seconds > 0.0 {
-        health_baseline(&ctx.client, args.senders, args.baseline_seconds.min(60.0)).await
-    } else {
-        Vec::new()
-    };
+    let baseline = health_baseline(&ctx.client, args.senders, BASELINE_SECONDS).await;
     let baseline = Summary::of(&baseline);
     let client = ctx.measured();
-    let total = Arc::new(AtomicU64::new(0));
     let accepted = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(args.seconds);
@@ -139,20 +110,19 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
             key,
             room,
             name: format!("sender-{i}"),
-            size: args.size,
             tag: ctx.run,
         };
-        let (total, accepted, max) = (total.clone(), accepted.clone(), args.max_requests);
+        let accepted = accepted.clone();
         tasks.push(tokio::spawn(async move {
             let mut samples = Vec::new();
             let mut seq = 0u64;
-            while Instant::now() < deadline && total.fetch_add(1, Ordering::Relaxed) < max {
+            while Instant::now() < deadline {
                 let sample = sender.send_one(seq).await;
                 seq += 1;
-                if sample.status == "201" {
+                if sample.status == 201 {
                     accepted.fetch_add(1, Ordering::Relaxed);
                 }
-                if sample.status == "error" {
+                if sample.status == 0 {
                     // No server to talk to: do not spin.
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
@@ -174,14 +144,14 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
     ticker.abort();
     bar.finish_and_clear();
 
-    let statuses = tally(samples.iter().map(|s| s.status.clone()));
+    let statuses = tally(samples.iter().map(Timed::status_key));
     let accepted = statuses.get("201").copied().unwrap_or(0);
     // The accepted sends' latency, D1 time and queries.
     let (mut ok_lat, mut d1, mut queries) = (vec![], vec![], vec![]);
-    for s in samples.iter().filter(|s| s.status == "201") {
+    for s in samples.iter().filter(|s| s.status == 201) {
         ok_lat.push(s.latency_ms);
-        d1.extend(s.d1_ms);
-        queries.extend(s.queries.map(f64::from));
+        d1.extend(s.timing.map(|x| x.dur_ms));
+        queries.extend(s.timing.map(|x| f64::from(x.queries)));
     }
     let latency = Summary::of(&ok_lat);
     let d1_summary = Summary::of(&d1);

@@ -3,7 +3,6 @@
 //! hook command restarts the server part-way. At the end every listener must
 //! have seen every stored message exactly once, in order.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -11,7 +10,7 @@ use tokio::time::Instant;
 use super::fanout::judge;
 use super::{history_ids, within, Ctx, Listeners, Report};
 use crate::client::{client_ip, Result};
-use crate::content::{encode, now_us, Stamp};
+use crate::content::stamped;
 use crate::listener::{self, ListenerSpec, Reconnect, Transport};
 use crate::output::{progress, tick, Run};
 use crate::results::{Restart, SoakResult, SoakSender};
@@ -23,10 +22,9 @@ use crate::stats::Summary;
 pub struct SoakArgs {
     #[arg(long, default_value_t = 5.0)]
     pub minutes: f64,
+    /// SSE listeners on the room.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub listeners: u32,
-    #[arg(long, value_enum, default_value_t = Transport::Sse)]
-    pub transport: Transport,
     /// Messages per second during a busy spell.
     #[arg(long, default_value_t = 2.0)]
     pub rate: f64,
@@ -42,24 +40,17 @@ pub struct SoakArgs {
     /// Seconds into the run at which to run the hook.
     #[arg(long, requires = "restart_hook")]
     pub restart_after: Option<f64>,
-    /// Longest the hook may take.
-    #[arg(long, default_value_t = 180.0)]
-    pub hook_timeout: f64,
-    /// Longest wait at the end for every listener to catch up.
-    #[arg(long, default_value_t = 60.0)]
-    pub drain_seconds: f64,
-    #[arg(long, default_value_t = 120)]
-    pub size: usize,
 }
 
+/// Longest the restart hook may take.
+pub const HOOK_TIMEOUT: f64 = 180.0;
+/// Longest wait at the end for every listener to catch up.
+pub const DRAIN_SECONDS: f64 = 60.0;
+
+/// The sender's counts so far, and the latency of each stored message.
 #[derive(Default)]
 struct SenderLog {
-    attempts: u64,
-    accepted: u64,
-    /// Retries answered 200: the first attempt had been stored after all.
-    replayed: u64,
-    gave_up: u64,
-    statuses: BTreeMap<String, u64>,
+    counts: SoakSender,
     latency: Vec<f64>,
 }
 
@@ -73,23 +64,25 @@ async fn send_until_stored(
 ) {
     let idem = uuid::Uuid::new_v4().to_string();
     let mut backoff = listener::backoff();
+    let counts = &mut log.counts;
     for attempt in 0..60 {
-        log.attempts += 1;
+        counts.attempts += 1;
         let r = client
             .post_message(key, room, "soak-sender", content, Some(&idem))
             .await;
-        *log.statuses.entry(r.status_key()).or_default() += 1;
+        *counts.statuses.entry(r.status_key()).or_default() += 1;
         if r.ok() {
-            log.accepted += 1;
+            counts.accepted += 1;
+            // Answered 200: the first attempt had been stored after all.
             if r.status == 200 && attempt > 0 {
-                log.replayed += 1;
+                counts.replayed_after_retry += 1;
             }
             log.latency.push(r.latency_ms);
             return;
         }
         let retryable = r.status == 0 || r.status == 429 || r.status >= 500;
         if !retryable || Instant::now() >= give_up_at {
-            log.gave_up += 1;
+            counts.gave_up += 1;
             return;
         }
         tokio::time::sleep(backoff.next_delay()).await;
@@ -125,14 +118,7 @@ async fn sender(
             continue;
         }
         next = Instant::now() + interval;
-        let content = encode(
-            Stamp {
-                run: run_tag,
-                seq,
-                sent_us: now_us(),
-            },
-            args.size,
-        );
+        let content = stamped(run_tag, seq);
         seq += 1;
         let target = (&client, key.as_str(), room.as_str());
         send_until_stored(target, &content, give_up_at, &mut log).await;
@@ -141,7 +127,8 @@ async fn sender(
 }
 
 /// Runs the restart hook; what it printed last, and its exit code.
-async fn run_hook(cmd: String, timeout: f64, start: Instant) -> Restart {
+async fn run_hook(cmd: String, start: Instant) -> Restart {
+    let timeout = HOOK_TIMEOUT;
     let at_s = start.elapsed().as_secs_f64();
     let t0 = Instant::now();
     let child = tokio::process::Command::new("sh")
@@ -167,23 +154,20 @@ async fn run_hook(cmd: String, timeout: f64, start: Instant) -> Restart {
 }
 
 pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
-    let run = Run::start("soak", &ctx.url, &ctx.runner);
+    let run = Run::start("soak", ctx);
     within("--minutes", args.minutes, 24.0 * 60.0)?;
     within("--rate", args.rate, 100.0)?;
-    if args.transport == Transport::Ws {
-        super::fanout::require_websocket(&ctx.client).await?;
-    }
     let key = ctx.client.create_key(&client_ip(ctx.run, 0)).await?;
     let room = ctx.client.create_room(&key, "loadtest soak").await?.id;
     let client = ctx.measured();
     let seconds = args.minutes * 60.0;
-    let hard_deadline = Instant::now()
-        + Duration::from_secs_f64(seconds + args.drain_seconds + args.hook_timeout + 120.0);
+    let hard_deadline =
+        Instant::now() + Duration::from_secs_f64(seconds + DRAIN_SECONDS + HOOK_TIMEOUT + 120.0);
     let spec = ListenerSpec {
         client: client.clone(),
         key: key.clone(),
         room: room.clone(),
-        transport: args.transport,
+        transport: Transport::Sse,
         reconnect: Reconnect::Eventsource,
     };
     let mut listeners = Listeners::connected(&spec, args.listeners, hard_deadline).await?;
@@ -200,10 +184,10 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     ));
     let hook_task = match (&args.restart_hook, args.restart_after) {
         (Some(cmd), Some(after)) if after < seconds => {
-            let (cmd, timeout) = (cmd.clone(), args.hook_timeout);
+            let cmd = cmd.clone();
             Some(tokio::spawn(async move {
                 tokio::time::sleep_until(start + Duration::from_secs_f64(after)).await;
-                run_hook(cmd, timeout, start).await
+                run_hook(cmd, start).await
             }))
         }
         _ => None,
@@ -225,7 +209,7 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     };
     let history = history_ids(&ctx.client, &key, &room).await?;
     let wait = (
-        Duration::from_secs_f64(args.drain_seconds),
+        Duration::from_secs_f64(DRAIN_SECONDS),
         Duration::from_millis(500),
     );
     let caught_up = listeners.drain(history.last(), wait).await;
@@ -245,12 +229,12 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     }
     if !caught_up {
         notes.push(format!(
-            "not every listener had the last message {} s after the run",
-            args.drain_seconds
+            "not every listener had the last message {DRAIN_SECONDS} s after the run"
         ));
     }
-    if sent.gave_up > 0 {
-        notes.push(format!("the sender gave up on {} messages", sent.gave_up));
+    if sent.counts.gave_up > 0 {
+        let n = sent.counts.gave_up;
+        notes.push(format!("the sender gave up on {n} messages"));
     }
     match (&hook, &args.restart_hook) {
         (Some(h), _) if h.exit != Some(0) => {
@@ -265,12 +249,8 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     let result = SoakResult {
         stored: history.len(),
         sender: SoakSender {
-            attempts: sent.attempts,
-            accepted: sent.accepted,
-            replayed_after_retry: sent.replayed,
-            gave_up: sent.gave_up,
-            statuses: sent.statuses.clone(),
             post_latency_ms: Summary::of(&sent.latency),
+            ..sent.counts
         },
         restart: hook,
         delivery,

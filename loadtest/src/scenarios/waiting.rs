@@ -98,7 +98,7 @@ impl Tally {
 
 /// The loop: back-to-back waits for the given time.
 pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
-    let run = Run::start("waiting", &ctx.url, &ctx.runner);
+    let run = Run::start("waiting", ctx);
     within("--seconds", args.seconds, 86_400.0)?;
     let setup = mention_room(&ctx.client, &client_ip(ctx.run, 1), "loadtest waiting").await?;
     for i in 0..args.history {
@@ -146,45 +146,32 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
     bar.finish_and_clear();
     // Back to back: the calls cover the run, from the first start to the last end.
     let elapsed = (last_end - start).as_secs_f64();
-    let Tally {
-        statuses,
-        calls,
-        timed,
-        queries,
-        rows,
-        written,
-        call_s,
-        errors,
-    } = tally;
+    let (calls, timed) = (tally.calls, tally.timed);
     let per_hour = |n: u64| (elapsed > 0.0).then(|| n as f64 / elapsed * 3600.0);
-    let requests_per_hour = per_hour(calls);
-    let rows_per_hour = per_hour(rows);
-    let queries_per_s = (elapsed > 0.0).then(|| queries as f64 / elapsed);
-    let agents = match (requests_per_hour, rows_per_hour) {
-        (Some(r), Some(w)) => free_plan_agents(r, w),
-        _ => None,
-    };
-    let ok_calls = statuses.get("204").copied().unwrap_or(0);
+    let (requests_per_hour, rows_per_hour) = (per_hour(calls), per_hour(tally.rows));
+    let ok_calls = tally.statuses.get("204").copied().unwrap_or(0);
     let error_count = calls - ok_calls;
     let mean = |v: u64| (timed > 0).then(|| v as f64 / timed as f64);
+    let mut notes = tally.errors.clone();
     let result = WaitingResult {
         elapsed_s: elapsed,
         calls,
-        statuses: statuses.clone(),
+        statuses: tally.statuses,
         errors: error_count,
-        sample_errors: errors.clone(),
+        sample_errors: tally.errors,
         timed_responses: timed,
-        mean_call_s: crate::stats::mean(&call_s),
-        queries_per_call: mean(queries),
-        rows_read_per_call: mean(rows),
+        mean_call_s: crate::stats::mean(&tally.call_s),
+        queries_per_call: mean(tally.queries),
+        rows_read_per_call: mean(tally.rows),
         requests_per_hour,
-        d1_queries_per_s: queries_per_s,
+        d1_queries_per_s: (elapsed > 0.0).then(|| tally.queries as f64 / elapsed),
         rows_read_per_hour: rows_per_hour,
-        rows_written_per_hour: per_hour(written),
-        free_plan_agents: agents,
+        rows_written_per_hour: per_hour(tally.written),
+        free_plan_agents: requests_per_hour
+            .zip(rows_per_hour)
+            .and_then(|(r, w)| free_plan_agents(r, w)),
     };
     let ok = error_count == 0 && ok_calls > 0 && timed == calls;
-    let mut notes = errors.clone();
     if timed < calls {
         notes.push(format!(
             "{} of {calls} responses had no Server-Timing d1 entry",

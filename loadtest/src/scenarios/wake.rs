@@ -84,8 +84,13 @@ pub fn check_wait(call: &WaitCall, sent_id: &str) -> std::result::Result<(), Rou
     }
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
+/// `a - b` in milliseconds, negative when `a` came first.
+fn ms_after(a: Instant, b: Instant) -> f64 {
+    let (later, earlier) = (
+        a.saturating_duration_since(b),
+        b.saturating_duration_since(a),
+    );
+    (later.as_secs_f64() - earlier.as_secs_f64()) * 1000.0
 }
 
 /// The step: the waiter starts a wait, the caller mentions it after a random
@@ -123,13 +128,9 @@ async fn round(
     let call = waiter.await.map_err(|e| format!("wait task: {e}"))?;
     let checked = check_wait(&call, &message.id);
     if checked.is_ok() {
-        record.wake_ms = Some(ms(call.ended.saturating_duration_since(send_start)));
+        record.wake_ms = Some(ms_after(call.ended, send_start));
         // Signed: the wait may answer before the send's response arrives.
-        record.after_send_response_ms = Some(if call.ended >= send_end {
-            ms(call.ended - send_end)
-        } else {
-            -ms(send_end - call.ended)
-        });
+        record.after_send_response_ms = Some(ms_after(call.ended, send_end));
     }
     record.wait_status = Some(call.status);
     record.wait_s = Some(call.seconds());
@@ -140,7 +141,7 @@ async fn round(
 
 /// The loop: `rounds` rounds, one after another.
 pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
-    let run = Run::start("wake", &ctx.url, &ctx.runner);
+    let run = Run::start("wake", ctx);
     fail_if(
         !(args.min_pause >= 0.0 && args.min_pause <= args.max_pause && args.max_pause <= 60.0),
         "need 0 <= --min-pause <= --max-pause <= 60",
@@ -175,7 +176,7 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
     let queries = of(|r| r.queries.map(f64::from));
     let rows_read = of(|r| r.rows_read.map(|n| n as f64));
     let error_count: u64 = errors.values().sum();
-    let wake_s = Summary::of(&wake);
+    let ok = error_count == 0 && !wake.is_empty();
     let result = WakeResult {
         elapsed_s: elapsed,
         rounds: args.rounds,
@@ -183,16 +184,14 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
         errors: error_count,
         error_kinds: errors.into_iter().map(|(k, n)| (k.to_owned(), n)).collect(),
         sample_errors: sample_errors.clone(),
-        wake_ms: wake_s,
+        wake_ms: Summary::of(&wake),
         wake_after_send_response_ms: Summary::of(&after_response),
         send_latency_ms: Summary::of(&send_lat),
         wait_queries_per_call: mean(&queries),
         wait_rows_read_per_call: mean(&rows_read),
         per_round: rounds,
     };
-    let ok = error_count == 0 && !wake.is_empty();
-    let notes: Vec<String> = sample_errors.clone();
-    Ok(run.report(ok, &notes, args, result, &client))
+    Ok(run.report(ok, &sample_errors, args, result, &client))
 }
 
 #[cfg(test)]
