@@ -21,16 +21,13 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 WRANGLER := $(CURDIR)/node_modules/.bin/wrangler
 # The gzipped wasm (gzip -9, bytes) of each build must stay within its
-# budget. Issue 16 item 4 asks for 250 KB (256,000 bytes) for both. After the
-# bundle work the builds were 224,105 (free) and 253,177 (durable-objects);
-# the hardening and economy work merged since (sessions, the daily budget,
-# retention, tickets, byte caps) brought them to 251,245 and 281,264
-# (2026-11-29). The free build keeps the 250 KB budget; the durable-objects
-# budget is set honestly just above what it is and is still ~25 KB over the
-# goal (docs/free-tier.md, Bundle, says where the size is). Every feature has
-# to pay its way.
+# budget. Issue 16 item 4 asks for 250 KB (256,000 bytes) for both. The free
+# build is within it (249,456 on 2026-11-30); the durable-objects build is
+# not (279,492), so its budget is set just above what it is, to stop it
+# growing, and is ~23 KB over the goal (docs/free-tier.md, Bundle, says
+# where the size is and what was tried). Every feature has to pay its way.
 WASM_BUDGET_BYTES := 256000
-WASM_PAID_BUDGET_BYTES := 284000
+WASM_PAID_BUDGET_BYTES := 281000
 
 .PHONY: test-api-schema test-api-schema-paid bench help setup build build-paid worker-paid dev-paid deploy-paid web worker dev migrate-local seed-local test lint tests test-browser bundle-check deploy clean
 
