@@ -55,6 +55,9 @@ pub trait Connection {
     /// what follows of. Resuming from here after a drop loses nothing, even
     /// before the first message. `None` only from a server that does not say.
     fn start(&self) -> Option<&str>;
+    /// What opening it cost in D1 (the response's `Server-Timing`), for
+    /// callers that measure the server.
+    fn timing(&self) -> Option<D1Timing>;
     /// The next thing that arrived, or how the connection ended.
     async fn next(&mut self) -> std::result::Result<Incoming, Ended>;
 }
@@ -127,6 +130,10 @@ impl Transport for Sse<'_> {
 impl Connection for SseConnection {
     fn start(&self) -> Option<&str> {
         self.start.as_deref()
+    }
+
+    fn timing(&self) -> Option<D1Timing> {
+        self.timing
     }
 
     async fn next(&mut self) -> std::result::Result<Incoming, Ended> {

@@ -260,27 +260,9 @@ async fn run(
     }
 }
 
-/// `MEET_AI_LOADTEST_TRACE=1` prints every connection's end on stderr.
-fn tracing() -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("MEET_AI_LOADTEST_TRACE").is_some_and(|v| v != "0"))
-}
-
 /// Marks the current stream's end.
 fn end_stream(log: &SharedLog, end: StreamEnd) {
-    let mut l = lock(log);
-    let n = l.streams.len();
-    if let Some(s) = l.streams.last_mut() {
-        if tracing() {
-            let now = now_us();
-            eprintln!(
-                "trace: connection {n} ended after {:.1} s (open {:.1} s): {end:?}, {} messages, bye queries {:?}",
-                (now - s.opened_us) as f64 / 1e6,
-                s.connected_us.map_or(0.0, |c| (now - c) as f64 / 1e6),
-                s.messages,
-                s.bye_queries,
-            );
-        }
+    if let Some(s) = lock(log).streams.last_mut() {
         s.end = end;
     }
 }
@@ -393,8 +375,27 @@ async fn follow<C: Connection>(
     }
 }
 
-/// One SSE connection. Its setup queries are counted from the goodbye,
-/// which includes the setup its `Server-Timing` reports.
+/// One connection opened by `open`, followed until it ends. An SSE
+/// stream's setup queries are counted from its goodbye, which includes the
+/// setup its `Server-Timing` reports.
+async fn stream<C: Connection>(
+    open: impl Future<Output = meet_ai::error::Result<C>>,
+    (spec, log, stream_no): (&ListenerSpec, &SharedLog, usize),
+    stop: &mut watch::Receiver<bool>,
+    deadline: Instant,
+    clean: impl FnOnce(&C) -> StreamEnd,
+) -> (Outcome, Option<C>) {
+    let mut conn = match connect(open, spec, log, stop, deadline).await {
+        Ok(conn) => conn,
+        Err(outcome) => return (outcome, None),
+    };
+    connected(log, conn.timing());
+    let outcome = follow(&mut conn, log, stream_no, stop, deadline, clean).await;
+    (outcome, Some(conn))
+}
+
+/// One SSE connection, resumed with `Last-Event-ID`; its `retry:` hint is
+/// kept for the next reconnect.
 async fn sse_stream(
     spec: &ListenerSpec,
     log: &SharedLog,
@@ -407,12 +408,7 @@ async fn sse_stream(
     let api = spec.client.streams(&spec.key);
     let sse = Sse { client: &api };
     let open = sse.connect(&spec.room, last.as_deref());
-    let mut conn = match connect(open, spec, log, stop, deadline).await {
-        Ok(conn) => conn,
-        Err(outcome) => return outcome,
-    };
-    connected(log, conn.timing);
-    let outcome = follow(&mut conn, log, stream_no, stop, deadline, |conn| {
+    let (outcome, conn) = stream(open, (spec, log, stream_no), stop, deadline, |conn| {
         let bye = conn.decoder().bye.clone();
         if let Some(s) = lock(log).streams.last_mut() {
             s.retry_ms = Some(conn.decoder().retry.unwrap_or(*retry_ms));
@@ -424,7 +420,7 @@ async fn sse_stream(
         })
     })
     .await;
-    if let Some(r) = conn.decoder().retry {
+    if let Some(r) = conn.and_then(|c| c.decoder().retry) {
         *retry_ms = r;
     }
     outcome
@@ -440,46 +436,33 @@ async fn ws_stream(
 ) -> Outcome {
     let last = lock(log).last_event_id.clone();
     let api = spec.client.streams(&spec.key);
-    let open = meet_ai::ws::open(&api, &spec.room, last.as_deref());
-    let (socket, timing) = match connect(open, spec, log, stop, deadline).await {
-        Ok(opened) => opened,
-        Err(outcome) => return outcome,
-    };
-    connected(log, timing);
-    let mut conn = WsConnection::new(socket, last.unwrap_or_default());
-    follow(&mut conn, log, stream_no, stop, deadline, |_| {
-        StreamEnd::Closed
-    })
-    .await
+    let open = WsConnection::open(&api, &spec.room, last.as_deref());
+    let ended = |_: &WsConnection| StreamEnd::Closed;
+    stream(open, (spec, log, stream_no), stop, deadline, ended).await.0
+}
+
+/// Polls `done` every `every` until it holds (true) or `within` passes.
+async fn poll(within: Duration, every: Duration, done: impl Fn() -> bool) -> bool {
+    let until = Instant::now() + within;
+    while !done() {
+        if Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(every).await;
+    }
+    true
 }
 
 /// Waits until every listener has an open stream (true) or `within` passes.
 pub async fn wait_connected(logs: &[SharedLog], within: Duration) -> bool {
-    let until = Instant::now() + within;
-    while Instant::now() < until {
-        if logs.iter().all(|l| lock(l).connected) {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
+    let every = Duration::from_millis(50);
+    poll(within, every, || logs.iter().all(|l| lock(l).connected)).await
 }
 
 /// Waits until every listener has received `last_id` (true) or `within` passes.
 pub async fn wait_caught_up(logs: &[SharedLog], last_id: &str, within: Duration) -> bool {
-    let until = Instant::now() + within;
-    loop {
-        let done = logs
-            .iter()
-            .all(|l| lock(l).arrivals.iter().rev().any(|a| a.id == last_id));
-        if done {
-            return true;
-        }
-        if Instant::now() >= until {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let has = |l: &SharedLog| lock(l).arrivals.iter().rev().any(|a| a.id == last_id);
+    poll(within, Duration::from_millis(100), || logs.iter().all(has)).await
 }
 
 #[cfg(test)]
