@@ -25,7 +25,7 @@ use meet_ai::ws::WsConnection;
 use protocol::wire::Message;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
-use tokio::time::Instant;
+use tokio::time::{timeout, Instant};
 
 use crate::client::{Client, ServerTiming};
 use crate::content::{self, now_us, Stamp};
@@ -162,26 +162,22 @@ pub fn spawn(
     deadline: Instant,
 ) -> (SharedLog, tokio::task::JoinHandle<()>) {
     let log: SharedLog = Arc::default();
-    let task_log = log.clone();
-    let handle = tokio::spawn(async move {
-        run(spec, task_log, stop, deadline).await;
-    });
-    (log, handle)
+    let run = Run {
+        spec,
+        log: log.clone(),
+        stop,
+        deadline,
+        stream_no: 0,
+        // EventSource's reconnection time until the server sends `retry:`.
+        retry_ms: 1_000,
+    };
+    (log, tokio::spawn(run.run()))
 }
 
 /// Exponential backoff with jitter, for errors: the library's, from 250 ms
 /// doubling to 8 s, each ±25 %.
 pub fn backoff() -> Attempts {
     Attempts::new(meet_ai::backoff::Backoff::LOAD)
-}
-
-/// Sleeps, returning early (true) if the run stops or the deadline passes.
-async fn pause(d: Duration, stop: &mut watch::Receiver<bool>, deadline: Instant) -> bool {
-    let until = (Instant::now() + d).min(deadline);
-    tokio::select! {
-        _ = tokio::time::sleep_until(until) => Instant::now() >= deadline || *stop.borrow(),
-        _ = stop.changed() => true,
-    }
 }
 
 /// What one connection attempt came to.
@@ -194,251 +190,216 @@ enum Outcome {
     Stopped,
 }
 
-async fn run(
-    spec: ListenerSpec,
-    log: SharedLog,
-    mut stop: watch::Receiver<bool>,
-    deadline: Instant,
-) {
-    let mut backoff = backoff();
-    // EventSource's reconnection time until the server sends `retry:`.
-    let mut retry_ms: u64 = 1_000;
-    let mut refusals = 0;
-    for stream_no in 0..MAX_STREAMS {
-        if *stop.borrow() || Instant::now() >= deadline {
-            break;
-        }
-        {
-            let mut l = lock(&log);
-            l.streams.push(StreamRecord {
-                opened_us: now_us(),
-                ..StreamRecord::default()
-            });
-        }
-        let outcome = match spec.transport {
-            Transport::Sse => {
-                sse_stream(&spec, &log, stream_no, &mut stop, deadline, &mut retry_ms).await
-            }
-            Transport::Ws => ws_stream(&spec, &log, stream_no, &mut stop, deadline).await,
-        };
-        {
-            let mut l = lock(&log);
-            l.connected = false;
-            if let Some(s) = l.streams.last_mut() {
-                s.ended_us = Some(now_us());
-            }
-        }
-        let wait = match outcome {
-            Outcome::Stopped => break,
-            Outcome::Ended => {
-                backoff.reset();
-                refusals = 0;
-                match (spec.reconnect, spec.transport) {
-                    (Reconnect::Immediate, _) => Duration::ZERO,
-                    (Reconnect::Eventsource, Transport::Sse) => Duration::from_millis(retry_ms),
-                    // A WebSocket client reconnects at once after a clean close.
-                    (Reconnect::Eventsource, Transport::Ws) => Duration::from_millis(100),
-                }
-            }
-            Outcome::Failed { refused } => {
-                if refused {
-                    refusals += 1;
-                    if refusals >= MAX_REFUSALS {
-                        lock(&log).fatal =
-                            Some(format!("gave up after {refusals} refusals in a row"));
-                        break;
-                    }
-                } else {
-                    refusals = 0;
-                }
-                backoff.next_delay()
-            }
-        };
-        if pause(wait, &mut stop, deadline).await {
-            break;
-        }
-    }
-}
-
-/// Marks the current stream's end.
-fn end_stream(log: &SharedLog, end: StreamEnd) {
-    if let Some(s) = lock(log).streams.last_mut() {
-        s.end = end;
-    }
-}
-
-/// Records a message that arrived on the current stream.
-fn arrive(log: &SharedLog, stream_no: usize, message: &Message) {
-    let recv_us = now_us();
-    let mut l = lock(log);
-    let connected_us = l.streams.last().and_then(|s| s.connected_us).unwrap_or(0);
-    let stamp = content::decode(&message.content);
-    l.arrivals.push(Arrival {
-        id: message.id.clone(),
-        recv_us,
-        stamp,
-        stream: stream_no,
-        across_reconnect: stamp.is_some_and(|s| s.sent_us < connected_us),
-    });
-    l.last_event_id = Some(message.id.clone());
-    if let Some(s) = l.streams.last_mut() {
-        s.messages += 1;
-    }
-}
-
-fn connected(log: &SharedLog, setup: Option<ServerTiming>) {
-    let mut l = lock(log);
-    l.connected = true;
-    if let Some(s) = l.streams.last_mut() {
-        s.connected_us = Some(now_us());
-        s.setup = setup;
-    }
-}
-
 fn refused(status: u16) -> bool {
     (400..500).contains(&status) && status != 429 && status != 408
 }
 
-/// Runs `fut` until it finishes, the run stops or the deadline passes
-/// (`None`: the current stream is marked stopped).
-async fn unless_stopped<T>(
-    fut: impl Future<Output = T>,
-    log: &SharedLog,
-    stop: &mut watch::Receiver<bool>,
+/// One listener's task: its connections one after another, logged.
+struct Run {
+    spec: ListenerSpec,
+    log: SharedLog,
+    stop: watch::Receiver<bool>,
     deadline: Instant,
-) -> Option<T> {
-    tokio::select! {
-        r = fut => Some(r),
-        _ = stop.changed() => { end_stream(log, StreamEnd::Stopped); None }
-        _ = tokio::time::sleep_until(deadline) => { end_stream(log, StreamEnd::Stopped); None }
-    }
-}
-
-/// Opens a connection with `open`, bounded by [`CONNECT_TIMEOUT`], or says
-/// how the attempt ended. A server's answer counts as a request; a refusal
-/// (4xx but 408 and 429) counts towards giving up.
-async fn connect<T>(
-    open: impl Future<Output = meet_ai::error::Result<T>>,
-    spec: &ListenerSpec,
-    log: &SharedLog,
-    stop: &mut watch::Receiver<bool>,
-    deadline: Instant,
-) -> Result<T, Outcome> {
-    let opened = tokio::time::timeout(CONNECT_TIMEOUT, open);
-    let e = match unless_stopped(opened, log, stop, deadline).await {
-        None => return Err(Outcome::Stopped),
-        Some(Err(_)) => {
-            let why = format!("not connected within {} s", CONNECT_TIMEOUT.as_secs());
-            end_stream(log, StreamEnd::Error(why));
-            return Err(Outcome::Failed { refused: false });
-        }
-        Some(Ok(Ok(conn))) => {
-            spec.client.cost.record(None);
-            return Ok(conn);
-        }
-        Some(Ok(Err(e))) => e,
-    };
-    if e.status().is_some() {
-        spec.client.cost.record(None);
-    }
-    end_stream(log, StreamEnd::Error(e.to_string()));
-    Err(Outcome::Failed {
-        refused: e.status().is_some_and(refused),
-    })
-}
-
-/// Logs what a connection yields until it ends; `clean` says how a clean
-/// end is recorded.
-async fn follow<C: Connection>(
-    conn: &mut C,
-    log: &SharedLog,
+    /// Index of the current connection.
     stream_no: usize,
-    stop: &mut watch::Receiver<bool>,
-    deadline: Instant,
-    clean: impl FnOnce(&C) -> StreamEnd,
-) -> Outcome {
-    loop {
-        let Some(next) = unless_stopped(conn.next(), log, stop, deadline).await else {
-            return Outcome::Stopped;
+    /// The `retry:` hint in force.
+    retry_ms: u64,
+}
+
+impl Run {
+    async fn run(mut self) {
+        let mut backoff = backoff();
+        let mut refusals = 0;
+        for stream_no in 0..MAX_STREAMS {
+            if *self.stop.borrow() || Instant::now() >= self.deadline {
+                break;
+            }
+            self.stream_no = stream_no;
+            lock(&self.log).streams.push(StreamRecord {
+                opened_us: now_us(),
+                ..StreamRecord::default()
+            });
+            let outcome = match self.spec.transport {
+                Transport::Sse => self.sse_stream().await,
+                Transport::Ws => self.ws_stream().await,
+            };
+            {
+                let mut l = lock(&self.log);
+                l.connected = false;
+                if let Some(s) = l.streams.last_mut() {
+                    s.ended_us = Some(now_us());
+                }
+            }
+            let wait = match outcome {
+                Outcome::Stopped => break,
+                Outcome::Ended => {
+                    backoff.reset();
+                    refusals = 0;
+                    match (self.spec.reconnect, self.spec.transport) {
+                        (Reconnect::Immediate, _) => Duration::ZERO,
+                        (Reconnect::Eventsource, Transport::Sse) => {
+                            Duration::from_millis(self.retry_ms)
+                        }
+                        // A WebSocket client reconnects at once after a clean close.
+                        (Reconnect::Eventsource, Transport::Ws) => Duration::from_millis(100),
+                    }
+                }
+                Outcome::Failed { refused } => {
+                    refusals = if refused { refusals + 1 } else { 0 };
+                    if refusals >= MAX_REFUSALS {
+                        let why = format!("gave up after {refusals} refusals in a row");
+                        lock(&self.log).fatal = Some(why);
+                        break;
+                    }
+                    backoff.next_delay()
+                }
+            };
+            if self.pause(wait).await {
+                break;
+            }
+        }
+    }
+
+    /// Sleeps, returning early (true) if the run stops or the deadline passes.
+    async fn pause(&mut self, d: Duration) -> bool {
+        let until = (Instant::now() + d).min(self.deadline);
+        tokio::select! {
+            _ = tokio::time::sleep_until(until) => {
+                Instant::now() >= self.deadline || *self.stop.borrow()
+            }
+            _ = self.stop.changed() => true,
+        }
+    }
+
+    /// Marks the current stream's end.
+    fn end_stream(&self, end: StreamEnd) {
+        if let Some(s) = lock(&self.log).streams.last_mut() {
+            s.end = end;
+        }
+    }
+
+    /// Records a message that arrived on the current stream.
+    fn arrive(&self, message: &Message) {
+        let recv_us = now_us();
+        let mut l = lock(&self.log);
+        let connected_us = l.streams.last().and_then(|s| s.connected_us).unwrap_or(0);
+        let stamp = content::decode(&message.content);
+        l.arrivals.push(Arrival {
+            id: message.id.clone(),
+            recv_us,
+            stamp,
+            stream: self.stream_no,
+            across_reconnect: stamp.is_some_and(|s| s.sent_us < connected_us),
+        });
+        l.last_event_id = Some(message.id.clone());
+        if let Some(s) = l.streams.last_mut() {
+            s.messages += 1;
+        }
+    }
+
+    /// Runs `fut` until it finishes, the run stops or the deadline passes
+    /// (`None`: the current stream is marked stopped).
+    async fn unless_stopped<T>(&mut self, fut: impl Future<Output = T>) -> Option<T> {
+        let stopped = tokio::select! {
+            r = fut => return Some(r),
+            _ = self.stop.changed() => StreamEnd::Stopped,
+            _ = tokio::time::sleep_until(self.deadline) => StreamEnd::Stopped,
         };
-        match next {
-            Ok(Incoming::Message(m)) => arrive(log, stream_no, &m.message),
-            Ok(Incoming::Warning(why)) | Err(Ended::Dropped(why)) => {
-                end_stream(log, StreamEnd::Error(why));
-                return Outcome::Failed { refused: false };
+        self.end_stream(stopped);
+        None
+    }
+
+    /// Opens a connection with `open`, bounded by [`CONNECT_TIMEOUT`], and
+    /// follows it until it ends; `clean` says how a clean end is recorded.
+    /// A server's answer counts as a request; a refusal (4xx but 408 and
+    /// 429) counts towards giving up.
+    async fn stream<C: Connection>(
+        &mut self,
+        open: impl Future<Output = meet_ai::error::Result<C>>,
+        clean: impl FnOnce(&Self, &C) -> StreamEnd,
+    ) -> (Outcome, Option<C>) {
+        let cost = &self.spec.client.cost.clone();
+        let mut conn = match self.unless_stopped(timeout(CONNECT_TIMEOUT, open)).await {
+            None => return (Outcome::Stopped, None),
+            Some(Err(_)) => {
+                let why = format!("not connected within {} s", CONNECT_TIMEOUT.as_secs());
+                self.end_stream(StreamEnd::Error(why));
+                return (Outcome::Failed { refused: false }, None);
             }
-            Err(Ended::Clean(_)) => {
-                end_stream(log, clean(conn));
-                return Outcome::Ended;
+            Some(Ok(Err(e))) => {
+                if e.status().is_some() {
+                    cost.record(None);
+                }
+                self.end_stream(StreamEnd::Error(e.to_string()));
+                let refused = e.status().is_some_and(refused);
+                return (Outcome::Failed { refused }, None);
+            }
+            Some(Ok(Ok(conn))) => conn,
+        };
+        cost.record(None);
+        {
+            let mut l = lock(&self.log);
+            l.connected = true;
+            if let Some(s) = l.streams.last_mut() {
+                s.connected_us = Some(now_us());
+                s.setup = conn.timing();
+            }
+        }
+        loop {
+            let Some(next) = self.unless_stopped(conn.next()).await else {
+                return (Outcome::Stopped, Some(conn));
+            };
+            match next {
+                Ok(Incoming::Message(m)) => self.arrive(&m.message),
+                Ok(Incoming::Warning(why)) | Err(Ended::Dropped(why)) => {
+                    self.end_stream(StreamEnd::Error(why));
+                    return (Outcome::Failed { refused: false }, Some(conn));
+                }
+                Err(Ended::Clean(_)) => {
+                    self.end_stream(clean(self, &conn));
+                    return (Outcome::Ended, Some(conn));
+                }
             }
         }
     }
-}
 
-/// One connection opened by `open`, followed until it ends. An SSE
-/// stream's setup queries are counted from its goodbye, which includes the
-/// setup its `Server-Timing` reports.
-async fn stream<C: Connection>(
-    open: impl Future<Output = meet_ai::error::Result<C>>,
-    (spec, log, stream_no): (&ListenerSpec, &SharedLog, usize),
-    stop: &mut watch::Receiver<bool>,
-    deadline: Instant,
-    clean: impl FnOnce(&C) -> StreamEnd,
-) -> (Outcome, Option<C>) {
-    let mut conn = match connect(open, spec, log, stop, deadline).await {
-        Ok(conn) => conn,
-        Err(outcome) => return (outcome, None),
-    };
-    connected(log, conn.timing());
-    let outcome = follow(&mut conn, log, stream_no, stop, deadline, clean).await;
-    (outcome, Some(conn))
-}
-
-/// One SSE connection, resumed with `Last-Event-ID`; its `retry:` hint is
-/// kept for the next reconnect.
-async fn sse_stream(
-    spec: &ListenerSpec,
-    log: &SharedLog,
-    stream_no: usize,
-    stop: &mut watch::Receiver<bool>,
-    deadline: Instant,
-    retry_ms: &mut u64,
-) -> Outcome {
-    let last = lock(log).last_event_id.clone();
-    let api = spec.client.streams(&spec.key);
-    let sse = Sse { client: &api };
-    let open = sse.connect(&spec.room, last.as_deref());
-    let (outcome, conn) = stream(open, (spec, log, stream_no), stop, deadline, |conn| {
-        let bye = conn.decoder().bye.clone();
-        if let Some(s) = lock(log).streams.last_mut() {
-            s.retry_ms = Some(conn.decoder().retry.unwrap_or(*retry_ms));
-            s.bye_queries = bye.as_ref().map(|b| b.queries);
-            s.bye_rows_read = bye.as_ref().map(|b| b.rows_read);
+    /// One SSE connection, resumed with `Last-Event-ID`. Its setup queries
+    /// are counted from the goodbye, which includes the setup its
+    /// `Server-Timing` reports; its `retry:` hint is kept for the next
+    /// reconnect.
+    async fn sse_stream(&mut self) -> Outcome {
+        let last = lock(&self.log).last_event_id.clone();
+        let api = self.spec.client.streams(&self.spec.key);
+        let (sse, room) = (Sse { client: &api }, self.spec.room.clone());
+        let open = sse.connect(&room, last.as_deref());
+        let (outcome, conn) = self
+            .stream(open, |run, conn| {
+                let bye = conn.decoder().bye.clone();
+                if let Some(s) = lock(&run.log).streams.last_mut() {
+                    s.retry_ms = Some(conn.decoder().retry.unwrap_or(run.retry_ms));
+                    s.bye_queries = bye.as_ref().map(|b| b.queries);
+                    s.bye_rows_read = bye.as_ref().map(|b| b.rows_read);
+                }
+                bye.map_or(StreamEnd::Closed, |b| {
+                    StreamEnd::Bye(b.reason.as_str().to_owned())
+                })
+            })
+            .await;
+        if let Some(r) = conn.and_then(|c| c.decoder().retry) {
+            self.retry_ms = r;
         }
-        bye.map_or(StreamEnd::Closed, |b| {
-            StreamEnd::Bye(b.reason.as_str().to_owned())
-        })
-    })
-    .await;
-    if let Some(r) = conn.and_then(|c| c.decoder().retry) {
-        *retry_ms = r;
+        outcome
     }
-    outcome
-}
 
-/// One WebSocket, from the last message received (from now at first).
-async fn ws_stream(
-    spec: &ListenerSpec,
-    log: &SharedLog,
-    stream_no: usize,
-    stop: &mut watch::Receiver<bool>,
-    deadline: Instant,
-) -> Outcome {
-    let last = lock(log).last_event_id.clone();
-    let api = spec.client.streams(&spec.key);
-    let open = WsConnection::open(&api, &spec.room, last.as_deref());
-    let ended = |_: &WsConnection| StreamEnd::Closed;
-    stream(open, (spec, log, stream_no), stop, deadline, ended).await.0
+    /// One WebSocket, from the last message received (from now at first).
+    async fn ws_stream(&mut self) -> Outcome {
+        let last = lock(&self.log).last_event_id.clone();
+        let api = self.spec.client.streams(&self.spec.key);
+        let room = self.spec.room.clone();
+        let open = WsConnection::open(&api, &room, last.as_deref());
+        let clean = |_: &Self, _: &WsConnection| StreamEnd::Closed;
+        self.stream(open, clean).await.0
+    }
 }
 
 /// Polls `done` every `every` until it holds (true) or `within` passes.
