@@ -1,8 +1,8 @@
 //! Listeners: clients that follow a room live, over SSE or WebSocket, and
-//! reconnect the way real clients do. The connections themselves are the
-//! `meet_ai` library's transports (the ones `meet-ai listen` uses: the key
-//! in the Authorization header, the goodbye read by `protocol::sse`); this
-//! module only schedules them and logs what arrives.
+//! reconnect the way real clients do. The connections and the loop over
+//! them are the `meet_ai` library's (its transports and `follow`, which
+//! `meet-ai listen` runs too); this module decides when to reconnect and
+//! logs every connection and what arrives on it.
 //!
 //! - SSE behaves like `EventSource`: when the server ends a stream (its
 //!   `: bye queries=N reason=...` comment, then end of body) it waits the
@@ -15,17 +15,18 @@
 //! Each listener appends to a [`ListenerLog`] shared with the scenario, which
 //! watches it while the run goes on and judges it at the end.
 
-use std::future::Future;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use meet_ai::backoff::Attempts;
-use meet_ai::transport::{Connection, Ended, Incoming, Sse, Transport as _};
+use meet_ai::error::CliError;
+use meet_ai::follow::{follow, Follower, Read};
+use meet_ai::transport::{Connection, Ended, Incoming, Sse};
 use meet_ai::ws::WsConnection;
-use protocol::wire::Message;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
-use tokio::time::{timeout, Instant};
+use tokio::time::Instant;
 
 use crate::client::{Client, ServerTiming};
 use crate::content::{self, now_us, Stamp};
@@ -158,20 +159,40 @@ const MAX_REFUSALS: u32 = 5;
 /// Starts a listener that runs until `stop` turns true or `deadline` passes.
 pub fn spawn(
     spec: ListenerSpec,
-    stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<bool>,
     deadline: Instant,
 ) -> (SharedLog, tokio::task::JoinHandle<()>) {
     let log: SharedLog = Arc::default();
-    let run = Run {
+    let mut run = Run {
         spec,
         log: log.clone(),
-        stop,
-        deadline,
         stream_no: 0,
         // EventSource's reconnection time until the server sends `retry:`.
         retry_ms: 1_000,
+        backoff: backoff(),
+        refusals: 0,
     };
-    (log, tokio::spawn(run.run()))
+    let handle = tokio::spawn(async move {
+        if *stop.borrow() {
+            return;
+        }
+        let api = run.spec.client.streams(&run.spec.key);
+        let (room, transport) = (run.spec.room.clone(), run.spec.transport);
+        let stopped = tokio::select! {
+            () = async {
+                match transport {
+                    Transport::Sse => follow(&Sse { client: &api }, &room, &mut run).await,
+                    Transport::Ws => follow(&WsFromNow(&api), &room, &mut run).await,
+                }
+            } => false,
+            _ = stop.changed() => true,
+            _ = tokio::time::sleep_until(deadline) => true,
+        };
+        if stopped {
+            run.stopped();
+        }
+    });
+    (log, handle)
 }
 
 /// Exponential backoff with jitter, for errors: the library's, from 250 ms
@@ -180,97 +201,39 @@ pub fn backoff() -> Attempts {
     Attempts::new(meet_ai::backoff::Backoff::LOAD)
 }
 
-/// What one connection attempt came to.
-enum Outcome {
-    /// The server ended it cleanly: reconnect per the reconnect mode.
-    Ended,
-    /// An error: back off.
-    Failed { refused: bool },
-    /// The run is over.
-    Stopped,
+/// The library's WebSocket from the last message received, or from now at
+/// first: no history read, the log keeps the resume point.
+struct WsFromNow<'a>(&'a meet_ai::client::Client);
+
+impl meet_ai::transport::Transport for WsFromNow<'_> {
+    type Conn = WsConnection;
+
+    fn name(&self) -> &'static str {
+        "ws"
+    }
+
+    async fn connect(&self, room: &str, after: Option<&str>) -> meet_ai::error::Result<Self::Conn> {
+        WsConnection::open(self.0, room, after).await
+    }
 }
 
 fn refused(status: u16) -> bool {
     (400..500).contains(&status) && status != 429 && status != 408
 }
 
-/// One listener's task: its connections one after another, logged.
+/// One listener: the library's follow loop, every connection logged.
 struct Run {
     spec: ListenerSpec,
     log: SharedLog,
-    stop: watch::Receiver<bool>,
-    deadline: Instant,
     /// Index of the current connection.
     stream_no: usize,
     /// The `retry:` hint in force.
     retry_ms: u64,
+    backoff: Attempts,
+    refusals: u32,
 }
 
 impl Run {
-    async fn run(mut self) {
-        let mut backoff = backoff();
-        let mut refusals = 0;
-        for stream_no in 0..MAX_STREAMS {
-            if *self.stop.borrow() || Instant::now() >= self.deadline {
-                break;
-            }
-            self.stream_no = stream_no;
-            lock(&self.log).streams.push(StreamRecord {
-                opened_us: now_us(),
-                ..StreamRecord::default()
-            });
-            let outcome = match self.spec.transport {
-                Transport::Sse => self.sse_stream().await,
-                Transport::Ws => self.ws_stream().await,
-            };
-            {
-                let mut l = lock(&self.log);
-                l.connected = false;
-                if let Some(s) = l.streams.last_mut() {
-                    s.ended_us = Some(now_us());
-                }
-            }
-            let wait = match outcome {
-                Outcome::Stopped => break,
-                Outcome::Ended => {
-                    backoff.reset();
-                    refusals = 0;
-                    match (self.spec.reconnect, self.spec.transport) {
-                        (Reconnect::Immediate, _) => Duration::ZERO,
-                        (Reconnect::Eventsource, Transport::Sse) => {
-                            Duration::from_millis(self.retry_ms)
-                        }
-                        // A WebSocket client reconnects at once after a clean close.
-                        (Reconnect::Eventsource, Transport::Ws) => Duration::from_millis(100),
-                    }
-                }
-                Outcome::Failed { refused } => {
-                    refusals = if refused { refusals + 1 } else { 0 };
-                    if refusals >= MAX_REFUSALS {
-                        let why = format!("gave up after {refusals} refusals in a row");
-                        lock(&self.log).fatal = Some(why);
-                        break;
-                    }
-                    backoff.next_delay()
-                }
-            };
-            if self.pause(wait).await {
-                break;
-            }
-        }
-    }
-
-    /// Sleeps, returning early (true) if the run stops or the deadline passes.
-    async fn pause(&mut self, d: Duration) -> bool {
-        let until = (Instant::now() + d).min(self.deadline);
-        tokio::select! {
-            _ = tokio::time::sleep_until(until) => {
-                Instant::now() >= self.deadline || *self.stop.borrow()
-            }
-            _ = self.stop.changed() => true,
-        }
-    }
-
     /// Marks the current stream's end.
     fn end_stream(&self, end: StreamEnd) {
         if let Some(s) = lock(&self.log).streams.last_mut() {
@@ -278,8 +241,83 @@ impl Run {
         }
     }
 
-    /// Records a message that arrived on the current stream.
-    fn arrive(&self, message: &Message) {
+    /// Closes the current stream's record.
+    fn close(&self) {
+        let mut l = lock(&self.log);
+        l.connected = false;
+        if let Some(s) = l.streams.last_mut() {
+            s.ended_us = Some(now_us());
+        }
+    }
+
+    /// Closes the current stream's record, then waits `wait` (or stops
+    /// after the last allowed connection).
+    fn again(&self, wait: Duration) -> ControlFlow<(), Duration> {
+        self.close();
+        if self.stream_no + 1 >= MAX_STREAMS {
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(wait)
+    }
+
+    /// After an error: back off, or give up after too many refusals.
+    fn back_off(&mut self, refused: bool) -> ControlFlow<(), Duration> {
+        self.refusals = if refused { self.refusals + 1 } else { 0 };
+        if self.refusals >= MAX_REFUSALS {
+            let why = format!("gave up after {} refusals in a row", self.refusals);
+            lock(&self.log).fatal = Some(why);
+            self.close();
+            return ControlFlow::Break(());
+        }
+        let wait = self.backoff.next_delay();
+        self.again(wait)
+    }
+
+    /// The run stopped: a stream still open ends as stopped.
+    fn stopped(&self) {
+        let mut l = lock(&self.log);
+        l.connected = false;
+        if let Some(s) = l.streams.last_mut().filter(|s| s.ended_us.is_none()) {
+            s.end = StreamEnd::Stopped;
+            s.ended_us = Some(now_us());
+        }
+    }
+}
+
+impl Follower for Run {
+    type Done = ();
+
+    fn resume_point(&mut self) -> Option<String> {
+        let mut l = lock(&self.log);
+        self.stream_no = l.streams.len();
+        l.streams.push(StreamRecord {
+            opened_us: now_us(),
+            ..StreamRecord::default()
+        });
+        l.last_event_id.clone()
+    }
+
+    fn connect_within(&self) -> Option<Duration> {
+        Some(CONNECT_TIMEOUT)
+    }
+
+    /// A server's answer counts as a request.
+    fn opened(&mut self, conn: &impl Connection) {
+        self.spec.client.cost.record(None);
+        let mut l = lock(&self.log);
+        l.connected = true;
+        if let Some(s) = l.streams.last_mut() {
+            s.connected_us = Some(now_us());
+            s.setup = conn.timing();
+        }
+    }
+
+    /// Records a message; anything else ends the stream as an error.
+    fn incoming(&mut self, incoming: Incoming) -> Read<()> {
+        let message = match incoming {
+            Incoming::Message(m) => m.message,
+            Incoming::Warning(why) => return Read::Close(Ended::Dropped(why)),
+        };
         let recv_us = now_us();
         let mut l = lock(&self.log);
         let connected_us = l.streams.last().and_then(|s| s.connected_us).unwrap_or(0);
@@ -291,114 +329,53 @@ impl Run {
             stream: self.stream_no,
             across_reconnect: stamp.is_some_and(|s| s.sent_us < connected_us),
         });
-        l.last_event_id = Some(message.id.clone());
+        l.last_event_id = Some(message.id);
         if let Some(s) = l.streams.last_mut() {
             s.messages += 1;
         }
+        Read::More
     }
 
-    /// Runs `fut` until it finishes, the run stops or the deadline passes
-    /// (`None`: the current stream is marked stopped).
-    async fn unless_stopped<T>(&mut self, fut: impl Future<Output = T>) -> Option<T> {
-        let stopped = tokio::select! {
-            r = fut => return Some(r),
-            _ = self.stop.changed() => StreamEnd::Stopped,
-            _ = tokio::time::sleep_until(self.deadline) => StreamEnd::Stopped,
-        };
-        self.end_stream(stopped);
-        None
-    }
-
-    /// Opens a connection with `open`, bounded by [`CONNECT_TIMEOUT`], and
-    /// follows it until it ends; `clean` says how a clean end is recorded.
-    /// A server's answer counts as a request; a refusal (4xx but 408 and
-    /// 429) counts towards giving up.
-    async fn stream<C: Connection>(
+    /// An SSE stream's setup queries are counted from its goodbye, which
+    /// includes the setup its `Server-Timing` reports.
+    fn ended(
         &mut self,
-        open: impl Future<Output = meet_ai::error::Result<C>>,
-        clean: impl FnOnce(&Self, &C) -> StreamEnd,
-    ) -> (Outcome, Option<C>) {
-        let cost = &self.spec.client.cost.clone();
-        let mut conn = match self.unless_stopped(timeout(CONNECT_TIMEOUT, open)).await {
-            None => return (Outcome::Stopped, None),
-            Some(Err(_)) => {
-                let why = format!("not connected within {} s", CONNECT_TIMEOUT.as_secs());
-                self.end_stream(StreamEnd::Error(why));
-                return (Outcome::Failed { refused: false }, None);
-            }
-            Some(Ok(Err(e))) => {
-                if e.status().is_some() {
-                    cost.record(None);
-                }
-                self.end_stream(StreamEnd::Error(e.to_string()));
-                let refused = e.status().is_some_and(refused);
-                return (Outcome::Failed { refused }, None);
-            }
-            Some(Ok(Ok(conn))) => conn,
-        };
-        cost.record(None);
-        {
-            let mut l = lock(&self.log);
-            l.connected = true;
-            if let Some(s) = l.streams.last_mut() {
-                s.connected_us = Some(now_us());
-                s.setup = conn.timing();
-            }
+        conn: &impl Connection,
+        ended: Ended,
+        _: Duration,
+    ) -> ControlFlow<(), Duration> {
+        let retry_ms = conn.retry().unwrap_or(self.retry_ms);
+        self.retry_ms = retry_ms;
+        if let Ended::Dropped(why) = ended {
+            self.end_stream(StreamEnd::Error(why));
+            return self.back_off(false);
         }
-        loop {
-            let Some(next) = self.unless_stopped(conn.next()).await else {
-                return (Outcome::Stopped, Some(conn));
-            };
-            match next {
-                Ok(Incoming::Message(m)) => self.arrive(&m.message),
-                Ok(Incoming::Warning(why)) | Err(Ended::Dropped(why)) => {
-                    self.end_stream(StreamEnd::Error(why));
-                    return (Outcome::Failed { refused: false }, Some(conn));
-                }
-                Err(Ended::Clean(_)) => {
-                    self.end_stream(clean(self, &conn));
-                    return (Outcome::Ended, Some(conn));
-                }
-            }
+        let sse = self.spec.transport == Transport::Sse;
+        if let Some(s) = lock(&self.log).streams.last_mut().filter(|_| sse) {
+            s.retry_ms = Some(retry_ms);
+            s.bye_queries = conn.bye().map(|b| b.queries);
+            s.bye_rows_read = conn.bye().map(|b| b.rows_read);
         }
+        self.end_stream(conn.bye().map_or(StreamEnd::Closed, |b| {
+            StreamEnd::Bye(b.reason.as_str().to_owned())
+        }));
+        self.backoff.reset();
+        self.refusals = 0;
+        self.again(match (self.spec.reconnect, self.spec.transport) {
+            (Reconnect::Immediate, _) => Duration::ZERO,
+            (Reconnect::Eventsource, Transport::Sse) => Duration::from_millis(retry_ms),
+            // A WebSocket client reconnects at once after a clean close.
+            (Reconnect::Eventsource, Transport::Ws) => Duration::from_millis(100),
+        })
     }
 
-    /// One SSE connection, resumed with `Last-Event-ID`. Its setup queries
-    /// are counted from the goodbye, which includes the setup its
-    /// `Server-Timing` reports; its `retry:` hint is kept for the next
-    /// reconnect.
-    async fn sse_stream(&mut self) -> Outcome {
-        let last = lock(&self.log).last_event_id.clone();
-        let api = self.spec.client.streams(&self.spec.key);
-        let (sse, room) = (Sse { client: &api }, self.spec.room.clone());
-        let open = sse.connect(&room, last.as_deref());
-        let (outcome, conn) = self
-            .stream(open, |run, conn| {
-                let bye = conn.decoder().bye.clone();
-                if let Some(s) = lock(&run.log).streams.last_mut() {
-                    s.retry_ms = Some(conn.decoder().retry.unwrap_or(run.retry_ms));
-                    s.bye_queries = bye.as_ref().map(|b| b.queries);
-                    s.bye_rows_read = bye.as_ref().map(|b| b.rows_read);
-                }
-                bye.map_or(StreamEnd::Closed, |b| {
-                    StreamEnd::Bye(b.reason.as_str().to_owned())
-                })
-            })
-            .await;
-        if let Some(r) = conn.and_then(|c| c.decoder().retry) {
-            self.retry_ms = r;
+    /// A refusal (4xx but 408 and 429) counts towards giving up.
+    fn failed(&mut self, e: CliError) -> ControlFlow<(), Duration> {
+        if e.status().is_some() {
+            self.spec.client.cost.record(None);
         }
-        outcome
-    }
-
-    /// One WebSocket, from the last message received (from now at first).
-    async fn ws_stream(&mut self) -> Outcome {
-        let last = lock(&self.log).last_event_id.clone();
-        let api = self.spec.client.streams(&self.spec.key);
-        let room = self.spec.room.clone();
-        let open = WsConnection::open(&api, &room, last.as_deref());
-        let clean = |_: &Self, _: &WsConnection| StreamEnd::Closed;
-        self.stream(open, clean).await.0
+        self.end_stream(StreamEnd::Error(e.to_string()));
+        self.back_off(e.status().is_some_and(refused))
     }
 }
 
