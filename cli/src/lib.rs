@@ -11,18 +11,21 @@
 //! - [`sse`] and [`transport`]: reading an event stream, and `listen`'s
 //!   transports over it (the goodbye is `protocol::sse::Decoder::bye`).
 //! - [`ws`]: the paid variant's WebSocket, the key in a header.
+//! - [`follow`]: following a room across connections, the loop `listen`
+//!   and the load generator's listeners share.
 //! - [`backoff`]: retry and reconnect timing.
 //! - [`error`]: the one error type, its exit codes, `error_chain`.
 //! - [`config`]: the server URL and key, and when plain HTTP may carry a key.
 //! - [`wire`]: the request bodies only this client sends.
 //!
 //! The command line itself (arguments, commands, output, the Claude Code
-//! hook, `listen`'s loop) belongs to the binary, not to this library.
+//! hook, what `listen` prints and when it retries) belongs to the binary.
 
 pub mod backoff;
 pub mod client;
 pub mod config;
 pub mod error;
+pub mod follow;
 pub mod sse;
 pub mod transport;
 pub mod wire;

@@ -5,8 +5,8 @@
 //!
 //! The binary's own modules are the command line: `args` (clap), `commands`
 //! (one function per subcommand), `output` (what reaches the terminal),
-//! `hook` (the Claude Code permission hook) and `listen` (its reconnect,
-//! resume and dedupe loop). Talking to the server is the `meet_ai` library
+//! `hook` (the Claude Code permission hook) and `listen` (what it prints,
+//! its resume and dedupe, its retries, over the library's follow loop). Talking to the server is the `meet_ai` library
 //! (src/lib.rs), which the load generator and the black-box tests use as
 //! their client too; its modules are imported here under their own names.
 
@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use meet_ai::{backoff, client, config, error, transport, ws};
+use meet_ai::{backoff, client, config, error, follow, transport, ws};
 
 use args::{Cli, Command, HookCommand};
 use client::Client;

@@ -55,6 +55,17 @@ pub trait Connection {
     /// what follows of. Resuming from here after a drop loses nothing, even
     /// before the first message. `None` only from a server that does not say.
     fn start(&self) -> Option<&str>;
+    /// What opening it cost in D1 (the response's `Server-Timing`), for
+    /// callers that measure the server.
+    fn timing(&self) -> Option<D1Timing>;
+    /// The server's goodbye, if it said one before ending (SSE).
+    fn bye(&self) -> Option<&Bye> {
+        None
+    }
+    /// The reconnection time the server asked for, in ms (SSE's `retry:`).
+    fn retry(&self) -> Option<u64> {
+        None
+    }
     /// The next thing that arrived, or how the connection ended.
     async fn next(&mut self) -> std::result::Result<Incoming, Ended>;
 }
@@ -127,6 +138,18 @@ impl Transport for Sse<'_> {
 impl Connection for SseConnection {
     fn start(&self) -> Option<&str> {
         self.start.as_deref()
+    }
+
+    fn timing(&self) -> Option<D1Timing> {
+        self.timing
+    }
+
+    fn bye(&self) -> Option<&Bye> {
+        self.events.decoder.bye.as_ref()
+    }
+
+    fn retry(&self) -> Option<u64> {
+        self.events.decoder.retry
     }
 
     async fn next(&mut self) -> std::result::Result<Incoming, Ended> {

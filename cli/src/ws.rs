@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use protocol::validate::START;
-use protocol::ws::PING;
+use protocol::ws::{ClientFrame, PushStats, ServerFrame as ProtocolFrame, PING};
 use serde::Deserialize;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -47,6 +47,8 @@ pub struct WsConnection {
     socket: Socket,
     start: String,
     keepalive: KeepAlive,
+    /// What opening the socket cost in D1 (its upgrade's `Server-Timing`).
+    timing: Option<D1Timing>,
 }
 
 impl Transport for Ws<'_> {
@@ -68,8 +70,7 @@ impl Transport for Ws<'_> {
                 .pop()
                 .map_or_else(|| START.to_owned(), |m| m.message.id),
         };
-        let (socket, _) = open(self.client, room, Some(&start)).await?;
-        Ok(WsConnection::new(socket, start))
+        WsConnection::open(self.client, room, Some(&start)).await
     }
 }
 
@@ -109,14 +110,44 @@ pub async fn open(
 }
 
 impl WsConnection {
-    /// A connection over a socket [`open`] opened from `start`.
-    pub fn new(socket: Socket, start: String) -> WsConnection {
-        WsConnection {
+    /// A connection over a socket [`open`]ed after `after` (from now
+    /// without it: no history read, unlike [`Ws`], for a caller that tracks
+    /// its own resume point).
+    pub async fn open(client: &Client, room: &str, after: Option<&str>) -> Result<WsConnection> {
+        let (socket, timing) = open(client, room, after).await?;
+        Ok(WsConnection {
             socket,
-            start,
+            start: after.unwrap_or_default().to_owned(),
             keepalive: KeepAlive::new(Instant::now()),
-        }
+            timing,
+        })
     }
+}
+
+/// Asks the room's object for its push counters (`{"type":"stats"}`) over a
+/// socket of its own: what it notified, pushed without reading D1, and the D1
+/// queries and rows it spent since it woke. The socket's own handshake adds
+/// one D1 batch to the counts. None if the server does not answer with them.
+pub async fn push_stats(client: &Client, room: &str) -> Option<PushStats> {
+    let (mut socket, _) = open(client, room, None).await.ok()?;
+    let ask = serde_json::to_string(&ClientFrame::Stats).ok()?;
+    socket.send(Frame::text(ask)).await.ok()?;
+    let read = async {
+        while let Some(Ok(frame)) = socket.next().await {
+            if let Frame::Text(text) = frame {
+                if let Ok(ProtocolFrame::Stats(stats)) = serde_json::from_str(text.as_str()) {
+                    return Some(stats);
+                }
+            }
+        }
+        None
+    };
+    let stats = tokio::time::timeout(Duration::from_secs(10), read)
+        .await
+        .ok()
+        .flatten();
+    let _ = socket.close(None).await;
+    stats
 }
 
 /// A handshake the server refused: its status, `Retry-After`, and the body
@@ -172,6 +203,10 @@ fn is_error_body(body: &str) -> bool {
 impl Connection for WsConnection {
     fn start(&self) -> Option<&str> {
         Some(&self.start)
+    }
+
+    fn timing(&self) -> Option<D1Timing> {
+        self.timing
     }
 
     async fn next(&mut self) -> std::result::Result<Incoming, Ended> {

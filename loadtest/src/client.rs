@@ -3,7 +3,6 @@
 //! response's D1 cost (`Server-Timing`, which the library reads) goes into
 //! the shared [`Cost`].
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,9 +10,8 @@ use meet_ai::client::HistoryQuery;
 use meet_ai::config::Config;
 use protocol::wire::{Health, KeyCreated, Message, Room, SendBody, SenderType};
 use reqwest::Url;
-use serde::{Deserialize, Serialize};
 
-pub use meet_ai::client::{error_chain, Timed};
+pub use meet_ai::client::{error_chain, Cost, CostTotals, Timed};
 /// The D1 part of a `Server-Timing` header (`protocol::timing`).
 pub use protocol::timing::D1Timing as ServerTiming;
 
@@ -25,72 +23,16 @@ pub fn is_loopback(url: &Url) -> bool {
     meet_ai::config::is_loopback(url.as_str())
 }
 
-/// What requests cost, added up across a run.
-#[derive(Debug, Default)]
-pub struct Cost {
-    requests: AtomicU64,
-    timed: AtomicU64,
-    queries: AtomicU64,
-    d1_us: AtomicU64,
-    rows_read: AtomicU64,
-    rows_written: AtomicU64,
-}
-
-/// A snapshot of [`Cost`]; read back by the report (crate::results).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, Default, PartialEq)]
-#[serde(default)]
-pub struct CostTotals {
-    /// HTTP requests that got a response.
-    pub requests: u64,
-    /// Responses that carried a `Server-Timing` d1 entry.
-    pub timed_responses: u64,
-    /// D1 queries those responses reported.
-    pub d1_queries: u64,
-    /// Milliseconds those responses reported spending in D1.
-    pub d1_ms: f64,
-    /// Rows D1 read and wrote for them, where reported.
-    pub d1_rows_read: u64,
-    pub d1_rows_written: u64,
-}
-
-impl Cost {
-    pub fn record(&self, timing: Option<ServerTiming>) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        if let Some(t) = timing {
-            self.timed.fetch_add(1, Ordering::Relaxed);
-            self.queries
-                .fetch_add(u64::from(t.queries), Ordering::Relaxed);
-            self.d1_us
-                .fetch_add((t.dur_ms * 1000.0) as u64, Ordering::Relaxed);
-            self.rows_read.fetch_add(t.rows_read, Ordering::Relaxed);
-            self.rows_written
-                .fetch_add(t.rows_written, Ordering::Relaxed);
-        }
-    }
-
-    pub fn totals(&self) -> CostTotals {
-        CostTotals {
-            requests: self.requests.load(Ordering::Relaxed),
-            timed_responses: self.timed.load(Ordering::Relaxed),
-            d1_queries: self.queries.load(Ordering::Relaxed),
-            d1_ms: self.d1_us.load(Ordering::Relaxed) as f64 / 1000.0,
-            d1_rows_read: self.rows_read.load(Ordering::Relaxed),
-            d1_rows_written: self.rows_written.load(Ordering::Relaxed),
-        }
-    }
-}
-
 #[derive(Clone)]
 pub struct Client {
     pub base: Url,
     /// For ordinary requests: bounded by a total timeout.
     pub http: reqwest::Client,
-    /// For event streams: no total timeout (readers bound each read instead).
-    pub stream_http: reqwest::Client,
     pub cost: Arc<Cost>,
     /// The library's client over `http`.
     api: meet_ai::client::Client,
-    /// The library's client over `stream_http`.
+    /// The library's client for event streams: no total timeout (readers
+    /// bound each read instead).
     streams: meet_ai::client::Client,
 }
 
@@ -112,17 +54,15 @@ impl Client {
         base.set_path("");
         base.set_query(None);
         let http = builder().timeout(Duration::from_secs(30)).build()?;
-        let stream_http = builder().build()?;
         let config = Config {
             url: base.as_str().trim_end_matches('/').to_owned(),
             key: None,
         };
         Ok(Client {
             api: meet_ai::client::Client::with_http(&config, http.clone()),
-            streams: meet_ai::client::Client::with_http(&config, stream_http.clone()),
+            streams: meet_ai::client::Client::with_http(&config, builder().build()?),
             base,
             http,
-            stream_http,
             cost: Arc::default(),
         })
     }
@@ -147,29 +87,19 @@ impl Client {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Timed<T> {
-        let t = self.api.timed(req).await;
-        if t.status != 0 {
-            self.cost.record(t.timing);
-        }
-        t
+        self.timed_built(Ok(req)).await
     }
 
-    /// [`Client::timed`] for a request the library may refuse to build (a
-    /// malformed key): that is a failure without a response.
+    /// [`Client::timed`] for a request the library may refuse to build.
     pub(crate) async fn timed_built<T: serde::de::DeserializeOwned>(
         &self,
         req: meet_ai::error::Result<reqwest::RequestBuilder>,
     ) -> Timed<T> {
-        match req {
-            Ok(req) => self.timed(req).await,
-            Err(e) => Timed {
-                status: 0,
-                latency_ms: 0.0,
-                timing: None,
-                body: None,
-                error: Some(e.to_string()),
-            },
+        let t = self.api.try_timed(req).await;
+        if t.status != 0 {
+            self.cost.record(t.timing);
         }
+        t
     }
 
     pub async fn health(&self) -> Result<Health> {
@@ -264,25 +194,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn knows_loopback_urls() {
-        for u in [
-            "http://127.0.0.1:8787",
-            "http://localhost:8787/",
-            "http://127.3.4.5",
-            "http://[::1]:80",
-        ] {
-            assert!(is_loopback(&Url::parse(u).unwrap()), "{u}");
-        }
-        for u in [
-            "https://meet-ai.example.workers.dev",
-            "http://10.0.0.1",
-            "http://192.168.1.1",
-        ] {
-            assert!(!is_loopback(&Url::parse(u).unwrap()), "{u}");
-        }
-    }
-
-    #[test]
     fn query_strings_become_pairs() {
         assert_eq!(
             url_query("limit=500&before=m%209"),
@@ -305,21 +216,5 @@ mod tests {
             );
         }
         assert_eq!(client_ip(u32::MAX, u32::MAX).split('.').count(), 4);
-    }
-
-    #[test]
-    fn cost_adds_up() {
-        let c = Cost::default();
-        c.record(Some(ServerTiming {
-            dur_ms: 1.5,
-            queries: 2,
-            rows_read: 10,
-            rows_written: 1,
-        }));
-        c.record(None);
-        let t = c.totals();
-        assert_eq!((t.requests, t.timed_responses, t.d1_queries), (2, 1, 2));
-        assert_eq!((t.d1_rows_read, t.d1_rows_written), (10, 1));
-        assert!((t.d1_ms - 1.5).abs() < 1e-9);
     }
 }

@@ -22,4 +22,3 @@ pub mod report;
 pub mod results;
 pub mod scenarios;
 pub mod stats;
-pub mod ws;

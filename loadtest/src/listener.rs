@@ -1,8 +1,8 @@
 //! Listeners: clients that follow a room live, over SSE or WebSocket, and
-//! reconnect the way real clients do. The connections themselves are the
-//! `meet_ai` library's transports (the ones `meet-ai listen` uses: the key
-//! in the Authorization header, the goodbye read by `protocol::sse`); this
-//! module only schedules them and logs what arrives.
+//! reconnect the way real clients do. The connections and the loop over
+//! them are the `meet_ai` library's (its transports and `follow`, which
+//! `meet-ai listen` runs too); this module decides when to reconnect and
+//! logs every connection and what arrives on it.
 //!
 //! - SSE behaves like `EventSource`: when the server ends a stream (its
 //!   `: bye queries=N reason=...` comment, then end of body) it waits the
@@ -15,14 +15,15 @@
 //! Each listener appends to a [`ListenerLog`] shared with the scenario, which
 //! watches it while the run goes on and judges it at the end.
 
-use std::future::Future;
+use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use meet_ai::backoff::Attempts;
-use meet_ai::transport::{Connection, Ended, Incoming, Sse, Transport as _};
+use meet_ai::error::CliError;
+use meet_ai::follow::{follow, Follower, Read};
+use meet_ai::transport::{Connection, Ended, Incoming, Sse};
 use meet_ai::ws::WsConnection;
-use protocol::wire::Message;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -158,13 +159,38 @@ const MAX_REFUSALS: u32 = 5;
 /// Starts a listener that runs until `stop` turns true or `deadline` passes.
 pub fn spawn(
     spec: ListenerSpec,
-    stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<bool>,
     deadline: Instant,
 ) -> (SharedLog, tokio::task::JoinHandle<()>) {
     let log: SharedLog = Arc::default();
-    let task_log = log.clone();
+    let mut run = Run {
+        spec,
+        log: log.clone(),
+        stream_no: 0,
+        // EventSource's reconnection time until the server sends `retry:`.
+        retry_ms: 1_000,
+        backoff: backoff(),
+        refusals: 0,
+    };
     let handle = tokio::spawn(async move {
-        run(spec, task_log, stop, deadline).await;
+        if *stop.borrow() {
+            return;
+        }
+        let api = run.spec.client.streams(&run.spec.key);
+        let (room, transport) = (run.spec.room.clone(), run.spec.transport);
+        let stopped = tokio::select! {
+            () = async {
+                match transport {
+                    Transport::Sse => follow(&Sse { client: &api }, &room, &mut run).await,
+                    Transport::Ws => follow(&WsFromNow(&api), &room, &mut run).await,
+                }
+            } => false,
+            _ = stop.changed() => true,
+            _ = tokio::time::sleep_until(deadline) => true,
+        };
+        if stopped {
+            run.stopped();
+        }
     });
     (log, handle)
 }
@@ -175,141 +201,19 @@ pub fn backoff() -> Attempts {
     Attempts::new(meet_ai::backoff::Backoff::LOAD)
 }
 
-/// Sleeps, returning early (true) if the run stops or the deadline passes.
-async fn pause(d: Duration, stop: &mut watch::Receiver<bool>, deadline: Instant) -> bool {
-    let until = (Instant::now() + d).min(deadline);
-    tokio::select! {
-        _ = tokio::time::sleep_until(until) => Instant::now() >= deadline || *stop.borrow(),
-        _ = stop.changed() => true,
+/// The library's WebSocket from the last message received, or from now at
+/// first: no history read, the log keeps the resume point.
+struct WsFromNow<'a>(&'a meet_ai::client::Client);
+
+impl meet_ai::transport::Transport for WsFromNow<'_> {
+    type Conn = WsConnection;
+
+    fn name(&self) -> &'static str {
+        "ws"
     }
-}
 
-/// What one connection attempt came to.
-enum Outcome {
-    /// The server ended it cleanly: reconnect per the reconnect mode.
-    Ended,
-    /// An error: back off.
-    Failed { refused: bool },
-    /// The run is over.
-    Stopped,
-}
-
-async fn run(
-    spec: ListenerSpec,
-    log: SharedLog,
-    mut stop: watch::Receiver<bool>,
-    deadline: Instant,
-) {
-    let mut backoff = backoff();
-    // EventSource's reconnection time until the server sends `retry:`.
-    let mut retry_ms: u64 = 1_000;
-    let mut refusals = 0;
-    for stream_no in 0..MAX_STREAMS {
-        if *stop.borrow() || Instant::now() >= deadline {
-            break;
-        }
-        {
-            let mut l = lock(&log);
-            l.streams.push(StreamRecord {
-                opened_us: now_us(),
-                ..StreamRecord::default()
-            });
-        }
-        let outcome = match spec.transport {
-            Transport::Sse => {
-                sse_stream(&spec, &log, stream_no, &mut stop, deadline, &mut retry_ms).await
-            }
-            Transport::Ws => ws_stream(&spec, &log, stream_no, &mut stop, deadline).await,
-        };
-        {
-            let mut l = lock(&log);
-            l.connected = false;
-            if let Some(s) = l.streams.last_mut() {
-                s.ended_us = Some(now_us());
-            }
-        }
-        let wait = match outcome {
-            Outcome::Stopped => break,
-            Outcome::Ended => {
-                backoff.reset();
-                refusals = 0;
-                match (spec.reconnect, spec.transport) {
-                    (Reconnect::Immediate, _) => Duration::ZERO,
-                    (Reconnect::Eventsource, Transport::Sse) => Duration::from_millis(retry_ms),
-                    // A WebSocket client reconnects at once after a clean close.
-                    (Reconnect::Eventsource, Transport::Ws) => Duration::from_millis(100),
-                }
-            }
-            Outcome::Failed { refused } => {
-                if refused {
-                    refusals += 1;
-                    if refusals >= MAX_REFUSALS {
-                        lock(&log).fatal =
-                            Some(format!("gave up after {refusals} refusals in a row"));
-                        break;
-                    }
-                } else {
-                    refusals = 0;
-                }
-                backoff.next_delay()
-            }
-        };
-        if pause(wait, &mut stop, deadline).await {
-            break;
-        }
-    }
-}
-
-/// `MEET_AI_LOADTEST_TRACE=1` prints every connection's end on stderr.
-fn tracing() -> bool {
-    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *ON.get_or_init(|| std::env::var_os("MEET_AI_LOADTEST_TRACE").is_some_and(|v| v != "0"))
-}
-
-/// Marks the current stream's end.
-fn end_stream(log: &SharedLog, end: StreamEnd) {
-    let mut l = lock(log);
-    let n = l.streams.len();
-    if let Some(s) = l.streams.last_mut() {
-        if tracing() {
-            let now = now_us();
-            eprintln!(
-                "trace: connection {n} ended after {:.1} s (open {:.1} s): {end:?}, {} messages, bye queries {:?}",
-                (now - s.opened_us) as f64 / 1e6,
-                s.connected_us.map_or(0.0, |c| (now - c) as f64 / 1e6),
-                s.messages,
-                s.bye_queries,
-            );
-        }
-        s.end = end;
-    }
-}
-
-/// Records a message that arrived on the current stream.
-fn arrive(log: &SharedLog, stream_no: usize, message: &Message) {
-    let recv_us = now_us();
-    let mut l = lock(log);
-    let connected_us = l.streams.last().and_then(|s| s.connected_us).unwrap_or(0);
-    let stamp = content::decode(&message.content);
-    l.arrivals.push(Arrival {
-        id: message.id.clone(),
-        recv_us,
-        stamp,
-        stream: stream_no,
-        across_reconnect: stamp.is_some_and(|s| s.sent_us < connected_us),
-    });
-    l.last_event_id = Some(message.id.clone());
-    if let Some(s) = l.streams.last_mut() {
-        s.messages += 1;
-    }
-}
-
-fn connected(log: &SharedLog, setup: Option<ServerTiming>) {
-    let mut l = lock(log);
-    l.connected = true;
-    if let Some(s) = l.streams.last_mut() {
-        s.connected_us = Some(now_us());
-        s.setup = setup;
+    async fn connect(&self, room: &str, after: Option<&str>) -> meet_ai::error::Result<Self::Conn> {
+        WsConnection::open(self.0, room, after).await
     }
 }
 
@@ -317,169 +221,186 @@ fn refused(status: u16) -> bool {
     (400..500).contains(&status) && status != 429 && status != 408
 }
 
-/// Runs `fut` until it finishes, the run stops or the deadline passes
-/// (`None`: the current stream is marked stopped).
-async fn unless_stopped<T>(
-    fut: impl Future<Output = T>,
-    log: &SharedLog,
-    stop: &mut watch::Receiver<bool>,
-    deadline: Instant,
-) -> Option<T> {
-    tokio::select! {
-        r = fut => Some(r),
-        _ = stop.changed() => { end_stream(log, StreamEnd::Stopped); None }
-        _ = tokio::time::sleep_until(deadline) => { end_stream(log, StreamEnd::Stopped); None }
-    }
-}
-
-/// Opens a connection with `open`, bounded by [`CONNECT_TIMEOUT`], or says
-/// how the attempt ended. A server's answer counts as a request; a refusal
-/// (4xx but 408 and 429) counts towards giving up.
-async fn connect<T>(
-    open: impl Future<Output = meet_ai::error::Result<T>>,
-    spec: &ListenerSpec,
-    log: &SharedLog,
-    stop: &mut watch::Receiver<bool>,
-    deadline: Instant,
-) -> Result<T, Outcome> {
-    let opened = tokio::time::timeout(CONNECT_TIMEOUT, open);
-    let e = match unless_stopped(opened, log, stop, deadline).await {
-        None => return Err(Outcome::Stopped),
-        Some(Err(_)) => {
-            let why = format!("not connected within {} s", CONNECT_TIMEOUT.as_secs());
-            end_stream(log, StreamEnd::Error(why));
-            return Err(Outcome::Failed { refused: false });
-        }
-        Some(Ok(Ok(conn))) => {
-            spec.client.cost.record(None);
-            return Ok(conn);
-        }
-        Some(Ok(Err(e))) => e,
-    };
-    if e.status().is_some() {
-        spec.client.cost.record(None);
-    }
-    end_stream(log, StreamEnd::Error(e.to_string()));
-    Err(Outcome::Failed {
-        refused: e.status().is_some_and(refused),
-    })
-}
-
-/// Logs what a connection yields until it ends; `clean` says how a clean
-/// end is recorded.
-async fn follow<C: Connection>(
-    conn: &mut C,
-    log: &SharedLog,
+/// One listener: the library's follow loop, every connection logged.
+struct Run {
+    spec: ListenerSpec,
+    log: SharedLog,
+    /// Index of the current connection.
     stream_no: usize,
-    stop: &mut watch::Receiver<bool>,
-    deadline: Instant,
-    clean: impl FnOnce(&C) -> StreamEnd,
-) -> Outcome {
-    loop {
-        let Some(next) = unless_stopped(conn.next(), log, stop, deadline).await else {
-            return Outcome::Stopped;
+    /// The `retry:` hint in force.
+    retry_ms: u64,
+    backoff: Attempts,
+    refusals: u32,
+}
+
+impl Run {
+    /// Marks the current stream's end.
+    fn end_stream(&self, end: StreamEnd) {
+        if let Some(s) = lock(&self.log).streams.last_mut() {
+            s.end = end;
+        }
+    }
+
+    /// Closes the current stream's record.
+    fn close(&self) {
+        let mut l = lock(&self.log);
+        l.connected = false;
+        if let Some(s) = l.streams.last_mut() {
+            s.ended_us = Some(now_us());
+        }
+    }
+
+    /// Closes the current stream's record, then waits `wait` (or stops
+    /// after the last allowed connection).
+    fn again(&self, wait: Duration) -> ControlFlow<(), Duration> {
+        self.close();
+        if self.stream_no + 1 >= MAX_STREAMS {
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(wait)
+    }
+
+    /// After an error: back off, or give up after too many refusals.
+    fn back_off(&mut self, refused: bool) -> ControlFlow<(), Duration> {
+        self.refusals = if refused { self.refusals + 1 } else { 0 };
+        if self.refusals >= MAX_REFUSALS {
+            let why = format!("gave up after {} refusals in a row", self.refusals);
+            lock(&self.log).fatal = Some(why);
+            self.close();
+            return ControlFlow::Break(());
+        }
+        let wait = self.backoff.next_delay();
+        self.again(wait)
+    }
+
+    /// The run stopped: a stream still open ends as stopped.
+    fn stopped(&self) {
+        let mut l = lock(&self.log);
+        l.connected = false;
+        if let Some(s) = l.streams.last_mut().filter(|s| s.ended_us.is_none()) {
+            s.end = StreamEnd::Stopped;
+            s.ended_us = Some(now_us());
+        }
+    }
+}
+
+impl Follower for Run {
+    type Done = ();
+
+    fn resume_point(&mut self) -> Option<String> {
+        let mut l = lock(&self.log);
+        self.stream_no = l.streams.len();
+        l.streams.push(StreamRecord {
+            opened_us: now_us(),
+            ..StreamRecord::default()
+        });
+        l.last_event_id.clone()
+    }
+
+    fn connect_within(&self) -> Option<Duration> {
+        Some(CONNECT_TIMEOUT)
+    }
+
+    /// A server's answer counts as a request.
+    fn opened(&mut self, conn: &impl Connection) {
+        self.spec.client.cost.record(None);
+        let mut l = lock(&self.log);
+        l.connected = true;
+        if let Some(s) = l.streams.last_mut() {
+            s.connected_us = Some(now_us());
+            s.setup = conn.timing();
+        }
+    }
+
+    /// Records a message; anything else ends the stream as an error.
+    fn incoming(&mut self, incoming: Incoming) -> Read<()> {
+        let message = match incoming {
+            Incoming::Message(m) => m.message,
+            Incoming::Warning(why) => return Read::Close(Ended::Dropped(why)),
         };
-        match next {
-            Ok(Incoming::Message(m)) => arrive(log, stream_no, &m.message),
-            Ok(Incoming::Warning(why)) | Err(Ended::Dropped(why)) => {
-                end_stream(log, StreamEnd::Error(why));
-                return Outcome::Failed { refused: false };
-            }
-            Err(Ended::Clean(_)) => {
-                end_stream(log, clean(conn));
-                return Outcome::Ended;
-            }
+        let recv_us = now_us();
+        let mut l = lock(&self.log);
+        let connected_us = l.streams.last().and_then(|s| s.connected_us).unwrap_or(0);
+        let stamp = content::decode(&message.content);
+        l.arrivals.push(Arrival {
+            id: message.id.clone(),
+            recv_us,
+            stamp,
+            stream: self.stream_no,
+            across_reconnect: stamp.is_some_and(|s| s.sent_us < connected_us),
+        });
+        l.last_event_id = Some(message.id);
+        if let Some(s) = l.streams.last_mut() {
+            s.messages += 1;
         }
+        Read::More
     }
-}
 
-/// One SSE connection. Its setup queries are counted from the goodbye,
-/// which includes the setup its `Server-Timing` reports.
-async fn sse_stream(
-    spec: &ListenerSpec,
-    log: &SharedLog,
-    stream_no: usize,
-    stop: &mut watch::Receiver<bool>,
-    deadline: Instant,
-    retry_ms: &mut u64,
-) -> Outcome {
-    let last = lock(log).last_event_id.clone();
-    let api = spec.client.streams(&spec.key);
-    let sse = Sse { client: &api };
-    let open = sse.connect(&spec.room, last.as_deref());
-    let mut conn = match connect(open, spec, log, stop, deadline).await {
-        Ok(conn) => conn,
-        Err(outcome) => return outcome,
-    };
-    connected(log, conn.timing);
-    let outcome = follow(&mut conn, log, stream_no, stop, deadline, |conn| {
-        let bye = conn.decoder().bye.clone();
-        if let Some(s) = lock(log).streams.last_mut() {
-            s.retry_ms = Some(conn.decoder().retry.unwrap_or(*retry_ms));
-            s.bye_queries = bye.as_ref().map(|b| b.queries);
-            s.bye_rows_read = bye.as_ref().map(|b| b.rows_read);
+    /// An SSE stream's setup queries are counted from its goodbye, which
+    /// includes the setup its `Server-Timing` reports.
+    fn ended(
+        &mut self,
+        conn: &impl Connection,
+        ended: Ended,
+        _: Duration,
+    ) -> ControlFlow<(), Duration> {
+        let retry_ms = conn.retry().unwrap_or(self.retry_ms);
+        self.retry_ms = retry_ms;
+        if let Ended::Dropped(why) = ended {
+            self.end_stream(StreamEnd::Error(why));
+            return self.back_off(false);
         }
-        bye.map_or(StreamEnd::Closed, |b| {
+        let sse = self.spec.transport == Transport::Sse;
+        if let Some(s) = lock(&self.log).streams.last_mut().filter(|_| sse) {
+            s.retry_ms = Some(retry_ms);
+            s.bye_queries = conn.bye().map(|b| b.queries);
+            s.bye_rows_read = conn.bye().map(|b| b.rows_read);
+        }
+        self.end_stream(conn.bye().map_or(StreamEnd::Closed, |b| {
             StreamEnd::Bye(b.reason.as_str().to_owned())
+        }));
+        self.backoff.reset();
+        self.refusals = 0;
+        self.again(match (self.spec.reconnect, self.spec.transport) {
+            (Reconnect::Immediate, _) => Duration::ZERO,
+            (Reconnect::Eventsource, Transport::Sse) => Duration::from_millis(retry_ms),
+            // A WebSocket client reconnects at once after a clean close.
+            (Reconnect::Eventsource, Transport::Ws) => Duration::from_millis(100),
         })
-    })
-    .await;
-    if let Some(r) = conn.decoder().retry {
-        *retry_ms = r;
     }
-    outcome
+
+    /// A refusal (4xx but 408 and 429) counts towards giving up.
+    fn failed(&mut self, e: CliError) -> ControlFlow<(), Duration> {
+        if e.status().is_some() {
+            self.spec.client.cost.record(None);
+        }
+        self.end_stream(StreamEnd::Error(e.to_string()));
+        self.back_off(e.status().is_some_and(refused))
+    }
 }
 
-/// One WebSocket, from the last message received (from now at first).
-async fn ws_stream(
-    spec: &ListenerSpec,
-    log: &SharedLog,
-    stream_no: usize,
-    stop: &mut watch::Receiver<bool>,
-    deadline: Instant,
-) -> Outcome {
-    let last = lock(log).last_event_id.clone();
-    let api = spec.client.streams(&spec.key);
-    let open = meet_ai::ws::open(&api, &spec.room, last.as_deref());
-    let (socket, timing) = match connect(open, spec, log, stop, deadline).await {
-        Ok(opened) => opened,
-        Err(outcome) => return outcome,
-    };
-    connected(log, timing);
-    let mut conn = WsConnection::new(socket, last.unwrap_or_default());
-    follow(&mut conn, log, stream_no, stop, deadline, |_| {
-        StreamEnd::Closed
-    })
-    .await
+/// Polls `done` every `every` until it holds (true) or `within` passes.
+async fn poll(within: Duration, every: Duration, done: impl Fn() -> bool) -> bool {
+    let until = Instant::now() + within;
+    while !done() {
+        if Instant::now() >= until {
+            return false;
+        }
+        tokio::time::sleep(every).await;
+    }
+    true
 }
 
 /// Waits until every listener has an open stream (true) or `within` passes.
 pub async fn wait_connected(logs: &[SharedLog], within: Duration) -> bool {
-    let until = Instant::now() + within;
-    while Instant::now() < until {
-        if logs.iter().all(|l| lock(l).connected) {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
+    let every = Duration::from_millis(50);
+    poll(within, every, || logs.iter().all(|l| lock(l).connected)).await
 }
 
 /// Waits until every listener has received `last_id` (true) or `within` passes.
 pub async fn wait_caught_up(logs: &[SharedLog], last_id: &str, within: Duration) -> bool {
-    let until = Instant::now() + within;
-    loop {
-        let done = logs
-            .iter()
-            .all(|l| lock(l).arrivals.iter().rev().any(|a| a.id == last_id));
-        if done {
-            return true;
-        }
-        if Instant::now() >= until {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let has = |l: &SharedLog| lock(l).arrivals.iter().rev().any(|a| a.id == last_id);
+    poll(within, Duration::from_millis(100), || logs.iter().all(has)).await
 }
 
 #[cfg(test)]

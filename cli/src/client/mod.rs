@@ -28,7 +28,7 @@ use tokio_tungstenite::tungstenite::handshake::client::Request as WsRequest;
 
 pub use errors::{error_chain, error_from_parts, error_from_response, root_cause, with_retries};
 pub use requests::{HistoryQuery, WaitQuery};
-pub use timed::{server_timing, Timed};
+pub use timed::{server_timing, Cost, CostTotals, Timed};
 
 use crate::config::Config;
 use protocol::ErrorCode;

@@ -240,7 +240,7 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
 
     // The room object's own account of the pushes (paid variant).
     let object = match args.transport {
-        Transport::Ws => crate::ws::object_stats(&client.base, &room, &key).await,
+        Transport::Ws => meet_ai::ws::push_stats(&client.streams(&key), &room).await,
         Transport::Sse => None,
     };
 
