@@ -226,14 +226,14 @@ command_ran "make build && cargo build --release -p meet-ai-loadtest"
 cp -a build public "$SNAP/"
 WASM_GZ=$(gzip -9c build/index_bg.wasm | wc -c)
 
-SERVER_VARS=(RATE_KEYS_PER_HOUR:0 RATE_ROOMS_PER_DAY:0 RATE_MESSAGES_PER_MINUTE:0 RATE_MESSAGES_PER_DAY:0)
+SERVER_VARS=(RATE_KEYS_PER_HOUR:0 RATE_ROOMS_PER_DAY:0 RATE_MESSAGES_PER_MINUTE:0 RATE_MESSAGES_PER_DAY:0 CLIENT_RATE_LIMITS:off)
 STATE=$OUT/state-free
 "$WRANGLER" d1 migrations apply meet-ai --local --persist-to "$STATE" > "$OUT/migrate.log" 2>&1
 define_runner free "$STATE" "$SNAP/build/index.js"
 say "starting the lean runner"
 start_runner free
 URL="http://127.0.0.1:$(cat "$OUT/free.port")"
-command_ran "node scripts/lean-dev.mjs --port 8787 --persist .state/bench --var RATE_KEYS_PER_HOUR:0 --var RATE_ROOMS_PER_DAY:0 --var RATE_MESSAGES_PER_MINUTE:0 --var RATE_MESSAGES_PER_DAY:0   # URL=http://127.0.0.1:8787, after wrangler d1 migrations apply meet-ai --local --persist-to .state/bench"
+command_ran "node scripts/lean-dev.mjs --port 8787 --persist .state/bench --var RATE_KEYS_PER_HOUR:0 --var RATE_ROOMS_PER_DAY:0 --var RATE_MESSAGES_PER_MINUTE:0 --var RATE_MESSAGES_PER_DAY:0 --var CLIENT_RATE_LIMITS:off   # URL=http://127.0.0.1:8787, after wrangler d1 migrations apply meet-ai --local --persist-to .state/bench"
 
 RSS_BEFORE=$(rss_kb "$(cat "$OUT/free.pgid")")
 # Limits off must let a message through; if the Worker refuses every send with
@@ -242,7 +242,7 @@ if ! "$LT" --url "$URL" --runner "$RUNNER_NAME" send --senders 1 --seconds 1 > "
   statuses=$(grep -o '"statuses":{[^}]*}' "$OUT/preflight.json" | head -c 200 || true)
   note "With RATE_MESSAGES_PER_MINUTE=0 (limit off) no send got through (${statuses:-no result}; see docs/FINDINGS.md, Settled); the runs below use RATE_MESSAGES_PER_MINUTE=1000000000 instead, which keeps the limit's COUNT subquery in every send."
   stop_runner free
-  SERVER_VARS=(RATE_KEYS_PER_HOUR:0 RATE_ROOMS_PER_DAY:0 RATE_MESSAGES_PER_MINUTE:1000000000 RATE_MESSAGES_PER_DAY:0)
+  SERVER_VARS=(RATE_KEYS_PER_HOUR:0 RATE_ROOMS_PER_DAY:0 RATE_MESSAGES_PER_MINUTE:1000000000 RATE_MESSAGES_PER_DAY:0 CLIENT_RATE_LIMITS:off)
   define_runner free "$STATE" "$SNAP/build/index.js"
   start_runner free
   RSS_BEFORE=$(rss_kb "$(cat "$OUT/free.pgid")")

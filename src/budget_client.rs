@@ -15,7 +15,8 @@
 //! The binding counts per Cloudflare location, in windows of its `period`
 //! (10 or 60 s), and is eventually consistent: a client spread over several
 //! locations gets a budget in each. The limit values live in wrangler.toml
-//! (the binding reads no vars). A deployment without the binding, or a
+//! (the binding reads no vars; `CLIENT_RATE_LIMITS=off` turns both off, for
+//! benchmarks). A deployment without the binding, or a
 //! binding that errors, lets requests through: these limits protect the
 //! budget, they must not become an outage of their own.
 
@@ -39,6 +40,9 @@ pub fn has_credential(ctx: &Ctx) -> bool {
 
 /// Refuses the request with 429 if its client is over a per-client limit.
 pub async fn gate(ctx: &Ctx, endpoint: &Endpoint) -> AppResult<()> {
+    if !ctx.config.client_limits {
+        return Ok(());
+    }
     let anonymous = !has_credential(ctx);
     let what = counted(endpoint, anonymous);
     if !what.reads && !what.stream {

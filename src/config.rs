@@ -33,6 +33,12 @@ pub struct Config {
     pub budget: Budget,
     /// `RETENTION_*` vars; see [`Retention`].
     pub retention: Retention,
+    /// `CLIENT_RATE_LIMITS` (default on; `off` turns it off): the per-client
+    /// limits of the Rate Limiting bindings (`budget_client`). Their limits
+    /// live in wrangler.toml and read no vars, so this is the one switch
+    /// `make bench` needs to measure delivery rather than the limiter (its
+    /// 50 listeners on one key reconnect ~150 times a minute).
+    pub client_limits: bool,
 }
 
 fn var_u64(env: &Env, name: &str, default: u64) -> u64 {
@@ -94,6 +100,10 @@ impl Config {
                 per_run: var_u32(env, "RETENTION_PER_RUN", r.per_run),
             }
             .sanitized(),
+            client_limits: env
+                .var("CLIENT_RATE_LIMITS")
+                .map(|v| !matches!(v.to_string().trim(), "off" | "0" | "false"))
+                .unwrap_or(true),
             budget: Budget {
                 rows_written: var_u64(
                     env,
