@@ -1,6 +1,6 @@
 //! What every scenario prints and the report reads back: one serde type per
 //! scenario's parameters and result, inside the common [`Envelope`]. The
-//! same types are written (scenarios/*.rs) and read (report.rs), so a field
+//! same types are written (scenarios/*.rs) and read (report/), so a field
 //! renamed on one side is a compile error on the other.
 //!
 //! Every struct defaults missing fields, so result files written before a

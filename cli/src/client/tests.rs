@@ -133,7 +133,7 @@ fn socket_requests_carry_the_key_in_a_header() {
 
 #[test]
 fn a_socket_from_now_has_no_query_and_the_key_still_in_a_header() {
-    // The load generator's listeners and `object_stats` open sockets this way.
+    // The load generator's listeners and `ws::push_stats` open sockets this way.
     let token = "mem_abcdefghijklmnopqrstuvwx";
     let member = client("https://meet-ai.cc").with_key(token);
     let req = member.ws_request_at("r", None).unwrap();
