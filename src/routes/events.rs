@@ -20,7 +20,7 @@ use protocol::wire::{Message, MessageRow};
 use worker::{console_error, Delay, Response};
 
 use crate::context::{now_ms, Ctx};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::ops;
 use crate::store::d1::Db;
 use crate::store::live;
@@ -132,6 +132,15 @@ impl Stream {
         messages::poll(&self.db, &self.room, reader, self.cursor, PAGE).await
     }
 
+    /// Whether the reader may still read the room, reading no messages.
+    async fn still_readable(&self) -> AppResult<bool> {
+        let reader = Reader {
+            key_id: self.reader.as_deref(),
+            member_hash: self.member_hash.as_deref(),
+        };
+        messages::still_readable(&self.db, &self.room, reader).await
+    }
+
     /// Produces the next chunk: the opening hint, a batch of events, a
     /// heartbeat, or the closing comment; `None` ends the stream.
     async fn step(mut self) -> Option<(Chunk, Stream)> {
@@ -164,31 +173,35 @@ impl Stream {
             if wait_ms > 0 {
                 Delay::from(Duration::from_millis(u64::from(wait_ms))).await;
             }
-            let mut checked = self.schedule.begin_poll(now_ms());
-            let rows = loop {
-                let polled = if checked {
-                    self.poll_checked().await
-                } else {
-                    // Access was verified less than a check period ago: only
-                    // look for new messages (~1 row read when there are none).
-                    live::poll_new(&self.db, &self.room, self.cursor, PAGE)
-                        .await
-                        .map(Some)
-                };
-                let found = match &polled {
-                    Ok(Some(rows)) => Polled::Found(rows.len()),
-                    Ok(None) => Polled::AccessLost,
-                    Err(e) => {
-                        // Ending is safe: the client resumes from its last id.
-                        console_error!("stream poll failed: {e:?}");
-                        Polled::Failed
+            let checked = self.schedule.begin_poll(now_ms());
+            let polled = if checked {
+                self.poll_checked().await
+            } else {
+                // Access was verified less than a check period ago: only
+                // look for new messages (~1 row read when there are none).
+                live::poll_new(&self.db, &self.room, self.cursor, PAGE)
+                    .await
+                    .map(Some)
+            };
+            let found = polled_as(polled.as_ref().map(|rows| rows.as_ref().map(Vec::len)));
+            let rows = match self.schedule.after_poll(now_ms(), checked, found) {
+                AfterPoll::Deliver => polled.ok().flatten().unwrap_or_default(),
+                AfterPoll::Recheck => {
+                    // Nothing reaches a reader unchecked: check access alone
+                    // (~3 rows) rather than read the messages again.
+                    let still = self.still_readable().await;
+                    let verdict = match polled_as(still.as_ref().map(|ok| ok.then_some(0))) {
+                        Polled::Found(_) => found,
+                        lost_or_failed => lost_or_failed,
+                    };
+                    match self.schedule.after_poll(now_ms(), true, verdict) {
+                        AfterPoll::Deliver => polled.ok().flatten().unwrap_or_default(),
+                        AfterPoll::End(why) => return self.finish(why),
+                        // A checked result is never sent back for a check.
+                        AfterPoll::Recheck => return self.finish(ByeReason::Error),
                     }
-                };
-                match self.schedule.after_poll(now_ms(), checked, found) {
-                    AfterPoll::Deliver => break polled.ok().flatten().unwrap_or_default(),
-                    AfterPoll::Recheck => checked = true,
-                    AfterPoll::End(why) => return self.finish(why),
                 }
+                AfterPoll::End(why) => return self.finish(why),
             };
             let full = rows.len() == PAGE as usize;
             match self.schedule.polled(now_ms(), rows.len(), full) {
@@ -211,6 +224,20 @@ impl Stream {
                 }
                 Write::Nothing => {}
             }
+        }
+    }
+}
+
+/// A poll's result (how many messages, `None`: access lost) or an access
+/// check's (`Some(0)`: still readable) as the schedule reads it; an error
+/// ends the stream, and the client resumes from its last id, losing nothing.
+fn polled_as(result: Result<Option<usize>, &AppError>) -> Polled {
+    match result {
+        Ok(Some(n)) => Polled::Found(n),
+        Ok(None) => Polled::AccessLost,
+        Err(e) => {
+            console_error!("stream poll failed: {e:?}");
+            Polled::Failed
         }
     }
 }
