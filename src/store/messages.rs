@@ -479,29 +479,3 @@ pub async fn poll(
     messages.truncate(take(messages.iter().map(message_bytes), PAGE_BYTES));
     Ok(Some(messages))
 }
-
-#[derive(Deserialize)]
-struct Readable {
-    #[allow(dead_code)]
-    ok: i64,
-}
-
-/// Whether `reader` may still read the room: [`poll`]'s access check alone,
-/// without reading messages (the room's row, the key's, a member's: ~3 rows).
-/// For a stream whose cheap poll (`live::poll_new`) found messages: they are
-/// checked this way before they are written instead of being read again.
-pub async fn still_readable(db: &Db, room_id: &str, reader: Reader<'_>) -> AppResult<bool> {
-    let row: Option<Readable> = db
-        .first(
-            &format!("SELECT 1 AS ok FROM rooms r WHERE r.id = ?1 AND {READABLE} AND {STILL_LIVE}"),
-            &[
-                room_id.into(),
-                reader.key_id.into(),
-                Arg::Null,
-                Arg::Null,
-                reader.member_hash.into(),
-            ],
-        )
-        .await?;
-    Ok(row.is_some())
-}
