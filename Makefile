@@ -22,8 +22,8 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 WRANGLER := $(CURDIR)/node_modules/.bin/wrangler
 # The gzipped wasm (gzip -9, bytes) of each build must stay within its
 # budget. Issue 16 item 4 asks for 250 KB (256,000 bytes) for both. The free
-# build is within it (249,999 on 2026-11-30); the durable-objects build is
-# not (280,390), so its budget is set just above what it is, to stop it
+# build is within it (249,855 on 2026-11-30); the durable-objects build is
+# not (280070), so its budget is set just above what it is, to stop it
 # growing, and is ~23 KB over the goal (docs/free-tier.md, Bundle, says
 # where the size is and what was tried). Every feature has to pay its way.
 WASM_BUDGET_BYTES := 256000

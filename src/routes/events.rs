@@ -123,26 +123,16 @@ impl Stream {
         Some((Ok(text.into_bytes()), self))
     }
 
-    /// A poll that also re-checks the reader's access: `None` if it was lost.
-    async fn poll_checked(&self) -> AppResult<Option<Vec<MessageRow>>> {
+    /// A poll after `after_seq` that also re-checks the reader's access:
+    /// `None` if it was lost. From past every message (`i64::MAX`) it is the
+    /// access check alone: its join keeps the room's row, so `Some` empty
+    /// means readable, and no second query of its own costs the bundle.
+    async fn poll_checked(&self, after_seq: i64, limit: u32) -> AppResult<Option<Vec<MessageRow>>> {
         let reader = Reader {
             key_id: self.reader.as_deref(),
             member_hash: self.member_hash.as_deref(),
         };
-        messages::poll(&self.db, &self.room, reader, self.cursor, PAGE).await
-    }
-
-    /// Whether the reader may still read the room, reading no messages:
-    /// the checked poll from past every message (its join keeps the room's
-    /// row, so `Some` empty means readable), which costs the bundle no second
-    /// query of its own.
-    async fn still_readable(&self) -> AppResult<bool> {
-        let reader = Reader {
-            key_id: self.reader.as_deref(),
-            member_hash: self.member_hash.as_deref(),
-        };
-        let past_all = messages::poll(&self.db, &self.room, reader, i64::MAX, 1).await?;
-        Ok(past_all.is_some())
+        messages::poll(&self.db, &self.room, reader, after_seq, limit).await
     }
 
     /// Produces the next chunk: the opening hint, a batch of events, a
@@ -179,7 +169,7 @@ impl Stream {
             }
             let checked = self.schedule.begin_poll(now_ms());
             let polled = if checked {
-                self.poll_checked().await
+                self.poll_checked(self.cursor, PAGE).await
             } else {
                 // Access was verified less than a check period ago: only
                 // look for new messages (~1 row read when there are none).
@@ -193,8 +183,8 @@ impl Stream {
                 AfterPoll::Recheck => {
                     // Nothing reaches a reader unchecked: check access alone
                     // (~3 rows) rather than read the messages again.
-                    let still = self.still_readable().await;
-                    let verdict = match polled_as(still.as_ref().map(|ok| ok.then_some(0))) {
+                    let still = self.poll_checked(i64::MAX, 1).await;
+                    let verdict = match polled_as(still.as_ref().map(|ok| ok.as_ref().map(|_| 0))) {
                         Polled::Found(_) => found,
                         lost_or_failed => lost_or_failed,
                     };
