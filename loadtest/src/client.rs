@@ -156,18 +156,6 @@ impl Client {
             .map(|r| r.query(&pairs));
         self.timed_built(req).await
     }
-
-    /// The room's whole stored history, oldest first (the library's
-    /// `whole_history`: both paging walks must agree). Not counted in the
-    /// cost: it checks a run, it is not part of one.
-    pub async fn full_history(
-        &self,
-        key: &str,
-        room: &str,
-        max_messages: usize,
-    ) -> Result<Vec<Message>> {
-        Ok(self.api(key).whole_history(room, max_messages).await?)
-    }
 }
 
 /// The pairs of a query string (`limit=1&after=m9`), decoded.
