@@ -67,9 +67,7 @@ KEY=$(curl -sf -X POST "$BASE/api/keys" | python3 -c 'import json, sys; print(js
 # Left out of the run, each for a reason:
 # - the live routes (events, ws) and the long polls (wait, decision wait)
 #   hold a request open for up to 50-80 s by design; e2e/ covers them;
-# - DELETE /api/keys revokes the run's own key (e2e/ covers it);
-# - routes that other branches add at the same time (ticket, usage): the lead
-#   drops these two lines once they are merged.
+# - DELETE /api/keys revokes the run's own key (e2e/ covers it).
 EXCLUDE=(
   --exclude-path-regex '/(events|ws|wait)$'
   --exclude-operation-id revokeKey

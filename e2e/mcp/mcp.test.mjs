@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { api, createKey, startServer } from "../../web/tests/server.mjs";
+import { api, createKey, devFetch, startServer } from "../../web/tests/server.mjs";
 
 const TIMEOUT = 60_000;
 const TOOLS = ["list_rooms", "create_room", "send_message", "read_messages", "wait_for_messages", "inbox", "mark_read"];
@@ -38,6 +38,7 @@ async function connect(credential, name = "e2e") {
   const client = new Client({ name, version: "1.0.0" });
   const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
     requestInit: { headers: { Authorization: `Bearer ${credential}` } },
+    fetch: devFetch,
   });
   await client.connect(transport);
   clients.push(client);
@@ -54,7 +55,7 @@ async function call(client, name, args = {}) {
 
 /** A raw POST to /mcp. */
 async function post(body, headers = {}) {
-  const res = await fetch(`${base}/mcp`, {
+  const res = await devFetch(`${base}/mcp`, {
     method: "POST",
     headers: {
       "Content-Type": "application/json",

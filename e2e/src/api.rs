@@ -88,15 +88,18 @@ impl Api {
         req
     }
 
+    /// Sends `req` and reads the whole answer, through the library's
+    /// [`meet_ai::client::send_whole`]: a refusal made in front of the
+    /// Worker (`wrangler dev`'s proxy losing its connection to it) is sent
+    /// again, since the Worker never saw it and no test is about it.
     pub async fn send_req(req: RequestBuilder) -> Reply {
-        let resp = req.send().await.expect("request reaches the server");
-        let status = resp.status();
-        let headers = resp.headers().clone();
-        let body = resp.text().await.expect("read body");
+        let answer = meet_ai::client::send_whole(req)
+            .await
+            .expect("request reaches the server");
         Reply {
-            status,
-            headers,
-            body,
+            status: answer.status,
+            headers: answer.headers,
+            body: answer.body,
         }
     }
 

@@ -183,6 +183,27 @@ export function rememberBookmark(value: string | null): string | null {
   return bookmark;
 }
 
+/** How many times a request refused in front of the Worker is sent again. */
+export const UNHANDLED_RETRIES = 2;
+
+/** Seconds to wait before sending again a request that never reached the
+ * Worker, or null if the Worker answered. The rule of the client library
+ * (cli/src/client/errors.rs, `unhandled_wait`): every answer of ours is JSON;
+ * a 503 that is not, with a Retry-After of at most 2 s, was made in front of
+ * the Worker (wrangler dev's proxy losing its connection to it), so even a
+ * POST is safe to repeat. */
+export function unhandledWait(status: number, retryAfter: string | null, text: string): number | null {
+  const wait = retryAfter === null || retryAfter.trim() === "" ? NaN : Number(retryAfter);
+  if (status !== 503 || !Number.isInteger(wait) || wait < 0 || wait > 2) return null;
+  try {
+    const body = JSON.parse(text) as { error?: unknown };
+    if (typeof body?.error === "string") return null;
+  } catch {
+    // Not ours.
+  }
+  return wait;
+}
+
 export class Api {
   constructor(readonly key: string | null) {}
 
@@ -196,14 +217,20 @@ export class Api {
       body = JSON.stringify(opts.body);
     }
     let res: Response;
-    try {
-      res = await fetch(path, { method, headers, body, cache: "no-store" });
-    } catch {
-      throw new ApiError(0, "could not reach the server; check your connection", "network");
+    let text: string;
+    for (let retries = 0; ; retries++) {
+      try {
+        res = await fetch(path, { method, headers, body, cache: "no-store" });
+      } catch {
+        throw new ApiError(0, "could not reach the server; check your connection", "network");
+      }
+      rememberBookmark(res.headers.get(BOOKMARK_HEADER));
+      if (res.status === 204) return undefined as T;
+      text = await res.text();
+      const wait = unhandledWait(res.status, res.headers.get("Retry-After"), text);
+      if (wait === null || retries >= UNHANDLED_RETRIES) break;
+      await new Promise((done) => setTimeout(done, wait * 1000));
     }
-    rememberBookmark(res.headers.get(BOOKMARK_HEADER));
-    if (res.status === 204) return undefined as T;
-    const text = await res.text();
     let json: unknown = undefined;
     try {
       json = text ? JSON.parse(text) : undefined;

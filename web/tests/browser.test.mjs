@@ -13,7 +13,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { chromium } from "playwright-core";
-import { api, createKey, DEMO_ROOM_ID, ROOT, startServer, VARIANT } from "./server.mjs";
+import { api, createKey, DEMO_ROOM_ID, devFetch, ROOT, startServer, VARIANT } from "./server.mjs";
 
 const SHOTS = join(ROOT, "test-output");
 const PAID = VARIANT === "paid";
@@ -292,7 +292,7 @@ describe("meet-ai web UI", () => {
   test("a refused key request (429) is explained", async () => {
     const ip = freshIp();
     for (let i = 0; i < 3; i++) {
-      const res = await fetch(`${base}/api/keys`, { method: "POST", headers: { "CF-Connecting-IP": ip } });
+      const res = await devFetch(`${base}/api/keys`, { method: "POST", headers: { "CF-Connecting-IP": ip } });
       assert.equal(res.status, 201);
     }
     const { page, done } = await open({ ip });

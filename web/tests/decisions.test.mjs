@@ -11,7 +11,7 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { chromium } from "playwright-core";
-import { api, createKey, ROOT, startServer, VARIANT } from "./server.mjs";
+import { api, createKey, devFetch, ROOT, startServer, VARIANT } from "./server.mjs";
 
 const WAIT = 30_000;
 const SHOTS = join(ROOT, "test-output");
@@ -57,7 +57,7 @@ let supported;
 /** Whether this server has the decisions API (a body it refuses, not a route it lacks). */
 async function hasDecisions(roomId, token) {
   if (supported === undefined) {
-    const res = await fetch(`${base}/api/rooms/${roomId}/decisions`, {
+    const res = await devFetch(`${base}/api/rooms/${roomId}/decisions`, {
       method: "POST",
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
       body: "{}",

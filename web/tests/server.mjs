@@ -185,11 +185,29 @@ export async function startServer({ vars = {}, variant = VARIANT } = {}) {
 
 let ipCounter = 0;
 
+/** wrangler dev's own answer when its pooled connection to the Worker dies
+ * under a request (workers-sdk issue 14641): the Worker never saw it. */
+const PROXY_LOST = "Your worker restarted mid-request";
+
+/** `fetch`, sending a request again (twice at most) when wrangler dev's proxy
+ * lost it before the Worker saw it, as the client library and the web UI do
+ * (cli/src/client/errors.rs, web/src/api.ts). Bodies here are strings, so
+ * they can be sent again. */
+export async function devFetch(url, init) {
+  for (let retries = 0; ; retries++) {
+    const res = await fetch(url, init);
+    if (res.status !== 503 || retries >= 2) return res;
+    const text = await res.clone().text();
+    if (!text.startsWith(PROXY_LOST)) return res;
+    console.error(`not handled in front of the Worker, sending again: ${init?.method ?? "GET"} ${url}`);
+  }
+}
+
 /** A fresh key, from its own client IP (the server allows 3 keys per IP per hour). */
 export async function createKey(base) {
   ipCounter++;
   const ip = `198.18.${(process.pid >> 8) & 255}.${(ipCounter + process.pid) & 255}`;
-  const res = await fetch(`${base}/api/keys`, { method: "POST", headers: { "CF-Connecting-IP": ip } });
+  const res = await devFetch(`${base}/api/keys`, { method: "POST", headers: { "CF-Connecting-IP": ip } });
   if (res.status !== 201) throw new Error(`POST /api/keys: ${res.status} ${await res.text()}`);
   return (await res.json()).key;
 }
@@ -199,7 +217,7 @@ export async function api(base, key, method, path, body, expect = [200, 201, 204
   const headers = { Accept: "application/json" };
   if (key) headers.Authorization = `Bearer ${key}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(`${base}${path}`, {
+  const res = await devFetch(`${base}${path}`, {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),

@@ -22,7 +22,7 @@ before(async () => {
         export * from "./color";
         export * from "./time";
         export * from "./langs";
-        export { waitPhrase, isRoomId, ApiError } from "./api";
+        export { waitPhrase, isRoomId, ApiError, unhandledWait } from "./api";
         export * from "./mention";
         export * from "./invite";
         export * from "./decision";
@@ -253,4 +253,14 @@ test("decisions: a decided snapshot replaces pending, never the other way", () =
   assert.equal(m.replaces(p, a), true);
   assert.equal(m.replaces(a, p), false, "an older pending snapshot loaded later");
   assert.equal(m.replaces(a, { status: "cancelled", created_at: "2026-11-29T12:02:00Z" }), true);
+});
+
+test("a 503 made in front of the Worker is sent again; the Worker's own answers are not", () => {
+  const proxy = "Your worker restarted mid-request. Please try sending the request again.";
+  assert.equal(m.unhandledWait(503, "0", proxy), 0);
+  assert.equal(m.unhandledWait(503, "2", proxy), 2);
+  assert.equal(m.unhandledWait(503, "3", proxy), null, "longer waits are the caller's");
+  assert.equal(m.unhandledWait(503, null, proxy), null, "no Retry-After, no resend");
+  assert.equal(m.unhandledWait(502, "0", proxy), null);
+  assert.equal(m.unhandledWait(503, "0", '{"error":"reads are spent","code":"daily_reads_spent"}'), null);
 });

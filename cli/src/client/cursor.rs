@@ -85,11 +85,11 @@ impl Client {
         let req = self
             .wait_request(room, &query)?
             .timeout(Duration::from_secs(timeout_secs) + WAIT_GRACE);
-        let resp = self.send(req).await?;
-        if resp.status() == StatusCode::NO_CONTENT {
+        let answer = self.send(req).await?;
+        if answer.status == StatusCode::NO_CONTENT {
             return Ok(None);
         }
-        let batch: Fetched<WaitBatch> = self.read_json(resp).await?;
+        let batch: Fetched<WaitBatch> = self.read_json(answer)?;
         let messages = parse_messages(&batch.value.messages)?;
         if messages.is_empty() {
             return Ok(None);

@@ -38,11 +38,11 @@ impl Client {
             )?
             .query(&[("timeout", secs.to_string())])
             .timeout(REQUEST_TIMEOUT + std::time::Duration::from_secs(secs));
-        let resp = self.send(req).await?;
-        if resp.status() == StatusCode::NO_CONTENT {
+        let answer = self.send(req).await?;
+        if answer.status == StatusCode::NO_CONTENT {
             return Ok(None);
         }
-        Ok(Some(self.read_json::<Value>(resp).await?.value))
+        Ok(Some(self.read_json::<Value>(answer)?.value))
     }
 
     /// `GET …/decisions/:did`.

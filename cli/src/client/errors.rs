@@ -4,7 +4,8 @@
 use std::future::Future;
 use std::time::Duration;
 
-use reqwest::Response;
+use reqwest::header::HeaderMap;
+use reqwest::{RequestBuilder, Response, StatusCode};
 
 use crate::backoff::{jitter, retry_delay, Backoff};
 use protocol::ErrorCode;
@@ -14,14 +15,85 @@ use crate::error::{parse_code, ApiErrorBody, CliError, Kind, Result};
 /// Reads an error response: the server's sentence and code, or the status.
 pub async fn error_from_response(resp: Response) -> CliError {
     let status = resp.status().as_u16();
-    let retry_after = resp
-        .headers()
+    let retry_after = retry_after(resp.headers());
+    let body = resp.text().await.unwrap_or_default();
+    error_from_parts(status, retry_after, &body)
+}
+
+/// A response's `Retry-After`, in whole seconds (the only form we send).
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
         .get("Retry-After")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    let body = resp.text().await.unwrap_or_default();
-    error_from_parts(status, retry_after, &body)
+        .map(Duration::from_secs)
+}
+
+/// An answer, read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    /// The error this answer says (for a status that is not a success).
+    pub fn error(&self) -> CliError {
+        let after = retry_after(&self.headers);
+        error_from_parts(self.status.as_u16(), after, &self.body)
+    }
+}
+
+/// Sends `req` and reads its answer whole. A request refused in front of
+/// the Worker (see [`unhandled_wait`]) is sent again, at most
+/// [`UNHANDLED_RETRIES`] times, when its body can be copied.
+pub async fn send_whole(mut req: RequestBuilder) -> reqwest::Result<Answer> {
+    let mut retries = 0;
+    loop {
+        let again = (retries < UNHANDLED_RETRIES)
+            .then(|| req.try_clone())
+            .flatten();
+        let resp = req.send().await?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.text().await?;
+        let wait = unhandled_wait(status.as_u16(), retry_after(&headers), &body);
+        match (again, wait) {
+            (Some(again), Some(wait)) => {
+                tokio::time::sleep(wait).await;
+                req = again;
+                retries += 1;
+            }
+            _ => {
+                return Ok(Answer {
+                    status,
+                    headers,
+                    body,
+                })
+            }
+        }
+    }
+}
+
+/// How many times a request that never reached the Worker is sent again.
+pub const UNHANDLED_RETRIES: u32 = 2;
+
+/// The wait before sending a request again that was refused in front of the
+/// Worker, or `None` if the Worker itself answered. Every answer of ours is
+/// JSON with a code; a 503 that is not, with a short `Retry-After`, was made
+/// by what stands before the Worker and says the request was not handled:
+/// `wrangler dev`'s proxy answers so when its pooled connection to the
+/// Worker dies under a request (workers-sdk issue 14641, "Your worker
+/// restarted mid-request", though nothing restarted). Sending it again
+/// cannot apply anything twice, so even a POST may be repeated.
+pub fn unhandled_wait(status: u16, retry_after: Option<Duration>, body: &str) -> Option<Duration> {
+    const LONGEST: Duration = Duration::from_secs(2);
+    let ours = serde_json::from_str::<ApiErrorBody>(body).is_ok();
+    match retry_after {
+        Some(wait) if status == 503 && !ours && wait <= LONGEST => Some(wait),
+        _ => None,
+    }
 }
 
 /// [`error_from_response`] without the I/O.

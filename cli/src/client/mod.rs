@@ -20,13 +20,17 @@ use std::time::Duration;
 use protocol::bookmark::BOOKMARK_HEADER;
 use protocol::validate::parse_id;
 use protocol::wire::{Health, KeyCreated, Message, SendBody};
-use reqwest::{Method, RequestBuilder, Response, Url};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, RequestBuilder, Url};
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request as WsRequest;
 
-pub use errors::{error_chain, error_from_parts, error_from_response, root_cause, with_retries};
+pub use errors::{
+    error_chain, error_from_parts, error_from_response, retry_after, root_cause, send_whole,
+    unhandled_wait, with_retries, Answer, UNHANDLED_RETRIES,
+};
 pub use requests::{HistoryQuery, WaitQuery};
 pub use timed::{server_timing, Cost, CostTotals, Timed};
 
@@ -128,9 +132,8 @@ impl Client {
 
     /// Keeps a response's bookmark if it is well-formed and not older than
     /// the one held (D1's bookmarks order as strings).
-    fn remember_bookmark(&self, resp: &Response) {
-        let Some(new) = resp
-            .headers()
+    fn remember_bookmark(&self, headers: &HeaderMap) {
+        let Some(new) = headers
             .get(BOOKMARK_HEADER)
             .and_then(|v| v.to_str().ok())
             .and_then(protocol::bookmark::parse)
@@ -214,28 +217,29 @@ impl Client {
     }
 
     /// Sends a request and returns the response if its status is a success.
-    pub async fn send(&self, req: RequestBuilder) -> Result<Response> {
-        let resp = self
-            .with_bookmark(req)
-            .send()
+    /// Sends a request and returns its answer, read whole, if its status is
+    /// a success. A request refused in front of the Worker is sent again
+    /// (see [`send_whole`]).
+    pub async fn send(&self, req: RequestBuilder) -> Result<Answer> {
+        let answer = send_whole(self.with_bookmark(req))
             .await
             .map_err(|e| self.network_error(&e))?;
-        self.remember_bookmark(&resp);
-        if resp.status().is_success() {
-            Ok(resp)
+        self.remember_bookmark(&answer.headers);
+        if answer.status.is_success() {
+            Ok(answer)
         } else {
-            Err(error_from_response(resp).await)
+            Err(answer.error())
         }
     }
 
     async fn call<T: DeserializeOwned>(&self, req: RequestBuilder) -> Result<Fetched<T>> {
-        let resp = self.send(req.timeout(REQUEST_TIMEOUT)).await?;
-        self.read_json(resp).await
+        let answer = self.send(req.timeout(REQUEST_TIMEOUT)).await?;
+        self.read_json(answer)
     }
 
-    /// Decodes a successful response, keeping its exact text.
-    async fn read_json<T: DeserializeOwned>(&self, resp: Response) -> Result<Fetched<T>> {
-        let raw = resp.text().await.map_err(|e| self.network_error(&e))?;
+    /// Decodes a successful answer, keeping its exact text.
+    fn read_json<T: DeserializeOwned>(&self, answer: Answer) -> Result<Fetched<T>> {
+        let raw = answer.body;
         let value = serde_json::from_str(&raw).map_err(|e| {
             CliError::other(format!(
                 "the server at {} answered with something that is not meet-ai JSON ({e})",

@@ -424,3 +424,51 @@ async fn timed_calls_return_the_server_timing_with_the_body() {
         (404, None, None)
     );
 }
+
+#[tokio::test]
+async fn a_503_made_in_front_of_the_worker_is_sent_again_and_ours_is_not() {
+    let proxy = || {
+        http(
+            "503 Service Unavailable",
+            "Retry-After: 0\r\n",
+            "Your worker restarted mid-request. Please try sending the request again.",
+        )
+    };
+    let ours = http(
+        "503 Service Unavailable",
+        "Retry-After: 0\r\n",
+        r#"{"error":"reads are spent for today","code":"daily_reads_spent"}"#,
+    );
+    let (base, seen) = fake_server(vec![
+        proxy(),
+        http("201 Created", "", MSG),
+        ours,
+        proxy(),
+        proxy(),
+        proxy(),
+    ])
+    .await;
+    let c = client(&base);
+    let msg = SendBody {
+        content: "hi".into(),
+        ..SendBody::default()
+    };
+    // The proxy's refusal is sent again, body and Idempotency-Key alike.
+    let sent = c.send_message("r", &msg, "idem-p").await.unwrap();
+    assert_eq!(sent.raw, MSG);
+    // The Worker's own 503 is the caller's to handle.
+    let err = c.send_message("r", &msg, "idem-q").await.unwrap_err();
+    assert_eq!(err.message, "reads are spent for today");
+    // And the proxy's is given up after UNHANDLED_RETRIES more attempts.
+    let err = c.send_message("r", &msg, "idem-r").await.unwrap_err();
+    assert!(err.message.contains("503"), "{}", err.message);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        idempotency_keys(&seen),
+        ["idem-p", "idem-p", "idem-q", "idem-r", "idem-r", "idem-r"]
+    );
+    assert_eq!(
+        seen[0].split("\r\n\r\n").nth(1),
+        seen[1].split("\r\n\r\n").nth(1)
+    );
+}
