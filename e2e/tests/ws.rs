@@ -540,3 +540,39 @@ async fn a_socket_opens_with_a_ticket_once() {
         "a ticket opens one socket"
     );
 }
+
+/// The room objects run in a script of their own, without the Worker's vars:
+/// the Worker hands each socket its send limits. A server started with
+/// `RATE_MESSAGES_PER_MINUTE=2` (a var only the Worker reads) refuses a
+/// socket's third message in a minute, and stores the first two.
+#[tokio::test]
+async fn socket_sends_are_held_to_the_workers_per_minute_limit() {
+    if !paid_variant() {
+        return;
+    }
+    let server = meet_ai_e2e::Server::start(meet_ai_e2e::ServerOptions {
+        vars: vec![("RATE_MESSAGES_PER_MINUTE".to_owned(), "2".to_owned())],
+        ..meet_ai_e2e::ServerOptions::for_variant()
+    });
+    let api = Api::new(&server.base);
+    let (key, room) = api.key_and_room().await;
+    let mut ws = WsClient::connect(&server.base, &room.id, "", Some(&key))
+        .await
+        .unwrap_or_else(|r| panic!("upgrade refused: {} {}", r.status, r.body));
+    for i in 0..3 {
+        ws.send_text(&message_frame("bot", &format!("m{i}"))).await;
+    }
+    let (mut contents, mut errors) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        match ws.next_frame(Duration::from_secs(10)).await {
+            Some(ServerFrame::Message(m)) => contents.push(m.content),
+            Some(ServerFrame::Error { error }) => errors.push(error),
+            other => panic!("expected two messages and a refusal, got {other:?}"),
+        }
+    }
+    assert_eq!(contents, ["m0", "m1"]);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("2 messages per minute"), "{}", errors[0]);
+    let history = api.history(&key, &room.id, "").await;
+    assert_eq!(history.len(), 2, "the refused message is not stored");
+}

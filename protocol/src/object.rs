@@ -19,6 +19,9 @@ pub const H_AFTER: &str = "X-Meet-After";
 /// A member reader: `id hash role handle`, percent-encoded (the handle last:
 /// it may hold spaces, and non-ASCII).
 pub const H_MEMBER: &str = "X-Meet-Member";
+/// The socket's send limits, `per_minute per_day` (0: none): the Worker's
+/// configuration, which the room objects' own script does not share.
+pub const H_LIMITS: &str = "X-Meet-Limits";
 /// A notification that carries its message: the message's `seq` and its
 /// predecessor's in the room (`crate::push`); the body is the frame.
 pub const H_SEQ: &str = "X-Meet-Seq";
@@ -38,6 +41,15 @@ pub struct SocketMember {
     pub handle: String,
 }
 
+/// What a socket may send: the Worker's `RATE_MESSAGES_PER_MINUTE` and
+/// `RATE_MESSAGES_PER_DAY`, handed over with the socket because the room
+/// objects run in a Worker script of their own, with no view of these vars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SocketLimits {
+    pub per_minute: u32,
+    pub per_day: u32,
+}
+
 /// `GET /ws`: hand an authorised upgrade to the room's object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenSocket {
@@ -48,6 +60,7 @@ pub struct OpenSocket {
     pub member: Option<SocketMember>,
     /// Deliver the messages after this `seq`.
     pub after_seq: i64,
+    pub limits: SocketLimits,
 }
 
 /// Controls and non-ASCII are escaped, and `%` so that decoding is exact.
@@ -62,6 +75,10 @@ impl OpenSocket {
             (H_OWNER, self.owner.clone()),
             (H_READER, self.reader.clone().unwrap_or_default()),
             (H_AFTER, self.after_seq.to_string()),
+            (
+                H_LIMITS,
+                format!("{} {}", self.limits.per_minute, self.limits.per_day),
+            ),
         ];
         if let Some(m) = &self.member {
             let value = format!("{} {} {} {}", m.id, m.token_hash, m.role.as_str(), m.handle);
@@ -89,12 +106,23 @@ impl OpenSocket {
             None => None,
             Some(raw) => Some(member_from(&raw).ok_or(Malformed(H_MEMBER))?),
         };
+        let limits = required(H_LIMITS)?;
+        let limits = match limits.split_once(' ') {
+            Some((minute, day)) => minute.parse().ok().zip(day.parse().ok()),
+            None => None,
+        }
+        .map(|(per_minute, per_day)| SocketLimits {
+            per_minute,
+            per_day,
+        })
+        .ok_or(Malformed(H_LIMITS))?;
         Ok(OpenSocket {
             room: required(H_ROOM)?,
             owner: required(H_OWNER)?,
             reader: header(H_READER).filter(|r| !r.is_empty()),
             member,
             after_seq,
+            limits,
         })
     }
 }
@@ -178,6 +206,10 @@ mod tests {
                 handle: "Zoë the 100% bot".into(),
             }),
             after_seq: 42,
+            limits: SocketLimits {
+                per_minute: 60,
+                per_day: 0,
+            },
         }
     }
 
@@ -224,6 +256,11 @@ mod tests {
             (H_MEMBER, "mem-1 abc"),
             (H_MEMBER, "mem-1 abc boss ada"),
             (H_MEMBER, "%FF%FE"),
+            (H_LIMITS, ""),
+            (H_LIMITS, "60"),
+            (H_LIMITS, "60 -1"),
+            (H_LIMITS, "60  2000"),
+            (H_LIMITS, "sixty 2000"),
         ] {
             assert_eq!(
                 with(name, Some(value)),
@@ -232,6 +269,7 @@ mod tests {
             );
         }
         assert_eq!(with(H_ROOM, None), Err(Malformed(H_ROOM)));
+        assert_eq!(with(H_LIMITS, None), Err(Malformed(H_LIMITS)));
     }
 
     #[test]

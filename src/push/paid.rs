@@ -3,7 +3,7 @@
 //! of access changes; the free build's twin, `free.rs`, does nothing.
 
 use protocol::cursor::RoomId;
-use protocol::object::{Notice, OpenSocket, SocketMember};
+use protocol::object::{Notice, OpenSocket, SocketLimits, SocketMember};
 use protocol::wire::Message;
 use protocol::ws::message_frame;
 use worker::wasm_bindgen::JsValue;
@@ -76,6 +76,7 @@ pub async fn connect(
     reader: Option<&str>,
     member: Option<&MemberId>,
     after_seq: i64,
+    limits: SocketLimits,
 ) -> worker::Result<Response> {
     let stub = env
         .durable_object("CHAT_ROOM")?
@@ -92,6 +93,7 @@ pub async fn connect(
             handle: m.handle.clone(),
         }),
         after_seq,
+        limits,
     };
     let headers = Headers::new();
     headers.set("Upgrade", "websocket")?;

@@ -2,7 +2,7 @@
 //! everything a socket needs (room, reader, owner, cursor) lives in its
 //! attachment, so nothing is needed in memory when the object wakes.
 
-use protocol::object::{OpenSocket, SocketMember};
+use protocol::object::{OpenSocket, SocketLimits, SocketMember};
 use protocol::ws::ServerFrame;
 use serde::{Deserialize, Serialize};
 use worker::{console_error, WebSocket};
@@ -24,6 +24,8 @@ pub struct Attachment {
     /// The `seq` of the last message this socket was given: it has every
     /// message of the room up to this one, in order, and none after.
     pub last_seq: i64,
+    /// What it may send: the Worker's limits (this script has no vars).
+    pub limits: SocketLimits,
 }
 
 /// What the Worker's [`super::connect`] established, as the socket's state.
@@ -35,6 +37,7 @@ impl From<OpenSocket> for Attachment {
             reader: open.reader,
             member: open.member,
             last_seq: open.after_seq,
+            limits: open.limits,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! as `POST /api/rooms/:id/messages`, then the same push as a notified send.
 
 use protocol::access::{sender_for, Principal};
+use protocol::ratelimit::{Limit, MINUTE_MS};
 use protocol::validate::NewMessage;
 use protocol::wire::{Message, MessageRow};
 use protocol::ws::ServerFrame;
@@ -9,7 +10,6 @@ use worker::{console_error, WebSocket};
 
 use super::socket::{error_frame, send, Attachment, POLICY_VIOLATION};
 use super::Room;
-use crate::config::Config;
 use crate::context::now_ms;
 use crate::store::d1::{rows, Db};
 use crate::store::messages::{self, KeyRef, NewRecord, Refusal};
@@ -44,8 +44,6 @@ impl Room {
             Some(m) => m.role.sender_type(),
             None => message.sender_type,
         };
-        let config = Config::from_env(&self.env);
-        let limit = config.messages_per_key;
         let now = now_ms();
         let id = messages::new_id(&attachment.room, None);
         let rec = NewRecord {
@@ -61,8 +59,8 @@ impl Room {
             // lives in the Worker's isolates), so a socket send is held to the
             // configured daily cap, not the fair share.
             limits: SendLimits {
-                per_minute: limit,
-                daily_cap: config.messages_per_day,
+                per_minute: Limit::new(attachment.limits.per_minute, MINUTE_MS),
+                daily_cap: attachment.limits.per_day,
                 now_ms: now,
             },
         };
@@ -145,7 +143,7 @@ impl Room {
                     ws,
                     &error_frame(&format!(
                         "sending is limited to {} messages per minute per key; retry in {wait} s",
-                        limit.max
+                        attachment.limits.per_minute
                     )),
                 )
             }

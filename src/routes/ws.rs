@@ -1,6 +1,7 @@
 //! `GET /api/rooms/:id/ws` (paid variant): authorises exactly as the event
 //! stream does, before any upgrade, then hands the socket to the room's object.
 
+use protocol::object::SocketLimits;
 use protocol::ErrorCode;
 use worker::Response;
 
@@ -26,6 +27,10 @@ pub async fn upgrade(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         opened.reader.as_deref(),
         opened.member.as_ref(),
         opened.after_seq,
+        SocketLimits {
+            per_minute: ctx.config.messages_per_key.max,
+            per_day: ctx.config.messages_per_day,
+        },
     )
     .await?)
 }
