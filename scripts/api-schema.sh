@@ -39,8 +39,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A private copy of the build (a rebuild elsewhere must not reload this server).
+# A private copy of the build (a rebuild elsewhere must not reload this server),
+# and for the paid variant its room objects' script beside it.
 cp -r "$BUILD" "$WORK/build"
+CONFIG_ARGS=()
+if [ "${VARIANT:-free}" = paid ]; then
+  CONFIG_ARGS=(-c wrangler.toml -c "$(scripts/private-rooms.sh "$WORK/rooms")")
+fi
 "$WRANGLER" d1 migrations apply meet-ai --local "${ENV_ARGS[@]}" --persist-to "$WORK/state" > "$WORK/migrate.log" 2>&1 \
   || { cat "$WORK/migrate.log"; exit 1; }
 
@@ -48,7 +53,7 @@ cp -r "$BUILD" "$WORK/build"
 # the production limits (3 keys an hour per IP, 5 rooms a day per key, ...)
 # would turn most of its requests into 429s, so this server gets large ones.
 setsid timeout --kill-after=5 "$SERVER_SECS" "$WRANGLER" dev "$WORK/build/index.js" \
-  "${ENV_ARGS[@]}" --local --ip 127.0.0.1 --port "$PORT" --persist-to "$WORK/state" \
+  "${CONFIG_ARGS[@]}" "${ENV_ARGS[@]}" --local --ip 127.0.0.1 --port "$PORT" --persist-to "$WORK/state" \
   --show-interactive-dev-session=false --log-level warn --inspector-port "$(free_port)" \
   --var RATE_KEYS_PER_HOUR:1000000 --var RATE_ROOMS_PER_DAY:1000000 \
   --var RATE_MESSAGES_PER_MINUTE:1000000 --var RATE_MEMBERS_PER_DAY:1000000 \

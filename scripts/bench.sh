@@ -152,6 +152,22 @@ define_runner() {
   } > "$OUT/$name.start"
 }
 
+# define_paid_runner NAME STATE ENTRY ROOMS_TOML: the paid variant is two
+# scripts (the Worker and its room objects, scripts/private-rooms.sh), which
+# only the wrangler CLI runs together (`-c ... -c ...`), so this runner is
+# `wrangler dev`, with its DevTools inspector on a port of its own.
+define_paid_runner() {
+  local name=$1 state=$2 entry=$3 rooms=$4
+  [ -s "$OUT/$name.port" ] || free_port > "$OUT/$name.port"
+  {
+    echo "cd '$ROOT'"
+    printf 'exec timeout --kill-after=5 %s %q dev %q -c wrangler.toml -c %q --env paid --local --ip 127.0.0.1 --port %s --persist-to %q --assets %q --inspector-port %s --show-interactive-dev-session=false --log-level warn' \
+      "$RUNNER_LIFETIME" "$WRANGLER" "$entry" "$rooms" "$(cat "$OUT/$name.port")" "$state" "$SNAP/public" "$(free_port)"
+    for v in "${SERVER_VARS[@]}"; do printf ' --var %q' "$v"; done
+    echo
+  } > "$OUT/$name.start"
+}
+
 # The soak's restart hook: stop the runner and start it again (same port, state).
 if [ "${1:-}" = "--restart-runner" ]; then
   name=${2:?runner name}
@@ -315,11 +331,12 @@ if grep -q 'env.paid' wrangler.toml; then
     WASM_PAID_GZ=$(gzip -9c build-paid/index_bg.wasm | wc -c)
     PAID_STATE=$OUT/state-paid
     "$WRANGLER" d1 migrations apply meet-ai --local --env paid --persist-to "$PAID_STATE" > "$OUT/migrate-paid.log" 2>&1
-    define_runner paid "$PAID_STATE" "$SNAP/build-paid/index.js" paid
+    ROOMS_TOML=$(scripts/private-rooms.sh "$SNAP/rooms")
+    define_paid_runner paid "$PAID_STATE" "$SNAP/build-paid/index.js" "$ROOMS_TOML"
     if start_runner paid; then
       PAID_URL="http://127.0.0.1:$(cat "$OUT/paid.port")"
       if curl -sf "$PAID_URL/api/health" | grep -q '"websocket":true'; then
-        command_ran "make worker-paid && node scripts/lean-dev.mjs --env paid --entry build-paid/index.js ...   # same vars, its own state"
+        command_ran "make worker-paid && wrangler dev build-paid/index.js -c wrangler.toml -c wrangler.rooms.toml --env paid ...   # same vars, its own state, inspector on"
         SAVED_URL=$URL; URL=$PAID_URL
         for l in 1 10 50; do
           run "fanout-ws-$l" fanout --transport ws --listeners "$l" --rate 10 --seconds "$FANOUT_SECONDS"

@@ -8,8 +8,11 @@
 //!   members, inbox, events); `ops/live.rs` opens a live reader for the event
 //!   stream and the WebSocket alike.
 //! - `pages.rs`: the HTML pages from `public/`, with their security headers.
-//! - `room.rs` (feature `durable-objects`): the paid variant's room object
-//!   and its pump.
+//! - `room.rs` (feature `room-object`): the paid variant's room object and
+//!   its pump, built as a Worker script of its own (`meet-ai-rooms`,
+//!   wrangler.rooms.toml) so that neither wasm outgrows its budget. That
+//!   build exports the object and a fetch handler that serves nothing; the
+//!   rest of the crate is compiled but unreachable, and the linker drops it.
 //! - `push.rs`: pushing to live listeners, one surface for both builds
 //!   (`push/paid.rs` talks to the room objects, `push/free.rs` does nothing).
 //! - `budget.rs`, `budget_client.rs`: the account's daily D1 budget (load
@@ -21,6 +24,14 @@
 //! Nothing on the request path may panic: a panic aborts the wasm instance and
 //! with it every other request the isolate is serving.
 
+// The room objects' build reaches only `room.rs` and what it calls.
+#![cfg_attr(feature = "room-object", allow(dead_code, unused_imports))]
+
+#[cfg(all(feature = "durable-objects", feature = "room-object"))]
+compile_error!(
+    "`durable-objects` (the Worker) and `room-object` (its objects' script) are two builds"
+);
+
 mod auth;
 mod budget;
 mod budget_client;
@@ -30,7 +41,7 @@ mod error;
 mod ops;
 mod pages;
 mod push;
-#[cfg(feature = "durable-objects")]
+#[cfg(feature = "room-object")]
 mod room;
 mod routes;
 mod store;
@@ -42,6 +53,7 @@ use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledE
 use crate::context::Ctx;
 use crate::error::{AppError, AppResult};
 
+#[cfg(not(feature = "room-object"))]
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response> {
     // The raw method: `worker::Method` maps every method it does not know
@@ -96,9 +108,24 @@ async fn fetch(req: Request, env: Env, wctx: Context) -> worker::Result<Response
     Ok(api_headers(response))
 }
 
+/// The room objects' script is reached only through its Durable Object
+/// binding; a request to the script itself finds nothing.
+#[cfg(feature = "room-object")]
+#[event(fetch)]
+async fn fetch(_req: Request, _env: Env, _wctx: Context) -> worker::Result<Response> {
+    Ok(api_headers(
+        AppError::client(
+            ErrorCode::NotFound,
+            "this script holds only the room objects",
+        )
+        .into_response(),
+    ))
+}
+
 /// The Cron Trigger (`[triggers] crons` in wrangler.toml): the retention
 /// purge, bounded to `RETENTION_PER_RUN` messages a run. Locally:
 /// `wrangler dev --test-scheduled`, then `GET /__scheduled`.
+#[cfg(not(feature = "room-object"))]
 #[event(scheduled)]
 async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
     let retention = config::Config::from_env(&env).retention;

@@ -8,8 +8,14 @@
 //! `push/free.rs` has the same functions, doing nothing, so callers need no
 //! `cfg` of their own.
 
-#[cfg_attr(feature = "durable-objects", path = "push/paid.rs")]
-#[cfg_attr(not(feature = "durable-objects"), path = "push/free.rs")]
+#[cfg_attr(
+    any(feature = "durable-objects", feature = "room-object"),
+    path = "push/paid.rs"
+)]
+#[cfg_attr(
+    not(any(feature = "durable-objects", feature = "room-object")),
+    path = "push/free.rs"
+)]
 mod imp;
 
 pub use imp::*;

@@ -1,5 +1,6 @@
-//! The paid variant (`--features durable-objects`): a `ChatRoom` Durable
-//! Object per room pushes messages over hibernating WebSockets. This file is
+//! The paid variant's room objects (`--features room-object`, a Worker
+//! script of their own: wrangler.rooms.toml): a `ChatRoom` Durable Object
+//! per room pushes messages over hibernating WebSockets. This file is
 //! the object and its pump; per-socket state is in `room/socket.rs`, a message
 //! sent over a socket in `room/store.rs`.
 //!

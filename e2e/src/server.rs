@@ -65,6 +65,9 @@ pub fn paid_variant() -> bool {
 pub struct Server {
     pub base: String,
     script: PathBuf,
+    /// The paid variant's second script (its room objects): a private copy
+    /// of wrangler.rooms.toml pointing at a private copy of build-rooms/.
+    rooms_config: Option<PathBuf>,
     pub port: u16,
     pub state_dir: PathBuf,
     options: ServerOptions,
@@ -129,9 +132,11 @@ impl Server {
         // must not pull the rug from under a running test.
         let script_dir = state_dir.with_extension("build");
         copy_dir(&root.join(build), &script_dir).expect("copy the build");
+        let rooms_config = (build == "build-paid").then(|| private_rooms_config(&root, &state_dir));
         let mut server = Server {
             base: String::new(),
             script: script_dir.join("index.js"),
+            rooms_config,
             port: free_port(),
             // Beside the state, not in it: tests scan the state folder.
             log: state_dir.with_extension("log"),
@@ -186,8 +191,16 @@ impl Server {
         cmd.args(["--kill-after=5", &SERVER_LIFETIME_SECS.to_string()])
             .arg(root.join("node_modules/.bin/wrangler"))
             .arg("dev")
-            .arg(&self.script)
-            .args(["--local", "--ip", "127.0.0.1", "--port"])
+            .arg(&self.script);
+        // The paid variant is two scripts in one `wrangler dev`: the Worker
+        // (first, serving the port) and its room objects.
+        if let Some(rooms) = &self.rooms_config {
+            cmd.arg("-c")
+                .arg(root.join("wrangler.toml"))
+                .arg("-c")
+                .arg(rooms);
+        }
+        cmd.args(["--local", "--ip", "127.0.0.1", "--port"])
             .arg(self.port.to_string())
             .arg("--persist-to")
             .arg(&self.state_dir)
@@ -311,6 +324,23 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A private copy of build-rooms/ and a wrangler.rooms.toml serving it,
+/// beside `state_dir` (scripts/private-rooms.sh, which every test server of
+/// the paid variant uses), for the same reason the Worker's build is copied.
+fn private_rooms_config(root: &Path, state_dir: &Path) -> PathBuf {
+    let dest = state_dir.with_extension("rooms");
+    let out = Command::new(root.join("scripts/private-rooms.sh"))
+        .arg(&dest)
+        .output()
+        .expect("run scripts/private-rooms.sh");
+    assert!(
+        out.status.success(),
+        "scripts/private-rooms.sh failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
 fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {

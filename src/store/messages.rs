@@ -31,7 +31,7 @@ pub const COLS: &str =
 /// How an INSERT names the sending credential.
 pub enum KeyRef<'a> {
     /// Already authenticated (a WebSocket knows its key's id).
-    #[cfg(feature = "durable-objects")]
+    #[cfg(feature = "room-object")]
     Id(&'a str),
     /// The presented key's hash: the INSERT authenticates it itself, so a
     /// POST can send its auth and its INSERT in one round trip.
@@ -110,7 +110,7 @@ fn insert_statement(db: &Db, rec: &NewRecord<'_>) -> AppResult<D1PreparedStateme
         MENTIONS
     };
     let (from, sender, sender_type, verified, guarded_type) = match rec.key {
-        #[cfg(feature = "durable-objects")]
+        #[cfg(feature = "room-object")]
         KeyRef::Id(_) => (owner_from("id"), "?4", "?5", 0, "?5"),
         KeyRef::Hash(_) => (owner_from("key_hash"), "?4", "?5", 0, "?5"),
         KeyRef::Member(_) => (
@@ -141,7 +141,7 @@ fn insert_statement(db: &Db, rec: &NewRecord<'_>) -> AppResult<D1PreparedStateme
          RETURNING {COLS}"
     );
     let key = match rec.key {
-        #[cfg(feature = "durable-objects")]
+        #[cfg(feature = "room-object")]
         KeyRef::Id(id) => id,
         KeyRef::Hash(hash) | KeyRef::Member(hash) => hash,
     };

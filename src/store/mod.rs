@@ -9,7 +9,7 @@ pub mod live;
 pub mod members;
 pub mod messages;
 /// The room object's reads (paid variant only).
-#[cfg(feature = "durable-objects")]
+#[cfg(feature = "room-object")]
 pub mod pump;
 pub mod refusal;
 pub mod retention;

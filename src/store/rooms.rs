@@ -19,7 +19,7 @@ macro_rules! owner_live {
         "EXISTS (SELECT 1 FROM api_keys ok WHERE ok.id = r.key_id AND ok.revoked_ms IS NULL)"
     };
 }
-#[cfg_attr(not(feature = "durable-objects"), allow(dead_code))]
+#[cfg(feature = "room-object")]
 pub const OWNER_LIVE: &str = owner_live!();
 
 /// The one rule for who may read a room (`r`), `protocol::access::readable`

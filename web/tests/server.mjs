@@ -84,6 +84,14 @@ export async function startServer({ vars = {}, variant = VARIANT } = {}) {
   const assetsCopy = `${stateDir}.public`;
   cpSync(join(ROOT, build), buildCopy, { recursive: true });
   cpSync(join(ROOT, "public"), assetsCopy, { recursive: true });
+  // The paid variant is two scripts in one wrangler dev: the Worker (first,
+  // serving the port) and its room objects (scripts/private-rooms.sh).
+  const configArgs = [];
+  if (paid) {
+    const rooms = spawnSync(join(ROOT, "scripts/private-rooms.sh"), [`${stateDir}.rooms`], { cwd: ROOT, encoding: "utf8" });
+    if (rooms.status !== 0) throw new Error(`scripts/private-rooms.sh failed:\n${rooms.stderr}`);
+    configArgs.push("-c", join(ROOT, "wrangler.toml"), "-c", rooms.stdout.trim());
+  }
 
   const port = await freePort();
   const allVars = { FEATURED_ROOM_ID: DEMO_ROOM_ID, ...vars };
@@ -93,6 +101,7 @@ export async function startServer({ vars = {}, variant = VARIANT } = {}) {
     WRANGLER,
     "dev",
     join(buildCopy, "index.js"),
+    ...configArgs,
     "--assets",
     assetsCopy,
     "--local",
