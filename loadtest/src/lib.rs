@@ -3,8 +3,7 @@
 //!
 //! - `send`, `fanout`, `soak`, `history`, `idle`, `wake`, `waiting`: the
 //!   scenarios (scenarios/, each a step and its loop); each prints one JSON
-//!   object on stdout, its typed result from [`results`] (and a summary and
-//!   progress bar on stderr when it is a terminal).
+//!   object on stdout, its typed result from [`results`].
 //! - `report`: reads a directory of those results back as the same types,
 //!   checks the targets and renders docs/BENCHMARKS.md from templates.
 //!

@@ -1,13 +1,6 @@
-//! What a run prints: one JSON object on stdout (always), and on a terminal a
-//! summary (loadtest/templates/summary.txt.j2) and a progress bar on stderr.
+//! What a run prints: one JSON object on stdout.
 
-use std::io::IsTerminal;
-use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
-use serde_json::Value;
-use tokio::time::Instant;
 
 use crate::client::Client;
 use crate::results::{Envelope, LoadAvg};
@@ -22,36 +15,6 @@ pub fn loadavg() -> Option<[f64; 3]> {
 pub fn parse_loadavg(text: &str) -> Option<[f64; 3]> {
     let mut it = text.split_whitespace().map(|s| s.parse::<f64>().ok());
     Some([it.next()??, it.next()??, it.next()??])
-}
-
-/// A progress bar over `len` steps on stderr, hidden when stderr is not a
-/// terminal.
-pub fn progress(len: u64, prefix: &str) -> ProgressBar {
-    let target = if std::io::stderr().is_terminal() {
-        ProgressDrawTarget::stderr_with_hz(4)
-    } else {
-        ProgressDrawTarget::hidden()
-    };
-    let bar = ProgressBar::with_draw_target(Some(len), target);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix:>10} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar.set_prefix(prefix.to_owned());
-    bar.enable_steady_tick(Duration::from_millis(250));
-    bar
-}
-
-/// Moves `bar` along the seconds from `start` until `end`, `message()`
-/// beside it.
-pub async fn tick(bar: &ProgressBar, start: Instant, end: Instant, message: impl Fn() -> String) {
-    while Instant::now() < end {
-        tokio::time::sleep(Duration::from_millis(250).min(end - Instant::now())).await;
-        bar.set_position(start.elapsed().as_secs());
-        bar.set_message(message());
-    }
 }
 
 /// A scenario's run so far: what its envelope (crate::results) says
@@ -109,18 +72,6 @@ impl Run {
         let json = serde_json::to_value(envelope).unwrap_or_default();
         Report { json, ok }
     }
-}
-
-/// Prints the JSON on stdout and, on a terminal, its summary on stderr
-/// (loadtest/templates/summary.txt.j2).
-pub fn emit(json: &Value) {
-    if std::io::stderr().is_terminal() {
-        match crate::report::render::summary(json) {
-            Ok(text) => eprintln!("{text}"),
-            Err(e) => eprintln!("(no summary: {e})"),
-        }
-    }
-    println!("{json}");
 }
 
 #[cfg(test)]

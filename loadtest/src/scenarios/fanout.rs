@@ -13,7 +13,7 @@ use crate::client::{client_ip, Client, Result};
 use crate::content::{now_us, stamped};
 use crate::delivery::check;
 use crate::listener::{self, lock, ListenerSpec, Reconnect, SharedLog, Transport};
-use crate::output::{progress, Run};
+use crate::output::Run;
 use crate::results::{Delivery, FanoutResult, ListenerResult};
 use crate::stats::{tally, Summary};
 
@@ -116,7 +116,6 @@ pub async fn send_at_rate(
     (client, key, room): (&Client, &str, &str),
     args: &FanoutArgs,
     run_tag: u32,
-    on_tick: impl Fn(u64),
 ) -> Vec<Sent> {
     let interval = Duration::from_secs_f64(1.0 / args.rate);
     let count = (args.rate * args.seconds).round().max(1.0) as u64;
@@ -134,7 +133,6 @@ pub async fn send_at_rate(
             drop(permit);
             sent
         }));
-        on_tick(seq + 1);
     }
     let mut out = Vec::with_capacity(tasks.len());
     for t in tasks {
@@ -224,11 +222,8 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
 
     let warmup = warm_up(&client, &key, &room, logs).await?;
 
-    let total = (args.rate * args.seconds).round().max(1.0) as u64;
-    let bar = progress(total, "fanout");
     let target = (&client, key.as_str(), room.as_str());
-    let sent = send_at_rate(target, args, ctx.run, |n| bar.set_position(n)).await;
-    bar.set_message("draining");
+    let sent = send_at_rate(target, args, ctx.run).await;
     let history = history_ids(&ctx.client, &key, &room).await?;
     let wait = (
         Duration::from_secs_f64(DRAIN_SECONDS),
@@ -236,7 +231,6 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     );
     let caught_up = listeners.drain(history.last(), wait).await;
     let logs = &listeners.logs;
-    bar.finish_and_clear();
 
     // The room object's own account of the pushes (paid variant).
     let object = match args.transport {

@@ -15,7 +15,7 @@ use protocol::wire::Message;
 
 use super::{fail_if, Ctx, Report};
 use crate::client::{client_ip, Result, Timed};
-use crate::output::{progress, Run};
+use crate::output::Run;
 use crate::results::{HistoryResult, HistoryRoom, Page, Pages, Ratios, Seeding};
 use crate::stats::Summary;
 
@@ -233,7 +233,6 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     let limit = u64::from(args.limit);
     let mut samples: Vec<[Samples; 3]> = rooms.iter().map(|_| Default::default()).collect();
     let mut failures = 0u64;
-    let bar = progress(u64::from(args.requests), "history");
     // Warm-up, unmeasured: first requests pay for compiling statements.
     for r in &rooms {
         for _ in 0..3 {
@@ -243,7 +242,7 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
         }
     }
     // Interleaved, so background noise falls on every size alike.
-    for round in 0..args.requests {
+    for _ in 0..args.requests {
         for (ri, r) in rooms.iter().enumerate() {
             for (ki, kind) in Kind::ALL.iter().enumerate() {
                 // The step: one page.
@@ -255,9 +254,7 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
                 }
             }
         }
-        bar.set_position(u64::from(round + 1));
     }
-    bar.finish_and_clear();
 
     let per_room: Vec<HistoryRoom> = rooms
         .iter()

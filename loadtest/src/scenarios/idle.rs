@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use super::{stream_stats, within, Ctx, Listeners, Report};
 use crate::client::{client_ip, Result};
 use crate::listener::{self, lock, ListenerSpec, Reconnect, StreamEnd, Transport};
-use crate::output::{progress, tick, Run};
+use crate::output::Run;
 use crate::results::IdleResult;
 use crate::stats::mean;
 
@@ -61,11 +61,9 @@ pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
     };
     let mut listeners = Listeners::spawn([spec], deadline);
     let start = Instant::now();
-    let bar = progress(args.seconds.ceil() as u64, "idle");
-    tick(&bar, start, deadline, String::new).await;
+    tokio::time::sleep_until(deadline).await;
     listeners.stop().await;
     let logs = &listeners.logs;
-    bar.finish_and_clear();
     let elapsed = start.elapsed().as_secs_f64();
 
     let (mut cycles, mut errors, mut messages) = (Vec::new(), 0, 0);

@@ -2,8 +2,6 @@
 //! room (keys made from distinct client addresses), one request in flight
 //! per sender.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use protocol::wire::Message;
@@ -12,7 +10,7 @@ use tokio::time::Instant;
 use super::{Ctx, Report};
 use crate::client::{client_ip, Result, Timed};
 use crate::content::stamped;
-use crate::output::{progress, tick, Run};
+use crate::output::Run;
 use crate::results::SendResult;
 use crate::stats::{mean, tally, Summary};
 
@@ -99,10 +97,8 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
     let baseline = health_baseline(&ctx.client, args.senders, BASELINE_SECONDS).await;
     let baseline = Summary::of(&baseline);
     let client = ctx.measured();
-    let accepted = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(args.seconds);
-    let bar = progress(args.seconds.ceil() as u64, "send");
     let mut tasks = Vec::new();
     for (i, (key, room)) in targets.into_iter().enumerate() {
         let sender = Sender {
@@ -112,16 +108,12 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
             name: format!("sender-{i}"),
             tag: ctx.run,
         };
-        let accepted = accepted.clone();
         tasks.push(tokio::spawn(async move {
             let mut samples = Vec::new();
             let mut seq = 0u64;
             while Instant::now() < deadline {
                 let sample = sender.send_one(seq).await;
                 seq += 1;
-                if sample.status == 201 {
-                    accepted.fetch_add(1, Ordering::Relaxed);
-                }
                 if sample.status == 0 {
                     // No server to talk to: do not spin.
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -131,18 +123,11 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
             samples
         }));
     }
-    let ticker = {
-        let (bar, accepted) = (bar.clone(), accepted.clone());
-        let message = move || format!("{} accepted", accepted.load(Ordering::Relaxed));
-        tokio::spawn(async move { tick(&bar, start, deadline, message).await })
-    };
     let mut samples = Vec::new();
     for t in tasks {
         samples.extend(t.await?);
     }
     let elapsed = start.elapsed().as_secs_f64();
-    ticker.abort();
-    bar.finish_and_clear();
 
     let statuses = tally(samples.iter().map(Timed::status_key));
     let accepted = statuses.get("201").copied().unwrap_or(0);

@@ -12,7 +12,7 @@ use super::{history_ids, within, Ctx, Listeners, Report};
 use crate::client::{client_ip, Result};
 use crate::content::stamped;
 use crate::listener::{self, ListenerSpec, Reconnect, Transport};
-use crate::output::{progress, tick, Run};
+use crate::output::Run;
 use crate::results::{Restart, SoakResult, SoakSender};
 use crate::stats::Summary;
 
@@ -192,16 +192,7 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
         }
         _ => None,
     };
-    let bar = progress(seconds.ceil() as u64, "soak");
-    let arrivals = || {
-        listeners
-            .logs
-            .iter()
-            .map(|l| listener::lock(l).arrivals.len())
-            .sum::<usize>()
-    };
-    tick(&bar, start, end, || format!("{} deliveries", arrivals())).await;
-    bar.set_message("draining");
+    tokio::time::sleep_until(end).await;
     let sent = sender_task.await?;
     let hook = match hook_task {
         Some(t) => Some(t.await?),
@@ -213,7 +204,6 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
         Duration::from_millis(500),
     );
     let caught_up = listeners.drain(history.last(), wait).await;
-    bar.finish_and_clear();
 
     let (delivery, _) = judge(
         &listeners.logs,

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 use super::{within, Ctx, Report};
 use crate::client::{client_ip, Result};
 use crate::members::{mention_room, WaitCall, WAITER};
-use crate::output::{progress, Run};
+use crate::output::Run;
 use crate::results::WaitingResult;
 
 /// Workers free plan: requests per day.
@@ -130,7 +130,6 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
     let client = ctx.measured();
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(args.seconds);
-    let bar = progress(args.seconds.ceil() as u64, "waiting");
     let mut tally = Tally::default();
     let mut last_end = start;
     while Instant::now() < deadline {
@@ -141,9 +140,7 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
         if !tally.record(call) {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        bar.set_position(start.elapsed().as_secs().min(args.seconds.ceil() as u64));
     }
-    bar.finish_and_clear();
     // Back to back: the calls cover the run, from the first start to the last end.
     let elapsed = (last_end - start).as_secs_f64();
     let (calls, timed) = (tally.calls, tally.timed);

@@ -17,7 +17,7 @@ use super::{fail_if, Ctx, Report};
 use crate::client::Client;
 use crate::client::{client_ip, Result};
 use crate::members::{mention_room, MentionRoom, WaitCall, WAITER};
-use crate::output::{progress, Run};
+use crate::output::Run;
 use crate::results::{WakeResult, WakeRound};
 use crate::stats::{mean, Summary};
 
@@ -148,7 +148,6 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
     )?;
     let setup = mention_room(&ctx.client, &client_ip(ctx.run, 0), "loadtest wake").await?;
     let client = ctx.measured();
-    let bar = progress(u64::from(args.rounds), "wake");
     let mut rounds = Vec::new();
     let mut errors: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut sample_errors: Vec<String> = Vec::new();
@@ -165,9 +164,7 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
             // Let the next round start from a read cursor past everything.
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        bar.set_position(u64::from(i) + 1);
     }
-    bar.finish_and_clear();
     let elapsed = start.elapsed().as_secs_f64();
     let of = |f: fn(&WakeRound) -> Option<f64>| rounds.iter().filter_map(f).collect::<Vec<f64>>();
     let wake = of(|r| r.wake_ms);
