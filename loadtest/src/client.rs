@@ -147,22 +147,16 @@ impl Client {
         self.timed_built(req).await
     }
 
-    /// One history page; `query` is the query string without `?`.
-    pub async fn history_page(&self, key: &str, room: &str, query: &str) -> Timed<Vec<Message>> {
-        let pairs: Vec<(String, String)> = url_query(query);
-        let req = self
-            .api(key)
-            .history_request(room, &HistoryQuery::default())
-            .map(|r| r.query(&pairs));
-        self.timed_built(req).await
+    /// One history page.
+    pub async fn history_page(
+        &self,
+        key: &str,
+        room: &str,
+        query: HistoryQuery<'_>,
+    ) -> Timed<Vec<Message>> {
+        self.timed_built(self.api(key).history_request(room, &query))
+            .await
     }
-}
-
-/// The pairs of a query string (`limit=1&after=m9`), decoded.
-fn url_query(query: &str) -> Vec<(String, String)> {
-    Url::parse(&format!("http://q/?{query}"))
-        .map(|u| u.query_pairs().into_owned().collect())
-        .unwrap_or_default()
 }
 
 /// The body of a successful response, or an error naming what failed.
@@ -180,18 +174,6 @@ pub fn client_ip(run: u32, n: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn query_strings_become_pairs() {
-        assert_eq!(
-            url_query("limit=500&before=m%209"),
-            vec![
-                ("limit".to_owned(), "500".to_owned()),
-                ("before".to_owned(), "m 9".to_owned())
-            ]
-        );
-        assert!(url_query("").is_empty());
-    }
 
     #[test]
     fn client_ips_are_test_net_and_distinct() {

@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use meet_ai::client::HistoryQuery;
 use protocol::wire::Message;
 
 use super::{fail_if, Ctx, Report};
@@ -78,25 +79,23 @@ enum Kind {
 impl Kind {
     const ALL: [Kind; 3] = [Kind::Latest, Kind::After, Kind::Before];
 
-    /// The query for a page of this kind in `room`: after and before start
-    /// at a random message.
-    fn query(self, room: &Room, run: u32, limit: u64, rng: &mut fastrand::Rng) -> String {
+    /// The cursors (after, before) of a page of this kind in `room`: after
+    /// and before start at a random message.
+    fn cursors(
+        self,
+        room: &Room,
+        run: u32,
+        limit: u64,
+        rng: &mut fastrand::Rng,
+    ) -> [Option<String>; 2] {
+        let id = |n| Some(seeded_id(run, room.index, n));
         match self {
-            Kind::Latest => format!("limit={limit}"),
-            Kind::After => {
-                let hi = room.size.saturating_sub(limit).max(1);
-                format!(
-                    "limit={limit}&after={}",
-                    seeded_id(run, room.index, rng.u64(1..=hi))
-                )
-            }
-            Kind::Before => {
-                let lo = (limit + 1).min(room.size);
-                format!(
-                    "limit={limit}&before={}",
-                    seeded_id(run, room.index, rng.u64(lo..=room.size))
-                )
-            }
+            Kind::Latest => [None, None],
+            Kind::After => [
+                id(rng.u64(1..=room.size.saturating_sub(limit).max(1))),
+                None,
+            ],
+            Kind::Before => [None, id(rng.u64((limit + 1).min(room.size)..=room.size))],
         }
     }
 }
@@ -169,7 +168,11 @@ async fn seed(ctx: &Ctx, args: &HistoryArgs, rooms: &[Room]) -> Result<f64> {
 /// The room holds exactly what was seeded: its newest message is number
 /// `size` and the one after `size - 1` is the last.
 async fn verify(ctx: &Ctx, key: &str, room: &Room) -> Result<()> {
-    let latest = ctx.client.history_page(key, &room.id, "limit=1").await;
+    let newest = HistoryQuery {
+        limit: Some(1),
+        ..HistoryQuery::default()
+    };
+    let latest = ctx.client.history_page(key, &room.id, newest).await;
     let latest = crate::client::expect(latest, "GET latest")?;
     let want = seeded_id(ctx.run, room.index, room.size);
     if latest.first().map(|m| &m.id) != Some(&want) {
@@ -181,14 +184,14 @@ async fn verify(ctx: &Ctx, key: &str, room: &Room) -> Result<()> {
         .into());
     }
     if room.size > 1 {
-        let q = format!(
-            "limit=5&after={}",
-            seeded_id(ctx.run, room.index, room.size - 1)
-        );
-        let page = crate::client::expect(
-            ctx.client.history_page(key, &room.id, &q).await,
-            "GET after",
-        )?;
+        let second = seeded_id(ctx.run, room.index, room.size - 1);
+        let q = HistoryQuery {
+            after: Some(&second),
+            before: None,
+            limit: Some(5),
+        };
+        let page = ctx.client.history_page(key, &room.id, q).await;
+        let page = crate::client::expect(page, "GET after")?;
         if page.len() != 1 {
             return Err(format!(
                 "room of {}: {} messages after the second newest",
@@ -231,14 +234,16 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     let client = ctx.measured();
     let mut rng = fastrand::Rng::with_seed(u64::from(ctx.run));
     let limit = u64::from(args.limit);
+    let latest = HistoryQuery {
+        limit: Some(args.limit),
+        ..HistoryQuery::default()
+    };
     let mut samples: Vec<[Samples; 3]> = rooms.iter().map(|_| Default::default()).collect();
     let mut failures = 0u64;
     // Warm-up, unmeasured: first requests pay for compiling statements.
     for r in &rooms {
         for _ in 0..3 {
-            let _ = client
-                .history_page(&key, &r.id, &format!("limit={limit}"))
-                .await;
+            let _ = client.history_page(&key, &r.id, latest).await;
         }
     }
     // Interleaved, so background noise falls on every size alike.
@@ -246,8 +251,14 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
         for (ri, r) in rooms.iter().enumerate() {
             for (ki, kind) in Kind::ALL.iter().enumerate() {
                 // The step: one page.
-                let q = kind.query(r, ctx.run, limit, &mut rng);
-                let t = client.history_page(&key, &r.id, &q).await;
+                let [after, before] = kind.cursors(r, ctx.run, limit, &mut rng);
+                let (after, before) = (after.as_deref(), before.as_deref());
+                let q = HistoryQuery {
+                    after,
+                    before,
+                    ..latest
+                };
+                let t = client.history_page(&key, &r.id, q).await;
                 match t.status {
                     200 => samples[ri][ki].add(&t),
                     _ => failures += 1,
