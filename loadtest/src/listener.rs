@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::client::{Client, ServerTiming};
+use crate::client::Client;
 use crate::content::{self, now_us, Stamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
@@ -57,8 +57,6 @@ pub struct Arrival {
     pub recv_us: i64,
     /// The load-generator stamp in its content, if it has one.
     pub stamp: Option<Stamp>,
-    /// Index of the stream (connection) it arrived on.
-    pub stream: usize,
     /// It was sent before the stream it arrived on was connected: its
     /// latency includes waiting out a reconnect.
     pub across_reconnect: bool,
@@ -95,10 +93,7 @@ pub struct StreamRecord {
     pub opened_us: i64,
     /// When the response (or upgrade) arrived.
     pub connected_us: Option<i64>,
-    pub ended_us: Option<i64>,
     pub end: StreamEnd,
-    /// `Server-Timing` of the response: the stream's setup queries.
-    pub setup: Option<ServerTiming>,
     /// From the goodbye comment: every D1 query the stream made.
     pub bye_queries: Option<u32>,
     /// From the goodbye comment: every D1 row the stream read, setup included.
@@ -106,21 +101,23 @@ pub struct StreamRecord {
     /// The `retry:` hint in force when the server ended the stream cleanly
     /// (what EventSource waits before reconnecting).
     pub retry_ms: Option<u64>,
-    pub messages: usize,
 }
 
 #[derive(Debug, Default)]
 pub struct ListenerLog {
     pub arrivals: Vec<Arrival>,
     pub streams: Vec<StreamRecord>,
-    /// A stream is open right now.
-    pub connected: bool,
-    pub last_event_id: Option<String>,
     /// Why the listener gave up, if it did.
     pub fatal: Option<String>,
 }
 
 impl ListenerLog {
+    /// A stream is open right now: it has connected and not ended.
+    pub fn connected(&self) -> bool {
+        let last = self.streams.last();
+        last.is_some_and(|s| s.connected_us.is_some() && s.end == StreamEnd::Open)
+    }
+
     pub fn ids(&self) -> Vec<String> {
         self.arrivals.iter().map(|a| a.id.clone()).collect()
     }
@@ -166,7 +163,6 @@ pub fn spawn(
     let mut run = Run {
         spec,
         log: log.clone(),
-        stream_no: 0,
         // EventSource's reconnection time until the server sends `retry:`.
         retry_ms: 1_000,
         backoff: backoff(),
@@ -225,8 +221,6 @@ fn refused(status: u16) -> bool {
 struct Run {
     spec: ListenerSpec,
     log: SharedLog,
-    /// Index of the current connection.
-    stream_no: usize,
     /// The `retry:` hint in force.
     retry_ms: u64,
     backoff: Attempts,
@@ -241,20 +235,10 @@ impl Run {
         }
     }
 
-    /// Closes the current stream's record.
-    fn close(&self) {
-        let mut l = lock(&self.log);
-        l.connected = false;
-        if let Some(s) = l.streams.last_mut() {
-            s.ended_us = Some(now_us());
-        }
-    }
-
-    /// Closes the current stream's record, then waits `wait` (or stops
-    /// after the last allowed connection).
+    /// Waits `wait` before the next connection, or stops after the last
+    /// allowed one.
     fn again(&self, wait: Duration) -> ControlFlow<(), Duration> {
-        self.close();
-        if self.stream_no + 1 >= MAX_STREAMS {
+        if lock(&self.log).streams.len() >= MAX_STREAMS {
             return ControlFlow::Break(());
         }
         ControlFlow::Continue(wait)
@@ -266,7 +250,6 @@ impl Run {
         if self.refusals >= MAX_REFUSALS {
             let why = format!("gave up after {} refusals in a row", self.refusals);
             lock(&self.log).fatal = Some(why);
-            self.close();
             return ControlFlow::Break(());
         }
         let wait = self.backoff.next_delay();
@@ -276,10 +259,8 @@ impl Run {
     /// The run stopped: a stream still open ends as stopped.
     fn stopped(&self) {
         let mut l = lock(&self.log);
-        l.connected = false;
-        if let Some(s) = l.streams.last_mut().filter(|s| s.ended_us.is_none()) {
+        if let Some(s) = l.streams.last_mut().filter(|s| s.end == StreamEnd::Open) {
             s.end = StreamEnd::Stopped;
-            s.ended_us = Some(now_us());
         }
     }
 }
@@ -289,12 +270,11 @@ impl Follower for Run {
 
     fn resume_point(&mut self) -> Option<String> {
         let mut l = lock(&self.log);
-        self.stream_no = l.streams.len();
         l.streams.push(StreamRecord {
             opened_us: now_us(),
             ..StreamRecord::default()
         });
-        l.last_event_id.clone()
+        l.arrivals.last().map(|a| a.id.clone())
     }
 
     fn connect_within(&self) -> Option<Duration> {
@@ -302,13 +282,10 @@ impl Follower for Run {
     }
 
     /// A server's answer counts as a request.
-    fn opened(&mut self, conn: &impl Connection) {
+    fn opened(&mut self, _: &impl Connection) {
         self.spec.client.cost.record(None);
-        let mut l = lock(&self.log);
-        l.connected = true;
-        if let Some(s) = l.streams.last_mut() {
+        if let Some(s) = lock(&self.log).streams.last_mut() {
             s.connected_us = Some(now_us());
-            s.setup = conn.timing();
         }
     }
 
@@ -323,16 +300,11 @@ impl Follower for Run {
         let connected_us = l.streams.last().and_then(|s| s.connected_us).unwrap_or(0);
         let stamp = content::decode(&message.content);
         l.arrivals.push(Arrival {
-            id: message.id.clone(),
+            id: message.id,
             recv_us,
             stamp,
-            stream: self.stream_no,
             across_reconnect: stamp.is_some_and(|s| s.sent_us < connected_us),
         });
-        l.last_event_id = Some(message.id);
-        if let Some(s) = l.streams.last_mut() {
-            s.messages += 1;
-        }
         Read::More
     }
 
@@ -394,7 +366,7 @@ async fn poll(within: Duration, every: Duration, done: impl Fn() -> bool) -> boo
 /// Waits until every listener has an open stream (true) or `within` passes.
 pub async fn wait_connected(logs: &[SharedLog], within: Duration) -> bool {
     let every = Duration::from_millis(50);
-    poll(within, every, || logs.iter().all(|l| lock(l).connected)).await
+    poll(within, every, || logs.iter().all(|l| lock(l).connected())).await
 }
 
 /// Waits until every listener has received `last_id` (true) or `within` passes.
@@ -417,7 +389,6 @@ mod tests {
                 seq: 0,
                 sent_us: 1_000_000,
             }),
-            stream: 0,
             across_reconnect: false,
         };
         assert_eq!(a.latency_ms(), Some(500.0));

@@ -123,11 +123,7 @@ mod tests {
             end,
             bye_queries: bye.map(|b| b.0),
             bye_rows_read: bye.map(|b| b.1).filter(|&r| r > 0),
-            connected_us: None,
-            ended_us: None,
-            setup: None,
-            retry_ms: None,
-            messages: 0,
+            ..Default::default()
         };
         let bye = || StreamEnd::Bye("budget".into());
         let log = ListenerLog {

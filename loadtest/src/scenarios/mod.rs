@@ -109,7 +109,7 @@ impl Listeners {
         if crate::listener::wait_connected(&l.logs, Duration::from_secs(60)).await {
             return Ok(l);
         }
-        let open = l.logs.iter().filter(|x| lock(x).connected).count();
+        let open = l.logs.iter().filter(|x| lock(x).connected()).count();
         let err = l.logs.iter().find_map(|x| {
             lock(x).streams.iter().find_map(|s| match &s.end {
                 StreamEnd::Error(e) => Some(e.clone()),
