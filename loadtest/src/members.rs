@@ -11,6 +11,7 @@ use protocol::wire::{Message, Role, SendBody, Waited};
 use tokio::time::Instant;
 
 use crate::client::{Client, Result, ServerTiming, Timed};
+use crate::scenarios::Ctx;
 
 /// One `GET …/wait` call's outcome. Transport failures have `status == 0`.
 #[derive(Debug)]
@@ -87,11 +88,10 @@ pub struct MentionRoom {
 pub const WAITER: &str = "waiter";
 pub const CALLER: &str = "caller";
 
-pub async fn mention_room(client: &Client, ip: &str, name: &str) -> Result<MentionRoom> {
-    let key = client.create_key(ip).await?;
-    let room = client.create_room(&key, name).await?.id;
+pub async fn mention_room(ctx: &Ctx, n: u32, name: &str) -> Result<MentionRoom> {
+    let (key, room) = ctx.key_and_room(n, name).await?;
     // Setup, not measured: straight through the library.
-    let owner = client.api(&key);
+    let owner = ctx.client.api(&key);
     let waiter = owner.invite(&room, WAITER, Role::Agent).await?.value.token;
     let caller = owner.invite(&room, CALLER, Role::Human).await?.value.token;
     Ok(MentionRoom {

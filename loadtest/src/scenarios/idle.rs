@@ -8,8 +8,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{stream_stats, within, Ctx, Listeners, Report};
-use crate::client::{client_ip, Result};
-use crate::listener::{self, lock, ListenerSpec, Reconnect, StreamEnd, Transport};
+use crate::client::Result;
+use crate::listener::{self, lock, StreamEnd};
 use crate::output::Run;
 use crate::results::IdleResult;
 use crate::stats::mean;
@@ -48,17 +48,9 @@ pub fn cycles_of(l: &listener::ListenerLog) -> Vec<(f64, f64, f64)> {
 pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
     let run = Run::start("idle", ctx);
     within("--seconds", args.seconds, 86_400.0)?;
-    let client = ctx.measured();
+    let spec = ctx.listened_room("loadtest idle").await?;
+    let client = spec.client.clone();
     let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
-    let key = ctx.client.create_key(&client_ip(ctx.run, 0)).await?;
-    let room = ctx.client.create_room(&key, "loadtest idle").await?.id;
-    let spec = ListenerSpec {
-        client: client.clone(),
-        key,
-        room,
-        transport: Transport::Sse,
-        reconnect: Reconnect::Eventsource,
-    };
     let mut listeners = Listeners::spawn([spec], deadline);
     let start = Instant::now();
     tokio::time::sleep_until(deadline).await;

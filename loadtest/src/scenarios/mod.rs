@@ -13,6 +13,7 @@ pub mod soak;
 pub mod waiting;
 pub mod wake;
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use meet_ai::backoff::Backoff;
@@ -22,10 +23,13 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::client::{Client, Result};
-use crate::listener::{lock, ListenerSpec, SharedLog, StreamEnd, StreamRecord};
-use crate::results::Streams;
-use crate::stats::{median, tally};
+use crate::client::{client_ip, Client, Result};
+use crate::delivery::check;
+use crate::listener::{
+    lock, ListenerSpec, Reconnect, SharedLog, StreamEnd, StreamRecord, Transport,
+};
+use crate::results::{Delivery, ListenerResult, Streams};
+use crate::stats::{median, tally, Summary};
 
 /// What every scenario gets.
 #[derive(Clone)]
@@ -44,6 +48,26 @@ impl Ctx {
         let mut c = self.client.clone();
         c.cost = Default::default();
         c
+    }
+
+    /// A new key, as from the run's `n`th client address, and a room of it.
+    pub async fn key_and_room(&self, n: u32, name: &str) -> Result<(String, String)> {
+        let key = self.client.create_key(&client_ip(self.run, n)).await?;
+        let room = self.client.create_room(&key, name).await?.id;
+        Ok((key, room))
+    }
+
+    /// A new room for listeners to follow through the [measured](Ctx::measured)
+    /// client, over SSE reconnecting as EventSource does.
+    pub async fn listened_room(&self, name: &str) -> Result<ListenerSpec> {
+        let (key, room) = self.key_and_room(0, name).await?;
+        Ok(ListenerSpec {
+            client: self.measured(),
+            key,
+            room,
+            transport: Transport::Sse,
+            reconnect: Reconnect::Eventsource,
+        })
     }
 }
 
@@ -67,16 +91,6 @@ pub fn within(name: &str, value: f64, max: f64) -> Result<()> {
         !(value > 0.0 && value <= max),
         &format!("{name} must be in (0, {max}]"),
     )
-}
-
-/// The ids of a room's whole history, oldest first: what every listener
-/// must have seen. Transient failures are retried (after the soak's restart
-/// the server may still be settling).
-pub async fn history_ids(client: &Client, key: &str, room: &str) -> Result<Vec<String>> {
-    let api = client.api(key);
-    let whole = || api.whole_history(room, 1_000_000);
-    let all = with_retries(4, Backoff::LISTEN, whole, |_, _, _| {}).await?;
-    Ok(all.into_iter().map(|m| m.id).collect())
 }
 
 /// A set of running listeners and the switch that stops them.
@@ -129,22 +143,86 @@ impl Listeners {
         }
     }
 
-    /// After the last send: waits (up to `drain`) until every listener has
-    /// the room's last message and `settle` more, so a late duplicate would
-    /// still be seen, then stops them. Whether every listener caught up.
-    pub async fn drain(
-        &mut self,
-        last: Option<&String>,
+    /// After the last send: reads the room's whole history, what every
+    /// listener must have seen (transient failures are retried: after the
+    /// soak's restart the server may still be settling); waits (up to
+    /// `drain`) until every listener has its last message and `settle` more,
+    /// so a late duplicate would still be seen; then stops them and
+    /// [judges](judge) them against it. The history's ids, and the judgement.
+    pub async fn finish(
+        mut self,
+        (ctx, spec): (&Ctx, &ListenerSpec),
         (drain, settle): (Duration, Duration),
-    ) -> bool {
-        let caught_up = match last {
+        acks: &HashMap<u64, i64>,
+    ) -> Result<(Vec<String>, Delivery, Vec<f64>)> {
+        let api = ctx.client.api(&spec.key);
+        let whole = || api.whole_history(&spec.room, 1_000_000);
+        let all = with_retries(4, Backoff::LISTEN, whole, |_, _, _| {}).await?;
+        let history: Vec<String> = all.into_iter().map(|m| m.id).collect();
+        let caught_up = match history.last() {
             Some(last) => crate::listener::wait_caught_up(&self.logs, last, drain).await,
             None => true,
         };
         tokio::time::sleep(settle).await;
         self.stop().await;
-        caught_up
+        let (delivery, after_ack) = judge(&self.logs, &history, ctx.run, acks, caught_up);
+        Ok((history, delivery, after_ack))
     }
+}
+
+/// Judges every listener against the room's `history` and collects the
+/// latency of each first arrival of this run's stamped messages. Also
+/// returns receipt minus the sender's response (`acks`: sequence number to
+/// µs) for messages sent while the listener was connected: the push or poll
+/// part alone, negative when the message arrived before the sender heard back.
+pub fn judge(
+    logs: &[SharedLog],
+    history: &[String],
+    run_tag: u32,
+    acks: &HashMap<u64, i64>,
+    caught_up: bool,
+) -> (Delivery, Vec<f64>) {
+    let mut d = Delivery {
+        all_exactly_once_in_order: true,
+        caught_up,
+        streams: stream_stats(logs),
+        ..Default::default()
+    };
+    let (mut latency, mut connected, mut across) = (Vec::new(), Vec::new(), Vec::new());
+    let mut after_ack = Vec::new();
+    for (i, log) in logs.iter().enumerate() {
+        let l = lock(log);
+        let c = check(history, &l.ids());
+        d.all_exactly_once_in_order &= c.exactly_once_in_order() && l.fatal.is_none();
+        d.totals.add(&c);
+        let mut seen = HashSet::new();
+        for a in &l.arrivals {
+            if !seen.insert(a.id.as_str()) || a.stamp.is_none_or(|s| s.run != run_tag) {
+                continue;
+            }
+            let Some(ms) = a.latency_ms() else { continue };
+            latency.push(ms);
+            if a.across_reconnect {
+                across.push(ms);
+                continue;
+            }
+            connected.push(ms);
+            if let Some(&acked) = a.stamp.and_then(|s| acks.get(&s.seq)) {
+                after_ack.push((a.recv_us - acked) as f64 / 1000.0);
+            }
+        }
+        d.listeners.push(ListenerResult {
+            listener: i,
+            check: c,
+            connections: l.streams.len(),
+            errors: l.errors(),
+            fatal: l.fatal.clone(),
+        });
+    }
+    d.delivery_ms = Summary::of(&latency);
+    d.delivery_connected_ms = Summary::of(&connected);
+    d.delivery_across_reconnect_ms = Summary::of(&across);
+    (d, after_ack)
 }
 
 /// Connections made by a set of listeners and how they ended, with the D1

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{within, Ctx, Report};
-use crate::client::{client_ip, Result};
+use crate::client::Result;
 use crate::members::{mention_room, WaitCall, WAITER};
 use crate::output::Run;
 use crate::results::WaitingResult;
@@ -100,7 +100,7 @@ impl Tally {
 pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
     let run = Run::start("waiting", ctx);
     within("--seconds", args.seconds, 86_400.0)?;
-    let setup = mention_room(&ctx.client, &client_ip(ctx.run, 1), "loadtest waiting").await?;
+    let setup = mention_room(ctx, 1, "loadtest waiting").await?;
     for i in 0..args.history {
         let content = if i + 1 == args.history {
             format!("@{WAITER} that was the history")

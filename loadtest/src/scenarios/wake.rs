@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use super::{fail_if, Ctx, Report};
 use crate::client::Client;
-use crate::client::{client_ip, Result};
+use crate::client::Result;
 use crate::members::{mention_room, MentionRoom, WaitCall, WAITER};
 use crate::output::Run;
 use crate::results::{WakeResult, WakeRound};
@@ -146,7 +146,7 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
         !(args.min_pause >= 0.0 && args.min_pause <= args.max_pause && args.max_pause <= 60.0),
         "need 0 <= --min-pause <= --max-pause <= 60",
     )?;
-    let setup = mention_room(&ctx.client, &client_ip(ctx.run, 0), "loadtest wake").await?;
+    let setup = mention_room(ctx, 0, "loadtest wake").await?;
     let client = ctx.measured();
     let mut rounds = Vec::new();
     let mut errors: BTreeMap<&'static str, u64> = BTreeMap::new();
