@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::client::{is_loopback, Client};
+use crate::client::Client;
 use crate::report::ReportArgs;
 use crate::scenarios::fanout::FanoutArgs;
 use crate::scenarios::history::HistoryArgs;
@@ -110,7 +110,7 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return could_not_run(e),
     };
-    if !is_loopback(&client.base) && !cli.allow_remote {
+    if !meet_ai::config::is_loopback(client.base.as_str()) && !cli.allow_remote {
         return could_not_run(format!(
             "{} is not on this machine; pass --allow-remote to load a deployment you own",
             client.base

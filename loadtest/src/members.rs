@@ -39,7 +39,7 @@ impl Client {
             content: content.to_owned(),
             ..SendBody::default()
         };
-        self.timed_built(self.api(token).send_message_request(room, &body, None))
+        self.timed(self.api(token).send_message_request(room, &body, None))
             .await
     }
 
@@ -64,7 +64,7 @@ impl Client {
             .streams(token)
             .wait_request(room, &query)
             .map(|req| req.timeout(Duration::from_secs(u64::from(timeout_s) + 30)));
-        let t: Timed<Waited> = self.timed_built(req).await;
+        let t: Timed<Waited> = self.timed(req).await;
         WaitCall {
             status: t.status,
             started,

@@ -50,7 +50,7 @@ async fn warm_up(spec: &ListenerSpec, logs: &[SharedLog]) -> Result<Vec<f64>> {
         .client
         .post_message(&spec.key, &spec.room, "fanout-warmup", &content, None)
         .await;
-    let id = crate::client::expect(t, "POST warm-up message")?.id;
+    let id = t.expect("POST warm-up message")?.id;
     fail_if(
         !listener::wait_caught_up(logs, &id, Duration::from_secs(30)).await,
         "the warm-up message did not reach every listener within 30 s",
@@ -85,7 +85,8 @@ async fn require_websocket(client: &Client) -> Result<()> {
          (WebSockets are the paid variant: build with the durable-objects feature, e.g. `make dev-paid`)",
         client.base
     );
-    fail_if(!client.health().await?.features.websocket, &why)
+    let health = client.health().await.expect("GET /api/health")?;
+    fail_if(!health.features.websocket, &why)
 }
 
 /// The step: one stamped send (`tag`: the run and the sequence number), and

@@ -173,7 +173,7 @@ async fn verify(ctx: &Ctx, key: &str, room: &Room) -> Result<()> {
         ..HistoryQuery::default()
     };
     let latest = ctx.client.history_page(key, &room.id, newest).await;
-    let latest = crate::client::expect(latest, "GET latest")?;
+    let latest = latest.expect("GET latest")?;
     let want = seeded_id(ctx.run, room.index, room.size);
     if latest.first().map(|m| &m.id) != Some(&want) {
         return Err(format!(
@@ -191,7 +191,7 @@ async fn verify(ctx: &Ctx, key: &str, room: &Room) -> Result<()> {
             limit: Some(5),
         };
         let page = ctx.client.history_page(key, &room.id, q).await;
-        let page = crate::client::expect(page, "GET after")?;
+        let page = page.expect("GET after")?;
         if page.len() != 1 {
             return Err(format!(
                 "room of {}: {} messages after the second newest",

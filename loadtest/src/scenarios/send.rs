@@ -79,8 +79,7 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
         move |_, _| {
             let client = client.clone();
             async move {
-                let req = client.http.get(client.url("/api/health"));
-                let t: Timed<serde_json::Value> = client.timed(req).await;
+                let t = client.health().await;
                 (t.status == 200).then_some(t.latency_ms)
             }
         }

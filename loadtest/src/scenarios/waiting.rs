@@ -111,7 +111,7 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
             .client
             .post_as_member(&setup.caller, &setup.room, &content)
             .await;
-        crate::client::expect(t, "POST a history message")?;
+        t.expect("POST a history message")?;
     }
     if args.history > 0 {
         let caught_up = ctx
