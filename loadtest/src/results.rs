@@ -64,6 +64,26 @@ macro_rules! record {
     )*};
 }
 
+/// One of each kind of history page: the newest, and after or before a
+/// random message.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Kinds<T> {
+    pub latest: T,
+    pub after: T,
+    pub before: T,
+}
+
+impl<T> From<[T; 3]> for Kinds<T> {
+    fn from([latest, after, before]: [T; 3]) -> Kinds<T> {
+        Kinds {
+            latest,
+            after,
+            before,
+        }
+    }
+}
+
 record! {
     /// The 1, 5 and 15 minute load averages when the run started and ended.
     pub struct LoadAvg {
@@ -148,28 +168,16 @@ record! {
         pub d1_rows_read: Summary,
     }
 
-    pub struct Pages {
-        pub latest: Page,
-        pub after: Page,
-        pub before: Page,
-    }
-
     pub struct HistoryRoom {
         pub messages: u64,
-        pub pages: Pages,
-    }
-
-    /// Median page latency in the largest room over that in the smallest.
-    pub struct Ratios {
-        pub latest: Option<f64>,
-        pub after: Option<f64>,
-        pub before: Option<f64>,
+        pub pages: Kinds<Page>,
     }
 
     pub struct HistoryResult {
         pub seeding: Seeding,
         pub rooms: Vec<HistoryRoom>,
-        pub p50_ratio_largest_to_smallest: Ratios,
+        /// Median page latency in the largest room over that in the smallest.
+        pub p50_ratio_largest_to_smallest: Kinds<Option<f64>>,
         pub failures: u64,
     }
 

@@ -17,7 +17,7 @@ use protocol::wire::Message;
 use super::{fail_if, Ctx, Report};
 use crate::client::{client_ip, Result, Timed};
 use crate::output::Run;
-use crate::results::{HistoryResult, HistoryRoom, Page, Pages, Ratios, Seeding};
+use crate::results::{HistoryResult, HistoryRoom, Page, Seeding};
 use crate::stats::Summary;
 
 /// Also the run's `params` in its result (crate::results).
@@ -267,30 +267,22 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
         }
     }
 
-    let per_room: Vec<HistoryRoom> = rooms
+    let pages: Vec<[Page; 3]> = samples
         .iter()
-        .zip(&samples)
-        .map(|(r, [latest, after, before])| HistoryRoom {
-            messages: r.size,
-            pages: Pages {
-                latest: latest.page(),
-                after: after.page(),
-                before: before.page(),
-            },
-        })
+        .map(|k| k.each_ref().map(Samples::page))
         .collect();
     // Largest room against smallest, by median.
-    let p50 = |room: &HistoryRoom| {
-        let p = &room.pages;
-        [&p.latest, &p.after, &p.before].map(|x| x.latency_ms.p50)
-    };
-    let (small, big) = (p50(&per_room[0]), p50(&per_room[per_room.len() - 1]));
-    let [latest, after, before] = [0, 1, 2].map(|k| (small[k] > 0.0).then(|| big[k] / small[k]));
-    let ratios = Ratios {
-        latest,
-        after,
-        before,
-    };
+    let (small, big) = (&pages[0], &pages[pages.len() - 1]);
+    let ratios: [Option<f64>; 3] = std::array::from_fn(|k| {
+        let (small, big) = (small[k].latency_ms.p50, big[k].latency_ms.p50);
+        (small > 0.0).then(|| big / small)
+    });
+    let per_room = (rooms.iter().zip(pages))
+        .map(|(r, pages)| HistoryRoom {
+            messages: r.size,
+            pages: pages.into(),
+        })
+        .collect();
     let mut notes = Vec::new();
     if failures > 0 {
         notes.push(format!("{failures} requests failed"));
@@ -299,7 +291,7 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     let result = HistoryResult {
         seeding,
         rooms: per_room,
-        p50_ratio_largest_to_smallest: ratios,
+        p50_ratio_largest_to_smallest: ratios.into(),
         failures,
     };
     Ok(run.report(ok, &notes, args, result, &client))
