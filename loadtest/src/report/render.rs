@@ -189,6 +189,7 @@ mod tests {
         }
         assert!(md.contains("| 50 | not run: no paid variant |||"), "{md}");
         assert!(md.contains("Did not run: stopped"));
+        assert!(md.contains("- **Noise:** not sampled\n- **Server"), "{md}");
         assert!(md.contains("| idle SSE listener | <= 1 D1 query/s"), "{md}");
         assert!(md.contains("| 0.27 query/s, 21 requests/hour, 1200 rows read/hour | met |"));
     }

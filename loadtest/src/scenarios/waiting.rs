@@ -51,16 +51,11 @@ pub fn free_plan_agents(requests_per_hour: f64, rows_read_per_hour: f64) -> Opti
     }
 }
 
-/// What the waits so far added up to.
+/// What the waits so far added up to, besides their D1 cost (which the
+/// measured client's cost tally holds: it makes no other call).
 #[derive(Default)]
 struct Tally {
     statuses: BTreeMap<String, u64>,
-    calls: u64,
-    /// Calls whose response carried Server-Timing, and what it reported.
-    timed: u64,
-    queries: u64,
-    rows: u64,
-    written: u64,
     /// Seconds of each call that ended in a 204.
     call_s: Vec<f64>,
     errors: Vec<String>,
@@ -70,18 +65,11 @@ impl Tally {
     /// The step's record: one wait call. False when it did not end in the
     /// expected 204 (the loop then pauses before the next).
     fn record(&mut self, call: WaitCall) -> bool {
-        self.calls += 1;
         let key = match call.status {
             0 => "error".to_owned(),
             s => s.to_string(),
         };
         *self.statuses.entry(key).or_default() += 1;
-        if let Some(t) = call.timing {
-            self.timed += 1;
-            self.queries += u64::from(t.queries);
-            self.rows += t.rows_read;
-            self.written += t.rows_written;
-        }
         if call.status == 204 {
             self.call_s.push(call.seconds());
             return true;
@@ -143,9 +131,10 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
     }
     // Back to back: the calls cover the run, from the first start to the last end.
     let elapsed = (last_end - start).as_secs_f64();
-    let (calls, timed) = (tally.calls, tally.timed);
+    let cost = client.cost.totals();
+    let (calls, timed) = (tally.statuses.values().sum(), cost.timed_responses);
     let per_hour = |n: u64| (elapsed > 0.0).then(|| n as f64 / elapsed * 3600.0);
-    let (requests_per_hour, rows_per_hour) = (per_hour(calls), per_hour(tally.rows));
+    let (requests_per_hour, rows_per_hour) = (per_hour(calls), per_hour(cost.d1_rows_read));
     let ok_calls = tally.statuses.get("204").copied().unwrap_or(0);
     let error_count = calls - ok_calls;
     let mean = |v: u64| (timed > 0).then(|| v as f64 / timed as f64);
@@ -158,12 +147,12 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
         sample_errors: tally.errors,
         timed_responses: timed,
         mean_call_s: crate::stats::mean(&tally.call_s),
-        queries_per_call: mean(tally.queries),
-        rows_read_per_call: mean(tally.rows),
+        queries_per_call: mean(cost.d1_queries),
+        rows_read_per_call: mean(cost.d1_rows_read),
         requests_per_hour,
-        d1_queries_per_s: (elapsed > 0.0).then(|| tally.queries as f64 / elapsed),
+        d1_queries_per_s: (elapsed > 0.0).then(|| cost.d1_queries as f64 / elapsed),
         rows_read_per_hour: rows_per_hour,
-        rows_written_per_hour: per_hour(tally.written),
+        rows_written_per_hour: per_hour(cost.d1_rows_written),
         free_plan_agents: requests_per_hour
             .zip(rows_per_hour)
             .and_then(|(r, w)| free_plan_agents(r, w)),
