@@ -24,6 +24,7 @@ use meet_ai::error::CliError;
 use meet_ai::follow::{follow, Follower, Read};
 use meet_ai::transport::{Connection, Ended, Incoming, Sse};
 use meet_ai::ws::WsConnection;
+use protocol::sse::Bye;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -71,14 +72,14 @@ impl Arrival {
 }
 
 /// How a stream (one connection) ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum StreamEnd {
     /// Still open.
     #[default]
     Open,
-    /// The server said goodbye (`: bye ... reason=<reason>`) and closed.
-    Bye(String),
+    /// The server said goodbye and closed: its comment counts every D1
+    /// query and row the stream cost, setup included.
+    Bye(Bye),
     /// The body ended without a goodbye (or a WebSocket closed).
     Closed,
     /// A transport error, a timeout or a non-success status.
@@ -94,10 +95,6 @@ pub struct StreamRecord {
     /// When the response (or upgrade) arrived.
     pub connected_us: Option<i64>,
     pub end: StreamEnd,
-    /// From the goodbye comment: every D1 query the stream made.
-    pub bye_queries: Option<u32>,
-    /// From the goodbye comment: every D1 row the stream read, setup included.
-    pub bye_rows_read: Option<u64>,
     /// The `retry:` hint in force when the server ended the stream cleanly
     /// (what EventSource waits before reconnecting).
     pub retry_ms: Option<u64>,
@@ -325,12 +322,12 @@ impl Follower for Run {
         let sse = self.spec.transport == Transport::Sse;
         if let Some(s) = lock(&self.log).streams.last_mut().filter(|_| sse) {
             s.retry_ms = Some(retry_ms);
-            s.bye_queries = conn.bye().map(|b| b.queries);
-            s.bye_rows_read = conn.bye().map(|b| b.rows_read);
         }
-        self.end_stream(conn.bye().map_or(StreamEnd::Closed, |b| {
-            StreamEnd::Bye(b.reason.as_str().to_owned())
-        }));
+        self.end_stream(
+            conn.bye()
+                .cloned()
+                .map_or(StreamEnd::Closed, StreamEnd::Bye),
+        );
         self.backoff.reset();
         self.refusals = 0;
         self.again(match (self.spec.reconnect, self.spec.transport) {

@@ -30,15 +30,12 @@ pub struct IdleArgs {
 pub fn cycles_of(l: &listener::ListenerLog) -> Vec<(f64, f64, f64)> {
     l.streams
         .windows(2)
-        .filter(|w| matches!(w[0].end, StreamEnd::Bye(_)))
         .filter_map(|w| {
-            let queries = f64::from(w[0].bye_queries?);
-            let rows = w[0].bye_rows_read.unwrap_or(0) as f64;
-            Some((
-                (w[1].opened_us - w[0].opened_us) as f64 / 1e6,
-                queries,
-                rows,
-            ))
+            let StreamEnd::Bye(bye) = &w[0].end else {
+                return None;
+            };
+            let seconds = (w[1].opened_us - w[0].opened_us) as f64 / 1e6;
+            Some((seconds, f64::from(bye.queries), bye.rows_read as f64))
         })
         .collect()
 }
@@ -110,20 +107,25 @@ mod tests {
         // Streams opened at 0, 80 s, 160 s and 170 s: the first two ended with
         // a goodbye (42 and 40 queries, 50 rows and none), the third with an
         // error, the last is still open.
-        let stream = |at: i64, end: StreamEnd, bye: Option<(u32, u64)>| StreamRecord {
+        let stream = |at: i64, end: StreamEnd| StreamRecord {
             opened_us: at * 1_000_000,
             end,
-            bye_queries: bye.map(|b| b.0),
-            bye_rows_read: bye.map(|b| b.1).filter(|&r| r > 0),
             ..Default::default()
         };
-        let bye = || StreamEnd::Bye("budget".into());
+        let bye = |queries, rows_read| {
+            let reason = protocol::sse::ByeReason::Budget;
+            StreamEnd::Bye(protocol::sse::Bye {
+                queries,
+                rows_read,
+                reason,
+            })
+        };
         let log = ListenerLog {
             streams: vec![
-                stream(0, bye(), Some((42, 50))),
-                stream(80, bye(), Some((40, 0))),
-                stream(160, StreamEnd::Error("x".into()), None),
-                stream(170, StreamEnd::Open, None),
+                stream(0, bye(42, 50)),
+                stream(80, bye(40, 0)),
+                stream(160, StreamEnd::Error("x".into())),
+                stream(170, StreamEnd::Open),
             ],
             ..Default::default()
         };

@@ -232,8 +232,10 @@ pub fn stream_stats(logs: &[SharedLog]) -> Streams {
     // Queries of each stream that ended with a goodbye saying how many.
     let completed: Vec<u64> = all
         .iter()
-        .filter_map(|s| s.bye_queries)
-        .map(u64::from)
+        .filter_map(|s| match &s.end {
+            StreamEnd::Bye(bye) => Some(u64::from(bye.queries)),
+            _ => None,
+        })
         .collect();
     let mut sample_errors: Vec<String> = Vec::new();
     for s in &all {
@@ -252,7 +254,7 @@ pub fn stream_stats(logs: &[SharedLog]) -> Streams {
         connections: all.len(),
         ends: tally(all.iter().map(|s| match &s.end {
             StreamEnd::Open => "open".to_owned(),
-            StreamEnd::Bye(r) => format!("bye:{r}"),
+            StreamEnd::Bye(bye) => format!("bye:{}", bye.reason.as_str()),
             StreamEnd::Closed => "closed".to_owned(),
             StreamEnd::Error(_) => "error".to_owned(),
             StreamEnd::Stopped => "stopped".to_owned(),
