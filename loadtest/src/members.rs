@@ -10,27 +10,8 @@ use meet_ai::client::WaitQuery;
 use protocol::wire::{Message, Role, SendBody, Waited};
 use tokio::time::Instant;
 
-use crate::client::{Client, Result, ServerTiming, Timed};
+use crate::client::{Client, Result, Timed};
 use crate::scenarios::Ctx;
-
-/// One `GET …/wait` call's outcome. Transport failures have `status == 0`.
-#[derive(Debug)]
-pub struct WaitCall {
-    pub status: u16,
-    /// When the request started and when its whole response had arrived.
-    pub started: Instant,
-    pub ended: Instant,
-    pub timing: Option<ServerTiming>,
-    /// The body of a 200.
-    pub body: Option<Waited>,
-    pub error: Option<String>,
-}
-
-impl WaitCall {
-    pub fn seconds(&self) -> f64 {
-        (self.ended - self.started).as_secs_f64()
-    }
-}
 
 impl Client {
     /// Sends with a member token (the sender is the token's handle).
@@ -44,7 +25,9 @@ impl Client {
     }
 
     /// `GET /api/rooms/:room/wait?for=<handle>&timeout=<s>[&ack=1]`, bounded
-    /// at the timeout plus 30 s. Its Server-Timing goes into the cost tally.
+    /// at the timeout plus 30 s, and when its whole response had arrived. Its
+    /// Server-Timing goes into the cost tally. A 204 has no body to read, so
+    /// its `error` says so: that is no error.
     pub async fn wait_for(
         &self,
         token: &str,
@@ -52,8 +35,7 @@ impl Client {
         handle: &str,
         timeout_s: u32,
         ack: bool,
-    ) -> WaitCall {
-        let started = Instant::now();
+    ) -> (Timed<Waited>, Instant) {
         let query = WaitQuery {
             for_handle: handle,
             timeout: u64::from(timeout_s),
@@ -64,16 +46,7 @@ impl Client {
             .streams(token)
             .wait_request(room, &query)
             .map(|req| req.timeout(Duration::from_secs(u64::from(timeout_s) + 30)));
-        let t: Timed<Waited> = self.timed(req).await;
-        WaitCall {
-            status: t.status,
-            started,
-            ended: Instant::now(),
-            timing: t.timing,
-            body: t.body,
-            // A 204 has no body to read, and that is no error.
-            error: if t.status == 204 { None } else { t.error },
-        }
+        (self.timed(req).await, Instant::now())
     }
 }
 

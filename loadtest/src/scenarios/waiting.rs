@@ -11,8 +11,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{within, Ctx, Report};
-use crate::client::Result;
-use crate::members::{mention_room, WaitCall, WAITER};
+use protocol::wire::Waited;
+
+use crate::client::{Result, Timed};
+use crate::members::{mention_room, WAITER};
 use crate::output::Run;
 use crate::results::WaitingResult;
 
@@ -64,14 +66,10 @@ struct Tally {
 impl Tally {
     /// The step's record: one wait call. False when it did not end in the
     /// expected 204 (the loop then pauses before the next).
-    fn record(&mut self, call: WaitCall) -> bool {
-        let key = match call.status {
-            0 => "error".to_owned(),
-            s => s.to_string(),
-        };
-        *self.statuses.entry(key).or_default() += 1;
+    fn record(&mut self, call: Timed<Waited>) -> bool {
+        *self.statuses.entry(call.status_key()).or_default() += 1;
         if call.status == 204 {
-            self.call_s.push(call.seconds());
+            self.call_s.push(call.latency_ms / 1000.0);
             return true;
         }
         if self.errors.len() < 5 {
@@ -102,7 +100,7 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
         t.expect("POST a history message")?;
     }
     if args.history > 0 {
-        let caught_up = ctx
+        let (caught_up, _) = ctx
             .client
             .wait_for(&setup.waiter, &setup.room, WAITER, 5, true)
             .await;
@@ -121,10 +119,10 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
     let mut tally = Tally::default();
     let mut last_end = start;
     while Instant::now() < deadline {
-        let call = client
+        let (call, ended) = client
             .wait_for(&setup.waiter, &setup.room, WAITER, args.timeout, true)
             .await;
-        last_end = call.ended;
+        last_end = ended;
         if !tally.record(call) {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }

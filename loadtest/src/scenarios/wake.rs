@@ -14,9 +14,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{fail_if, Ctx, Report};
-use crate::client::Client;
-use crate::client::Result;
-use crate::members::{mention_room, MentionRoom, WaitCall, WAITER};
+use protocol::wire::Waited;
+
+use crate::client::{Client, Result, Timed};
+use crate::members::{mention_room, MentionRoom, WAITER};
 use crate::output::Run;
 use crate::results::{WakeResult, WakeRound};
 use crate::stats::{mean, Summary};
@@ -62,7 +63,7 @@ impl RoundError {
 }
 
 /// Judges a wait against the id of the message that was sent.
-pub fn check_wait(call: &WaitCall, sent_id: &str) -> std::result::Result<(), RoundError> {
+pub fn check_wait(call: &Timed<Waited>, sent_id: &str) -> std::result::Result<(), RoundError> {
     match call.status {
         200 => {
             let ids: Vec<String> = call
@@ -125,15 +126,15 @@ async fn round(
         return Ok((record, Err(RoundError::Send(e))));
     };
     record.send_latency_ms = Some(sent.latency_ms);
-    let call = waiter.await.map_err(|e| format!("wait task: {e}"))?;
+    let (call, ended) = waiter.await.map_err(|e| format!("wait task: {e}"))?;
     let checked = check_wait(&call, &message.id);
     if checked.is_ok() {
-        record.wake_ms = Some(ms_after(call.ended, send_start));
+        record.wake_ms = Some(ms_after(ended, send_start));
         // Signed: the wait may answer before the send's response arrives.
-        record.after_send_response_ms = Some(ms_after(call.ended, send_end));
+        record.after_send_response_ms = Some(ms_after(ended, send_end));
     }
     record.wait_status = Some(call.status);
-    record.wait_s = Some(call.seconds());
+    record.wait_s = Some(call.latency_ms / 1000.0);
     record.queries = call.timing.map(|t| t.queries);
     record.rows_read = call.timing.map(|t| t.rows_read);
     Ok((record, checked))
@@ -194,10 +195,8 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::wire::Waited;
 
-    fn call(status: u16, ids: &[&str]) -> WaitCall {
-        let now = Instant::now();
+    fn call(status: u16, ids: &[&str]) -> Timed<Waited> {
         let body = (status == 200).then(|| {
             serde_json::from_value::<Waited>(serde_json::json!({
                 "handle": "waiter", "cursor": "x",
@@ -209,10 +208,9 @@ mod tests {
             }))
             .unwrap()
         });
-        WaitCall {
+        Timed {
             status,
-            started: now,
-            ended: now,
+            latency_ms: 0.0,
             timing: None,
             body,
             error: None,
