@@ -26,7 +26,6 @@ use meet_ai::transport::{Connection, Ended, Incoming, Sse};
 use meet_ai::ws::WsConnection;
 use protocol::sse::Bye;
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::client::Client;
@@ -150,12 +149,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Consecutive refusals (4xx other than 429) after which a listener gives up.
 const MAX_REFUSALS: u32 = 5;
 
-/// Starts a listener that runs until `stop` turns true or `deadline` passes.
-pub fn spawn(
-    spec: ListenerSpec,
-    mut stop: watch::Receiver<bool>,
-    deadline: Instant,
-) -> (SharedLog, tokio::task::JoinHandle<()>) {
+/// Starts a listener that runs until it gives up or is aborted.
+pub fn spawn(spec: ListenerSpec) -> (SharedLog, tokio::task::JoinHandle<()>) {
     let log: SharedLog = Arc::default();
     let mut run = Run {
         spec,
@@ -166,23 +161,11 @@ pub fn spawn(
         refusals: 0,
     };
     let handle = tokio::spawn(async move {
-        if *stop.borrow() {
-            return;
-        }
         let api = run.spec.client.streams(&run.spec.key);
         let (room, transport) = (run.spec.room.clone(), run.spec.transport);
-        let stopped = tokio::select! {
-            () = async {
-                match transport {
-                    Transport::Sse => follow(&Sse { client: &api }, &room, &mut run).await,
-                    Transport::Ws => follow(&WsFromNow(&api), &room, &mut run).await,
-                }
-            } => false,
-            _ = stop.changed() => true,
-            _ = tokio::time::sleep_until(deadline) => true,
-        };
-        if stopped {
-            run.stopped();
+        match transport {
+            Transport::Sse => follow(&Sse { client: &api }, &room, &mut run).await,
+            Transport::Ws => follow(&WsFromNow(&api), &room, &mut run).await,
         }
     });
     (log, handle)
@@ -251,14 +234,6 @@ impl Run {
         }
         let wait = self.backoff.next_delay();
         self.again(wait)
-    }
-
-    /// The run stopped: a stream still open ends as stopped.
-    fn stopped(&self) {
-        let mut l = lock(&self.log);
-        if let Some(s) = l.streams.last_mut().filter(|s| s.end == StreamEnd::Open) {
-            s.end = StreamEnd::Stopped;
-        }
     }
 }
 

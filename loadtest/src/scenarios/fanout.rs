@@ -146,9 +146,7 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         reconnect: args.reconnect,
         ..ctx.listened_room("loadtest fanout").await?
     };
-    let hard_deadline =
-        Instant::now() + Duration::from_secs_f64(args.seconds + DRAIN_SECONDS + 60.0);
-    let listeners = Listeners::connected(&spec, args.listeners, hard_deadline).await?;
+    let listeners = Listeners::connected(&spec, args.listeners).await?;
     let warmup = warm_up(&spec, &listeners.logs).await?;
     let sent = send_at_rate(&spec, args, ctx.run).await;
     let acks = sent

@@ -46,11 +46,9 @@ pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
     let run = Run::start("idle", ctx);
     within("--seconds", args.seconds, 86_400.0)?;
     let spec = ctx.listened_room("loadtest idle").await?;
-    let client = spec.client.clone();
-    let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
-    let mut listeners = Listeners::spawn([spec], deadline);
+    let mut listeners = Listeners::spawn(&spec, 1);
     let start = Instant::now();
-    tokio::time::sleep_until(deadline).await;
+    tokio::time::sleep(Duration::from_secs_f64(args.seconds)).await;
     listeners.stop().await;
     let logs = &listeners.logs;
     let elapsed = start.elapsed().as_secs_f64();
@@ -94,7 +92,7 @@ pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
         rows_read_per_hour: per_s(rows_per_stream).map(|r| r * 3600.0),
         streams,
     };
-    Ok(run.report(ok, &notes, args, result, &client))
+    Ok(run.report(ok, &notes, args, result, &spec.client))
 }
 
 #[cfg(test)]

@@ -19,9 +19,7 @@ use std::time::Duration;
 use meet_ai::backoff::Backoff;
 use meet_ai::client::with_retries;
 use serde_json::Value;
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 
 use crate::client::{client_ip, Client, Result};
 use crate::delivery::check;
@@ -93,33 +91,24 @@ pub fn within(name: &str, value: f64, max: f64) -> Result<()> {
     )
 }
 
-/// A set of running listeners and the switch that stops them.
+/// A set of running listeners.
 pub struct Listeners {
     pub logs: Vec<SharedLog>,
     handles: Vec<JoinHandle<()>>,
-    stop: watch::Sender<bool>,
 }
 
 impl Listeners {
-    /// One listener per spec, each stopped at the latest at `deadline`.
-    pub fn spawn(specs: impl IntoIterator<Item = ListenerSpec>, deadline: Instant) -> Listeners {
-        let (stop, rx) = watch::channel(false);
-        let (logs, handles) = specs
-            .into_iter()
-            .map(|spec| crate::listener::spawn(spec, rx.clone(), deadline))
-            .unzip();
-        Listeners {
-            logs,
-            handles,
-            stop,
-        }
+    /// `n` listeners on `spec`'s room.
+    pub fn spawn(spec: &ListenerSpec, n: u32) -> Listeners {
+        let (logs, handles) = (0..n).map(|_| crate::listener::spawn(spec.clone())).unzip();
+        Listeners { logs, handles }
     }
 
     /// `n` listeners on `spec`'s room, all connected: the room is empty, so
     /// a stream opened before the first send sees every message. An error
     /// (and every listener stopped) unless all connect within 60 s.
-    pub async fn connected(spec: &ListenerSpec, n: u32, deadline: Instant) -> Result<Listeners> {
-        let mut l = Listeners::spawn(std::iter::repeat_n(spec.clone(), n as usize), deadline);
+    pub async fn connected(spec: &ListenerSpec, n: u32) -> Result<Listeners> {
+        let mut l = Listeners::spawn(spec, n);
         if crate::listener::wait_connected(&l.logs, Duration::from_secs(60)).await {
             return Ok(l);
         }
@@ -135,11 +124,18 @@ impl Listeners {
         Err(format!("only {open} of {n} listeners connected within 60 s {err}").into())
     }
 
-    /// Stops every listener and waits for them to finish.
+    /// Stops every listener and waits for them to finish; a stream still
+    /// open ends as stopped.
     pub async fn stop(&mut self) {
-        let _ = self.stop.send(true);
         for h in std::mem::take(&mut self.handles) {
+            h.abort();
             let _ = h.await;
+        }
+        for log in &self.logs {
+            let mut l = lock(log);
+            if let Some(s) = l.streams.last_mut().filter(|s| s.end == StreamEnd::Open) {
+                s.end = StreamEnd::Stopped;
+            }
         }
     }
 
