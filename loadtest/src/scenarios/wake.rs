@@ -40,48 +40,28 @@ pub struct WakeArgs {
     pub timeout: u32,
 }
 
-/// What one round found.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RoundError {
-    Send(String),
-    Wait(String),
-    /// 204: the wait ran out without seeing the mention.
-    TimedOut,
-    /// 200, but not exactly the message sent: the ids it returned.
-    WrongMessages(Vec<String>),
-}
-
-impl RoundError {
-    fn key(&self) -> &'static str {
-        match self {
-            RoundError::Send(_) => "send failed",
-            RoundError::Wait(_) => "wait failed",
-            RoundError::TimedOut => "wait timed out",
-            RoundError::WrongMessages(_) => "wrong message",
-        }
-    }
-}
+/// What went wrong in a round: its kind (the key of the results'
+/// `error_kinds`) and what happened.
+pub type RoundError = (&'static str, String);
 
 /// Judges a wait against the id of the message that was sent.
 pub fn check_wait(call: &Timed<Waited>, sent_id: &str) -> std::result::Result<(), RoundError> {
+    let ids: Vec<&str> = call
+        .body
+        .iter()
+        .flat_map(|b| &b.messages)
+        .map(|m| m.id.as_str())
+        .collect();
     match call.status {
-        200 => {
-            let ids: Vec<String> = call
-                .body
-                .as_ref()
-                .map(|b| b.messages.iter().map(|m| m.id.clone()).collect())
-                .unwrap_or_default();
-            if ids.len() == 1 && ids[0] == sent_id {
-                Ok(())
-            } else {
-                Err(RoundError::WrongMessages(ids))
-            }
-        }
-        204 => Err(RoundError::TimedOut),
-        s => Err(RoundError::Wait(format!(
-            "{s}: {}",
-            call.error.clone().unwrap_or_default()
-        ))),
+        200 if ids == [sent_id] => Ok(()),
+        // Not exactly the message sent: the ids it returned.
+        200 => Err(("wrong message", format!("{ids:?}"))),
+        // The wait ran out without seeing the mention.
+        204 => Err(("wait timed out", "204".into())),
+        s => Err((
+            "wait failed",
+            format!("{s}: {}", call.error.clone().unwrap_or_default()),
+        )),
     }
 }
 
@@ -123,7 +103,7 @@ async fn round(
         // No mention went out: this wait would only time out.
         waiter.abort();
         let e = format!("{}: {}", sent.status, sent.error.unwrap_or_default());
-        return Ok((record, Err(RoundError::Send(e))));
+        return Ok((record, Err(("send failed", e))));
     };
     record.send_latency_ms = Some(sent.latency_ms);
     let (call, ended) = waiter.await.map_err(|e| format!("wait task: {e}"))?;
@@ -157,10 +137,10 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
         let content = format!("@{WAITER} round {i} of run {}: your turn", ctx.run);
         let (record, outcome) = round(&client, &setup, args, content).await?;
         rounds.push(record);
-        if let Err(e) = outcome {
-            *errors.entry(e.key()).or_default() += 1;
+        if let Err((kind, what)) = outcome {
+            *errors.entry(kind).or_default() += 1;
             if sample_errors.len() < 5 {
-                sample_errors.push(format!("round {i}: {e:?}"));
+                sample_errors.push(format!("round {i}: {kind}: {what}"));
             }
             // Let the next round start from a read cursor past everything.
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -220,18 +200,10 @@ mod tests {
     #[test]
     fn a_round_needs_exactly_the_sent_message() {
         assert_eq!(check_wait(&call(200, &["m1"]), "m1"), Ok(()));
-        assert_eq!(
-            check_wait(&call(200, &["m0"]), "m1"),
-            Err(RoundError::WrongMessages(vec!["m0".into()]))
-        );
-        assert!(matches!(
-            check_wait(&call(200, &["m0", "m1"]), "m1"),
-            Err(RoundError::WrongMessages(_))
-        ));
-        assert_eq!(check_wait(&call(204, &[]), "m1"), Err(RoundError::TimedOut));
-        assert!(matches!(
-            check_wait(&call(401, &[]), "m1"),
-            Err(RoundError::Wait(_))
-        ));
+        let wrong = check_wait(&call(200, &["m0"]), "m1");
+        assert_eq!(wrong, Err(("wrong message", r#"["m0"]"#.into())));
+        let kind = |status, ids: &[&str]| check_wait(&call(status, ids), "m1").unwrap_err().0;
+        let kinds = [kind(200, &["m0", "m1"]), kind(204, &[]), kind(401, &[])];
+        assert_eq!(kinds, ["wrong message", "wait timed out", "wait failed"]);
     }
 }
