@@ -168,38 +168,30 @@ async fn seed(ctx: &Ctx, args: &HistoryArgs, rooms: &[Room]) -> Result<f64> {
 /// The room holds exactly what was seeded: its newest message is number
 /// `size` and the one after `size - 1` is the last.
 async fn verify(ctx: &Ctx, key: &str, room: &Room) -> Result<()> {
-    let newest = HistoryQuery {
+    let want = seeded_id(ctx.run, room.index, room.size);
+    let second = seeded_id(ctx.run, room.index, room.size - 1);
+    let latest = HistoryQuery {
         limit: Some(1),
         ..HistoryQuery::default()
     };
-    let latest = ctx.client.history_page(key, &room.id, newest).await;
-    let latest = latest.expect("GET latest")?;
-    let want = seeded_id(ctx.run, room.index, room.size);
-    if latest.first().map(|m| &m.id) != Some(&want) {
-        return Err(format!(
-            "room of {} is not seeded as expected: newest is {:?}, want {want}",
-            room.size,
-            latest.first().map(|m| &m.id)
-        )
-        .into());
-    }
-    if room.size > 1 {
-        let second = seeded_id(ctx.run, room.index, room.size - 1);
-        let q = HistoryQuery {
-            after: Some(&second),
-            before: None,
-            limit: Some(5),
-        };
+    let after = HistoryQuery {
+        after: Some(&second),
+        before: None,
+        limit: Some(5),
+    };
+    let checks = [(latest, "newest"), (after, "after the second newest")];
+    for (q, what) in checks.into_iter().take(if room.size > 1 { 2 } else { 1 }) {
         let page = ctx.client.history_page(key, &room.id, q).await;
-        let page = page.expect("GET after")?;
-        if page.len() != 1 {
-            return Err(format!(
-                "room of {}: {} messages after the second newest",
-                room.size,
-                page.len()
-            )
-            .into());
-        }
+        let ids: Vec<String> = page
+            .expect("GET history")?
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        let why = format!(
+            "room of {} is not seeded as expected: {what} is {ids:?}, want [{want:?}]",
+            room.size
+        );
+        fail_if(ids != [want.as_str()], &why)?;
     }
     Ok(())
 }
