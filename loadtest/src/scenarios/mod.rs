@@ -225,11 +225,12 @@ pub fn judge(
 /// queries their goodbye comments reported.
 pub fn stream_stats(logs: &[SharedLog]) -> Streams {
     let all: Vec<StreamRecord> = logs.iter().flat_map(|l| lock(l).streams.clone()).collect();
-    // Queries of each stream that ended with a goodbye saying how many.
-    let completed: Vec<u64> = all
+    // Streams that ended with a goodbye saying how many queries they made,
+    // and the `retry:` hint in force then.
+    let byes: Vec<(u64, Option<u64>)> = all
         .iter()
         .filter_map(|s| match &s.end {
-            StreamEnd::Bye(bye) => Some(u64::from(bye.queries)),
+            StreamEnd::Bye(bye) => Some((u64::from(bye.queries), s.retry_ms)),
             _ => None,
         })
         .collect();
@@ -241,11 +242,7 @@ pub fn stream_stats(logs: &[SharedLog]) -> Streams {
             }
         }
     }
-    let retries: Vec<f64> = all
-        .iter()
-        .filter(|s| matches!(s.end, StreamEnd::Bye(_)))
-        .filter_map(|s| Some(s.retry_ms? as f64))
-        .collect();
+    let retries: Vec<f64> = byes.iter().filter_map(|b| Some(b.1? as f64)).collect();
     Streams {
         connections: all.len(),
         ends: tally(all.iter().map(|s| match &s.end {
@@ -255,8 +252,8 @@ pub fn stream_stats(logs: &[SharedLog]) -> Streams {
             StreamEnd::Error(_) => "error".to_owned(),
             StreamEnd::Stopped => "stopped".to_owned(),
         })),
-        completed_streams: completed.len(),
-        queries_in_completed_streams: completed.iter().sum(),
+        completed_streams: byes.len(),
+        queries_in_completed_streams: byes.iter().map(|b| b.0).sum(),
         retry_after_bye_ms: median(&retries),
         sample_errors,
     }
