@@ -62,14 +62,6 @@ pub struct Arrival {
     pub across_reconnect: bool,
 }
 
-impl Arrival {
-    /// Send start to receipt, in milliseconds.
-    pub fn latency_ms(&self) -> Option<f64> {
-        self.stamp
-            .map(|s| (self.recv_us - s.sent_us) as f64 / 1000.0)
-    }
-}
-
 /// How a stream (one connection) ended.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum StreamEnd {
@@ -345,26 +337,4 @@ pub async fn wait_connected(logs: &[SharedLog], within: Duration) -> bool {
 pub async fn wait_caught_up(logs: &[SharedLog], last_id: &str, within: Duration) -> bool {
     let has = |l: &SharedLog| lock(l).arrivals.iter().rev().any(|a| a.id == last_id);
     poll(within, Duration::from_millis(100), || logs.iter().all(has)).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn latency_needs_a_stamp() {
-        let a = Arrival {
-            id: "m".into(),
-            recv_us: 1_500_000,
-            stamp: Some(Stamp {
-                run: 1,
-                seq: 0,
-                sent_us: 1_000_000,
-            }),
-            across_reconnect: false,
-        };
-        assert_eq!(a.latency_ms(), Some(500.0));
-        let b = Arrival { stamp: None, ..a };
-        assert_eq!(b.latency_ms(), None);
-    }
 }

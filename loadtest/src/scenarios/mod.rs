@@ -193,17 +193,21 @@ pub fn judge(
         d.totals.add(&c);
         let mut seen = HashSet::new();
         for a in &l.arrivals {
-            if !seen.insert(a.id.as_str()) || a.stamp.is_none_or(|s| s.run != run_tag) {
+            let Some(stamp) = a.stamp.filter(|s| s.run == run_tag) else {
+                continue;
+            };
+            if !seen.insert(a.id.as_str()) {
                 continue;
             }
-            let Some(ms) = a.latency_ms() else { continue };
+            // From the start of the send.
+            let ms = (a.recv_us - stamp.sent_us) as f64 / 1000.0;
             latency.push(ms);
             if a.across_reconnect {
                 across.push(ms);
                 continue;
             }
             connected.push(ms);
-            if let Some(&acked) = a.stamp.and_then(|s| acks.get(&s.seq)) {
+            if let Some(&acked) = acks.get(&stamp.seq) {
                 after_ack.push((a.recv_us - acked) as f64 / 1000.0);
             }
         }
