@@ -10,10 +10,6 @@ use super::findings::{d1_totals, findings, history_growth, load_range};
 use super::targets::{evaluate, find, GOALS};
 use super::{Mentions, Results};
 
-const BENCHMARKS: &str = include_str!("../../templates/benchmarks.md.j2");
-const TARGETS: &str = include_str!("../../templates/targets.md.j2");
-const MENTIONS: &str = include_str!("../../templates/mentions.md.j2");
-
 /// Milliseconds: whole from 100 up, else one decimal; "–" when absent.
 pub fn ms(v: Option<f64>) -> String {
     match v {
@@ -21,11 +17,6 @@ pub fn ms(v: Option<f64>) -> String {
         Some(x) => format!("{x:.1}"),
         None => "–".to_owned(),
     }
-}
-
-/// A whole number; "–" when absent.
-pub fn int(v: Option<f64>) -> String {
-    v.map_or("–".to_owned(), |x| format!("{x:.0}"))
 }
 
 /// A parameter as written: 250.0 reads as 250, 2.5 as 2.5.
@@ -41,16 +32,6 @@ fn plain(v: Value) -> String {
 /// Fixed decimals, "–" when absent.
 pub fn fixed(v: Option<f64>, places: usize) -> String {
     v.map_or("–".to_owned(), |x| format!("{x:.places$}"))
-}
-
-/// Kilobytes as whole megabytes, "–" when absent.
-pub fn mb(kb: Option<f64>) -> String {
-    int(kb.map(|k| k / 1024.0))
-}
-
-/// A share (0..1) as a whole percentage, "–" when absent.
-pub fn pct(share: Option<f64>) -> String {
-    share.map_or("–".into(), |s| format!("{:.0}%", s * 100.0))
 }
 
 /// Whole agents; below ten, one decimal (a share of one agent's day below one).
@@ -94,18 +75,26 @@ fn environment() -> Result<Environment<'static>, String> {
         .map_err(|e| e.to_string())?;
     env.set_syntax(syntax);
     env.add_filter("ms", ms);
-    env.add_filter("int", int);
+    // A whole number; "–" when absent.
+    env.add_filter("int", |v| fixed(v, 0));
     env.add_filter("plain", plain);
     env.add_filter("fixed", fixed);
     env.add_filter("agents", agents);
     env.add_filter("cell", |s: String| cell(&s));
     env.add_filter("json", json);
-    env.add_filter("mb", mb);
-    env.add_filter("pct", pct);
+    // Kilobytes as whole megabytes.
+    env.add_filter("mb", |kb: Option<f64>| fixed(kb.map(|k| k / 1024.0), 0));
+    // A share (0..1) as a whole percentage.
+    env.add_filter("pct", |s: Option<f64>| {
+        s.map_or("–".into(), |s| format!("{:.0}%", s * 100.0))
+    });
     let templates = [
-        ("benchmarks", BENCHMARKS),
-        ("mentions", MENTIONS),
-        ("targets", TARGETS),
+        (
+            "benchmarks",
+            include_str!("../../templates/benchmarks.md.j2"),
+        ),
+        ("mentions", include_str!("../../templates/mentions.md.j2")),
+        ("targets", include_str!("../../templates/targets.md.j2")),
     ];
     for (name, source) in templates {
         env.add_template(name, source).map_err(|e| e.to_string())?;
@@ -120,19 +109,22 @@ fn mentions_context(m: &Mentions) -> Value {
     }
 }
 
+/// Template `name` rendered with `ctx`.
+fn render(name: &str, ctx: Value) -> Result<String, String> {
+    let env = environment()?;
+    let tmpl = env.get_template(name).map_err(|e| e.to_string())?;
+    tmpl.render(ctx).map_err(error)
+}
+
 /// The mentions section alone (`report --mentions-only`).
 pub fn mentions(m: &Mentions) -> Result<String, String> {
-    let env = environment()?;
-    let tmpl = env.get_template("mentions").map_err(|e| e.to_string())?;
-    tmpl.render(mentions_context(m)).map_err(error)
+    render("mentions", mentions_context(m))
 }
 
 /// The whole of docs/BENCHMARKS.md.
 pub fn benchmarks(r: &Results) -> Result<String, String> {
-    let env = environment()?;
-    let tmpl = env.get_template("benchmarks").map_err(|e| e.to_string())?;
     let (queries, requests) = d1_totals(r);
-    tmpl.render(context! {
+    let ctx = context! {
         r => Value::from(Serde(r)),
         checks => Value::from(Serde(evaluate(r))),
         g => Value::from(Serde(GOALS)),
@@ -143,8 +135,8 @@ pub fn benchmarks(r: &Results) -> Result<String, String> {
         noise => load_range(r),
         queries, requests,
         ..mentions_context(&r.mentions)
-    })
-    .map_err(error)
+    };
+    render("benchmarks", ctx)
 }
 
 #[cfg(test)]
