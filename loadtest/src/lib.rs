@@ -16,7 +16,6 @@ pub mod content;
 pub mod delivery;
 pub mod listener;
 pub mod members;
-pub mod output;
 pub mod report;
 pub mod results;
 pub mod scenarios;

@@ -8,11 +8,10 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use super::{fail_if, within, Ctx, Listeners, Report};
+use super::{fail_if, within, Ctx, Listeners, Report, Run};
 use crate::client::{Client, Result};
 use crate::content::{now_us, stamped};
 use crate::listener::{self, lock, ListenerSpec, Reconnect, SharedLog, Transport};
-use crate::output::Run;
 use crate::results::FanoutResult;
 use crate::stats::{tally, Summary};
 

@@ -14,9 +14,8 @@ use std::time::Duration;
 use meet_ai::client::HistoryQuery;
 use protocol::wire::Message;
 
-use super::{fail_if, Ctx, Report};
+use super::{fail_if, Ctx, Report, Run};
 use crate::client::{client_ip, Result, Timed};
-use crate::output::Run;
 use crate::results::{HistoryResult, HistoryRoom, Page, Seeding};
 use crate::stats::Summary;
 

@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{stream_stats, within, Ctx, Listeners, Report};
+use super::{stream_stats, within, Ctx, Listeners, Report, Run};
 use crate::client::Result;
 use crate::listener::{self, lock, StreamEnd};
-use crate::output::Run;
 use crate::results::IdleResult;
 use crate::stats::mean;
 

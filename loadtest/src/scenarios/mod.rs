@@ -3,7 +3,7 @@
 //! JSON object it prints (its arguments and typed result, crate::results)
 //! and whether its assertions held. The helpers here are what several
 //! scenarios share: spawning and draining listeners, stream statistics,
-//! argument checks, and the end of a run.
+//! argument checks, and the start and end of a run ([`Run`]).
 
 pub mod fanout;
 pub mod history;
@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use meet_ai::backoff::Backoff;
 use meet_ai::client::with_retries;
+use serde::Serialize;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
@@ -26,7 +27,7 @@ use crate::delivery::check;
 use crate::listener::{
     lock, ListenerSpec, Reconnect, SharedLog, StreamEnd, StreamRecord, Transport,
 };
-use crate::results::{Delivery, ListenerResult, Streams};
+use crate::results::{Delivery, Envelope, ListenerResult, LoadAvg, Streams};
 use crate::stats::{median, tally, Summary};
 
 /// What every scenario gets.
@@ -72,6 +73,74 @@ impl Ctx {
 pub struct Report {
     pub json: Value,
     pub ok: bool,
+}
+
+/// The 1, 5 and 15 minute load averages (Linux), or `None` elsewhere.
+pub fn loadavg() -> Option<[f64; 3]> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    parse_loadavg(&text)
+}
+
+pub fn parse_loadavg(text: &str) -> Option<[f64; 3]> {
+    let mut it = text.split_whitespace().map(|s| s.parse::<f64>().ok());
+    Some([it.next()??, it.next()??, it.next()??])
+}
+
+/// A scenario's run so far: what its envelope (crate::results) says
+/// besides its params and result.
+pub struct Run {
+    pub scenario: &'static str,
+    pub url: String,
+    pub runner: String,
+    pub started_unix: f64,
+    pub load_start: Option<[f64; 3]>,
+}
+
+fn unix_now() -> f64 {
+    crate::content::now_us() as f64 / 1e6
+}
+
+impl Run {
+    pub fn start(scenario: &'static str, ctx: &Ctx) -> Run {
+        Run {
+            scenario,
+            url: ctx.client.base.as_str().trim_end_matches('/').to_owned(),
+            runner: ctx.runner.clone(),
+            started_unix: unix_now(),
+            load_start: loadavg(),
+        }
+    }
+
+    /// A scenario's end: the one JSON object it prints, its typed params and
+    /// result in the common envelope with what the measured client's
+    /// requests cost.
+    pub fn report<P: Serialize, R: Serialize>(
+        &self,
+        ok: bool,
+        notes: &[String],
+        params: P,
+        result: R,
+        client: &Client,
+    ) -> Report {
+        let envelope = Envelope {
+            scenario: self.scenario.to_owned(),
+            ok,
+            url: self.url.clone(),
+            runner: self.runner.clone(),
+            started_unix: self.started_unix.floor(),
+            duration_s: ((unix_now() - self.started_unix) * 10.0).round() / 10.0,
+            load_avg: LoadAvg {
+                start: self.load_start,
+                end: loadavg(),
+            },
+            params,
+            result,
+            cost: client.cost.totals(),
+            notes: notes.to_vec(),
+        };
+        let json = serde_json::to_value(envelope).unwrap_or_default();
+        Report { json, ok }
+    }
 }
 
 /// Ends the run with `why` when `bad`: arguments out of range, or a setup
@@ -260,5 +329,19 @@ pub fn stream_stats(logs: &[SharedLog]) -> Streams {
         queries_in_completed_streams: byes.iter().map(|b| b.0).sum(),
         retry_after_bye_ms: median(&retries),
         sample_errors,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_proc_loadavg() {
+        assert_eq!(
+            parse_loadavg("0.52 1.03 0.99 2/345 6789\n"),
+            Some([0.52, 1.03, 0.99])
+        );
+        assert_eq!(parse_loadavg("garbage"), None);
     }
 }

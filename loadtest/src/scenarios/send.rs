@@ -9,10 +9,9 @@ use std::time::Duration;
 use protocol::wire::Message;
 use tokio::time::Instant;
 
-use super::{Ctx, Report};
+use super::{Ctx, Report, Run};
 use crate::client::{Result, Timed};
 use crate::content::stamped;
-use crate::output::Run;
 use crate::results::SendResult;
 use crate::stats::{mean, tally, Summary};
 

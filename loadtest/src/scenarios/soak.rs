@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{within, Ctx, Listeners, Report};
+use super::{within, Ctx, Listeners, Report, Run};
 use crate::client::Result;
 use crate::content::stamped;
 use crate::listener::{self, ListenerSpec};
-use crate::output::Run;
 use crate::results::{Restart, SoakResult, SoakSender};
 use crate::stats::Summary;
 

@@ -10,12 +10,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{within, Ctx, Report};
+use super::{within, Ctx, Report, Run};
 use protocol::wire::Waited;
 
 use crate::client::{Result, Timed};
 use crate::members::{mention_room, WAITER};
-use crate::output::Run;
 use crate::results::WaitingResult;
 
 /// Workers free plan: requests per day.

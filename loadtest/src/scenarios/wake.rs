@@ -13,12 +13,11 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{fail_if, Ctx, Report};
+use super::{fail_if, Ctx, Report, Run};
 use protocol::wire::Waited;
 
 use crate::client::{Client, Result, Timed};
 use crate::members::{mention_room, MentionRoom, WAITER};
-use crate::output::Run;
 use crate::results::{WakeResult, WakeRound};
 use crate::stats::{mean, Summary};
 
