@@ -19,7 +19,7 @@ use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use meet_ai::backoff::Attempts;
+use meet_ai::backoff::{Attempts, Backoff};
 use meet_ai::error::CliError;
 use meet_ai::follow::{follow, Follower, Read};
 use meet_ai::transport::{Connection, Ended, Incoming, Sse};
@@ -149,7 +149,9 @@ pub fn spawn(spec: ListenerSpec) -> (SharedLog, tokio::task::JoinHandle<()>) {
         log: log.clone(),
         // EventSource's reconnection time until the server sends `retry:`.
         retry_ms: 1_000,
-        backoff: backoff(),
+        // Exponential backoff with jitter, for errors: from 250 ms doubling
+        // to 8 s, each ±25 %.
+        backoff: Attempts::new(Backoff::LOAD),
         refusals: 0,
     };
     let handle = tokio::spawn(async move {
@@ -161,12 +163,6 @@ pub fn spawn(spec: ListenerSpec) -> (SharedLog, tokio::task::JoinHandle<()>) {
         }
     });
     (log, handle)
-}
-
-/// Exponential backoff with jitter, for errors: the library's, from 250 ms
-/// doubling to 8 s, each ±25 %.
-pub fn backoff() -> Attempts {
-    Attempts::new(meet_ai::backoff::Backoff::LOAD)
 }
 
 /// The library's WebSocket from the last message received, or from now at

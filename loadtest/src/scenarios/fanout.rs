@@ -77,17 +77,6 @@ pub struct Sent {
     pub d1_ms: Option<f64>,
 }
 
-/// Fails clearly when the deployment has no WebSocket endpoint.
-async fn require_websocket(client: &Client) -> Result<()> {
-    let why = format!(
-        "{} has no WebSocket endpoint: GET /api/health says features.websocket=false \
-         (WebSockets are the paid variant: build with the durable-objects feature, e.g. `make dev-paid`)",
-        client.base
-    );
-    let health = client.health().await.expect("GET /api/health")?;
-    fail_if(!health.features.websocket, &why)
-}
-
 /// The step: one stamped send (`tag`: the run and the sequence number), and
 /// when it was answered.
 pub async fn send_one(client: &Client, key: &str, room: &str, (run, seq): (u32, u64)) -> Sent {
@@ -138,7 +127,14 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     let run = Run::start("fanout", ctx);
     within("--rate", args.rate, 1000.0)?;
     if args.transport == Transport::Ws {
-        require_websocket(&ctx.client).await?;
+        // Fail clearly when the deployment has no WebSocket endpoint.
+        let health = ctx.client.health().await.expect("GET /api/health")?;
+        let why = format!(
+            "{} has no WebSocket endpoint: GET /api/health says features.websocket=false \
+             (WebSockets are the paid variant: build with the durable-objects feature, e.g. `make dev-paid`)",
+            ctx.client.base
+        );
+        fail_if(!health.features.websocket, &why)?;
     }
     let spec = ListenerSpec {
         transport: args.transport,

@@ -5,12 +5,13 @@
 
 use std::time::Duration;
 
+use meet_ai::backoff::{Attempts, Backoff};
 use tokio::time::Instant;
 
 use super::{within, Ctx, Listeners, Report, Run};
 use crate::client::Result;
 use crate::content::stamped;
-use crate::listener::{self, ListenerSpec};
+use crate::listener::ListenerSpec;
 use crate::results::{Restart, SoakResult, SoakSender};
 use crate::stats::Summary;
 
@@ -63,7 +64,7 @@ async fn send_until_stored(
     log: &mut SenderLog,
 ) {
     let idem = uuid::Uuid::new_v4().to_string();
-    let mut backoff = listener::backoff();
+    let mut backoff = Attempts::new(Backoff::LOAD);
     let counts = &mut log.counts;
     for attempt in 0..60 {
         counts.attempts += 1;

@@ -103,14 +103,7 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
             .client
             .wait_for(&setup.waiter, &setup.room, WAITER, 5, true)
             .await;
-        if caught_up.status != 200 {
-            return Err(format!(
-                "the waiter's first wait (to read the history) answered {}: {}",
-                caught_up.status,
-                caught_up.error.unwrap_or_default()
-            )
-            .into());
-        }
+        caught_up.expect("the waiter's first wait (to read the history)")?;
     }
     let client = ctx.measured();
     let start = Instant::now();
