@@ -182,14 +182,9 @@ impl Listeners {
             return Ok(l);
         }
         let open = l.logs.iter().filter(|x| lock(x).connected()).count();
-        let err = l.logs.iter().find_map(|x| {
-            lock(x).streams.iter().find_map(|s| match &s.end {
-                StreamEnd::Error(e) => Some(e.clone()),
-                _ => None,
-            })
-        });
         l.stop().await;
-        let err = err.unwrap_or_default();
+        let errors = stream_stats(&l.logs).sample_errors;
+        let err = errors.first().map_or("", String::as_str);
         Err(format!("only {open} of {n} listeners connected within 60 s {err}").into())
     }
 
