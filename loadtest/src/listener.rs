@@ -283,14 +283,13 @@ impl Follower for Run {
             return self.back_off(false);
         }
         let sse = self.spec.transport == Transport::Sse;
-        if let Some(s) = lock(&self.log).streams.last_mut().filter(|_| sse) {
-            s.retry_ms = Some(retry_ms);
-        }
-        self.end_stream(
-            conn.bye()
+        if let Some(s) = lock(&self.log).streams.last_mut() {
+            s.retry_ms = sse.then_some(retry_ms);
+            s.end = conn
+                .bye()
                 .cloned()
-                .map_or(StreamEnd::Closed, StreamEnd::Bye),
-        );
+                .map_or(StreamEnd::Closed, StreamEnd::Bye);
+        }
         self.backoff.reset();
         self.refusals = 0;
         self.again(match (self.spec.reconnect, self.spec.transport) {
