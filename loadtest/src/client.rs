@@ -6,10 +6,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use meet_ai::client::HistoryQuery;
+use meet_ai::client::{HistoryQuery, WaitQuery};
 use meet_ai::config::Config;
-use protocol::wire::{Health, KeyCreated, Message, Room, SendBody, SenderType};
+use protocol::wire::{Health, KeyCreated, Message, Room, SendBody, SenderType, Waited};
 use reqwest::Url;
+use tokio::time::Instant;
 
 pub use meet_ai::client::{Cost, CostTotals, Timed};
 /// The D1 part of a `Server-Timing` header (`protocol::timing`).
@@ -132,6 +133,42 @@ impl Client {
     ) -> Timed<Vec<Message>> {
         self.timed(self.api(key).history_request(room, &query))
             .await
+    }
+
+    /// Sends with a member token (the sender is the token's handle).
+    pub async fn post_as_member(&self, token: &str, room: &str, content: &str) -> Timed<Message> {
+        let body = SendBody {
+            content: content.to_owned(),
+            ..SendBody::default()
+        };
+        self.timed(self.api(token).send_message_request(room, &body, None))
+            .await
+    }
+
+    /// `GET /api/rooms/:room/wait?for=<handle>&timeout=<s>[&ack=1]`, and when
+    /// its whole response had arrived. It holds the request open up to its
+    /// timeout, so it goes out on the streams' client, bounded at the timeout
+    /// plus 30 s. A 204 has no body to read, so its `error` says so: that is
+    /// no error.
+    pub async fn wait_for(
+        &self,
+        token: &str,
+        room: &str,
+        handle: &str,
+        timeout_s: u32,
+        ack: bool,
+    ) -> (Timed<Waited>, Instant) {
+        let query = WaitQuery {
+            for_handle: handle,
+            timeout: u64::from(timeout_s),
+            any: false,
+            ack,
+        };
+        let req = self
+            .streams(token)
+            .wait_request(room, &query)
+            .map(|req| req.timeout(Duration::from_secs(u64::from(timeout_s) + 30)));
+        (self.timed(req).await, Instant::now())
     }
 }
 

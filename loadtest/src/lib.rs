@@ -8,14 +8,13 @@
 //!   checks the targets and renders docs/BENCHMARKS.md from templates.
 //!
 //! The pure parts (percentiles, the content stamp, delivery checks against a
-//! history, header parsing, target verdicts) are unit-tested without a server.
+//! history, target verdicts) are unit-tested without a server.
 
 pub mod cli;
 pub mod client;
 pub mod content;
 pub mod delivery;
 pub mod listener;
-pub mod members;
 pub mod report;
 pub mod results;
 pub mod scenarios;

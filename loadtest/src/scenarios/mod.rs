@@ -22,6 +22,8 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::task::JoinHandle;
 
+use protocol::wire::Role;
+
 use crate::client::{client_ip, Client, Result};
 use crate::delivery::check;
 use crate::listener::{
@@ -56,6 +58,20 @@ impl Ctx {
         Ok((key, room))
     }
 
+    /// The room of a mention scenario, from the run's `n`th client address.
+    pub async fn mention_room(&self, n: u32, name: &str) -> Result<MentionRoom> {
+        let (key, room) = self.key_and_room(n, name).await?;
+        // Setup, not measured: straight through the library.
+        let owner = self.client.api(&key);
+        let waiter = owner.invite(&room, WAITER, Role::Agent).await?.value.token;
+        let caller = owner.invite(&room, CALLER, Role::Human).await?.value.token;
+        Ok(MentionRoom {
+            room,
+            waiter,
+            caller,
+        })
+    }
+
     /// A new room for listeners to follow through the [measured](Ctx::measured)
     /// client, over SSE reconnecting as EventSource does.
     pub async fn listened_room(&self, name: &str) -> Result<ListenerSpec> {
@@ -69,6 +85,17 @@ impl Ctx {
         })
     }
 }
+
+/// The one room every mention scenario uses: an owner key, a room, an agent
+/// `waiter` and a human `caller`, with their tokens.
+pub struct MentionRoom {
+    pub room: String,
+    pub waiter: String,
+    pub caller: String,
+}
+
+pub const WAITER: &str = "waiter";
+pub const CALLER: &str = "caller";
 
 pub struct Report {
     pub json: Value,

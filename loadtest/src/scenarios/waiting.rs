@@ -10,11 +10,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{within, Ctx, Report, Run};
+use super::{within, Ctx, Report, Run, WAITER};
 use protocol::wire::Waited;
 
 use crate::client::{Result, Timed};
-use crate::members::{mention_room, WAITER};
 use crate::results::WaitingResult;
 
 /// Workers free plan: requests per day.
@@ -85,7 +84,7 @@ impl Tally {
 pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
     let run = Run::start("waiting", ctx);
     within("--seconds", args.seconds, 86_400.0)?;
-    let setup = mention_room(ctx, 1, "loadtest waiting").await?;
+    let setup = ctx.mention_room(1, "loadtest waiting").await?;
     for i in 0..args.history {
         let content = if i + 1 == args.history {
             format!("@{WAITER} that was the history")

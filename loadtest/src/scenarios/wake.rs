@@ -13,11 +13,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{fail_if, Ctx, Report, Run};
+use super::{fail_if, Ctx, MentionRoom, Report, Run, WAITER};
 use protocol::wire::Waited;
 
 use crate::client::{Client, Result, Timed};
-use crate::members::{mention_room, MentionRoom, WAITER};
 use crate::results::{WakeResult, WakeRound};
 use crate::stats::{mean, Summary};
 
@@ -126,7 +125,7 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
         !(args.min_pause >= 0.0 && args.min_pause <= args.max_pause && args.max_pause <= 60.0),
         "need 0 <= --min-pause <= --max-pause <= 60",
     )?;
-    let setup = mention_room(ctx, 0, "loadtest wake").await?;
+    let setup = ctx.mention_room(0, "loadtest wake").await?;
     let client = ctx.measured();
     let mut rounds = Vec::new();
     let mut errors: BTreeMap<&'static str, u64> = BTreeMap::new();
