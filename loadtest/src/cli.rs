@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::client::{is_loopback, Client};
-use crate::output::emit;
+use crate::client::Client;
 use crate::report::ReportArgs;
 use crate::scenarios::fanout::FanoutArgs;
 use crate::scenarios::history::HistoryArgs;
@@ -23,8 +22,7 @@ use crate::scenarios::{self, fanout, send, soak, Ctx, Report};
     version,
     about = "Load generator and benchmarks for a meet-ai deployment",
     long_about = "Load generator and benchmarks for a meet-ai deployment. Each scenario prints one \
-                  JSON object on stdout; on a terminal also a summary and a progress bar on stderr. \
-                  Exit status: 0 ok, 1 the scenario's checks failed, 2 it could not run."
+                  JSON object on stdout. Exit status: 0 ok, 1 the scenario's checks failed, 2 it could not run."
 )]
 pub struct Cli {
     /// The deployment to measure.
@@ -112,7 +110,7 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => return could_not_run(e),
     };
-    if !is_loopback(&client.base) && !cli.allow_remote {
+    if !meet_ai::config::is_loopback(client.base.as_str()) && !cli.allow_remote {
         return could_not_run(format!(
             "{} is not on this machine; pass --allow-remote to load a deployment you own",
             client.base
@@ -142,7 +140,7 @@ pub fn main() -> ExitCode {
         )),
         Ok(Err(e)) => could_not_run(e),
         Ok(Ok(report)) => {
-            emit(&report.json);
+            println!("{}", report.json);
             ExitCode::from(u8::from(!report.ok))
         }
     }

@@ -6,30 +6,24 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use meet_ai::client::HistoryQuery;
+use meet_ai::client::{HistoryQuery, WaitQuery};
 use meet_ai::config::Config;
-use protocol::wire::{Health, KeyCreated, Message, Room, SendBody, SenderType};
+use protocol::wire::{Health, KeyCreated, Message, Room, SendBody, SenderType, Waited};
 use reqwest::Url;
+use tokio::time::Instant;
 
-pub use meet_ai::client::{error_chain, Cost, CostTotals, Timed};
+pub use meet_ai::client::{Cost, CostTotals, Timed};
 /// The D1 part of a `Server-Timing` header (`protocol::timing`).
 pub use protocol::timing::D1Timing as ServerTiming;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Whether a URL points at this machine (loopback addresses or localhost).
-pub fn is_loopback(url: &Url) -> bool {
-    meet_ai::config::is_loopback(url.as_str())
-}
-
 #[derive(Clone)]
 pub struct Client {
     pub base: Url,
-    /// For ordinary requests: bounded by a total timeout.
-    pub http: reqwest::Client,
     pub cost: Arc<Cost>,
-    /// The library's client over `http`.
+    /// The library's client for ordinary requests: bounded by a total timeout.
     api: meet_ai::client::Client,
     /// The library's client for event streams: no total timeout (readers
     /// bound each read instead).
@@ -62,13 +56,8 @@ impl Client {
             api: meet_ai::client::Client::with_http(&config, http.clone()),
             streams: meet_ai::client::Client::with_http(&config, builder().build()?),
             base,
-            http,
             cost: Arc::default(),
         })
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base.as_str().trim_end_matches('/'), path)
     }
 
     /// The library's client for REST calls with `key`.
@@ -81,17 +70,10 @@ impl Client {
         self.streams.with_key(key)
     }
 
-    /// Sends a request and reads its JSON body, timing the whole exchange;
-    /// a response's D1 cost goes into the tally.
-    pub async fn timed<T: serde::de::DeserializeOwned>(
-        &self,
-        req: reqwest::RequestBuilder,
-    ) -> Timed<T> {
-        self.timed_built(Ok(req)).await
-    }
-
-    /// [`Client::timed`] for a request the library may refuse to build.
-    pub(crate) async fn timed_built<T: serde::de::DeserializeOwned>(
+    /// Sends a request (the library may have refused to build it) and reads
+    /// its JSON body, timing the whole exchange; a response's D1 cost goes
+    /// into the tally.
+    pub(crate) async fn timed<T: serde::de::DeserializeOwned>(
         &self,
         req: meet_ai::error::Result<reqwest::RequestBuilder>,
     ) -> Timed<T> {
@@ -102,26 +84,21 @@ impl Client {
         t
     }
 
-    pub async fn health(&self) -> Result<Health> {
-        expect(
-            self.timed(self.api.health_request()).await,
-            "GET /api/health",
-        )
+    pub async fn health(&self) -> Timed<Health> {
+        self.timed(Ok(self.api.health_request())).await
     }
 
     /// A new key, as if from client address `ip` (wrangler dev passes
     /// `CF-Connecting-IP` through; the key limit counts per address).
     pub async fn create_key(&self, ip: &str) -> Result<String> {
         let req = self.api.create_key_request().header("CF-Connecting-IP", ip);
-        let t: Timed<KeyCreated> = self.timed(req).await;
-        Ok(expect(t, "POST /api/keys")?.key)
+        let t: Timed<KeyCreated> = self.timed(Ok(req)).await;
+        Ok(t.expect("POST /api/keys")?.key)
     }
 
     pub async fn create_room(&self, key: &str, name: &str) -> Result<Room> {
-        let t = self
-            .timed_built(self.api(key).create_room_request(name))
-            .await;
-        expect(t, "POST /api/rooms")
+        let t = self.timed(self.api(key).create_room_request(name)).await;
+        Ok(t.expect("POST /api/rooms")?)
     }
 
     pub async fn post_message(
@@ -144,30 +121,55 @@ impl Client {
         let req = self
             .api(key)
             .send_message_request(room, &body, idempotency_key);
-        self.timed_built(req).await
+        self.timed(req).await
     }
 
-    /// One history page; `query` is the query string without `?`.
-    pub async fn history_page(&self, key: &str, room: &str, query: &str) -> Timed<Vec<Message>> {
-        let pairs: Vec<(String, String)> = url_query(query);
+    /// One history page.
+    pub async fn history_page(
+        &self,
+        key: &str,
+        room: &str,
+        query: HistoryQuery<'_>,
+    ) -> Timed<Vec<Message>> {
+        self.timed(self.api(key).history_request(room, &query))
+            .await
+    }
+
+    /// Sends with a member token (the sender is the token's handle).
+    pub async fn post_as_member(&self, token: &str, room: &str, content: &str) -> Timed<Message> {
+        let body = SendBody {
+            content: content.to_owned(),
+            ..SendBody::default()
+        };
+        self.timed(self.api(token).send_message_request(room, &body, None))
+            .await
+    }
+
+    /// `GET /api/rooms/:room/wait?for=<handle>&timeout=<s>[&ack=1]`, and when
+    /// its whole response had arrived. It holds the request open up to its
+    /// timeout, so it goes out on the streams' client, bounded at the timeout
+    /// plus 30 s. A 204 has no body to read, so its `error` says so: that is
+    /// no error.
+    pub async fn wait_for(
+        &self,
+        token: &str,
+        room: &str,
+        handle: &str,
+        timeout_s: u32,
+        ack: bool,
+    ) -> (Timed<Waited>, Instant) {
+        let query = WaitQuery {
+            for_handle: handle,
+            timeout: u64::from(timeout_s),
+            any: false,
+            ack,
+        };
         let req = self
-            .api(key)
-            .history_request(room, &HistoryQuery::default())
-            .map(|r| r.query(&pairs));
-        self.timed_built(req).await
+            .streams(token)
+            .wait_request(room, &query)
+            .map(|req| req.timeout(Duration::from_secs(u64::from(timeout_s) + 30)));
+        (self.timed(req).await, Instant::now())
     }
-}
-
-/// The pairs of a query string (`limit=1&after=m9`), decoded.
-fn url_query(query: &str) -> Vec<(String, String)> {
-    Url::parse(&format!("http://q/?{query}"))
-        .map(|u| u.query_pairs().into_owned().collect())
-        .unwrap_or_default()
-}
-
-/// The body of a successful response, or an error naming what failed.
-pub fn expect<T>(t: Timed<T>, what: &str) -> Result<T> {
-    Ok(t.expect(what)?)
 }
 
 /// A client address for key creation: TEST-NET-2 (198.18.0.0/15), only ever
@@ -180,18 +182,6 @@ pub fn client_ip(run: u32, n: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn query_strings_become_pairs() {
-        assert_eq!(
-            url_query("limit=500&before=m%209"),
-            vec![
-                ("limit".to_owned(), "500".to_owned()),
-                ("before".to_owned(), "m 9".to_owned())
-            ]
-        );
-        assert!(url_query("").is_empty());
-    }
 
     #[test]
     fn client_ips_are_test_net_and_distinct() {

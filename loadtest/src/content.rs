@@ -22,15 +22,10 @@ const PREFIX: &str = "lt/";
 /// The content for `stamp`, padded with filler to at least `min_len` bytes.
 pub fn encode(stamp: Stamp, min_len: usize) -> String {
     let mut out = format!("{PREFIX}{:08x}/{}/{}", stamp.run, stamp.seq, stamp.sent_us);
-    if out.len() < min_len {
-        out.push(' ');
-        let filler = b"the quick brown fox jumps over the lazy dog ";
-        let mut i = 0;
-        while out.len() < min_len {
-            out.push(char::from(filler[i % filler.len()]));
-            i += 1;
-        }
-    }
+    let filler = " the quick brown fox jumps over the lazy dog"
+        .chars()
+        .cycle();
+    out.extend(filler.take(min_len.saturating_sub(out.len())));
     out
 }
 

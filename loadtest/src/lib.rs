@@ -3,21 +3,18 @@
 //!
 //! - `send`, `fanout`, `soak`, `history`, `idle`, `wake`, `waiting`: the
 //!   scenarios (scenarios/, each a step and its loop); each prints one JSON
-//!   object on stdout, its typed result from [`results`] (and a summary and
-//!   progress bar on stderr when it is a terminal).
+//!   object on stdout, its typed result from [`results`].
 //! - `report`: reads a directory of those results back as the same types,
 //!   checks the targets and renders docs/BENCHMARKS.md from templates.
 //!
 //! The pure parts (percentiles, the content stamp, delivery checks against a
-//! history, header parsing, target verdicts) are unit-tested without a server.
+//! history, target verdicts) are unit-tested without a server.
 
 pub mod cli;
 pub mod client;
 pub mod content;
 pub mod delivery;
 pub mod listener;
-pub mod members;
-pub mod output;
 pub mod report;
 pub mod results;
 pub mod scenarios;

@@ -19,16 +19,16 @@ use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use meet_ai::backoff::Attempts;
+use meet_ai::backoff::{Attempts, Backoff};
 use meet_ai::error::CliError;
 use meet_ai::follow::{follow, Follower, Read};
 use meet_ai::transport::{Connection, Ended, Incoming, Sse};
 use meet_ai::ws::WsConnection;
+use protocol::sse::Bye;
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::client::{Client, ServerTiming};
+use crate::client::Client;
 use crate::content::{self, now_us, Stamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
@@ -57,30 +57,20 @@ pub struct Arrival {
     pub recv_us: i64,
     /// The load-generator stamp in its content, if it has one.
     pub stamp: Option<Stamp>,
-    /// Index of the stream (connection) it arrived on.
-    pub stream: usize,
     /// It was sent before the stream it arrived on was connected: its
     /// latency includes waiting out a reconnect.
     pub across_reconnect: bool,
 }
 
-impl Arrival {
-    /// Send start to receipt, in milliseconds.
-    pub fn latency_ms(&self) -> Option<f64> {
-        self.stamp
-            .map(|s| (self.recv_us - s.sent_us) as f64 / 1000.0)
-    }
-}
-
 /// How a stream (one connection) ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum StreamEnd {
     /// Still open.
     #[default]
     Open,
-    /// The server said goodbye (`: bye ... reason=<reason>`) and closed.
-    Bye(String),
+    /// The server said goodbye and closed: its comment counts every D1
+    /// query and row the stream cost, setup included.
+    Bye(Bye),
     /// The body ended without a goodbye (or a WebSocket closed).
     Closed,
     /// A transport error, a timeout or a non-success status.
@@ -95,32 +85,27 @@ pub struct StreamRecord {
     pub opened_us: i64,
     /// When the response (or upgrade) arrived.
     pub connected_us: Option<i64>,
-    pub ended_us: Option<i64>,
     pub end: StreamEnd,
-    /// `Server-Timing` of the response: the stream's setup queries.
-    pub setup: Option<ServerTiming>,
-    /// From the goodbye comment: every D1 query the stream made.
-    pub bye_queries: Option<u32>,
-    /// From the goodbye comment: every D1 row the stream read, setup included.
-    pub bye_rows_read: Option<u64>,
     /// The `retry:` hint in force when the server ended the stream cleanly
     /// (what EventSource waits before reconnecting).
     pub retry_ms: Option<u64>,
-    pub messages: usize,
 }
 
 #[derive(Debug, Default)]
 pub struct ListenerLog {
     pub arrivals: Vec<Arrival>,
     pub streams: Vec<StreamRecord>,
-    /// A stream is open right now.
-    pub connected: bool,
-    pub last_event_id: Option<String>,
     /// Why the listener gave up, if it did.
     pub fatal: Option<String>,
 }
 
 impl ListenerLog {
+    /// A stream is open right now: it has connected and not ended.
+    pub fn connected(&self) -> bool {
+        let last = self.streams.last();
+        last.is_some_and(|s| s.connected_us.is_some() && s.end == StreamEnd::Open)
+    }
+
     pub fn ids(&self) -> Vec<String> {
         self.arrivals.iter().map(|a| a.id.clone()).collect()
     }
@@ -156,49 +141,28 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Consecutive refusals (4xx other than 429) after which a listener gives up.
 const MAX_REFUSALS: u32 = 5;
 
-/// Starts a listener that runs until `stop` turns true or `deadline` passes.
-pub fn spawn(
-    spec: ListenerSpec,
-    mut stop: watch::Receiver<bool>,
-    deadline: Instant,
-) -> (SharedLog, tokio::task::JoinHandle<()>) {
+/// Starts a listener that runs until it gives up or is aborted.
+pub fn spawn(spec: ListenerSpec) -> (SharedLog, tokio::task::JoinHandle<()>) {
     let log: SharedLog = Arc::default();
     let mut run = Run {
         spec,
         log: log.clone(),
-        stream_no: 0,
         // EventSource's reconnection time until the server sends `retry:`.
         retry_ms: 1_000,
-        backoff: backoff(),
+        // Exponential backoff with jitter, for errors: from 250 ms doubling
+        // to 8 s, each ±25 %.
+        backoff: Attempts::new(Backoff::LOAD),
         refusals: 0,
     };
     let handle = tokio::spawn(async move {
-        if *stop.borrow() {
-            return;
-        }
         let api = run.spec.client.streams(&run.spec.key);
         let (room, transport) = (run.spec.room.clone(), run.spec.transport);
-        let stopped = tokio::select! {
-            () = async {
-                match transport {
-                    Transport::Sse => follow(&Sse { client: &api }, &room, &mut run).await,
-                    Transport::Ws => follow(&WsFromNow(&api), &room, &mut run).await,
-                }
-            } => false,
-            _ = stop.changed() => true,
-            _ = tokio::time::sleep_until(deadline) => true,
-        };
-        if stopped {
-            run.stopped();
+        match transport {
+            Transport::Sse => follow(&Sse { client: &api }, &room, &mut run).await,
+            Transport::Ws => follow(&WsFromNow(&api), &room, &mut run).await,
         }
     });
     (log, handle)
-}
-
-/// Exponential backoff with jitter, for errors: the library's, from 250 ms
-/// doubling to 8 s, each ±25 %.
-pub fn backoff() -> Attempts {
-    Attempts::new(meet_ai::backoff::Backoff::LOAD)
 }
 
 /// The library's WebSocket from the last message received, or from now at
@@ -225,8 +189,6 @@ fn refused(status: u16) -> bool {
 struct Run {
     spec: ListenerSpec,
     log: SharedLog,
-    /// Index of the current connection.
-    stream_no: usize,
     /// The `retry:` hint in force.
     retry_ms: u64,
     backoff: Attempts,
@@ -241,20 +203,10 @@ impl Run {
         }
     }
 
-    /// Closes the current stream's record.
-    fn close(&self) {
-        let mut l = lock(&self.log);
-        l.connected = false;
-        if let Some(s) = l.streams.last_mut() {
-            s.ended_us = Some(now_us());
-        }
-    }
-
-    /// Closes the current stream's record, then waits `wait` (or stops
-    /// after the last allowed connection).
+    /// Waits `wait` before the next connection, or stops after the last
+    /// allowed one.
     fn again(&self, wait: Duration) -> ControlFlow<(), Duration> {
-        self.close();
-        if self.stream_no + 1 >= MAX_STREAMS {
+        if lock(&self.log).streams.len() >= MAX_STREAMS {
             return ControlFlow::Break(());
         }
         ControlFlow::Continue(wait)
@@ -266,21 +218,10 @@ impl Run {
         if self.refusals >= MAX_REFUSALS {
             let why = format!("gave up after {} refusals in a row", self.refusals);
             lock(&self.log).fatal = Some(why);
-            self.close();
             return ControlFlow::Break(());
         }
         let wait = self.backoff.next_delay();
         self.again(wait)
-    }
-
-    /// The run stopped: a stream still open ends as stopped.
-    fn stopped(&self) {
-        let mut l = lock(&self.log);
-        l.connected = false;
-        if let Some(s) = l.streams.last_mut().filter(|s| s.ended_us.is_none()) {
-            s.end = StreamEnd::Stopped;
-            s.ended_us = Some(now_us());
-        }
     }
 }
 
@@ -289,12 +230,11 @@ impl Follower for Run {
 
     fn resume_point(&mut self) -> Option<String> {
         let mut l = lock(&self.log);
-        self.stream_no = l.streams.len();
         l.streams.push(StreamRecord {
             opened_us: now_us(),
             ..StreamRecord::default()
         });
-        l.last_event_id.clone()
+        l.arrivals.last().map(|a| a.id.clone())
     }
 
     fn connect_within(&self) -> Option<Duration> {
@@ -302,13 +242,10 @@ impl Follower for Run {
     }
 
     /// A server's answer counts as a request.
-    fn opened(&mut self, conn: &impl Connection) {
+    fn opened(&mut self, _: &impl Connection) {
         self.spec.client.cost.record(None);
-        let mut l = lock(&self.log);
-        l.connected = true;
-        if let Some(s) = l.streams.last_mut() {
+        if let Some(s) = lock(&self.log).streams.last_mut() {
             s.connected_us = Some(now_us());
-            s.setup = conn.timing();
         }
     }
 
@@ -323,16 +260,11 @@ impl Follower for Run {
         let connected_us = l.streams.last().and_then(|s| s.connected_us).unwrap_or(0);
         let stamp = content::decode(&message.content);
         l.arrivals.push(Arrival {
-            id: message.id.clone(),
+            id: message.id,
             recv_us,
             stamp,
-            stream: self.stream_no,
             across_reconnect: stamp.is_some_and(|s| s.sent_us < connected_us),
         });
-        l.last_event_id = Some(message.id);
-        if let Some(s) = l.streams.last_mut() {
-            s.messages += 1;
-        }
         Read::More
     }
 
@@ -351,14 +283,13 @@ impl Follower for Run {
             return self.back_off(false);
         }
         let sse = self.spec.transport == Transport::Sse;
-        if let Some(s) = lock(&self.log).streams.last_mut().filter(|_| sse) {
-            s.retry_ms = Some(retry_ms);
-            s.bye_queries = conn.bye().map(|b| b.queries);
-            s.bye_rows_read = conn.bye().map(|b| b.rows_read);
+        if let Some(s) = lock(&self.log).streams.last_mut() {
+            s.retry_ms = sse.then_some(retry_ms);
+            s.end = conn
+                .bye()
+                .cloned()
+                .map_or(StreamEnd::Closed, StreamEnd::Bye);
         }
-        self.end_stream(conn.bye().map_or(StreamEnd::Closed, |b| {
-            StreamEnd::Bye(b.reason.as_str().to_owned())
-        }));
         self.backoff.reset();
         self.refusals = 0;
         self.again(match (self.spec.reconnect, self.spec.transport) {
@@ -394,34 +325,11 @@ async fn poll(within: Duration, every: Duration, done: impl Fn() -> bool) -> boo
 /// Waits until every listener has an open stream (true) or `within` passes.
 pub async fn wait_connected(logs: &[SharedLog], within: Duration) -> bool {
     let every = Duration::from_millis(50);
-    poll(within, every, || logs.iter().all(|l| lock(l).connected)).await
+    poll(within, every, || logs.iter().all(|l| lock(l).connected())).await
 }
 
 /// Waits until every listener has received `last_id` (true) or `within` passes.
 pub async fn wait_caught_up(logs: &[SharedLog], last_id: &str, within: Duration) -> bool {
     let has = |l: &SharedLog| lock(l).arrivals.iter().rev().any(|a| a.id == last_id);
     poll(within, Duration::from_millis(100), || logs.iter().all(has)).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn latency_needs_a_stamp() {
-        let a = Arrival {
-            id: "m".into(),
-            recv_us: 1_500_000,
-            stamp: Some(Stamp {
-                run: 1,
-                seq: 0,
-                sent_us: 1_000_000,
-            }),
-            stream: 0,
-            across_reconnect: false,
-        };
-        assert_eq!(a.latency_ms(), Some(500.0));
-        let b = Arrival { stamp: None, ..a };
-        assert_eq!(b.latency_ms(), None);
-    }
 }

@@ -2,9 +2,6 @@
 //! scenario's parameters and result, inside the common [`Envelope`]. The
 //! same types are written (scenarios/*.rs) and read (report/), so a field
 //! renamed on one side is a compile error on the other.
-//!
-//! Every struct defaults missing fields, so result files written before a
-//! field existed still load (the report shows "–" or 0 for it).
 
 use std::collections::BTreeMap;
 
@@ -16,23 +13,6 @@ use crate::scenarios::{
     waiting::WaitingArgs, wake::WakeArgs,
 };
 use crate::stats::Summary;
-
-/// Envelope common to every scenario's JSON.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Envelope<P, R> {
-    pub scenario: String,
-    pub ok: bool,
-    pub url: String,
-    pub runner: String,
-    pub started_unix: f64,
-    pub duration_s: f64,
-    pub load_avg: LoadAvg,
-    pub params: P,
-    pub result: R,
-    pub cost: Cost,
-    pub notes: Vec<String>,
-}
 
 /// What the measured phase cost the server, from its responses.
 pub type Cost = CostTotals;
@@ -53,18 +33,52 @@ pub type SoakRun = Envelope<SoakArgs, SoakResult>;
 pub type WakeRun = Envelope<WakeArgs, WakeResult>;
 pub type WaitingRun = Envelope<WaitingArgs, WaitingResult>;
 
-/// Every result type below: written and read back, missing fields defaulted
-/// (so result files written before a field existed still load).
+/// Every type below: written and read back, missing fields defaulted (so
+/// result files written before a field existed still load; the report shows
+/// "–" or 0 for it).
 macro_rules! record {
-    ($($(#[$m:meta])* pub struct $name:ident $body:tt)*) => {$(
+    ($($(#[$m:meta])* pub struct $name:ident $(<$($g:ident),*>)? { $($body:tt)* })*) => {$(
         $(#[$m])*
         #[derive(Debug, Clone, Default, Serialize, Deserialize)]
         #[serde(default)]
-        pub struct $name $body
+        pub struct $name $(<$($g),*>)? { $($body)* }
     )*};
 }
 
+impl<T> From<[T; 3]> for Kinds<T> {
+    fn from([latest, after, before]: [T; 3]) -> Kinds<T> {
+        Kinds {
+            latest,
+            after,
+            before,
+        }
+    }
+}
+
 record! {
+    /// Envelope common to every scenario's JSON.
+    pub struct Envelope<P, R> {
+        pub scenario: String,
+        pub ok: bool,
+        pub url: String,
+        pub runner: String,
+        pub started_unix: f64,
+        pub duration_s: f64,
+        pub load_avg: LoadAvg,
+        pub params: P,
+        pub result: R,
+        pub cost: Cost,
+        pub notes: Vec<String>,
+    }
+
+    /// One of each kind of history page: the newest, and after or before a
+    /// random message.
+    pub struct Kinds<T> {
+        pub latest: T,
+        pub after: T,
+        pub before: T,
+    }
+
     /// The 1, 5 and 15 minute load averages when the run started and ended.
     pub struct LoadAvg {
         pub start: Option<[f64; 3]>,
@@ -148,28 +162,16 @@ record! {
         pub d1_rows_read: Summary,
     }
 
-    pub struct Pages {
-        pub latest: Page,
-        pub after: Page,
-        pub before: Page,
-    }
-
     pub struct HistoryRoom {
         pub messages: u64,
-        pub pages: Pages,
-    }
-
-    /// Median page latency in the largest room over that in the smallest.
-    pub struct Ratios {
-        pub latest: Option<f64>,
-        pub after: Option<f64>,
-        pub before: Option<f64>,
+        pub pages: Kinds<Page>,
     }
 
     pub struct HistoryResult {
         pub seeding: Seeding,
         pub rooms: Vec<HistoryRoom>,
-        pub p50_ratio_largest_to_smallest: Ratios,
+        /// Median page latency in the largest room over that in the smallest.
+        pub p50_ratio_largest_to_smallest: Kinds<Option<f64>>,
         pub failures: u64,
     }
 

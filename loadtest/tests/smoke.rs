@@ -45,7 +45,7 @@ fn run<T: DeserializeOwned>(args: &str) -> T {
         out.status,
         server().log()
     );
-    // Not a terminal: no summary or progress bar, only the JSON.
+    // Only the JSON.
     assert_eq!(
         stdout.lines().count(),
         1,

@@ -47,89 +47,64 @@ pub fn history_growth(waiting: &[Found<WaitingRun>]) -> Option<(f64, f64, f64)> 
     (per_message >= 0.5).then_some((history, per_message, per_query))
 }
 
-/// One measured run, whatever its scenario: its load average, its cost, and
-/// the D1 queries its completed streams reported in their goodbyes.
-struct Phase<'a> {
-    load: &'a LoadAvg,
-    cost: &'a Cost,
-    stream_queries: u64,
-    /// Latency runs (the mention scenarios run alongside, not counted in the noise).
-    latency: bool,
-}
-
-fn phase<P, R>(
-    f: &Found<Envelope<P, R>>,
-    stream_queries: fn(&R) -> u64,
-    latency: bool,
-) -> Option<Phase<'_>> {
-    f.value().map(|v| Phase {
-        load: &v.load_avg,
-        cost: &v.cost,
-        stream_queries: stream_queries(&v.result),
-        latency,
-    })
-}
-
-/// For runs without event streams.
-fn none<R>(_: &R) -> u64 {
-    0
-}
+/// One measured run, whatever its scenario: whether it is a latency run
+/// (the mention scenarios run alongside, not counted in the noise), its load
+/// average, its cost, and the D1 queries its completed streams reported in
+/// their goodbyes.
+type Phase<'a> = (bool, &'a LoadAvg, &'a Cost, u64);
 
 fn phases(r: &Results) -> Vec<Phase<'_>> {
+    fn of<P, R>(
+        f: &Found<Envelope<P, R>>,
+        latency: bool,
+        streams: fn(&R) -> u64,
+    ) -> Option<Phase<'_>> {
+        f.value()
+            .map(|v| (latency, &v.load_avg, &v.cost, streams(&v.result)))
+    }
     let fanout = |x: &FanoutResult| x.delivery.streams.queries_in_completed_streams;
     let fanouts = r.fanout_sse.iter().chain(&r.fanout_ws).map(|(_, f)| f);
     let fanouts = fanouts.chain([&r.fanout_sse_immediate, &r.fanout_sse_long]);
     r.send
         .iter()
-        .map(|(_, f)| phase(f, none, true))
-        .chain(fanouts.map(|f| phase(f, fanout, true)))
+        .map(|(_, f)| of(f, true, |_| 0))
+        .chain(fanouts.map(|f| of(f, true, fanout)))
         .chain([
-            phase(&r.history, none, true),
-            phase(&r.idle, |x| x.streams.queries_in_completed_streams, true),
-            phase(
-                &r.soak,
-                |x| x.delivery.streams.queries_in_completed_streams,
-                true,
-            ),
-            phase(&r.mentions.wake, none, false),
+            of(&r.history, true, |_| 0),
+            of(&r.idle, true, |x| x.streams.queries_in_completed_streams),
+            of(&r.soak, true, |x| {
+                x.delivery.streams.queries_in_completed_streams
+            }),
+            of(&r.mentions.wake, false, |_| 0),
         ])
-        .chain(r.mentions.waiting.iter().map(|f| phase(f, none, false)))
+        .chain(r.mentions.waiting.iter().map(|f| of(f, false, |_| 0)))
         .flatten()
         .collect()
 }
 
-/// The 1-minute load average at the start and end of each latency run.
-pub fn load_range(r: &Results) -> String {
+/// The 1-minute load average at the start and end of each latency run: its
+/// median, least and most, and how many samples (none when not sampled).
+pub fn load_range(r: &Results) -> Option<(f64, f64, f64, usize)> {
     let samples: Vec<f64> = phases(r)
         .iter()
-        .filter(|p| p.latency)
-        .flat_map(|p| [p.load.start, p.load.end])
+        .filter(|p| p.0)
+        .flat_map(|p| [p.1.start, p.1.end])
         .flatten()
         .map(|a| a[0])
         .collect();
-    if samples.is_empty() {
-        return "not sampled".to_owned();
-    }
-    let med = crate::stats::median(&samples).unwrap_or(0.0);
-    let min = samples.iter().copied().fold(f64::INFINITY, f64::min);
-    let max = samples.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    format!(
-        "1-minute load average at scenario starts and ends: median {med:.2}, range {min:.2}–{max:.2} \
-         ({} samples) on {} cores",
-        samples.len(),
-        r.meta.machine.nproc.map_or(String::new(), |n| n.to_string())
-    )
+    let min = samples.iter().copied().reduce(f64::min)?;
+    let max = samples.iter().copied().reduce(f64::max)?;
+    Some((crate::stats::median(&samples)?, min, max, samples.len()))
 }
 
 /// D1 queries and requests across every measured phase: Server-Timing of
 /// every response, plus each completed event stream's `bye queries=N`.
 pub fn d1_totals(r: &Results) -> (u64, u64) {
-    phases(r).iter().fold((0, 0), |(q, n), p| {
-        (
-            q + p.cost.d1_queries + p.stream_queries,
-            n + p.cost.requests,
-        )
-    })
+    phases(r)
+        .iter()
+        .fold((0, 0), |(q, n), (_, _, cost, streams)| {
+            (q + cost.d1_queries + streams, n + cost.requests)
+        })
 }
 
 #[cfg(test)]

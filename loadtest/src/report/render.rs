@@ -9,12 +9,6 @@ use minijinja::{context, Environment, Value};
 use super::findings::{d1_totals, findings, history_growth, load_range};
 use super::targets::{evaluate, find, GOALS};
 use super::{Mentions, Results};
-use crate::stats::Summary;
-
-const BENCHMARKS: &str = include_str!("../../templates/benchmarks.md.j2");
-const TARGETS: &str = include_str!("../../templates/targets.md.j2");
-const MENTIONS: &str = include_str!("../../templates/mentions.md.j2");
-const SUMMARY: &str = include_str!("../../templates/summary.txt.j2");
 
 /// Milliseconds: whole from 100 up, else one decimal; "–" when absent.
 pub fn ms(v: Option<f64>) -> String {
@@ -23,11 +17,6 @@ pub fn ms(v: Option<f64>) -> String {
         Some(x) => format!("{x:.1}"),
         None => "–".to_owned(),
     }
-}
-
-/// A whole number; "–" when absent.
-pub fn int(v: Option<f64>) -> String {
-    v.map_or("–".to_owned(), |x| format!("{x:.0}"))
 }
 
 /// A parameter as written: 250.0 reads as 250, 2.5 as 2.5.
@@ -45,41 +34,12 @@ pub fn fixed(v: Option<f64>, places: usize) -> String {
     v.map_or("–".to_owned(), |x| format!("{x:.places$}"))
 }
 
-/// Kilobytes as whole megabytes, "–" when absent.
-pub fn mb(kb: Option<f64>) -> String {
-    int(kb.map(|k| k / 1024.0))
-}
-
-/// A share (0..1) as a whole percentage, "–" when absent.
-pub fn pct(share: Option<f64>) -> String {
-    share.map_or("–".into(), |s| format!("{:.0}%", s * 100.0))
-}
-
 /// Whole agents; below ten, one decimal (a share of one agent's day below one).
 fn agents(v: Option<f64>) -> String {
     match v {
         Some(a) if a >= 10.0 => format!("{a:.0}"),
         other => fixed(other, 1),
     }
-}
-
-/// One decimal, "-" when absent (the terminal summary).
-fn f1(v: Option<f64>) -> String {
-    v.map_or("-".to_owned(), |x| format!("{x:.1}"))
-}
-
-/// A latency summary on one line (the terminal summary).
-fn pcts(v: Value) -> String {
-    let s: Summary = serde_json::to_value(&v)
-        .and_then(serde_json::from_value)
-        .unwrap_or_default();
-    if s.count == 0 {
-        return "no samples".to_owned();
-    }
-    format!(
-        "p50 {:.1}  p90 {:.1}  p99 {:.1}  max {:.1} ms  (n={})",
-        s.p50, s.p90, s.p99, s.max, s.count
-    )
 }
 
 /// Makes text safe inside a table cell.
@@ -115,21 +75,26 @@ fn environment() -> Result<Environment<'static>, String> {
         .map_err(|e| e.to_string())?;
     env.set_syntax(syntax);
     env.add_filter("ms", ms);
-    env.add_filter("int", int);
+    // A whole number; "–" when absent.
+    env.add_filter("int", |v| fixed(v, 0));
     env.add_filter("plain", plain);
     env.add_filter("fixed", fixed);
     env.add_filter("agents", agents);
     env.add_filter("cell", |s: String| cell(&s));
     env.add_filter("json", json);
-    env.add_filter("f1", f1);
-    env.add_filter("pcts", pcts);
-    env.add_filter("mb", mb);
-    env.add_filter("pct", pct);
+    // Kilobytes as whole megabytes.
+    env.add_filter("mb", |kb: Option<f64>| fixed(kb.map(|k| k / 1024.0), 0));
+    // A share (0..1) as a whole percentage.
+    env.add_filter("pct", |s: Option<f64>| {
+        s.map_or("–".into(), |s| format!("{:.0}%", s * 100.0))
+    });
     let templates = [
-        ("benchmarks", BENCHMARKS),
-        ("mentions", MENTIONS),
-        ("targets", TARGETS),
-        ("summary", SUMMARY),
+        (
+            "benchmarks",
+            include_str!("../../templates/benchmarks.md.j2"),
+        ),
+        ("mentions", include_str!("../../templates/mentions.md.j2")),
+        ("targets", include_str!("../../templates/targets.md.j2")),
     ];
     for (name, source) in templates {
         env.add_template(name, source).map_err(|e| e.to_string())?;
@@ -144,37 +109,22 @@ fn mentions_context(m: &Mentions) -> Value {
     }
 }
 
-/// The mentions section alone (`report --mentions-only`).
-pub fn mentions(m: &Mentions) -> Result<String, String> {
+/// Template `name` rendered with `ctx`.
+fn render(name: &str, ctx: Value) -> Result<String, String> {
     let env = environment()?;
-    let tmpl = env.get_template("mentions").map_err(|e| e.to_string())?;
-    tmpl.render(mentions_context(m)).map_err(error)
+    let tmpl = env.get_template(name).map_err(|e| e.to_string())?;
+    tmpl.render(ctx).map_err(error)
 }
 
-/// What a scenario shows on a terminal, from the JSON it prints: a title,
-/// then rows with their names aligned.
-pub fn summary(run: &serde_json::Value) -> Result<String, String> {
-    let env = environment()?;
-    let tmpl = env.get_template("summary").map_err(|e| e.to_string())?;
-    let text = tmpl
-        .render(context! { run => Value::from(Serde(run)) })
-        .map_err(error)?;
-    let mut lines = text.lines();
-    let mut out = format!("{}\n", lines.next().unwrap_or_default());
-    let rows: Vec<(&str, &str)> = lines.filter_map(|l| l.split_once('\t')).collect();
-    let width = rows.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
-    for (name, value) in rows {
-        out.push_str(&format!("  {name:<width$}  {value}\n"));
-    }
-    Ok(out)
+/// The mentions section alone (`report --mentions-only`).
+pub fn mentions(m: &Mentions) -> Result<String, String> {
+    render("mentions", mentions_context(m))
 }
 
 /// The whole of docs/BENCHMARKS.md.
 pub fn benchmarks(r: &Results) -> Result<String, String> {
-    let env = environment()?;
-    let tmpl = env.get_template("benchmarks").map_err(|e| e.to_string())?;
     let (queries, requests) = d1_totals(r);
-    tmpl.render(context! {
+    let ctx = context! {
         r => Value::from(Serde(r)),
         checks => Value::from(Serde(evaluate(r))),
         g => Value::from(Serde(GOALS)),
@@ -185,8 +135,8 @@ pub fn benchmarks(r: &Results) -> Result<String, String> {
         noise => load_range(r),
         queries, requests,
         ..mentions_context(&r.mentions)
-    })
-    .map_err(error)
+    };
+    render("benchmarks", ctx)
 }
 
 #[cfg(test)]
@@ -231,40 +181,9 @@ mod tests {
         }
         assert!(md.contains("| 50 | not run: no paid variant |||"), "{md}");
         assert!(md.contains("Did not run: stopped"));
+        assert!(md.contains("- **Noise:** not sampled\n- **Server"), "{md}");
         assert!(md.contains("| idle SSE listener | <= 1 D1 query/s"), "{md}");
         assert!(md.contains("| 0.27 query/s, 21 requests/hour, 1200 rows read/hour | met |"));
-    }
-
-    #[test]
-    fn summarizes_every_scenario_for_a_terminal() {
-        use crate::results::*;
-        fn of<P: serde::Serialize, R: serde::Serialize>(run: Envelope<P, R>, name: &str) -> String {
-            let scenario = name.to_owned();
-            summary(&serde_json::to_value(Envelope { scenario, ..run }).unwrap()).unwrap()
-        }
-        let titles = [
-            (of(FanoutRun::default(), "fanout"), "fanout over"),
-            (of(HistoryRun::default(), "history"), "history:"),
-            (of(IdleRun::default(), "idle"), "idle SSE"),
-            (of(SoakRun::default(), "soak"), "soak over"),
-            (of(WaitingRun::default(), "waiting"), "waiting agent:"),
-            (of(WakeRun::default(), "wake"), "wake:"),
-        ];
-        for (text, title) in titles {
-            assert!(text.starts_with(title), "{text}");
-        }
-        let mut run = SendRun::default();
-        run.result.latency_ms = Summary::of(&[1.0, 2.0]);
-        run.result.d1_share_of_latency = Some(0.25);
-        let text = of(run, "send");
-        assert!(text.starts_with("send:"), "{text}");
-        let latency =
-            "\n  POST latency                p50 1.0  p90 2.0  p99 2.0  max 2.0 ms  (n=2)\n";
-        assert!(text.contains(latency), "{text}");
-        assert!(
-            text.contains("  D1 share                    25% of mean latency"),
-            "{text}"
-        );
     }
 
     #[test]

@@ -8,13 +8,11 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use super::{fail_if, history_ids, stream_stats, within, Ctx, Listeners, Report};
-use crate::client::{client_ip, Client, Result};
+use super::{fail_if, within, Ctx, Listeners, Report, Run};
+use crate::client::{Client, Result};
 use crate::content::{now_us, stamped};
-use crate::delivery::check;
 use crate::listener::{self, lock, ListenerSpec, Reconnect, SharedLog, Transport};
-use crate::output::{progress, Run};
-use crate::results::{Delivery, FanoutResult, ListenerResult};
+use crate::results::FanoutResult;
 use crate::stats::{tally, Summary};
 
 /// Also the run's `params` in its result (crate::results).
@@ -44,18 +42,14 @@ pub const DRAIN_SECONDS: f64 = 20.0;
 /// the timed sends measure an active room; returns each listener's latency
 /// for it (a quiet room's first message, which waits for streams polling at
 /// the idle interval, reported apart).
-async fn warm_up(client: &Client, key: &str, room: &str, logs: &[SharedLog]) -> Result<Vec<f64>> {
+async fn warm_up(spec: &ListenerSpec, logs: &[SharedLog]) -> Result<Vec<f64>> {
     let sent_us = now_us();
-    let t = client
-        .post_message(
-            key,
-            room,
-            "fanout-warmup",
-            &format!("warm-up at {sent_us}"),
-            None,
-        )
+    let content = format!("warm-up at {sent_us}");
+    let t = spec
+        .client
+        .post_message(&spec.key, &spec.room, "fanout-warmup", &content, None)
         .await;
-    let id = crate::client::expect(t, "POST warm-up message")?.id;
+    let id = t.expect("POST warm-up message")?.id;
     fail_if(
         !listener::wait_caught_up(logs, &id, Duration::from_secs(30)).await,
         "the warm-up message did not reach every listener within 30 s",
@@ -83,16 +77,6 @@ pub struct Sent {
     pub d1_ms: Option<f64>,
 }
 
-/// Fails clearly when the deployment has no WebSocket endpoint.
-async fn require_websocket(client: &Client) -> Result<()> {
-    let why = format!(
-        "{} has no WebSocket endpoint: GET /api/health says features.websocket=false \
-         (WebSockets are the paid variant: build with the durable-objects feature, e.g. `make dev-paid`)",
-        client.base
-    );
-    fail_if(!client.health().await?.features.websocket, &why)
-}
-
 /// The step: one stamped send (`tag`: the run and the sequence number), and
 /// when it was answered.
 pub async fn send_one(client: &Client, key: &str, room: &str, (run, seq): (u32, u64)) -> Sent {
@@ -112,12 +96,7 @@ pub async fn send_one(client: &Client, key: &str, room: &str, (run, seq): (u32, 
 /// The loop: this run's (`run_tag`) sends at `args.rate` for `args.seconds`,
 /// open loop: each send starts on its tick whether or not the previous one
 /// has finished (at most 64 in flight).
-pub async fn send_at_rate(
-    (client, key, room): (&Client, &str, &str),
-    args: &FanoutArgs,
-    run_tag: u32,
-    on_tick: impl Fn(u64),
-) -> Vec<Sent> {
+pub async fn send_at_rate(spec: &ListenerSpec, args: &FanoutArgs, run_tag: u32) -> Vec<Sent> {
     let interval = Duration::from_secs_f64(1.0 / args.rate);
     let count = (args.rate * args.seconds).round().max(1.0) as u64;
     let start = Instant::now();
@@ -128,13 +107,12 @@ pub async fn send_at_rate(
         let Ok(permit) = permits.clone().acquire_owned().await else {
             break;
         };
-        let (client, key, room) = (client.clone(), key.to_owned(), room.to_owned());
+        let spec = spec.clone();
         tasks.push(tokio::spawn(async move {
-            let sent = send_one(&client, &key, &room, (run_tag, seq)).await;
+            let sent = send_one(&spec.client, &spec.key, &spec.room, (run_tag, seq)).await;
             drop(permit);
             sent
         }));
-        on_tick(seq + 1);
     }
     let mut out = Vec::with_capacity(tasks.len());
     for t in tasks {
@@ -145,116 +123,49 @@ pub async fn send_at_rate(
     out
 }
 
-/// Judges every listener against the room's `history` and collects the
-/// latency of each first arrival of this run's stamped messages. Also
-/// returns receipt minus the sender's response (`acks`: sequence number to
-/// µs) for messages sent while the listener was connected: the push or poll
-/// part alone, negative when the message arrived before the sender heard back.
-pub fn judge(
-    logs: &[SharedLog],
-    history: &[String],
-    run_tag: u32,
-    acks: &std::collections::HashMap<u64, i64>,
-    caught_up: bool,
-) -> (Delivery, Vec<f64>) {
-    let mut d = Delivery {
-        all_exactly_once_in_order: true,
-        caught_up,
-        streams: stream_stats(logs),
-        ..Default::default()
-    };
-    let (mut latency, mut connected, mut across) = (Vec::new(), Vec::new(), Vec::new());
-    let mut after_ack = Vec::new();
-    for (i, log) in logs.iter().enumerate() {
-        let l = lock(log);
-        let c = check(history, &l.ids());
-        d.all_exactly_once_in_order &= c.exactly_once_in_order() && l.fatal.is_none();
-        d.totals.add(&c);
-        let mut seen = std::collections::HashSet::new();
-        for a in &l.arrivals {
-            if !seen.insert(a.id.as_str()) || a.stamp.is_none_or(|s| s.run != run_tag) {
-                continue;
-            }
-            let Some(ms) = a.latency_ms() else { continue };
-            latency.push(ms);
-            if a.across_reconnect {
-                across.push(ms);
-                continue;
-            }
-            connected.push(ms);
-            if let Some(&acked) = a.stamp.and_then(|s| acks.get(&s.seq)) {
-                after_ack.push((a.recv_us - acked) as f64 / 1000.0);
-            }
-        }
-        d.listeners.push(ListenerResult {
-            listener: i,
-            check: c,
-            connections: l.streams.len(),
-            errors: l.errors(),
-            fatal: l.fatal.clone(),
-        });
-    }
-    d.delivery_ms = Summary::of(&latency);
-    d.delivery_connected_ms = Summary::of(&connected);
-    d.delivery_across_reconnect_ms = Summary::of(&across);
-    (d, after_ack)
-}
-
 pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     let run = Run::start("fanout", ctx);
     within("--rate", args.rate, 1000.0)?;
     if args.transport == Transport::Ws {
-        require_websocket(&ctx.client).await?;
+        // Fail clearly when the deployment has no WebSocket endpoint.
+        let health = ctx.client.health().await.expect("GET /api/health")?;
+        let why = format!(
+            "{} has no WebSocket endpoint: GET /api/health says features.websocket=false \
+             (WebSockets are the paid variant: build with the durable-objects feature, e.g. `make dev-paid`)",
+            ctx.client.base
+        );
+        fail_if(!health.features.websocket, &why)?;
     }
-    let key = ctx.client.create_key(&client_ip(ctx.run, 0)).await?;
-    let room = ctx.client.create_room(&key, "loadtest fanout").await?.id;
-    let client = ctx.measured();
-
-    let hard_deadline =
-        Instant::now() + Duration::from_secs_f64(args.seconds + DRAIN_SECONDS + 60.0);
     let spec = ListenerSpec {
-        client: client.clone(),
-        key: key.clone(),
-        room: room.clone(),
         transport: args.transport,
         reconnect: args.reconnect,
+        ..ctx.listened_room("loadtest fanout").await?
     };
-    let mut listeners = Listeners::connected(&spec, args.listeners, hard_deadline).await?;
-    let logs = &listeners.logs;
-
-    let warmup = warm_up(&client, &key, &room, logs).await?;
-
-    let total = (args.rate * args.seconds).round().max(1.0) as u64;
-    let bar = progress(total, "fanout");
-    let target = (&client, key.as_str(), room.as_str());
-    let sent = send_at_rate(target, args, ctx.run, |n| bar.set_position(n)).await;
-    bar.set_message("draining");
-    let history = history_ids(&ctx.client, &key, &room).await?;
-    let wait = (
-        Duration::from_secs_f64(DRAIN_SECONDS),
-        Duration::from_millis(300),
-    );
-    let caught_up = listeners.drain(history.last(), wait).await;
-    let logs = &listeners.logs;
-    bar.finish_and_clear();
-
-    // The room object's own account of the pushes (paid variant).
-    let object = match args.transport {
-        Transport::Ws => meet_ai::ws::push_stats(&client.streams(&key), &room).await,
-        Transport::Sse => None,
-    };
-
-    let statuses = tally(sent.iter().map(|s| s.status.clone()));
-    let post_latency = Summary::of(&sent.iter().map(|s| s.latency_ms).collect::<Vec<_>>());
+    let listeners = Listeners::connected(&spec, args.listeners).await?;
+    let warmup = warm_up(&spec, &listeners.logs).await?;
+    let sent = send_at_rate(&spec, args, ctx.run).await;
     let acks = sent
         .iter()
         .filter(|s| s.status == "201")
         .map(|s| (s.seq, s.acked_us))
         .collect();
-    let (delivery, after_ack) = judge(logs, &history, ctx.run, &acks, caught_up);
-    let ok = delivery.all_exactly_once_in_order && caught_up;
+    let wait = (
+        Duration::from_secs_f64(DRAIN_SECONDS),
+        Duration::from_millis(300),
+    );
+    let (history, delivery, after_ack) = listeners.finish((ctx, &spec), wait, &acks).await?;
+    let client = &spec.client;
+    // The room object's own account of the pushes (paid variant).
+    let object = match args.transport {
+        Transport::Ws => meet_ai::ws::push_stats(&client.streams(&spec.key), &spec.room).await,
+        Transport::Sse => None,
+    };
+
+    let statuses = tally(sent.iter().map(|s| s.status.clone()));
+    let post_latency = Summary::of(&sent.iter().map(|s| s.latency_ms).collect::<Vec<_>>());
+    let ok = delivery.all_exactly_once_in_order && delivery.caught_up;
     let mut notes = Vec::new();
-    if !caught_up {
+    if !delivery.caught_up {
         notes.push(format!(
             "not every listener had the last message {DRAIN_SECONDS} s after the last send"
         ));
@@ -278,5 +189,5 @@ pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
         delivery,
         object,
     };
-    Ok(run.report(ok, &notes, args, result, &client))
+    Ok(run.report(ok, &notes, args, result, client))
 }

@@ -11,12 +11,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use meet_ai::client::HistoryQuery;
 use protocol::wire::Message;
 
-use super::{fail_if, Ctx, Report};
+use super::{fail_if, Ctx, Report, Run};
 use crate::client::{client_ip, Result, Timed};
-use crate::output::{progress, Run};
-use crate::results::{HistoryResult, HistoryRoom, Page, Pages, Ratios, Seeding};
+use crate::results::{HistoryResult, HistoryRoom, Page, Seeding};
 use crate::stats::Summary;
 
 /// Also the run's `params` in its result (crate::results).
@@ -78,25 +78,23 @@ enum Kind {
 impl Kind {
     const ALL: [Kind; 3] = [Kind::Latest, Kind::After, Kind::Before];
 
-    /// The query for a page of this kind in `room`: after and before start
-    /// at a random message.
-    fn query(self, room: &Room, run: u32, limit: u64, rng: &mut fastrand::Rng) -> String {
+    /// The cursors (after, before) of a page of this kind in `room`: after
+    /// and before start at a random message.
+    fn cursors(
+        self,
+        room: &Room,
+        run: u32,
+        limit: u64,
+        rng: &mut fastrand::Rng,
+    ) -> [Option<String>; 2] {
+        let id = |n| Some(seeded_id(run, room.index, n));
         match self {
-            Kind::Latest => format!("limit={limit}"),
-            Kind::After => {
-                let hi = room.size.saturating_sub(limit).max(1);
-                format!(
-                    "limit={limit}&after={}",
-                    seeded_id(run, room.index, rng.u64(1..=hi))
-                )
-            }
-            Kind::Before => {
-                let lo = (limit + 1).min(room.size);
-                format!(
-                    "limit={limit}&before={}",
-                    seeded_id(run, room.index, rng.u64(lo..=room.size))
-                )
-            }
+            Kind::Latest => [None, None],
+            Kind::After => [
+                id(rng.u64(1..=room.size.saturating_sub(limit).max(1))),
+                None,
+            ],
+            Kind::Before => [None, id(rng.u64((limit + 1).min(room.size)..=room.size))],
         }
     }
 }
@@ -169,34 +167,30 @@ async fn seed(ctx: &Ctx, args: &HistoryArgs, rooms: &[Room]) -> Result<f64> {
 /// The room holds exactly what was seeded: its newest message is number
 /// `size` and the one after `size - 1` is the last.
 async fn verify(ctx: &Ctx, key: &str, room: &Room) -> Result<()> {
-    let latest = ctx.client.history_page(key, &room.id, "limit=1").await;
-    let latest = crate::client::expect(latest, "GET latest")?;
     let want = seeded_id(ctx.run, room.index, room.size);
-    if latest.first().map(|m| &m.id) != Some(&want) {
-        return Err(format!(
-            "room of {} is not seeded as expected: newest is {:?}, want {want}",
-            room.size,
-            latest.first().map(|m| &m.id)
-        )
-        .into());
-    }
-    if room.size > 1 {
-        let q = format!(
-            "limit=5&after={}",
-            seeded_id(ctx.run, room.index, room.size - 1)
+    let second = seeded_id(ctx.run, room.index, room.size - 1);
+    let latest = HistoryQuery {
+        limit: Some(1),
+        ..HistoryQuery::default()
+    };
+    let after = HistoryQuery {
+        after: Some(&second),
+        before: None,
+        limit: Some(5),
+    };
+    let checks = [(latest, "newest"), (after, "after the second newest")];
+    for (q, what) in checks.into_iter().take(if room.size > 1 { 2 } else { 1 }) {
+        let page = ctx.client.history_page(key, &room.id, q).await;
+        let ids: Vec<String> = page
+            .expect("GET history")?
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        let why = format!(
+            "room of {} is not seeded as expected: {what} is {ids:?}, want [{want:?}]",
+            room.size
         );
-        let page = crate::client::expect(
-            ctx.client.history_page(key, &room.id, &q).await,
-            "GET after",
-        )?;
-        if page.len() != 1 {
-            return Err(format!(
-                "room of {}: {} messages after the second newest",
-                room.size,
-                page.len()
-            )
-            .into());
-        }
+        fail_if(ids != [want.as_str()], &why)?;
     }
     Ok(())
 }
@@ -231,58 +225,55 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     let client = ctx.measured();
     let mut rng = fastrand::Rng::with_seed(u64::from(ctx.run));
     let limit = u64::from(args.limit);
+    let latest = HistoryQuery {
+        limit: Some(args.limit),
+        ..HistoryQuery::default()
+    };
     let mut samples: Vec<[Samples; 3]> = rooms.iter().map(|_| Default::default()).collect();
     let mut failures = 0u64;
-    let bar = progress(u64::from(args.requests), "history");
     // Warm-up, unmeasured: first requests pay for compiling statements.
     for r in &rooms {
         for _ in 0..3 {
-            let _ = client
-                .history_page(&key, &r.id, &format!("limit={limit}"))
-                .await;
+            let _ = client.history_page(&key, &r.id, latest).await;
         }
     }
     // Interleaved, so background noise falls on every size alike.
-    for round in 0..args.requests {
+    for _ in 0..args.requests {
         for (ri, r) in rooms.iter().enumerate() {
             for (ki, kind) in Kind::ALL.iter().enumerate() {
                 // The step: one page.
-                let q = kind.query(r, ctx.run, limit, &mut rng);
-                let t = client.history_page(&key, &r.id, &q).await;
+                let [after, before] = kind.cursors(r, ctx.run, limit, &mut rng);
+                let (after, before) = (after.as_deref(), before.as_deref());
+                let q = HistoryQuery {
+                    after,
+                    before,
+                    ..latest
+                };
+                let t = client.history_page(&key, &r.id, q).await;
                 match t.status {
                     200 => samples[ri][ki].add(&t),
                     _ => failures += 1,
                 }
             }
         }
-        bar.set_position(u64::from(round + 1));
     }
-    bar.finish_and_clear();
 
-    let per_room: Vec<HistoryRoom> = rooms
+    let pages: Vec<[Page; 3]> = samples
         .iter()
-        .zip(&samples)
-        .map(|(r, [latest, after, before])| HistoryRoom {
-            messages: r.size,
-            pages: Pages {
-                latest: latest.page(),
-                after: after.page(),
-                before: before.page(),
-            },
-        })
+        .map(|k| k.each_ref().map(Samples::page))
         .collect();
     // Largest room against smallest, by median.
-    let p50 = |room: &HistoryRoom| {
-        let p = &room.pages;
-        [&p.latest, &p.after, &p.before].map(|x| x.latency_ms.p50)
-    };
-    let (small, big) = (p50(&per_room[0]), p50(&per_room[per_room.len() - 1]));
-    let [latest, after, before] = [0, 1, 2].map(|k| (small[k] > 0.0).then(|| big[k] / small[k]));
-    let ratios = Ratios {
-        latest,
-        after,
-        before,
-    };
+    let (small, big) = (&pages[0], &pages[pages.len() - 1]);
+    let ratios: [Option<f64>; 3] = std::array::from_fn(|k| {
+        let (small, big) = (small[k].latency_ms.p50, big[k].latency_ms.p50);
+        (small > 0.0).then(|| big / small)
+    });
+    let per_room = (rooms.iter().zip(pages))
+        .map(|(r, pages)| HistoryRoom {
+            messages: r.size,
+            pages: pages.into(),
+        })
+        .collect();
     let mut notes = Vec::new();
     if failures > 0 {
         notes.push(format!("{failures} requests failed"));
@@ -291,7 +282,7 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     let result = HistoryResult {
         seeding,
         rooms: per_room,
-        p50_ratio_largest_to_smallest: ratios,
+        p50_ratio_largest_to_smallest: ratios.into(),
         failures,
     };
     Ok(run.report(ok, &notes, args, result, &client))

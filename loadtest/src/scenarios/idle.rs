@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{stream_stats, within, Ctx, Listeners, Report};
-use crate::client::{client_ip, Result};
-use crate::listener::{self, lock, ListenerSpec, Reconnect, StreamEnd, Transport};
-use crate::output::{progress, tick, Run};
+use super::{stream_stats, within, Ctx, Listeners, Report, Run};
+use crate::client::Result;
+use crate::listener::{self, lock, StreamEnd};
 use crate::results::IdleResult;
 use crate::stats::mean;
 
@@ -30,15 +29,12 @@ pub struct IdleArgs {
 pub fn cycles_of(l: &listener::ListenerLog) -> Vec<(f64, f64, f64)> {
     l.streams
         .windows(2)
-        .filter(|w| matches!(w[0].end, StreamEnd::Bye(_)))
         .filter_map(|w| {
-            let queries = f64::from(w[0].bye_queries?);
-            let rows = w[0].bye_rows_read.unwrap_or(0) as f64;
-            Some((
-                (w[1].opened_us - w[0].opened_us) as f64 / 1e6,
-                queries,
-                rows,
-            ))
+            let StreamEnd::Bye(bye) = &w[0].end else {
+                return None;
+            };
+            let seconds = (w[1].opened_us - w[0].opened_us) as f64 / 1e6;
+            Some((seconds, f64::from(bye.queries), bye.rows_read as f64))
         })
         .collect()
 }
@@ -48,24 +44,12 @@ pub fn cycles_of(l: &listener::ListenerLog) -> Vec<(f64, f64, f64)> {
 pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
     let run = Run::start("idle", ctx);
     within("--seconds", args.seconds, 86_400.0)?;
-    let client = ctx.measured();
-    let deadline = Instant::now() + Duration::from_secs_f64(args.seconds);
-    let key = ctx.client.create_key(&client_ip(ctx.run, 0)).await?;
-    let room = ctx.client.create_room(&key, "loadtest idle").await?.id;
-    let spec = ListenerSpec {
-        client: client.clone(),
-        key,
-        room,
-        transport: Transport::Sse,
-        reconnect: Reconnect::Eventsource,
-    };
-    let mut listeners = Listeners::spawn([spec], deadline);
+    let spec = ctx.listened_room("loadtest idle").await?;
+    let mut listeners = Listeners::spawn(&spec, 1);
     let start = Instant::now();
-    let bar = progress(args.seconds.ceil() as u64, "idle");
-    tick(&bar, start, deadline, String::new).await;
+    tokio::time::sleep(Duration::from_secs_f64(args.seconds)).await;
     listeners.stop().await;
     let logs = &listeners.logs;
-    bar.finish_and_clear();
     let elapsed = start.elapsed().as_secs_f64();
 
     let (mut cycles, mut errors, mut messages) = (Vec::new(), 0, 0);
@@ -107,7 +91,7 @@ pub async fn run(ctx: &Ctx, args: &IdleArgs) -> Result<Report> {
         rows_read_per_hour: per_s(rows_per_stream).map(|r| r * 3600.0),
         streams,
     };
-    Ok(run.report(ok, &notes, args, result, &client))
+    Ok(run.report(ok, &notes, args, result, &spec.client))
 }
 
 #[cfg(test)]
@@ -120,24 +104,25 @@ mod tests {
         // Streams opened at 0, 80 s, 160 s and 170 s: the first two ended with
         // a goodbye (42 and 40 queries, 50 rows and none), the third with an
         // error, the last is still open.
-        let stream = |at: i64, end: StreamEnd, bye: Option<(u32, u64)>| StreamRecord {
+        let stream = |at: i64, end: StreamEnd| StreamRecord {
             opened_us: at * 1_000_000,
             end,
-            bye_queries: bye.map(|b| b.0),
-            bye_rows_read: bye.map(|b| b.1).filter(|&r| r > 0),
-            connected_us: None,
-            ended_us: None,
-            setup: None,
-            retry_ms: None,
-            messages: 0,
+            ..Default::default()
         };
-        let bye = || StreamEnd::Bye("budget".into());
+        let bye = |queries, rows_read| {
+            let reason = protocol::sse::ByeReason::Budget;
+            StreamEnd::Bye(protocol::sse::Bye {
+                queries,
+                rows_read,
+                reason,
+            })
+        };
         let log = ListenerLog {
             streams: vec![
-                stream(0, bye(), Some((42, 50))),
-                stream(80, bye(), Some((40, 0))),
-                stream(160, StreamEnd::Error("x".into()), None),
-                stream(170, StreamEnd::Open, None),
+                stream(0, bye(42, 50)),
+                stream(80, bye(40, 0)),
+                stream(160, StreamEnd::Error("x".into())),
+                stream(170, StreamEnd::Open),
             ],
             ..Default::default()
         };

@@ -3,7 +3,7 @@
 //! JSON object it prints (its arguments and typed result, crate::results)
 //! and whether its assertions held. The helpers here are what several
 //! scenarios share: spawning and draining listeners, stream statistics,
-//! argument checks, and the end of a run.
+//! argument checks, and the start and end of a run ([`Run`]).
 
 pub mod fanout;
 pub mod history;
@@ -13,19 +13,24 @@ pub mod soak;
 pub mod waiting;
 pub mod wake;
 
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use meet_ai::backoff::Backoff;
 use meet_ai::client::with_retries;
+use serde::Serialize;
 use serde_json::Value;
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio::time::Instant;
 
-use crate::client::{Client, Result};
-use crate::listener::{lock, ListenerSpec, SharedLog, StreamEnd, StreamRecord};
-use crate::results::Streams;
-use crate::stats::{median, tally};
+use protocol::wire::Role;
+
+use crate::client::{client_ip, Client, Result};
+use crate::delivery::check;
+use crate::listener::{
+    lock, ListenerSpec, Reconnect, SharedLog, StreamEnd, StreamRecord, Transport,
+};
+use crate::results::{Delivery, Envelope, ListenerResult, LoadAvg, Streams};
+use crate::stats::{median, tally, Summary};
 
 /// What every scenario gets.
 #[derive(Clone)]
@@ -45,11 +50,124 @@ impl Ctx {
         c.cost = Default::default();
         c
     }
+
+    /// A new key, as from the run's `n`th client address, and a room of it.
+    pub async fn key_and_room(&self, n: u32, name: &str) -> Result<(String, String)> {
+        let key = self.client.create_key(&client_ip(self.run, n)).await?;
+        let room = self.client.create_room(&key, name).await?.id;
+        Ok((key, room))
+    }
+
+    /// The room of a mention scenario, from the run's `n`th client address.
+    pub async fn mention_room(&self, n: u32, name: &str) -> Result<MentionRoom> {
+        let (key, room) = self.key_and_room(n, name).await?;
+        // Setup, not measured: straight through the library.
+        let owner = self.client.api(&key);
+        let waiter = owner.invite(&room, WAITER, Role::Agent).await?.value.token;
+        let caller = owner.invite(&room, CALLER, Role::Human).await?.value.token;
+        Ok(MentionRoom {
+            room,
+            waiter,
+            caller,
+        })
+    }
+
+    /// A new room for listeners to follow through the [measured](Ctx::measured)
+    /// client, over SSE reconnecting as EventSource does.
+    pub async fn listened_room(&self, name: &str) -> Result<ListenerSpec> {
+        let (key, room) = self.key_and_room(0, name).await?;
+        Ok(ListenerSpec {
+            client: self.measured(),
+            key,
+            room,
+            transport: Transport::Sse,
+            reconnect: Reconnect::Eventsource,
+        })
+    }
 }
+
+/// The one room every mention scenario uses: an owner key, a room, an agent
+/// `waiter` and a human `caller`, with their tokens.
+pub struct MentionRoom {
+    pub room: String,
+    pub waiter: String,
+    pub caller: String,
+}
+
+pub const WAITER: &str = "waiter";
+pub const CALLER: &str = "caller";
 
 pub struct Report {
     pub json: Value,
     pub ok: bool,
+}
+
+/// The 1, 5 and 15 minute load averages (Linux), or `None` elsewhere.
+pub fn loadavg() -> Option<[f64; 3]> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    parse_loadavg(&text)
+}
+
+pub fn parse_loadavg(text: &str) -> Option<[f64; 3]> {
+    let mut it = text.split_whitespace().map(|s| s.parse::<f64>().ok());
+    Some([it.next()??, it.next()??, it.next()??])
+}
+
+/// A scenario's run so far: what its envelope (crate::results) says
+/// besides its params and result.
+pub struct Run {
+    pub scenario: &'static str,
+    pub url: String,
+    pub runner: String,
+    pub started_unix: f64,
+    pub load_start: Option<[f64; 3]>,
+}
+
+fn unix_now() -> f64 {
+    crate::content::now_us() as f64 / 1e6
+}
+
+impl Run {
+    pub fn start(scenario: &'static str, ctx: &Ctx) -> Run {
+        Run {
+            scenario,
+            url: ctx.client.base.as_str().trim_end_matches('/').to_owned(),
+            runner: ctx.runner.clone(),
+            started_unix: unix_now(),
+            load_start: loadavg(),
+        }
+    }
+
+    /// A scenario's end: the one JSON object it prints, its typed params and
+    /// result in the common envelope with what the measured client's
+    /// requests cost.
+    pub fn report<P: Serialize, R: Serialize>(
+        &self,
+        ok: bool,
+        notes: &[String],
+        params: P,
+        result: R,
+        client: &Client,
+    ) -> Report {
+        let envelope = Envelope {
+            scenario: self.scenario.to_owned(),
+            ok,
+            url: self.url.clone(),
+            runner: self.runner.clone(),
+            started_unix: self.started_unix.floor(),
+            duration_s: ((unix_now() - self.started_unix) * 10.0).round() / 10.0,
+            load_avg: LoadAvg {
+                start: self.load_start,
+                end: loadavg(),
+            },
+            params,
+            result,
+            cost: client.cost.totals(),
+            notes: notes.to_vec(),
+        };
+        let json = serde_json::to_value(envelope).unwrap_or_default();
+        Report { json, ok }
+    }
 }
 
 /// Ends the run with `why` when `bad`: arguments out of range, or a setup
@@ -69,93 +187,147 @@ pub fn within(name: &str, value: f64, max: f64) -> Result<()> {
     )
 }
 
-/// The ids of a room's whole history, oldest first: what every listener
-/// must have seen. Transient failures are retried (after the soak's restart
-/// the server may still be settling).
-pub async fn history_ids(client: &Client, key: &str, room: &str) -> Result<Vec<String>> {
-    let api = client.api(key);
-    let whole = || api.whole_history(room, 1_000_000);
-    let all = with_retries(4, Backoff::LISTEN, whole, |_, _, _| {}).await?;
-    Ok(all.into_iter().map(|m| m.id).collect())
-}
-
-/// A set of running listeners and the switch that stops them.
+/// A set of running listeners.
 pub struct Listeners {
     pub logs: Vec<SharedLog>,
     handles: Vec<JoinHandle<()>>,
-    stop: watch::Sender<bool>,
 }
 
 impl Listeners {
-    /// One listener per spec, each stopped at the latest at `deadline`.
-    pub fn spawn(specs: impl IntoIterator<Item = ListenerSpec>, deadline: Instant) -> Listeners {
-        let (stop, rx) = watch::channel(false);
-        let (logs, handles) = specs
-            .into_iter()
-            .map(|spec| crate::listener::spawn(spec, rx.clone(), deadline))
-            .unzip();
-        Listeners {
-            logs,
-            handles,
-            stop,
-        }
+    /// `n` listeners on `spec`'s room.
+    pub fn spawn(spec: &ListenerSpec, n: u32) -> Listeners {
+        let (logs, handles) = (0..n).map(|_| crate::listener::spawn(spec.clone())).unzip();
+        Listeners { logs, handles }
     }
 
     /// `n` listeners on `spec`'s room, all connected: the room is empty, so
     /// a stream opened before the first send sees every message. An error
     /// (and every listener stopped) unless all connect within 60 s.
-    pub async fn connected(spec: &ListenerSpec, n: u32, deadline: Instant) -> Result<Listeners> {
-        let mut l = Listeners::spawn(std::iter::repeat_n(spec.clone(), n as usize), deadline);
+    pub async fn connected(spec: &ListenerSpec, n: u32) -> Result<Listeners> {
+        let mut l = Listeners::spawn(spec, n);
         if crate::listener::wait_connected(&l.logs, Duration::from_secs(60)).await {
             return Ok(l);
         }
-        let open = l.logs.iter().filter(|x| lock(x).connected).count();
-        let err = l.logs.iter().find_map(|x| {
-            lock(x).streams.iter().find_map(|s| match &s.end {
-                StreamEnd::Error(e) => Some(e.clone()),
-                _ => None,
-            })
-        });
+        let open = l.logs.iter().filter(|x| lock(x).connected()).count();
         l.stop().await;
-        let err = err.unwrap_or_default();
+        let errors = stream_stats(&l.logs).sample_errors;
+        let err = errors.first().map_or("", String::as_str);
         Err(format!("only {open} of {n} listeners connected within 60 s {err}").into())
     }
 
-    /// Stops every listener and waits for them to finish.
+    /// Stops every listener and waits for them to finish; a stream still
+    /// open ends as stopped.
     pub async fn stop(&mut self) {
-        let _ = self.stop.send(true);
         for h in std::mem::take(&mut self.handles) {
+            h.abort();
             let _ = h.await;
+        }
+        for log in &self.logs {
+            let mut l = lock(log);
+            if let Some(s) = l.streams.last_mut().filter(|s| s.end == StreamEnd::Open) {
+                s.end = StreamEnd::Stopped;
+            }
         }
     }
 
-    /// After the last send: waits (up to `drain`) until every listener has
-    /// the room's last message and `settle` more, so a late duplicate would
-    /// still be seen, then stops them. Whether every listener caught up.
-    pub async fn drain(
-        &mut self,
-        last: Option<&String>,
+    /// After the last send: reads the room's whole history, what every
+    /// listener must have seen (transient failures are retried: after the
+    /// soak's restart the server may still be settling); waits (up to
+    /// `drain`) until every listener has its last message and `settle` more,
+    /// so a late duplicate would still be seen; then stops them and
+    /// [judges](judge) them against it. The history's ids, and the judgement.
+    pub async fn finish(
+        mut self,
+        (ctx, spec): (&Ctx, &ListenerSpec),
         (drain, settle): (Duration, Duration),
-    ) -> bool {
-        let caught_up = match last {
+        acks: &HashMap<u64, i64>,
+    ) -> Result<(Vec<String>, Delivery, Vec<f64>)> {
+        let api = ctx.client.api(&spec.key);
+        let whole = || api.whole_history(&spec.room, 1_000_000);
+        let all = with_retries(4, Backoff::LISTEN, whole, |_, _, _| {}).await?;
+        let history: Vec<String> = all.into_iter().map(|m| m.id).collect();
+        let caught_up = match history.last() {
             Some(last) => crate::listener::wait_caught_up(&self.logs, last, drain).await,
             None => true,
         };
         tokio::time::sleep(settle).await;
         self.stop().await;
-        caught_up
+        let (delivery, after_ack) = judge(&self.logs, &history, ctx.run, acks, caught_up);
+        Ok((history, delivery, after_ack))
     }
+}
+
+/// Judges every listener against the room's `history` and collects the
+/// latency of each first arrival of this run's stamped messages. Also
+/// returns receipt minus the sender's response (`acks`: sequence number to
+/// µs) for messages sent while the listener was connected: the push or poll
+/// part alone, negative when the message arrived before the sender heard back.
+pub fn judge(
+    logs: &[SharedLog],
+    history: &[String],
+    run_tag: u32,
+    acks: &HashMap<u64, i64>,
+    caught_up: bool,
+) -> (Delivery, Vec<f64>) {
+    let mut d = Delivery {
+        all_exactly_once_in_order: true,
+        caught_up,
+        streams: stream_stats(logs),
+        ..Default::default()
+    };
+    let (mut latency, mut connected, mut across) = (Vec::new(), Vec::new(), Vec::new());
+    let mut after_ack = Vec::new();
+    for (i, log) in logs.iter().enumerate() {
+        let l = lock(log);
+        let c = check(history, &l.ids());
+        d.all_exactly_once_in_order &= c.exactly_once_in_order() && l.fatal.is_none();
+        d.totals.add(&c);
+        let mut seen = HashSet::new();
+        for a in &l.arrivals {
+            let Some(stamp) = a.stamp.filter(|s| s.run == run_tag) else {
+                continue;
+            };
+            if !seen.insert(a.id.as_str()) {
+                continue;
+            }
+            // From the start of the send.
+            let ms = (a.recv_us - stamp.sent_us) as f64 / 1000.0;
+            latency.push(ms);
+            if a.across_reconnect {
+                across.push(ms);
+                continue;
+            }
+            connected.push(ms);
+            if let Some(&acked) = acks.get(&stamp.seq) {
+                after_ack.push((a.recv_us - acked) as f64 / 1000.0);
+            }
+        }
+        d.listeners.push(ListenerResult {
+            listener: i,
+            check: c,
+            connections: l.streams.len(),
+            errors: l.errors(),
+            fatal: l.fatal.clone(),
+        });
+    }
+    d.delivery_ms = Summary::of(&latency);
+    d.delivery_connected_ms = Summary::of(&connected);
+    d.delivery_across_reconnect_ms = Summary::of(&across);
+    (d, after_ack)
 }
 
 /// Connections made by a set of listeners and how they ended, with the D1
 /// queries their goodbye comments reported.
 pub fn stream_stats(logs: &[SharedLog]) -> Streams {
     let all: Vec<StreamRecord> = logs.iter().flat_map(|l| lock(l).streams.clone()).collect();
-    // Queries of each stream that ended with a goodbye saying how many.
-    let completed: Vec<u64> = all
+    // Streams that ended with a goodbye saying how many queries they made,
+    // and the `retry:` hint in force then.
+    let byes: Vec<(u64, Option<u64>)> = all
         .iter()
-        .filter_map(|s| s.bye_queries)
-        .map(u64::from)
+        .filter_map(|s| match &s.end {
+            StreamEnd::Bye(bye) => Some((u64::from(bye.queries), s.retry_ms)),
+            _ => None,
+        })
         .collect();
     let mut sample_errors: Vec<String> = Vec::new();
     for s in &all {
@@ -165,23 +337,33 @@ pub fn stream_stats(logs: &[SharedLog]) -> Streams {
             }
         }
     }
-    let retries: Vec<f64> = all
-        .iter()
-        .filter(|s| matches!(s.end, StreamEnd::Bye(_)))
-        .filter_map(|s| Some(s.retry_ms? as f64))
-        .collect();
+    let retries: Vec<f64> = byes.iter().filter_map(|b| Some(b.1? as f64)).collect();
     Streams {
         connections: all.len(),
         ends: tally(all.iter().map(|s| match &s.end {
             StreamEnd::Open => "open".to_owned(),
-            StreamEnd::Bye(r) => format!("bye:{r}"),
+            StreamEnd::Bye(bye) => format!("bye:{}", bye.reason.as_str()),
             StreamEnd::Closed => "closed".to_owned(),
             StreamEnd::Error(_) => "error".to_owned(),
             StreamEnd::Stopped => "stopped".to_owned(),
         })),
-        completed_streams: completed.len(),
-        queries_in_completed_streams: completed.iter().sum(),
+        completed_streams: byes.len(),
+        queries_in_completed_streams: byes.iter().map(|b| b.0).sum(),
         retry_after_bye_ms: median(&retries),
         sample_errors,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_proc_loadavg() {
+        assert_eq!(
+            parse_loadavg("0.52 1.03 0.99 2/345 6789\n"),
+            Some([0.52, 1.03, 0.99])
+        );
+        assert_eq!(parse_loadavg("garbage"), None);
     }
 }

@@ -2,17 +2,16 @@
 //! room (keys made from distinct client addresses), one request in flight
 //! per sender.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use protocol::wire::Message;
 use tokio::time::Instant;
 
-use super::{Ctx, Report};
-use crate::client::{client_ip, Result, Timed};
+use super::{Ctx, Report, Run};
+use crate::client::{Result, Timed};
 use crate::content::stamped;
-use crate::output::{progress, tick, Run};
 use crate::results::SendResult;
 use crate::stats::{mean, tally, Summary};
 
@@ -33,116 +32,83 @@ pub struct SendArgs {
 /// runtime, to set POST latency against.
 pub const BASELINE_SECONDS: f64 = 2.0;
 
-/// Latencies of closed-loop `GET /api/health` calls from `clients` tasks.
-async fn health_baseline(client: &crate::client::Client, clients: u32, seconds: f64) -> Vec<f64> {
-    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let client = client.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut out = Vec::new();
-            while Instant::now() < deadline && out.len() < 100_000 {
-                let t: crate::client::Timed<serde_json::Value> = client
-                    .timed(client.http.get(client.url("/api/health")))
-                    .await;
-                if t.status != 200 {
-                    break;
+/// `n` closed loops until `deadline`, each awaiting `step(loop, seq)` one
+/// call after another until it gives `None`; every sample, in no order.
+async fn closed_loops<T, F>(
+    n: u32,
+    deadline: Instant,
+    step: impl Fn(u32, u64) -> F + Clone + Send + 'static,
+) -> Result<Vec<T>>
+where
+    F: Future<Output = Option<T>> + Send,
+    T: Send + 'static,
+{
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let step = step.clone();
+            tokio::spawn(async move {
+                let mut out = Vec::new();
+                while Instant::now() < deadline {
+                    let Some(sample) = step(i, out.len() as u64).await else {
+                        break;
+                    };
+                    out.push(sample);
                 }
-                out.push(t.latency_ms);
-            }
-            out
-        }));
-    }
+                out
+            })
+        })
+        .collect();
     let mut all = Vec::new();
     for t in tasks {
-        if let Ok(v) = t.await {
-            all.extend(v);
-        }
+        all.extend(t.await?);
     }
-    all
+    Ok(all)
 }
 
-/// One sender: its own key and room.
-struct Sender {
-    client: crate::client::Client,
-    key: String,
-    room: String,
-    name: String,
-    tag: u32,
-}
-
-impl Sender {
-    /// The step: one stamped POST, and what came back (the stored message
-    /// itself is not kept).
-    async fn send_one(&self, seq: u64) -> Timed<Message> {
-        let content = stamped(self.tag, seq);
-        let t = self
-            .client
-            .post_message(&self.key, &self.room, &self.name, &content, None)
-            .await;
-        Timed { body: None, ..t }
-    }
-}
-
-/// The loop: N senders, closed loop, for the given time.
+/// The loop: N senders, closed loop, for the given time, after the health
+/// baseline from as many clients.
 pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
     let run = Run::start("send", ctx);
     let mut targets = Vec::new();
     for i in 0..args.senders {
-        let key = ctx.client.create_key(&client_ip(ctx.run, i)).await?;
-        let room = ctx
-            .client
-            .create_room(&key, &format!("loadtest send {i}"))
-            .await?;
-        targets.push((key, room.id));
+        targets.push(ctx.key_and_room(i, &format!("loadtest send {i}")).await?);
     }
-    let baseline = health_baseline(&ctx.client, args.senders, BASELINE_SECONDS).await;
+    let health = {
+        let client = ctx.client.clone();
+        move |_, _| {
+            let client = client.clone();
+            async move {
+                let t = client.health().await;
+                (t.status == 200).then_some(t.latency_ms)
+            }
+        }
+    };
+    let baseline = Duration::from_secs_f64(BASELINE_SECONDS);
+    let baseline = closed_loops(args.senders, Instant::now() + baseline, health).await?;
     let baseline = Summary::of(&baseline);
     let client = ctx.measured();
-    let accepted = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let deadline = start + Duration::from_secs_f64(args.seconds);
-    let bar = progress(args.seconds.ceil() as u64, "send");
-    let mut tasks = Vec::new();
-    for (i, (key, room)) in targets.into_iter().enumerate() {
-        let sender = Sender {
-            client: client.clone(),
-            key,
-            room,
-            name: format!("sender-{i}"),
-            tag: ctx.run,
-        };
-        let accepted = accepted.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut samples = Vec::new();
-            let mut seq = 0u64;
-            while Instant::now() < deadline {
-                let sample = sender.send_one(seq).await;
-                seq += 1;
-                if sample.status == 201 {
-                    accepted.fetch_add(1, Ordering::Relaxed);
-                }
-                if sample.status == 0 {
+    // The step: sender `i`'s stamped POST number `seq` to its own room, and
+    // what came back (the stored message itself is not kept).
+    let send = {
+        let (client, targets, tag) = (client.clone(), Arc::new(targets), ctx.run);
+        move |i: u32, seq| {
+            let (client, targets) = (client.clone(), targets.clone());
+            async move {
+                let (key, room) = &targets[i as usize];
+                let (name, content) = (format!("sender-{i}"), stamped(tag, seq));
+                let t = client.post_message(key, room, &name, &content, None).await;
+                if t.status == 0 {
                     // No server to talk to: do not spin.
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                samples.push(sample);
+                Some(Timed::<Message> { body: None, ..t })
             }
-            samples
-        }));
-    }
-    let ticker = {
-        let (bar, accepted) = (bar.clone(), accepted.clone());
-        let message = move || format!("{} accepted", accepted.load(Ordering::Relaxed));
-        tokio::spawn(async move { tick(&bar, start, deadline, message).await })
+        }
     };
-    let mut samples = Vec::new();
-    for t in tasks {
-        samples.extend(t.await?);
-    }
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs_f64(args.seconds);
+    let samples = closed_loops(args.senders, deadline, send).await?;
     let elapsed = start.elapsed().as_secs_f64();
-    ticker.abort();
-    bar.finish_and_clear();
 
     let statuses = tally(samples.iter().map(Timed::status_key));
     let accepted = statuses.get("201").copied().unwrap_or(0);

@@ -5,14 +5,13 @@
 
 use std::time::Duration;
 
+use meet_ai::backoff::{Attempts, Backoff};
 use tokio::time::Instant;
 
-use super::fanout::judge;
-use super::{history_ids, within, Ctx, Listeners, Report};
-use crate::client::{client_ip, Result};
+use super::{within, Ctx, Listeners, Report, Run};
+use crate::client::Result;
 use crate::content::stamped;
-use crate::listener::{self, ListenerSpec, Reconnect, Transport};
-use crate::output::{progress, tick, Run};
+use crate::listener::ListenerSpec;
 use crate::results::{Restart, SoakResult, SoakSender};
 use crate::stats::Summary;
 
@@ -57,13 +56,15 @@ struct SenderLog {
 /// The step: one message under one Idempotency-Key, retried on failure (no
 /// response, 5xx, 429) with backoff until stored or `give_up_at`.
 async fn send_until_stored(
-    (client, key, room): (&crate::client::Client, &str, &str),
+    ListenerSpec {
+        client, key, room, ..
+    }: &ListenerSpec,
     content: &str,
     give_up_at: Instant,
     log: &mut SenderLog,
 ) {
     let idem = uuid::Uuid::new_v4().to_string();
-    let mut backoff = listener::backoff();
+    let mut backoff = Attempts::new(Backoff::LOAD);
     let counts = &mut log.counts;
     for attempt in 0..60 {
         counts.attempts += 1;
@@ -92,13 +93,10 @@ async fn send_until_stored(
 /// The loop: sends with an Idempotency-Key, retrying failures (no response, 5xx, 429)
 /// with backoff, so a restart neither loses nor doubles a message.
 async fn sender(
-    client: crate::client::Client,
-    key: String,
-    room: String,
+    spec: ListenerSpec,
     args: SoakArgs,
     run_tag: u32,
-    start: Instant,
-    end: Instant,
+    (start, end): (Instant, Instant),
 ) -> SenderLog {
     let mut log = SenderLog::default();
     let interval = Duration::from_secs_f64(1.0 / args.rate);
@@ -120,8 +118,7 @@ async fn sender(
         next = Instant::now() + interval;
         let content = stamped(run_tag, seq);
         seq += 1;
-        let target = (&client, key.as_str(), room.as_str());
-        send_until_stored(target, &content, give_up_at, &mut log).await;
+        send_until_stored(&spec, &content, give_up_at, &mut log).await;
     }
     log
 }
@@ -157,31 +154,12 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
     let run = Run::start("soak", ctx);
     within("--minutes", args.minutes, 24.0 * 60.0)?;
     within("--rate", args.rate, 100.0)?;
-    let key = ctx.client.create_key(&client_ip(ctx.run, 0)).await?;
-    let room = ctx.client.create_room(&key, "loadtest soak").await?.id;
-    let client = ctx.measured();
+    let spec = ctx.listened_room("loadtest soak").await?;
     let seconds = args.minutes * 60.0;
-    let hard_deadline =
-        Instant::now() + Duration::from_secs_f64(seconds + DRAIN_SECONDS + HOOK_TIMEOUT + 120.0);
-    let spec = ListenerSpec {
-        client: client.clone(),
-        key: key.clone(),
-        room: room.clone(),
-        transport: Transport::Sse,
-        reconnect: Reconnect::Eventsource,
-    };
-    let mut listeners = Listeners::connected(&spec, args.listeners, hard_deadline).await?;
+    let listeners = Listeners::connected(&spec, args.listeners).await?;
     let start = Instant::now();
     let end = start + Duration::from_secs_f64(seconds);
-    let sender_task = tokio::spawn(sender(
-        client.clone(),
-        key.clone(),
-        room.clone(),
-        args.clone(),
-        ctx.run,
-        start,
-        end,
-    ));
+    let sender_task = tokio::spawn(sender(spec.clone(), args.clone(), ctx.run, (start, end)));
     let hook_task = match (&args.restart_hook, args.restart_after) {
         (Some(cmd), Some(after)) if after < seconds => {
             let cmd = cmd.clone();
@@ -192,42 +170,24 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
         }
         _ => None,
     };
-    let bar = progress(seconds.ceil() as u64, "soak");
-    let arrivals = || {
-        listeners
-            .logs
-            .iter()
-            .map(|l| listener::lock(l).arrivals.len())
-            .sum::<usize>()
-    };
-    tick(&bar, start, end, || format!("{} deliveries", arrivals())).await;
-    bar.set_message("draining");
+    tokio::time::sleep_until(end).await;
     let sent = sender_task.await?;
     let hook = match hook_task {
         Some(t) => Some(t.await?),
         None => None,
     };
-    let history = history_ids(&ctx.client, &key, &room).await?;
     let wait = (
         Duration::from_secs_f64(DRAIN_SECONDS),
         Duration::from_millis(500),
     );
-    let caught_up = listeners.drain(history.last(), wait).await;
-    bar.finish_and_clear();
-
-    let (delivery, _) = judge(
-        &listeners.logs,
-        &history,
-        ctx.run,
-        &Default::default(),
-        caught_up,
-    );
+    let acks = Default::default();
+    let (history, delivery, _) = listeners.finish((ctx, &spec), wait, &acks).await?;
     let mut notes = Vec::new();
-    let mut ok = delivery.all_exactly_once_in_order && caught_up && !history.is_empty();
+    let mut ok = delivery.all_exactly_once_in_order && delivery.caught_up && !history.is_empty();
     if history.is_empty() {
         notes.push("nothing was stored: the sender never got through".to_owned());
     }
-    if !caught_up {
+    if !delivery.caught_up {
         notes.push(format!(
             "not every listener had the last message {DRAIN_SECONDS} s after the run"
         ));
@@ -255,5 +215,5 @@ pub async fn run(ctx: &Ctx, args: &SoakArgs) -> Result<Report> {
         restart: hook,
         delivery,
     };
-    Ok(run.report(ok, &notes, args, result, &client))
+    Ok(run.report(ok, &notes, args, result, &spec.client))
 }

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{within, Ctx, Report};
-use crate::client::{client_ip, Result};
-use crate::members::{mention_room, WaitCall, WAITER};
-use crate::output::{progress, Run};
+use super::{within, Ctx, Report, Run, WAITER};
+use protocol::wire::Waited;
+
+use crate::client::{Result, Timed};
 use crate::results::WaitingResult;
 
 /// Workers free plan: requests per day.
@@ -51,16 +51,11 @@ pub fn free_plan_agents(requests_per_hour: f64, rows_read_per_hour: f64) -> Opti
     }
 }
 
-/// What the waits so far added up to.
+/// What the waits so far added up to, besides their D1 cost (which the
+/// measured client's cost tally holds: it makes no other call).
 #[derive(Default)]
 struct Tally {
     statuses: BTreeMap<String, u64>,
-    calls: u64,
-    /// Calls whose response carried Server-Timing, and what it reported.
-    timed: u64,
-    queries: u64,
-    rows: u64,
-    written: u64,
     /// Seconds of each call that ended in a 204.
     call_s: Vec<f64>,
     errors: Vec<String>,
@@ -69,21 +64,10 @@ struct Tally {
 impl Tally {
     /// The step's record: one wait call. False when it did not end in the
     /// expected 204 (the loop then pauses before the next).
-    fn record(&mut self, call: WaitCall) -> bool {
-        self.calls += 1;
-        let key = match call.status {
-            0 => "error".to_owned(),
-            s => s.to_string(),
-        };
-        *self.statuses.entry(key).or_default() += 1;
-        if let Some(t) = call.timing {
-            self.timed += 1;
-            self.queries += u64::from(t.queries);
-            self.rows += t.rows_read;
-            self.written += t.rows_written;
-        }
+    fn record(&mut self, call: Timed<Waited>) -> bool {
+        *self.statuses.entry(call.status_key()).or_default() += 1;
         if call.status == 204 {
-            self.call_s.push(call.seconds());
+            self.call_s.push(call.latency_ms / 1000.0);
             return true;
         }
         if self.errors.len() < 5 {
@@ -100,7 +84,7 @@ impl Tally {
 pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
     let run = Run::start("waiting", ctx);
     within("--seconds", args.seconds, 86_400.0)?;
-    let setup = mention_room(&ctx.client, &client_ip(ctx.run, 1), "loadtest waiting").await?;
+    let setup = ctx.mention_room(1, "loadtest waiting").await?;
     for i in 0..args.history {
         let content = if i + 1 == args.history {
             format!("@{WAITER} that was the history")
@@ -111,44 +95,35 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
             .client
             .post_as_member(&setup.caller, &setup.room, &content)
             .await;
-        crate::client::expect(t, "POST a history message")?;
+        t.expect("POST a history message")?;
     }
     if args.history > 0 {
-        let caught_up = ctx
+        let (caught_up, _) = ctx
             .client
             .wait_for(&setup.waiter, &setup.room, WAITER, 5, true)
             .await;
-        if caught_up.status != 200 {
-            return Err(format!(
-                "the waiter's first wait (to read the history) answered {}: {}",
-                caught_up.status,
-                caught_up.error.unwrap_or_default()
-            )
-            .into());
-        }
+        caught_up.expect("the waiter's first wait (to read the history)")?;
     }
     let client = ctx.measured();
     let start = Instant::now();
     let deadline = start + Duration::from_secs_f64(args.seconds);
-    let bar = progress(args.seconds.ceil() as u64, "waiting");
     let mut tally = Tally::default();
     let mut last_end = start;
     while Instant::now() < deadline {
-        let call = client
+        let (call, ended) = client
             .wait_for(&setup.waiter, &setup.room, WAITER, args.timeout, true)
             .await;
-        last_end = call.ended;
+        last_end = ended;
         if !tally.record(call) {
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        bar.set_position(start.elapsed().as_secs().min(args.seconds.ceil() as u64));
     }
-    bar.finish_and_clear();
     // Back to back: the calls cover the run, from the first start to the last end.
     let elapsed = (last_end - start).as_secs_f64();
-    let (calls, timed) = (tally.calls, tally.timed);
+    let cost = client.cost.totals();
+    let (calls, timed) = (tally.statuses.values().sum(), cost.timed_responses);
     let per_hour = |n: u64| (elapsed > 0.0).then(|| n as f64 / elapsed * 3600.0);
-    let (requests_per_hour, rows_per_hour) = (per_hour(calls), per_hour(tally.rows));
+    let (requests_per_hour, rows_per_hour) = (per_hour(calls), per_hour(cost.d1_rows_read));
     let ok_calls = tally.statuses.get("204").copied().unwrap_or(0);
     let error_count = calls - ok_calls;
     let mean = |v: u64| (timed > 0).then(|| v as f64 / timed as f64);
@@ -161,12 +136,12 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
         sample_errors: tally.errors,
         timed_responses: timed,
         mean_call_s: crate::stats::mean(&tally.call_s),
-        queries_per_call: mean(tally.queries),
-        rows_read_per_call: mean(tally.rows),
+        queries_per_call: mean(cost.d1_queries),
+        rows_read_per_call: mean(cost.d1_rows_read),
         requests_per_hour,
-        d1_queries_per_s: (elapsed > 0.0).then(|| tally.queries as f64 / elapsed),
+        d1_queries_per_s: (elapsed > 0.0).then(|| cost.d1_queries as f64 / elapsed),
         rows_read_per_hour: rows_per_hour,
-        rows_written_per_hour: per_hour(tally.written),
+        rows_written_per_hour: per_hour(cost.d1_rows_written),
         free_plan_agents: requests_per_hour
             .zip(rows_per_hour)
             .and_then(|(r, w)| free_plan_agents(r, w)),

@@ -13,11 +13,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{fail_if, Ctx, Report};
-use crate::client::Client;
-use crate::client::{client_ip, Result};
-use crate::members::{mention_room, MentionRoom, WaitCall, WAITER};
-use crate::output::{progress, Run};
+use super::{fail_if, Ctx, MentionRoom, Report, Run, WAITER};
+use protocol::wire::Waited;
+
+use crate::client::{Client, Result, Timed};
 use crate::results::{WakeResult, WakeRound};
 use crate::stats::{mean, Summary};
 
@@ -39,48 +38,28 @@ pub struct WakeArgs {
     pub timeout: u32,
 }
 
-/// What one round found.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RoundError {
-    Send(String),
-    Wait(String),
-    /// 204: the wait ran out without seeing the mention.
-    TimedOut,
-    /// 200, but not exactly the message sent: the ids it returned.
-    WrongMessages(Vec<String>),
-}
-
-impl RoundError {
-    fn key(&self) -> &'static str {
-        match self {
-            RoundError::Send(_) => "send failed",
-            RoundError::Wait(_) => "wait failed",
-            RoundError::TimedOut => "wait timed out",
-            RoundError::WrongMessages(_) => "wrong message",
-        }
-    }
-}
+/// What went wrong in a round: its kind (the key of the results'
+/// `error_kinds`) and what happened.
+pub type RoundError = (&'static str, String);
 
 /// Judges a wait against the id of the message that was sent.
-pub fn check_wait(call: &WaitCall, sent_id: &str) -> std::result::Result<(), RoundError> {
+pub fn check_wait(call: &Timed<Waited>, sent_id: &str) -> std::result::Result<(), RoundError> {
+    let ids: Vec<&str> = call
+        .body
+        .iter()
+        .flat_map(|b| &b.messages)
+        .map(|m| m.id.as_str())
+        .collect();
     match call.status {
-        200 => {
-            let ids: Vec<String> = call
-                .body
-                .as_ref()
-                .map(|b| b.messages.iter().map(|m| m.id.clone()).collect())
-                .unwrap_or_default();
-            if ids.len() == 1 && ids[0] == sent_id {
-                Ok(())
-            } else {
-                Err(RoundError::WrongMessages(ids))
-            }
-        }
-        204 => Err(RoundError::TimedOut),
-        s => Err(RoundError::Wait(format!(
-            "{s}: {}",
-            call.error.clone().unwrap_or_default()
-        ))),
+        200 if ids == [sent_id] => Ok(()),
+        // Not exactly the message sent: the ids it returned.
+        200 => Err(("wrong message", format!("{ids:?}"))),
+        // The wait ran out without seeing the mention.
+        204 => Err(("wait timed out", "204".into())),
+        s => Err((
+            "wait failed",
+            format!("{s}: {}", call.error.clone().unwrap_or_default()),
+        )),
     }
 }
 
@@ -122,18 +101,18 @@ async fn round(
         // No mention went out: this wait would only time out.
         waiter.abort();
         let e = format!("{}: {}", sent.status, sent.error.unwrap_or_default());
-        return Ok((record, Err(RoundError::Send(e))));
+        return Ok((record, Err(("send failed", e))));
     };
     record.send_latency_ms = Some(sent.latency_ms);
-    let call = waiter.await.map_err(|e| format!("wait task: {e}"))?;
+    let (call, ended) = waiter.await.map_err(|e| format!("wait task: {e}"))?;
     let checked = check_wait(&call, &message.id);
     if checked.is_ok() {
-        record.wake_ms = Some(ms_after(call.ended, send_start));
+        record.wake_ms = Some(ms_after(ended, send_start));
         // Signed: the wait may answer before the send's response arrives.
-        record.after_send_response_ms = Some(ms_after(call.ended, send_end));
+        record.after_send_response_ms = Some(ms_after(ended, send_end));
     }
     record.wait_status = Some(call.status);
-    record.wait_s = Some(call.seconds());
+    record.wait_s = Some(call.latency_ms / 1000.0);
     record.queries = call.timing.map(|t| t.queries);
     record.rows_read = call.timing.map(|t| t.rows_read);
     Ok((record, checked))
@@ -146,9 +125,8 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
         !(args.min_pause >= 0.0 && args.min_pause <= args.max_pause && args.max_pause <= 60.0),
         "need 0 <= --min-pause <= --max-pause <= 60",
     )?;
-    let setup = mention_room(&ctx.client, &client_ip(ctx.run, 0), "loadtest wake").await?;
+    let setup = ctx.mention_room(0, "loadtest wake").await?;
     let client = ctx.measured();
-    let bar = progress(u64::from(args.rounds), "wake");
     let mut rounds = Vec::new();
     let mut errors: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut sample_errors: Vec<String> = Vec::new();
@@ -157,17 +135,15 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
         let content = format!("@{WAITER} round {i} of run {}: your turn", ctx.run);
         let (record, outcome) = round(&client, &setup, args, content).await?;
         rounds.push(record);
-        if let Err(e) = outcome {
-            *errors.entry(e.key()).or_default() += 1;
+        if let Err((kind, what)) = outcome {
+            *errors.entry(kind).or_default() += 1;
             if sample_errors.len() < 5 {
-                sample_errors.push(format!("round {i}: {e:?}"));
+                sample_errors.push(format!("round {i}: {kind}: {what}"));
             }
             // Let the next round start from a read cursor past everything.
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        bar.set_position(u64::from(i) + 1);
     }
-    bar.finish_and_clear();
     let elapsed = start.elapsed().as_secs_f64();
     let of = |f: fn(&WakeRound) -> Option<f64>| rounds.iter().filter_map(f).collect::<Vec<f64>>();
     let wake = of(|r| r.wake_ms);
@@ -197,10 +173,8 @@ pub async fn run(ctx: &Ctx, args: &WakeArgs) -> Result<Report> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use protocol::wire::Waited;
 
-    fn call(status: u16, ids: &[&str]) -> WaitCall {
-        let now = Instant::now();
+    fn call(status: u16, ids: &[&str]) -> Timed<Waited> {
         let body = (status == 200).then(|| {
             serde_json::from_value::<Waited>(serde_json::json!({
                 "handle": "waiter", "cursor": "x",
@@ -212,10 +186,9 @@ mod tests {
             }))
             .unwrap()
         });
-        WaitCall {
+        Timed {
             status,
-            started: now,
-            ended: now,
+            latency_ms: 0.0,
             timing: None,
             body,
             error: None,
@@ -225,18 +198,10 @@ mod tests {
     #[test]
     fn a_round_needs_exactly_the_sent_message() {
         assert_eq!(check_wait(&call(200, &["m1"]), "m1"), Ok(()));
-        assert_eq!(
-            check_wait(&call(200, &["m0"]), "m1"),
-            Err(RoundError::WrongMessages(vec!["m0".into()]))
-        );
-        assert!(matches!(
-            check_wait(&call(200, &["m0", "m1"]), "m1"),
-            Err(RoundError::WrongMessages(_))
-        ));
-        assert_eq!(check_wait(&call(204, &[]), "m1"), Err(RoundError::TimedOut));
-        assert!(matches!(
-            check_wait(&call(401, &[]), "m1"),
-            Err(RoundError::Wait(_))
-        ));
+        let wrong = check_wait(&call(200, &["m0"]), "m1");
+        assert_eq!(wrong, Err(("wrong message", r#"["m0"]"#.into())));
+        let kind = |status, ids: &[&str]| check_wait(&call(status, ids), "m1").unwrap_err().0;
+        let kinds = [kind(200, &["m0", "m1"]), kind(204, &[]), kind(401, &[])];
+        assert_eq!(kinds, ["wrong message", "wait timed out", "wait failed"]);
     }
 }
