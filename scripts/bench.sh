@@ -54,7 +54,7 @@ WAITING_HISTORY=${WAITING_HISTORY:-1000}
 MENTIONS_ONLY=""
 [ "${1:-}" = "--mentions" ] && MENTIONS_ONLY=1
 RUNNER_NAME="lean-dev"
-RUNNER_DETAIL="scripts/lean-dev.mjs: wrangler 4.86.0 unstable_startWorker, local mode, inspector off, watch off, serving a snapshot of build/ and public/"
+RUNNER_DETAIL="scripts/lean-dev.mjs: wrangler 4.86.0 unstable_startWorker, local mode, inspector off, watch off, serving a snapshot of build/ and public/; the paid variant (WS fanout): wrangler dev, its two scripts in one runtime, inspector on"
 
 export WRANGLER_SEND_METRICS=false
 
@@ -324,11 +324,13 @@ start_waiting
 # WebSocket fanout on the paid variant, while the idle listener finishes.
 WS_SKIPPED=""
 WASM_PAID_GZ=""
+WASM_ROOMS_GZ=""
 if grep -q 'env.paid' wrangler.toml; then
   say "building the paid variant (make worker-paid)"
   if make -s worker-paid > "$OUT/build-paid.log" 2>&1 && [ -f build-paid/index.js ]; then
     cp -a build-paid "$SNAP/"
     WASM_PAID_GZ=$(gzip -9c build-paid/index_bg.wasm | wc -c)
+    WASM_ROOMS_GZ=$(gzip -9c build-rooms/index_bg.wasm | wc -c)
     PAID_STATE=$OUT/state-paid
     "$WRANGLER" d1 migrations apply meet-ai --local --env paid --persist-to "$PAID_STATE" > "$OUT/migrate-paid.log" 2>&1
     ROOMS_TOML=$(scripts/private-rooms.sh "$SNAP/rooms")
@@ -380,7 +382,7 @@ export BENCH_META_RUNNER="$RUNNER_DETAIL"
 export BENCH_META_VARS="${SERVER_VARS[*]}; SSE intervals from wrangler.toml"
 export BENCH_META_SSE_ACTIVE=$(awk -F'"' '/^SSE_ACTIVE_POLL_MS/ { print $2; exit }' wrangler.toml)
 export BENCH_META_SSE_RETRY=$(awk -F'"' '/^SSE_RETRY_MS/ { print $2; exit }' wrangler.toml)
-export RSS_BEFORE RSS_AFTER_LOAD RSS_AFTER_SOAK RSS_PEAK WASM_GZ WASM_PAID_GZ WS_SKIPPED OUT
+export RSS_BEFORE RSS_AFTER_LOAD RSS_AFTER_SOAK RSS_PEAK WASM_GZ WASM_PAID_GZ WASM_ROOMS_GZ WS_SKIPPED OUT
 node -e '
 const fs = require("fs");
 const e = process.env;
@@ -396,7 +398,7 @@ const meta = {
   sse_active_poll_ms: n(e.BENCH_META_SSE_ACTIVE) ?? 500,
   sse_retry_ms: n(e.BENCH_META_SSE_RETRY) ?? 1000,
   rss_kb: { before: n(e.RSS_BEFORE), after_load: n(e.RSS_AFTER_LOAD), after_soak: n(e.RSS_AFTER_SOAK), peak: n(e.RSS_PEAK) },
-  wasm_gz_bytes: n(e.WASM_GZ), wasm_paid_gz_bytes: n(e.WASM_PAID_GZ),
+  wasm_gz_bytes: n(e.WASM_GZ), wasm_paid_gz_bytes: n(e.WASM_PAID_GZ), wasm_rooms_gz_bytes: n(e.WASM_ROOMS_GZ),
   ws_skipped: e.WS_SKIPPED || null,
   rss_series: fs.existsSync(e.OUT + "/results/rss.txt")
     ? lines(e.OUT + "/results/rss.txt").map((l) => {

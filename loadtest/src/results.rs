@@ -273,6 +273,8 @@ record! {
         pub rss_kb: Rss,
         pub wasm_gz_bytes: Option<f64>,
         pub wasm_paid_gz_bytes: Option<f64>,
+        /// The paid variant's room objects, a script of their own.
+        pub wasm_rooms_gz_bytes: Option<f64>,
         pub ws_skipped: Option<String>,
         pub rss_series: Vec<RssSample>,
         pub notes: Vec<String>,

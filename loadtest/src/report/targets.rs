@@ -75,8 +75,9 @@ pub struct Checks {
     pub rss: Check,
     pub history: Check,
     pub wasm: Check,
-    /// Only when the paid variant was built.
+    /// Only when the paid variant was built: its Worker and its room objects.
     pub wasm_paid: Option<Check>,
+    pub wasm_rooms: Option<Check>,
     pub soak: Check,
     pub sse_poll_ms: f64,
     /// The SSE p99 limit: the active poll interval plus the slack.
@@ -165,6 +166,7 @@ pub fn evaluate(r: &Results) -> Checks {
         history: history.into(),
         wasm: wasm(r.meta.wasm_gz_bytes),
         wasm_paid: r.meta.wasm_paid_gz_bytes.map(|b| wasm(Some(b))),
+        wasm_rooms: r.meta.wasm_rooms_gz_bytes.map(|b| wasm(Some(b))),
         soak: r.soak.get().map(|v| v.ok).into(),
         sse_poll_ms: poll,
         sse_limit_ms: limit,
@@ -249,6 +251,22 @@ pub(crate) mod tests {
             "{ws}"
         );
         assert!(!row(&results(), "wasm").contains("paid"));
+    }
+
+    #[test]
+    fn each_paid_script_gets_its_own_wasm_row() {
+        let mut r = results();
+        r.meta.wasm_paid_gz_bytes = Some(255_677.0);
+        r.meta.wasm_rooms_gz_bytes = Some(256_001.0);
+        let c = evaluate(&r);
+        assert_eq!(c.wasm_paid.map(|c| c.verdict), Some("met"));
+        assert_eq!(c.wasm_rooms.map(|c| c.verdict), Some("**missed**"));
+        let rooms = row(&r, "wasm bundle (room objects)");
+        assert!(
+            rooms.contains("| 256001 bytes (250 KB) | **missed** |"),
+            "{rooms}"
+        );
+        assert!(row(&r, "wasm bundle (paid Worker)").contains("| met |"));
     }
 
     #[test]
