@@ -75,7 +75,8 @@ limit = query("limit", "Page size: default 100, at most 500 (larger is capped); 
 cursor_after = query("after", "A message id (or START, the nil UUID): the messages after it.")
 cursor_before = query("before", "A message id: the messages just before it.")
 exclude_q = query("exclude", "A sender name (trimmed, 1-64 characters, one line; compared ignoring ASCII case): "
-                  "its messages are left out and do not count toward limit. Empty or invalid: 400.",
+                  "its messages are left out and do not count toward limit. Empty or invalid, or sent "
+                  "without a key or member token: 400.",
                   {"type": "string", "minLength": 1, "maxLength": 64})
 timeout = query("timeout", "Seconds to wait, default 30, at most 50.")
 handle_for = query("for", "The handle (required with an owner key; a member token is always itself).")

@@ -26,7 +26,7 @@ pub async fn list(ctx: &Ctx, raw_id: &str) -> AppResult<Response> {
         ctx.query("before").as_deref(),
     )?;
     let limit = Limit::parse(ctx.query("limit").as_deref())?;
-    let exclude = Sender::parse_exclude(ctx.query("exclude").as_deref())?;
+    let exclude = Sender::parse_exclude(ctx.query("exclude").as_deref(), caller.is_some())?;
     let exclude = exclude.as_ref();
     let (page, purged) =
         match ops::messages::history(ctx, &caller, raw_id, &page, limit.get(), exclude).await {

@@ -105,3 +105,44 @@ async fn a_bad_exclude_is_a_400_naming_it() {
         assert!(reply.body.contains("exclude"), "{bad:?}: {}", reply.body);
     }
 }
+
+/// Without a credential, `exclude` is refused: an anonymous reader of a
+/// public room is held to a per-network rate, and an `exclude` page could
+/// walk the whole room (a row read each). The same reader gets the page
+/// without it, and a key with it.
+#[tokio::test]
+async fn exclude_needs_a_credential_even_on_a_public_room() {
+    let api = api();
+    let (key, room) = api.key_and_room().await;
+    let me = api.send(&key, &room.id, "me", "mine").await;
+    let other = api.send(&key, &room.id, "ada", "hers").await;
+    assert_eq!(api.set_public(&key, &room.id, true).await.status, 200);
+    let anonymous = |query: &'static str| {
+        let (api, room) = (api.clone(), room.id.clone());
+        async move {
+            api.call(
+                reqwest::Method::GET,
+                &format!("/api/rooms/{room}/messages{query}"),
+                None,
+                None,
+            )
+            .await
+        }
+    };
+    let refused = anonymous("?exclude=me").await;
+    refused.assert_error(400);
+    assert!(
+        refused.json()["error"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("exclude needs a key"),
+        "{}",
+        refused.body
+    );
+    let open = anonymous("").await;
+    assert_eq!(open.status, 200, "{}", open.body);
+    let page: Vec<Message> = serde_json::from_str(&open.body).unwrap();
+    assert_eq!(ids(&page), ids(&[me, other.clone()]));
+    let keyed = api.history(&key, &room.id, "?exclude=me").await;
+    assert_eq!(ids(&keyed), ids(&[other]));
+}

@@ -46,6 +46,8 @@ pub enum ValidationError {
     InvisibleChars { field: &'static str },
     #[error("sender is required with an owner key (a member token's handle is its sender)")]
     SenderRequired,
+    #[error("exclude needs a key or member token (an excluded sender's messages are walked past, and each costs a read)")]
+    ExcludeNeedsKey,
     #[error("role must be agent, human or viewer")]
     Role,
     #[error("loop_guard must be an integer from 0 to {MAX_LOOP_GUARD}")]
@@ -181,9 +183,22 @@ impl Sender {
     /// History's `?exclude=<sender>`: a sender name by the same rule, named
     /// `exclude` in its error. Absent is no exclusion; present but empty,
     /// too long or multi-line is a 400, never "exclude nobody".
-    pub fn parse_exclude(raw: Option<&str>) -> Result<Option<Sender>, ValidationError> {
-        raw.map(|r| trimmed_text(r, "exclude", MAX_SENDER_CHARS).map(Sender))
-            .transpose()
+    ///
+    /// Only for a caller with a credential (`keyed`). A page walks past every
+    /// excluded message to fill `limit` (each a D1 row read): in a room that
+    /// one sender fills, one request can read the whole room. Anonymous reads
+    /// are held to a per-network rate, which bounds what they cost only
+    /// while a page costs at most `limit` rows.
+    pub fn parse_exclude(
+        raw: Option<&str>,
+        keyed: bool,
+    ) -> Result<Option<Sender>, ValidationError> {
+        match raw {
+            Some(_) if !keyed => Err(ValidationError::ExcludeNeedsKey),
+            raw => raw
+                .map(|r| trimmed_text(r, "exclude", MAX_SENDER_CHARS).map(Sender))
+                .transpose(),
+        }
     }
 }
 

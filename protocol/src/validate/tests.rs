@@ -299,11 +299,25 @@ fn idempotency_key_is_printable_ascii() {
 
 #[test]
 fn exclude_is_a_sender_name_named_exclude_in_its_errors() {
-    assert_eq!(Sender::parse_exclude(None), Ok(None));
-    let me = Sender::parse_exclude(Some("  me ")).unwrap().unwrap();
+    assert_eq!(Sender::parse_exclude(None, true), Ok(None));
+    let me = Sender::parse_exclude(Some("  me "), true).unwrap().unwrap();
     assert_eq!(me.as_ref(), "me");
     for bad in ["", "   ", "a\nb", &"x".repeat(65)] {
-        let err = Sender::parse_exclude(Some(bad)).unwrap_err();
+        let err = Sender::parse_exclude(Some(bad), true).unwrap_err();
         assert!(err.to_string().contains("exclude"), "{bad:?}: {err}");
     }
+}
+
+#[test]
+fn exclude_needs_a_credential() {
+    assert_eq!(Sender::parse_exclude(None, false), Ok(None));
+    for raw in ["me", ""] {
+        assert_eq!(
+            Sender::parse_exclude(Some(raw), false),
+            Err(ValidationError::ExcludeNeedsKey)
+        );
+    }
+    assert!(ValidationError::ExcludeNeedsKey
+        .to_string()
+        .starts_with("exclude needs a key"));
 }
