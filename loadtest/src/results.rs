@@ -1,17 +1,16 @@
 //! What every scenario prints and the report reads back: one serde type per
-//! scenario's parameters and result, inside the common [`Envelope`]. The
-//! same types are written (scenarios/*.rs) and read (report/), so a field
-//! renamed on one side is a compile error on the other.
+//! scenario's result, inside the common [`Envelope`] beside its parameters
+//! (the scenario's clap arguments; report/ names each pair, e.g.
+//! `SendRun`). The same types are written (scenarios/*.rs) and read
+//! (report/), so a field renamed on one side is a compile error on the
+//! other. This module names no scenario, so that they all import it and
+//! nothing here imports them back.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::client::CostTotals;
-use crate::scenarios::{
-    fanout::FanoutArgs, history::HistoryArgs, idle::IdleArgs, send::SendArgs, soak::SoakArgs,
-    waiting::WaitingArgs, wake::WakeArgs,
-};
 use crate::stats::Summary;
 
 /// What the measured phase cost the server, from its responses.
@@ -22,16 +21,6 @@ pub type Statuses = BTreeMap<String, u64>;
 
 /// Loss, repeats and order of a set of listeners against the stored history.
 pub type Totals = crate::delivery::DeliveryCheck;
-
-/// Each scenario's run: its arguments (the clap structs, which are also its
-/// params) and its result.
-pub type SendRun = Envelope<SendArgs, SendResult>;
-pub type FanoutRun = Envelope<FanoutArgs, FanoutResult>;
-pub type HistoryRun = Envelope<HistoryArgs, HistoryResult>;
-pub type IdleRun = Envelope<IdleArgs, IdleResult>;
-pub type SoakRun = Envelope<SoakArgs, SoakResult>;
-pub type WakeRun = Envelope<WakeArgs, WakeResult>;
-pub type WaitingRun = Envelope<WaitingArgs, WaitingResult>;
 
 /// Every type below: written and read back, missing fields defaulted (so
 /// result files written before a field existed still load; the report shows
@@ -311,18 +300,18 @@ mod tests {
 
     #[test]
     fn a_result_round_trips_and_old_files_load() {
-        let mut run = SendRun {
+        let mut run = Envelope::<serde_json::Value, SendResult> {
             scenario: "send".into(),
             ..Default::default()
         };
         run.result.statuses.insert("201".into(), 3);
         run.result.latency_ms = Summary::of(&[1.0, 2.0, 3.0]);
         let text = serde_json::to_string(&run).unwrap();
-        let back: SendRun = serde_json::from_str(&text).unwrap();
+        let back: Envelope<serde_json::Value, SendResult> = serde_json::from_str(&text).unwrap();
         assert_eq!(back.result.statuses["201"], 3);
         assert_eq!(back.result.latency_ms, run.result.latency_ms);
         // A file without most fields (an older shape) still loads.
-        let old: FanoutRun =
+        let old: Envelope<serde_json::Value, FanoutResult> =
             serde_json::from_str(r#"{"scenario":"fanout","result":{"totals":{"lost":2}}}"#)
                 .unwrap();
         assert_eq!(old.result.delivery.totals.lost, 2);

@@ -5,7 +5,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use meet_ai_e2e::{Server, ServerOptions};
-use meet_ai_loadtest::results::{FanoutRun, SendRun, WaitingRun, WakeRun};
+use meet_ai_loadtest::report::{FanoutRun, SendRun, WaitingRun, WakeRun};
 use serde::de::DeserializeOwned;
 
 fn server() -> &'static Server {

@@ -4,8 +4,9 @@
 //! docs/FINDINGS.md's business.
 
 use super::targets::find;
+use super::WaitingRun;
 use super::{Found, Results};
-use crate::results::{Cost, Envelope, FanoutResult, LoadAvg, WaitingRun};
+use crate::results::{Cost, Envelope, FanoutResult, LoadAvg};
 
 /// Which of the findings (templates/benchmarks.md.j2 words them) the
 /// results hold evidence for: "seam" (SSE deliveries across a reconnect),

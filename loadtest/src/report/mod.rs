@@ -27,7 +27,24 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::results::{FanoutRun, HistoryRun, IdleRun, Meta, SendRun, SoakRun, WaitingRun, WakeRun};
+use crate::results::{
+    Envelope, FanoutResult, HistoryResult, IdleResult, Meta, SendResult, SoakResult, WaitingResult,
+    WakeResult,
+};
+use crate::scenarios::{
+    fanout::FanoutArgs, history::HistoryArgs, idle::IdleArgs, send::SendArgs, soak::SoakArgs,
+    waiting::WaitingArgs, wake::WakeArgs,
+};
+
+/// Each scenario's run as the report reads it: its arguments (the clap
+/// structs, which are also its params) and its result.
+pub type SendRun = Envelope<SendArgs, SendResult>;
+pub type FanoutRun = Envelope<FanoutArgs, FanoutResult>;
+pub type HistoryRun = Envelope<HistoryArgs, HistoryResult>;
+pub type IdleRun = Envelope<IdleArgs, IdleResult>;
+pub type SoakRun = Envelope<SoakArgs, SoakResult>;
+pub type WakeRun = Envelope<WakeArgs, WakeResult>;
+pub type WaitingRun = Envelope<WaitingArgs, WaitingResult>;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReportArgs {

@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
+use super::FanoutRun;
 use super::{Found, Results};
-use crate::results::FanoutRun;
 
 /// The targets of issue 8 (issue 16 for the idle listener's budget), also
 /// the goals the targets table states.
