@@ -24,7 +24,8 @@
 //! Nothing on the request path may panic: a panic aborts the wasm instance and
 //! with it every other request the isolate is serving.
 
-// The room objects' build reaches only `room.rs` and what it calls.
+// The room objects' build reaches only `room.rs` and what it calls, so the
+// rest of the crate is dead code there; room.rs turns the lints back on.
 #![cfg_attr(feature = "room-object", allow(dead_code, unused_imports))]
 
 #[cfg(all(feature = "durable-objects", feature = "room-object"))]

@@ -199,9 +199,11 @@ let ipCounter = 0;
 const PROXY_LOST = "Your worker restarted mid-request";
 
 /** `fetch`, sending a request again (twice at most) when wrangler dev's proxy
- * lost it before the Worker saw it, as the client library and the web UI do
- * (cli/src/client/errors.rs, web/src/api.ts). Bodies here are strings, so
- * they can be sent again. */
+ * lost it before the Worker saw it. Narrower on purpose than the clients'
+ * rule (`unhandled_wait` in cli/src/client/errors.rs, `unhandledWait` in
+ * web/src/api.ts: any non-JSON 503 with a short Retry-After): a test resends
+ * only this dev server's known answer, so nothing else of the kind is hidden.
+ * Bodies here are strings, so they can be sent again. */
 export async function devFetch(url, init) {
   for (let retries = 0; ; retries++) {
     const res = await fetch(url, init);
