@@ -89,11 +89,11 @@ pub const UNHANDLED_RETRIES: u32 = 2;
 /// cannot apply anything twice, so even a POST may be repeated.
 pub fn unhandled_wait(status: u16, retry_after: Option<Duration>, body: &str) -> Option<Duration> {
     const LONGEST: Duration = Duration::from_secs(2);
+    // The body is parsed last: every answer passes through here, and a
+    // success (a whole history page) must not be parsed a second time.
+    let wait = retry_after.filter(|w| status == 503 && *w <= LONGEST)?;
     let ours = serde_json::from_str::<ApiErrorBody>(body).is_ok();
-    match retry_after {
-        Some(wait) if status == 503 && !ours && wait <= LONGEST => Some(wait),
-        _ => None,
-    }
+    (!ours).then_some(wait)
 }
 
 /// [`error_from_response`] without the I/O.
