@@ -41,19 +41,15 @@ pub fn stamped(run: u32, seq: u64) -> String {
 /// Reads a stamp back; `None` for content that is not a load-generator stamp.
 pub fn decode(content: &str) -> Option<Stamp> {
     let head = content.split(' ').next()?;
-    let rest = head.strip_prefix(PREFIX)?;
-    let mut parts = rest.split('/');
-    let run = parts.next()?;
-    if run.len() != 8 {
+    let parts: Vec<&str> = head.strip_prefix(PREFIX)?.split('/').collect();
+    let [run, seq, sent_us] = parts[..] else {
         return None;
-    }
-    let run = u32::from_str_radix(run, 16).ok()?;
-    let seq = parts.next()?.parse().ok()?;
-    let sent_us = parts.next()?.parse().ok()?;
-    if parts.next().is_some() {
-        return None;
-    }
-    Some(Stamp { run, seq, sent_us })
+    };
+    Some(Stamp {
+        run: u32::from_str_radix(run, 16).ok().filter(|_| run.len() == 8)?,
+        seq: seq.parse().ok()?,
+        sent_us: sent_us.parse().ok()?,
+    })
 }
 
 /// Microseconds since the Unix epoch, now. Sender and listeners run in one
