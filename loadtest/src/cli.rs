@@ -98,13 +98,11 @@ fn could_not_run(why: impl std::fmt::Display) -> ExitCode {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Report(args) = &cli.command {
-        return match crate::report::run(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("meet-ai-loadtest report: {e}");
-                ExitCode::from(2)
-            }
-        };
+        let done = crate::report::run(args);
+        return done.map_or_else(
+            |e| could_not_run(format!("report: {e}")),
+            |()| ExitCode::SUCCESS,
+        );
     }
     let client = match Client::new(&cli.url) {
         Ok(c) => c,
@@ -173,20 +171,15 @@ mod tests {
     fn parses_the_standard_invocations() {
         let parse = |args: &str| Cli::try_parse_from(["x"].into_iter().chain(args.split(' ')));
         let c = parse("--url http://127.0.0.1:9000 fanout --transport ws --listeners 50 --rate 10");
-        match c.unwrap().command {
-            Command::Fanout(a) => {
-                assert_eq!(a.listeners, 50);
-                assert_eq!(a.transport, crate::listener::Transport::Ws);
-            }
-            other => panic!("{other:?}"),
-        }
-        match parse("history --sizes 100,10000 --state-dir s")
-            .unwrap()
-            .command
-        {
-            Command::History(a) => assert_eq!(a.sizes, vec![100, 10_000]),
-            other => panic!("{other:?}"),
-        }
+        let Command::Fanout(a) = c.unwrap().command else {
+            panic!("not fanout")
+        };
+        assert_eq!(
+            (a.listeners, a.transport),
+            (50, crate::listener::Transport::Ws)
+        );
+        let c = parse("history --sizes 100,10000 --state-dir s").unwrap();
+        assert!(matches!(c.command, Command::History(a) if a.sizes == [100, 10_000]));
         // Counts out of range are refused before anything runs, and the
         // soak's hook needs its time and the other way round.
         for bad in [

@@ -46,7 +46,9 @@ pub fn decode(content: &str) -> Option<Stamp> {
         return None;
     };
     Some(Stamp {
-        run: u32::from_str_radix(run, 16).ok().filter(|_| run.len() == 8)?,
+        run: u32::from_str_radix(run, 16)
+            .ok()
+            .filter(|_| run.len() == 8)?,
         seq: seq.parse().ok()?,
         sent_us: sent_us.parse().ok()?,
     })

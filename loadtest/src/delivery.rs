@@ -104,8 +104,16 @@ mod tests {
             let c = check(&ids(history), &ids(arrivals));
             let got = [c.received, c.unique, c.lost, c.duplicated];
             let got = [got[0], got[1], got[2], got[3], c.out_of_order, c.unknown];
-            assert_eq!((c.expected, got), (ids(history).len(), want), "{arrivals:?}");
-            assert_eq!(c.exactly_once_in_order(), want[2..] == [0; 4], "{arrivals:?}");
+            assert_eq!(
+                (c.expected, got),
+                (ids(history).len(), want),
+                "{arrivals:?}"
+            );
+            assert_eq!(
+                c.exactly_once_in_order(),
+                want[2..] == [0; 4],
+                "{arrivals:?}"
+            );
         }
         let mut t = DeliveryCheck::default();
         t.add(&check(&ids("a b"), &ids("a")));

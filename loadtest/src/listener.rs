@@ -8,7 +8,8 @@
 //!   `: bye queries=N reason=...` comment, then end of body) it waits the
 //!   server's `retry:` hint and reconnects with `Last-Event-ID`; on errors
 //!   (refused connection, 5xx, a broken body) it backs off exponentially,
-//!   which is what lets a listener ride out a server restart.
+//!   which is what lets a listener ride out a server restart. A refusal
+//!   (4xx but 408 and 429) ends the listener.
 //! - WebSocket reconnects with `?after=<last id>` at once after a close, with
 //!   the same backoff on errors.
 //!
@@ -23,7 +24,7 @@ use meet_ai::backoff::{Attempts, Backoff};
 use meet_ai::error::CliError;
 use meet_ai::follow::{follow, Follower, Read};
 use meet_ai::transport::{Connection, Ended, Incoming, Sse};
-use meet_ai::ws::WsConnection;
+use meet_ai::ws::Ws;
 use protocol::sse::Bye;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -138,10 +139,10 @@ pub struct ListenerSpec {
 const MAX_STREAMS: usize = 20_000;
 /// Longest wait for response headers or a WebSocket upgrade.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-/// Consecutive refusals (4xx other than 429) after which a listener gives up.
-const MAX_REFUSALS: u32 = 5;
 
-/// Starts a listener that runs until it gives up or is aborted.
+/// Starts a listener that runs until it gives up or is aborted. Over
+/// WebSocket it is the library's `Ws`, which pins "from now" with a one-row
+/// history read before the first message has arrived.
 pub fn spawn(spec: ListenerSpec) -> (SharedLog, tokio::task::JoinHandle<()>) {
     let log: SharedLog = Arc::default();
     let mut run = Run {
@@ -149,40 +150,18 @@ pub fn spawn(spec: ListenerSpec) -> (SharedLog, tokio::task::JoinHandle<()>) {
         log: log.clone(),
         // EventSource's reconnection time until the server sends `retry:`.
         retry_ms: 1_000,
-        // Exponential backoff with jitter, for errors: from 250 ms doubling
-        // to 8 s, each ±25 %.
+        // For errors: from 250 ms doubling to 8 s, each ±25 %.
         backoff: Attempts::new(Backoff::LOAD),
-        refusals: 0,
     };
     let handle = tokio::spawn(async move {
-        let api = run.spec.client.streams(&run.spec.key);
-        let (room, transport) = (run.spec.room.clone(), run.spec.transport);
-        match transport {
-            Transport::Sse => follow(&Sse { client: &api }, &room, &mut run).await,
-            Transport::Ws => follow(&WsFromNow(&api), &room, &mut run).await,
+        let client = run.spec.client.streams(&run.spec.key);
+        let room = run.spec.room.clone();
+        match run.spec.transport {
+            Transport::Sse => follow(&Sse { client: &client }, &room, &mut run).await,
+            Transport::Ws => follow(&Ws { client: &client }, &room, &mut run).await,
         }
     });
     (log, handle)
-}
-
-/// The library's WebSocket from the last message received, or from now at
-/// first: no history read, the log keeps the resume point.
-struct WsFromNow<'a>(&'a meet_ai::client::Client);
-
-impl meet_ai::transport::Transport for WsFromNow<'_> {
-    type Conn = WsConnection;
-
-    fn name(&self) -> &'static str {
-        "ws"
-    }
-
-    async fn connect(&self, room: &str, after: Option<&str>) -> meet_ai::error::Result<Self::Conn> {
-        WsConnection::open(self.0, room, after).await
-    }
-}
-
-fn refused(status: u16) -> bool {
-    (400..500).contains(&status) && status != 429 && status != 408
 }
 
 /// One listener: the library's follow loop, every connection logged.
@@ -192,36 +171,26 @@ struct Run {
     /// The `retry:` hint in force.
     retry_ms: u64,
     backoff: Attempts,
-    refusals: u32,
 }
 
 impl Run {
-    /// Marks the current stream's end.
-    fn end_stream(&self, end: StreamEnd) {
-        if let Some(s) = lock(&self.log).streams.last_mut() {
+    /// Marks the current stream's end and waits `wait` before the next
+    /// connection, or stops after the last allowed one.
+    fn next(&self, end: StreamEnd, wait: Duration) -> ControlFlow<(), Duration> {
+        let mut l = lock(&self.log);
+        if let Some(s) = l.streams.last_mut() {
             s.end = end;
         }
+        match l.streams.len() >= MAX_STREAMS {
+            true => ControlFlow::Break(()),
+            false => ControlFlow::Continue(wait),
+        }
     }
 
-    /// Waits `wait` before the next connection, or stops after the last
-    /// allowed one.
-    fn again(&self, wait: Duration) -> ControlFlow<(), Duration> {
-        if lock(&self.log).streams.len() >= MAX_STREAMS {
-            return ControlFlow::Break(());
-        }
-        ControlFlow::Continue(wait)
-    }
-
-    /// After an error: back off, or give up after too many refusals.
-    fn back_off(&mut self, refused: bool) -> ControlFlow<(), Duration> {
-        self.refusals = if refused { self.refusals + 1 } else { 0 };
-        if self.refusals >= MAX_REFUSALS {
-            let why = format!("gave up after {} refusals in a row", self.refusals);
-            lock(&self.log).fatal = Some(why);
-            return ControlFlow::Break(());
-        }
+    /// After an error: the stream ends so, and the next waits out the backoff.
+    fn error(&mut self, why: String) -> ControlFlow<(), Duration> {
         let wait = self.backoff.next_delay();
-        self.again(wait)
+        self.next(StreamEnd::Error(why), wait)
     }
 }
 
@@ -276,37 +245,43 @@ impl Follower for Run {
         ended: Ended,
         _: Duration,
     ) -> ControlFlow<(), Duration> {
-        let retry_ms = conn.retry().unwrap_or(self.retry_ms);
-        self.retry_ms = retry_ms;
+        self.retry_ms = conn.retry().unwrap_or(self.retry_ms);
         if let Ended::Dropped(why) = ended {
-            self.end_stream(StreamEnd::Error(why));
-            return self.back_off(false);
-        }
-        let sse = self.spec.transport == Transport::Sse;
-        if let Some(s) = lock(&self.log).streams.last_mut() {
-            s.retry_ms = sse.then_some(retry_ms);
-            s.end = conn
-                .bye()
-                .cloned()
-                .map_or(StreamEnd::Closed, StreamEnd::Bye);
+            return self.error(why);
         }
         self.backoff.reset();
-        self.refusals = 0;
-        self.again(match (self.spec.reconnect, self.spec.transport) {
+        let sse = self.spec.transport == Transport::Sse;
+        if let Some(s) = lock(&self.log).streams.last_mut() {
+            s.retry_ms = sse.then_some(self.retry_ms);
+        }
+        let wait = match (self.spec.reconnect, self.spec.transport) {
             (Reconnect::Immediate, _) => Duration::ZERO,
-            (Reconnect::Eventsource, Transport::Sse) => Duration::from_millis(retry_ms),
+            (Reconnect::Eventsource, Transport::Sse) => Duration::from_millis(self.retry_ms),
             // A WebSocket client reconnects at once after a clean close.
             (Reconnect::Eventsource, Transport::Ws) => Duration::from_millis(100),
-        })
+        };
+        let end = conn
+            .bye()
+            .cloned()
+            .map_or(StreamEnd::Closed, StreamEnd::Bye);
+        self.next(end, wait)
     }
 
-    /// A refusal (4xx but 408 and 429) counts towards giving up.
+    /// A refusal (4xx but 408 and 429: a bad key, a room gone, a cursor
+    /// refused) would be refused again: the listener gives up at once.
     fn failed(&mut self, e: CliError) -> ControlFlow<(), Duration> {
         if e.status().is_some() {
             self.spec.client.cost.record(None);
         }
-        self.end_stream(StreamEnd::Error(e.to_string()));
-        self.back_off(e.status().is_some_and(refused))
+        let refused = e
+            .status()
+            .is_some_and(|s| (400..500).contains(&s) && s != 408 && s != 429);
+        let flow = self.error(e.to_string());
+        if refused {
+            lock(&self.log).fatal = Some(format!("gave up: {e}"));
+            return ControlFlow::Break(());
+        }
+        flow
     }
 }
 

@@ -7,18 +7,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// The nearest-rank percentile of `sorted` (ascending): the smallest sample
-/// such that at least `p` percent of samples are at or below it. `p` is
-/// clamped to 0..=100; `p == 0` gives the minimum. `None` when empty.
-pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let p = p.clamp(0.0, 100.0);
-    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
-    Some(sorted[rank.clamp(1, sorted.len()) - 1])
-}
-
 /// Count, mean and the percentiles every table shows, in milliseconds.
 /// An empty summary has `count == 0` and zeros elsewhere.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
@@ -45,22 +33,24 @@ fn ms<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
 }
 
 impl Summary {
-    /// Summarizes samples in any order. NaNs are dropped.
+    /// Summarizes samples in any order, NaNs dropped. The `p`th percentile
+    /// is the nearest rank: the smallest sample with at least `p` percent
+    /// of the samples at or below it.
     pub fn of(samples: &[f64]) -> Summary {
         let mut sorted: Vec<f64> = samples.iter().copied().filter(|v| !v.is_nan()).collect();
-        if sorted.is_empty() {
-            return Summary::default();
-        }
         sorted.sort_by(f64::total_cmp);
-        let pct = |p| percentile(&sorted, p).unwrap_or(0.0);
+        let (Some(&min), Some(&max), n) = (sorted.first(), sorted.last(), sorted.len()) else {
+            return Summary::default();
+        };
+        let pct = |p: f64| sorted[((p / 100.0 * n as f64).ceil() as usize).clamp(1, n) - 1];
         Summary {
-            count: sorted.len(),
-            min: sorted[0],
-            mean: sorted.iter().sum::<f64>() / sorted.len() as f64,
+            count: n,
+            min,
+            mean: sorted.iter().sum::<f64>() / n as f64,
             p50: pct(50.0),
             p90: pct(90.0),
             p99: pct(99.0),
-            max: sorted[sorted.len() - 1],
+            max,
         }
     }
 }
@@ -96,46 +86,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nearest_rank_percentiles() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        for (p, want) in [
-            (0.0, 1.0),
-            (50.0, 50.0),
-            (99.0, 99.0),
-            (99.5, 100.0),
-            (100.0, 100.0),
-        ] {
-            assert_eq!(percentile(&v, p), Some(want), "p{p}");
-        }
-        // Small samples round up to the next rank; p out of range is clamped.
-        let v = [10.0, 20.0, 30.0];
-        for (p, want) in [
-            (33.0, 10.0),
-            (34.0, 20.0),
-            (99.0, 30.0),
-            (150.0, 30.0),
-            (-5.0, 10.0),
-        ] {
-            assert_eq!(percentile(&v, p), Some(want), "p{p}");
-        }
-        assert_eq!(percentile(&[], 50.0), None);
-    }
-
-    #[test]
-    fn summary_sorts_drops_nan_and_writes_microseconds() {
-        let s = Summary::of(&[5.0, 1.0, f64::NAN, 3.0, 2.0, 4.0]);
-        assert_eq!((s.count, s.min, s.max, s.mean), (5, 1.0, 5.0, 3.0));
-        assert_eq!((s.p50, s.p99), (3.0, 5.0));
-        assert_eq!(Summary::of(&[]), Summary::default());
+    fn nearest_rank_summaries() {
+        let of = |v: &[f64]| {
+            let s = Summary::of(v);
+            (s.count, s.min, s.p50, s.p90, s.p99, s.max, s.mean)
+        };
+        let hundred: Vec<f64> = (1..=100).rev().map(f64::from).collect();
+        assert_eq!(of(&hundred), (100, 1.0, 50.0, 90.0, 99.0, 100.0, 50.5));
+        // Small samples round up to the next rank; NaNs are dropped.
+        let small = of(&[30.0, f64::NAN, 10.0, 20.0]);
+        assert_eq!(small, (3, 10.0, 20.0, 30.0, 30.0, 30.0, 20.0));
         // 990 fast samples and 10 slow ones: p99 sits on the last fast one.
         let mut v = vec![1.0; 990];
         v.extend([1000.0; 10]);
-        assert_eq!((Summary::of(&v).p99, Summary::of(&v).max), (1.0, 1000.0));
+        assert_eq!((of(&v).4, of(&v).5), (1.0, 1000.0));
+        assert_eq!(Summary::of(&[]), Summary::default());
         let json = serde_json::to_value(Summary::of(&[1.234_567_8])).unwrap();
-        assert_eq!(
-            (json["p50"].as_f64(), json["count"].as_u64()),
-            (Some(1.235), Some(1))
-        );
+        let (p50, count) = (json["p50"].as_f64(), json["count"].as_u64());
+        assert_eq!((p50, count), (Some(1.235), Some(1)));
     }
 
     #[test]
@@ -144,9 +112,7 @@ mod tests {
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
         assert_eq!((median(&[]), mean(&[])), (None, None));
         assert_eq!(mean(&[1.0, 2.0]), Some(1.5));
-        assert_eq!(
-            tally(["201", "429", "201"]),
-            BTreeMap::from([("201", 2), ("429", 1)])
-        );
+        let statuses = tally(["201", "429", "201"]);
+        assert_eq!(statuses, BTreeMap::from([("201", 2), ("429", 1)]));
     }
 }

@@ -47,7 +47,7 @@ async fn warm_up(spec: &ListenerSpec, logs: &[SharedLog]) -> Result<Vec<f64>> {
     let content = format!("warm-up at {sent_us}");
     let t = spec
         .client
-        .post_message(&spec.key, &spec.room, "fanout-warmup", &content, None)
+        .post(&spec.key, &spec.room, Some("fanout-warmup"), &content, None)
         .await;
     let id = t.expect("POST warm-up message")?.id;
     fail_if(
@@ -82,7 +82,7 @@ pub struct Sent {
 pub async fn send_one(client: &Client, key: &str, room: &str, (run, seq): (u32, u64)) -> Sent {
     let content = stamped(run, seq);
     let t = client
-        .post_message(key, room, "fanout-sender", &content, None)
+        .post(key, room, Some("fanout-sender"), &content, None)
         .await;
     Sent {
         seq,

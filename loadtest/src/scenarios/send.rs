@@ -96,7 +96,7 @@ pub async fn run(ctx: &Ctx, args: &SendArgs) -> Result<Report> {
             async move {
                 let (key, room) = &targets[i as usize];
                 let (name, content) = (format!("sender-{i}"), stamped(tag, seq));
-                let t = client.post_message(key, room, &name, &content, None).await;
+                let t = client.post(key, room, Some(&name), &content, None).await;
                 if t.status == 0 {
                     // No server to talk to: do not spin.
                     tokio::time::sleep(Duration::from_millis(100)).await;

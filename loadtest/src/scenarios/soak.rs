@@ -69,7 +69,7 @@ async fn send_until_stored(
     for attempt in 0..60 {
         counts.attempts += 1;
         let r = client
-            .post_message(key, room, "soak-sender", content, Some(&idem))
+            .post(key, room, Some("soak-sender"), content, Some(&idem))
             .await;
         *counts.statuses.entry(r.status_key()).or_default() += 1;
         if r.ok() {

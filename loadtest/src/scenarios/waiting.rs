@@ -93,7 +93,7 @@ pub async fn run(ctx: &Ctx, args: &WaitingArgs) -> Result<Report> {
         };
         let t = ctx
             .client
-            .post_as_member(&setup.caller, &setup.room, &content)
+            .post(&setup.caller, &setup.room, None, &content, None)
             .await;
         t.expect("POST a history message")?;
     }

@@ -89,7 +89,7 @@ async fn round(
     tokio::time::sleep(Duration::from_secs_f64(pause)).await;
     let send_start = Instant::now();
     let sent = client
-        .post_as_member(&setup.caller, &setup.room, &content)
+        .post(&setup.caller, &setup.room, None, &content, None)
         .await;
     let send_end = Instant::now();
     let mut record = WakeRound {
