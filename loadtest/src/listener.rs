@@ -80,6 +80,26 @@ pub enum StreamEnd {
     Stopped,
 }
 
+impl StreamEnd {
+    /// How the stream ended, as the results count it ("bye:budget", "error", …).
+    pub fn label(&self) -> String {
+        match self {
+            StreamEnd::Open => "open".to_owned(),
+            StreamEnd::Bye(bye) => format!("bye:{}", bye.reason.as_str()),
+            StreamEnd::Closed => "closed".to_owned(),
+            StreamEnd::Error(_) => "error".to_owned(),
+            StreamEnd::Stopped => "stopped".to_owned(),
+        }
+    }
+
+    pub fn error(&self) -> Option<&String> {
+        match self {
+            StreamEnd::Error(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
 /// One connection of a listener.
 #[derive(Debug, Clone, Default)]
 pub struct StreamRecord {
@@ -114,7 +134,7 @@ impl ListenerLog {
     pub fn errors(&self) -> usize {
         self.streams
             .iter()
-            .filter(|s| matches!(s.end, StreamEnd::Error(_)))
+            .filter(|s| s.end.error().is_some())
             .count()
     }
 }

@@ -15,7 +15,6 @@ use crate::listener::{self, lock, ListenerSpec, Reconnect, SharedLog, Transport}
 use crate::results::FanoutResult;
 use crate::stats::{tally, Summary};
 
-/// Also the run's `params` in its result (crate::results).
 #[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct FanoutArgs {
@@ -43,27 +42,22 @@ pub const DRAIN_SECONDS: f64 = 20.0;
 /// for it (a quiet room's first message, which waits for streams polling at
 /// the idle interval, reported apart).
 async fn warm_up(spec: &ListenerSpec, logs: &[SharedLog]) -> Result<Vec<f64>> {
-    let sent_us = now_us();
+    let (sent_us, sender) = (now_us(), Some("fanout-warmup"));
     let content = format!("warm-up at {sent_us}");
     let t = spec
         .client
-        .post(&spec.key, &spec.room, Some("fanout-warmup"), &content, None)
-        .await;
-    let id = t.expect("POST warm-up message")?.id;
+        .post(&spec.key, &spec.room, sender, &content, None);
+    let id = t.await.expect("POST warm-up message")?.id;
+    let arrived = listener::wait_caught_up(logs, &id, Duration::from_secs(30)).await;
     fail_if(
-        !listener::wait_caught_up(logs, &id, Duration::from_secs(30)).await,
+        !arrived,
         "the warm-up message did not reach every listener within 30 s",
     )?;
-    Ok(logs
-        .iter()
-        .filter_map(|l| {
-            lock(l)
-                .arrivals
-                .iter()
-                .find(|a| a.id == id)
-                .map(|a| (a.recv_us - sent_us) as f64 / 1000.0)
-        })
-        .collect())
+    let latency = |l: &SharedLog| {
+        let a = lock(l).arrivals.iter().find(|a| a.id == id)?.recv_us;
+        Some((a - sent_us) as f64 / 1000.0)
+    };
+    Ok(logs.iter().filter_map(latency).collect())
 }
 
 /// The sender's record of one send.

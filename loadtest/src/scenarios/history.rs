@@ -19,7 +19,6 @@ use crate::client::{client_ip, Result, Timed};
 use crate::results::{HistoryResult, HistoryRoom, Page, Seeding};
 use crate::stats::Summary;
 
-/// Also the run's `params` in its result (crate::results).
 #[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct HistoryArgs {

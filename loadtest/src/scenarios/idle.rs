@@ -13,7 +13,6 @@ use crate::listener::{self, lock, StreamEnd};
 use crate::results::IdleResult;
 use crate::stats::mean;
 
-/// Also the run's `params` in its result (crate::results).
 #[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct IdleArgs {

@@ -1,7 +1,8 @@
 //! The scenarios. Each separates its step (one send, one page, one wait,
 //! one round) from the loop that runs it, and returns a [`Report`]: the one
-//! JSON object it prints (its arguments and typed result, crate::results)
-//! and whether its assertions held. The helpers here are what several
+//! JSON object it prints (its arguments, the clap struct that is also its
+//! `params`, and its typed result, crate::results) and whether its
+//! assertions held. The helpers here are what several
 //! scenarios share: spawning and draining listeners, stream statistics,
 //! argument checks, and the start and end of a run ([`Run`]).
 
@@ -104,8 +105,7 @@ pub struct Report {
 
 /// The 1, 5 and 15 minute load averages (Linux), or `None` elsewhere.
 pub fn loadavg() -> Option<[f64; 3]> {
-    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
-    parse_loadavg(&text)
+    parse_loadavg(&std::fs::read_to_string("/proc/loadavg").ok()?)
 }
 
 pub fn parse_loadavg(text: &str) -> Option<[f64; 3]> {
@@ -173,18 +173,16 @@ impl Run {
 /// Ends the run with `why` when `bad`: arguments out of range, or a setup
 /// step that did not come right.
 pub fn fail_if(bad: bool, why: &str) -> Result<()> {
-    if bad {
-        return Err(why.into());
+    match bad {
+        true => Err(why.into()),
+        false => Ok(()),
     }
-    Ok(())
 }
 
 /// Refuses `value` of option `name` unless it is in (0, max].
 pub fn within(name: &str, value: f64, max: f64) -> Result<()> {
-    fail_if(
-        !(value > 0.0 && value <= max),
-        &format!("{name} must be in (0, {max}]"),
-    )
+    let why = format!("{name} must be in (0, {max}]");
+    fail_if(!(value > 0.0 && value <= max), &why)
 }
 
 /// A set of running listeners.
@@ -330,23 +328,15 @@ pub fn stream_stats(logs: &[SharedLog]) -> Streams {
         })
         .collect();
     let mut sample_errors: Vec<String> = Vec::new();
-    for s in &all {
-        if let StreamEnd::Error(e) = &s.end {
-            if sample_errors.len() < 5 && !sample_errors.contains(e) {
-                sample_errors.push(e.clone());
-            }
+    for e in all.iter().filter_map(|s| s.end.error()) {
+        if sample_errors.len() < 5 && !sample_errors.contains(e) {
+            sample_errors.push(e.clone());
         }
     }
     let retries: Vec<f64> = byes.iter().filter_map(|b| Some(b.1? as f64)).collect();
     Streams {
         connections: all.len(),
-        ends: tally(all.iter().map(|s| match &s.end {
-            StreamEnd::Open => "open".to_owned(),
-            StreamEnd::Bye(bye) => format!("bye:{}", bye.reason.as_str()),
-            StreamEnd::Closed => "closed".to_owned(),
-            StreamEnd::Error(_) => "error".to_owned(),
-            StreamEnd::Stopped => "stopped".to_owned(),
-        })),
+        ends: tally(all.iter().map(|s| s.end.label())),
         completed_streams: byes.len(),
         queries_in_completed_streams: byes.iter().map(|b| b.0).sum(),
         retry_after_bye_ms: median(&retries),

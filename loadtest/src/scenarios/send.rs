@@ -15,7 +15,6 @@ use crate::content::stamped;
 use crate::results::SendResult;
 use crate::stats::{mean, tally, Summary};
 
-/// Also the run's `params` in its result (crate::results).
 #[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct SendArgs {

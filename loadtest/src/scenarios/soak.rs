@@ -15,7 +15,6 @@ use crate::listener::ListenerSpec;
 use crate::results::{Restart, SoakResult, SoakSender};
 use crate::stats::Summary;
 
-/// Also the run's `params` in its result (crate::results).
 #[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct SoakArgs {

@@ -21,7 +21,6 @@ pub const FREE_REQUESTS_PER_DAY: f64 = 100_000.0;
 /// D1 free plan: rows read per day.
 pub const FREE_ROWS_READ_PER_DAY: f64 = 5_000_000.0;
 
-/// Also the run's `params` in its result (crate::results).
 #[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct WaitingArgs {

@@ -20,7 +20,6 @@ use crate::client::{Client, Result, Timed};
 use crate::results::{WakeResult, WakeRound};
 use crate::stats::{mean, Summary};
 
-/// Also the run's `params` in its result (crate::results).
 #[derive(clap::Args, Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
 pub struct WakeArgs {
