@@ -177,12 +177,8 @@ mod tests {
     fn client_ips_are_test_net_and_distinct() {
         let ips: std::collections::HashSet<String> = (0..2000).map(|n| client_ip(7, n)).collect();
         assert_eq!(ips.len(), 2000);
-        for ip in &ips {
-            assert!(
-                ip.starts_with("198.18.") || ip.starts_with("198.19."),
-                "{ip}"
-            );
-        }
+        let test_net = |ip: &String| ip.starts_with("198.18.") || ip.starts_with("198.19.");
+        assert!(ips.iter().all(test_net), "{ips:?}");
         assert_eq!(client_ip(u32::MAX, u32::MAX).split('.').count(), 4);
     }
 }

@@ -67,37 +67,6 @@ pub fn seed_sql(run: u32, room_index: u32, room_id: &str, size: u64, base_ms: i6
     )
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
-    Latest,
-    After,
-    Before,
-}
-
-impl Kind {
-    const ALL: [Kind; 3] = [Kind::Latest, Kind::After, Kind::Before];
-
-    /// The cursors (after, before) of a page of this kind in `room`: after
-    /// and before start at a random message.
-    fn cursors(
-        self,
-        room: &Room,
-        run: u32,
-        limit: u64,
-        rng: &mut fastrand::Rng,
-    ) -> [Option<String>; 2] {
-        let id = |n| Some(seeded_id(run, room.index, n));
-        match self {
-            Kind::Latest => [None, None],
-            Kind::After => [
-                id(rng.u64(1..=room.size.saturating_sub(limit).max(1))),
-                None,
-            ],
-            Kind::Before => [None, id(rng.u64((limit + 1).min(room.size)..=room.size))],
-        }
-    }
-}
-
 /// A seeded room: its `n`th message (1-based) has id `seeded_id(run, index, n)`.
 struct Room {
     size: u64,
@@ -231,19 +200,19 @@ pub async fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<Report> {
     }
     // Interleaved, so background noise falls on every size alike.
     for _ in 0..args.requests {
-        for (ri, r) in rooms.iter().enumerate() {
-            for (ki, kind) in Kind::ALL.iter().enumerate() {
-                // The step: one page.
-                let [after, before] = kind.cursors(r, ctx.run, limit, &mut rng);
-                let (after, before) = (after.as_deref(), before.as_deref());
-                let q = HistoryQuery {
-                    after,
-                    before,
-                    ..latest
-                };
+        for (r, samples) in rooms.iter().zip(&mut samples) {
+            // The step: a page of each kind (Kinds' order); after and before
+            // start at a random message.
+            let at = |n| seeded_id(ctx.run, r.index, n);
+            let after = at(rng.u64(1..=r.size.saturating_sub(limit).max(1)));
+            let before = at(rng.u64((limit + 1).min(r.size)..=r.size));
+            let (after, before) = (Some(after.as_str()), Some(before.as_str()));
+            let after = HistoryQuery { after, ..latest };
+            let before = HistoryQuery { before, ..latest };
+            for (q, samples) in [latest, after, before].into_iter().zip(samples) {
                 let t = client.history_page(&key, &r.id, q).await;
                 match t.status {
-                    200 => samples[ri][ki].add(&t),
+                    200 => samples.add(&t),
                     _ => failures += 1,
                 }
             }

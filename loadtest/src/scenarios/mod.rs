@@ -232,13 +232,15 @@ impl Listeners {
     /// listener must have seen (transient failures are retried: after the
     /// soak's restart the server may still be settling); waits (up to
     /// `drain`) until every listener has its last message and `settle` more,
-    /// so a late duplicate would still be seen; then stops them and
-    /// [judges](judge) them against it. The history's ids, and the judgement.
+    /// so a late duplicate would still be seen (a note says so when one
+    /// had not); then stops them and [judges](judge) them against it. The
+    /// history's ids, and the judgement.
     pub async fn finish(
         mut self,
         (ctx, spec): (&Ctx, &ListenerSpec),
         (drain, settle): (Duration, Duration),
         acks: &HashMap<u64, i64>,
+        notes: &mut Vec<String>,
     ) -> Result<(Vec<String>, Delivery, Vec<f64>)> {
         let api = ctx.client.api(&spec.key);
         let whole = || api.whole_history(&spec.room, 1_000_000);
@@ -248,6 +250,12 @@ impl Listeners {
             Some(last) => crate::listener::wait_caught_up(&self.logs, last, drain).await,
             None => true,
         };
+        if !caught_up {
+            let drain = drain.as_secs();
+            notes.push(format!(
+                "not every listener had the last message {drain} s after the last send"
+            ));
+        }
         tokio::time::sleep(settle).await;
         self.stop().await;
         let (delivery, after_ack) = judge(&self.logs, &history, ctx.run, acks, caught_up);
