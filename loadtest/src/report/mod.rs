@@ -76,10 +76,6 @@ pub enum Found<T> {
 }
 
 impl<T> Found<T> {
-    pub fn value(&self) -> Option<&T> {
-        self.get().ok()
-    }
-
     /// The run, or why there is none.
     pub fn get(&self) -> Result<&T, String> {
         match self {
@@ -203,30 +199,33 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("lt-report-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
-        write("meta.json", r#"{"ws_skipped": "paid env absent"}"#);
-        write(
-            "send-4.json",
-            r#"{"scenario":"send","result":{"accepted":7}}"#,
-        );
-        write(
-            "send-1.json",
-            r#"{"scenario":"send","result":{"accepted":"x"}}"#,
-        );
-        write("idle.err", "meet-ai-loadtest: connection refused\n\n");
+        for (name, text) in [
+            ("meta.json", r#"{"ws_skipped": "paid env absent"}"#),
+            (
+                "send-4.json",
+                r#"{"scenario":"send","result":{"accepted":7}}"#,
+            ),
+            (
+                "send-1.json",
+                r#"{"scenario":"send","result":{"accepted":"x"}}"#,
+            ),
+            ("idle.err", "meet-ai-loadtest: connection refused\n\n"),
+        ] {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
         let r = Results::read(&dir).unwrap();
-        let send = |n: u32| &r.send.iter().find(|(k, _)| *k == n).unwrap().1;
-        assert_eq!(send(4).get().unwrap().result.accepted, 7);
-        assert!(send(1)
-            .get()
-            .unwrap_err()
-            .starts_with("send-1.json: invalid type"));
-        assert_eq!(
-            r.idle.get().unwrap_err(),
-            "meet-ai-loadtest: connection refused"
-        );
-        assert_eq!(r.fanout_ws[1].1.get().unwrap_err(), "paid env absent");
-        assert_eq!(r.soak.get().unwrap_err(), "no result file");
         let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(targets::find(&r.send, 4).unwrap().result.accepted, 7);
+        for (why, want) in [
+            (
+                targets::find(&r.send, 1).err(),
+                "send-1.json: invalid type: string \"x\", expected u64",
+            ),
+            (r.idle.get().err(), "meet-ai-loadtest: connection refused"),
+            (targets::find(&r.fanout_ws, 10).err(), "paid env absent"),
+            (r.soak.get().err(), "no result file"),
+        ] {
+            assert_eq!(why.as_deref(), Some(want));
+        }
     }
 }
