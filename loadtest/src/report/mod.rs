@@ -159,11 +159,11 @@ impl Results {
         let meta_text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let meta: Meta = serde_json::from_str(&meta_text).map_err(|e| format!("meta.json: {e}"))?;
-        let ws_skip = meta.ws_skipped.clone();
+        let ws_skip = meta.ws_skipped.as_deref();
         Ok(Results {
             send: sizes(dir, "send", &SEND_SENDERS, None),
             fanout_sse: sizes(dir, "fanout-sse", &FANOUT_LISTENERS, None),
-            fanout_ws: sizes(dir, "fanout-ws", &FANOUT_LISTENERS, ws_skip.as_deref()),
+            fanout_ws: sizes(dir, "fanout-ws", &FANOUT_LISTENERS, ws_skip),
             fanout_sse_immediate: load(dir, "fanout-sse-50-immediate", None),
             fanout_sse_long: load(dir, "fanout-sse-50-long", None),
             history: load(dir, "history", None),

@@ -22,7 +22,7 @@ pub fn ms(v: Option<f64>) -> String {
 /// A parameter as written: 250.0 reads as 250, 2.5 as 2.5.
 fn plain(v: Value) -> String {
     match f64::try_from(v.clone()) {
-        Ok(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+        // f64 displays 250.0 as "250" (a Value displays "250.0").
         Ok(f) => f.to_string(),
         Err(_) if v.is_none() || v.is_undefined() => String::new(),
         Err(_) => v.to_string(),
