@@ -43,7 +43,7 @@ fn agents(v: Option<f64>) -> String {
 }
 
 /// Makes text safe inside a table cell.
-pub fn cell(s: &str) -> String {
+fn cell(s: String) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
@@ -74,7 +74,7 @@ fn environment() -> Result<Environment<'static>, minijinja::Error> {
     env.add_filter("plain", plain);
     env.add_filter("fixed", fixed);
     env.add_filter("agents", agents);
-    env.add_filter("cell", |s: String| cell(&s));
+    env.add_filter("cell", cell);
     // A value as compact JSON (status counts, stream ends).
     env.add_filter("json", |v: Value| {
         serde_json::to_string(&v).unwrap_or_default()
@@ -101,7 +101,6 @@ fn mentions_context(m: &Mentions) -> Value {
     }
 }
 
-/// Template `name` rendered with `ctx`.
 fn render(name: &str, ctx: Value) -> Result<String, String> {
     let env = environment().map_err(error)?;
     let tmpl = env.get_template(name).map_err(error)?;
@@ -216,8 +215,7 @@ mod tests {
             wake: missing("no result file"),
             waiting: [missing("x"), missing("y")],
         };
-        assert!(mentions(&none)
-            .unwrap()
-            .contains("wake did not run: no result file"));
+        let o = mentions(&none).unwrap();
+        assert!(o.contains("wake did not run: no result file"), "{o}");
     }
 }
