@@ -60,10 +60,6 @@ pub struct ReportArgs {
     pub mentions_only: bool,
 }
 
-/// The standard set's sizes (scripts/bench.sh runs these).
-pub const SEND_SENDERS: [u32; 3] = [1, 4, 16];
-pub const FANOUT_LISTENERS: [u32; 3] = [1, 10, 50];
-
 /// One scenario's outcome as found on disk. Serialized for the templates as
 /// `{"ran": …}` or `{"missing": "why"}`.
 #[derive(Debug, Clone, Serialize)]
@@ -160,10 +156,12 @@ impl Results {
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let meta: Meta = serde_json::from_str(&meta_text).map_err(|e| format!("meta.json: {e}"))?;
         let ws_skip = meta.ws_skipped.as_deref();
+        // The standard set's sizes (scripts/bench.sh runs these).
+        let listeners = [1, 10, 50];
         Ok(Results {
-            send: sizes(dir, "send", &SEND_SENDERS, None),
-            fanout_sse: sizes(dir, "fanout-sse", &FANOUT_LISTENERS, None),
-            fanout_ws: sizes(dir, "fanout-ws", &FANOUT_LISTENERS, ws_skip),
+            send: sizes(dir, "send", &[1, 4, 16], None),
+            fanout_sse: sizes(dir, "fanout-sse", &listeners, None),
+            fanout_ws: sizes(dir, "fanout-ws", &listeners, ws_skip),
             fanout_sse_immediate: load(dir, "fanout-sse-50-immediate", None),
             fanout_sse_long: load(dir, "fanout-sse-50-long", None),
             history: load(dir, "history", None),
