@@ -231,7 +231,6 @@ record! {
         pub per_round: Vec<WakeRound>,
     }
 
-
     pub struct WaitingResult {
         pub elapsed_s: f64,
         pub calls: u64,

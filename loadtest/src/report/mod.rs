@@ -60,10 +60,6 @@ pub struct ReportArgs {
     pub mentions_only: bool,
 }
 
-/// The standard set's sizes (scripts/bench.sh runs these).
-pub const SEND_SENDERS: [u32; 3] = [1, 4, 16];
-pub const FANOUT_LISTENERS: [u32; 3] = [1, 10, 50];
-
 /// One scenario's outcome as found on disk. Serialized for the templates as
 /// `{"ran": …}` or `{"missing": "why"}`.
 #[derive(Debug, Clone, Serialize)]
@@ -76,10 +72,6 @@ pub enum Found<T> {
 }
 
 impl<T> Found<T> {
-    pub fn value(&self) -> Option<&T> {
-        self.get().ok()
-    }
-
     /// The run, or why there is none.
     pub fn get(&self) -> Result<&T, String> {
         match self {
@@ -163,11 +155,13 @@ impl Results {
         let meta_text =
             std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let meta: Meta = serde_json::from_str(&meta_text).map_err(|e| format!("meta.json: {e}"))?;
-        let ws_skip = meta.ws_skipped.clone();
+        let ws_skip = meta.ws_skipped.as_deref();
+        // The standard set's sizes (scripts/bench.sh runs these).
+        let listeners = [1, 10, 50];
         Ok(Results {
-            send: sizes(dir, "send", &SEND_SENDERS, None),
-            fanout_sse: sizes(dir, "fanout-sse", &FANOUT_LISTENERS, None),
-            fanout_ws: sizes(dir, "fanout-ws", &FANOUT_LISTENERS, ws_skip.as_deref()),
+            send: sizes(dir, "send", &[1, 4, 16], None),
+            fanout_sse: sizes(dir, "fanout-sse", &listeners, None),
+            fanout_ws: sizes(dir, "fanout-ws", &listeners, ws_skip),
             fanout_sse_immediate: load(dir, "fanout-sse-50-immediate", None),
             fanout_sse_long: load(dir, "fanout-sse-50-long", None),
             history: load(dir, "history", None),
@@ -203,30 +197,33 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("lt-report-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let write = |name: &str, text: &str| std::fs::write(dir.join(name), text).unwrap();
-        write("meta.json", r#"{"ws_skipped": "paid env absent"}"#);
-        write(
-            "send-4.json",
-            r#"{"scenario":"send","result":{"accepted":7}}"#,
-        );
-        write(
-            "send-1.json",
-            r#"{"scenario":"send","result":{"accepted":"x"}}"#,
-        );
-        write("idle.err", "meet-ai-loadtest: connection refused\n\n");
+        for (name, text) in [
+            ("meta.json", r#"{"ws_skipped": "paid env absent"}"#),
+            (
+                "send-4.json",
+                r#"{"scenario":"send","result":{"accepted":7}}"#,
+            ),
+            (
+                "send-1.json",
+                r#"{"scenario":"send","result":{"accepted":"x"}}"#,
+            ),
+            ("idle.err", "meet-ai-loadtest: connection refused\n\n"),
+        ] {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
         let r = Results::read(&dir).unwrap();
-        let send = |n: u32| &r.send.iter().find(|(k, _)| *k == n).unwrap().1;
-        assert_eq!(send(4).get().unwrap().result.accepted, 7);
-        assert!(send(1)
-            .get()
-            .unwrap_err()
-            .starts_with("send-1.json: invalid type"));
-        assert_eq!(
-            r.idle.get().unwrap_err(),
-            "meet-ai-loadtest: connection refused"
-        );
-        assert_eq!(r.fanout_ws[1].1.get().unwrap_err(), "paid env absent");
-        assert_eq!(r.soak.get().unwrap_err(), "no result file");
         let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(targets::find(&r.send, 4).unwrap().result.accepted, 7);
+        for (why, want) in [
+            (
+                targets::find(&r.send, 1).err(),
+                "send-1.json: invalid type: string \"x\", expected u64",
+            ),
+            (r.idle.get().err(), "meet-ai-loadtest: connection refused"),
+            (targets::find(&r.fanout_ws, 10).err(), "paid env absent"),
+            (r.soak.get().err(), "no result file"),
+        ] {
+            assert_eq!(why.as_deref(), Some(want));
+        }
     }
 }

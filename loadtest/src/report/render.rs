@@ -22,7 +22,7 @@ pub fn ms(v: Option<f64>) -> String {
 /// A parameter as written: 250.0 reads as 250, 2.5 as 2.5.
 fn plain(v: Value) -> String {
     match f64::try_from(v.clone()) {
-        Ok(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{f:.0}"),
+        // f64 displays 250.0 as "250" (a Value displays "250.0").
         Ok(f) => f.to_string(),
         Err(_) if v.is_none() || v.is_undefined() => String::new(),
         Err(_) => v.to_string(),
@@ -43,13 +43,8 @@ fn agents(v: Option<f64>) -> String {
 }
 
 /// Makes text safe inside a table cell.
-pub fn cell(s: &str) -> String {
+fn cell(s: String) -> String {
     s.replace('|', "\\|").replace('\n', " ")
-}
-
-/// A value as compact JSON (status counts, stream ends).
-fn json(v: Value) -> String {
-    serde_json::to_string(&v).unwrap_or_default()
 }
 
 /// A template error with its causes (an include's error names the line in
@@ -64,15 +59,14 @@ fn error(e: minijinja::Error) -> String {
     text
 }
 
-fn environment() -> Result<Environment<'static>, String> {
+fn environment() -> Result<Environment<'static>, minijinja::Error> {
     let mut env = Environment::new();
     // Block tags on lines of their own leave no blank line behind.
     let syntax = SyntaxConfig::builder()
         .trim_blocks(true)
         .lstrip_blocks(true)
         .keep_trailing_newline(true)
-        .build()
-        .map_err(|e| e.to_string())?;
+        .build()?;
     env.set_syntax(syntax);
     env.add_filter("ms", ms);
     // A whole number; "–" when absent.
@@ -80,25 +74,23 @@ fn environment() -> Result<Environment<'static>, String> {
     env.add_filter("plain", plain);
     env.add_filter("fixed", fixed);
     env.add_filter("agents", agents);
-    env.add_filter("cell", |s: String| cell(&s));
-    env.add_filter("json", json);
+    env.add_filter("cell", cell);
+    // A value as compact JSON (status counts, stream ends).
+    env.add_filter("json", |v: Value| {
+        serde_json::to_string(&v).unwrap_or_default()
+    });
     // Kilobytes as whole megabytes.
     env.add_filter("mb", |kb: Option<f64>| fixed(kb.map(|k| k / 1024.0), 0));
     // A share (0..1) as a whole percentage.
     env.add_filter("pct", |s: Option<f64>| {
         s.map_or("–".into(), |s| format!("{:.0}%", s * 100.0))
     });
-    let templates = [
-        (
-            "benchmarks",
-            include_str!("../../templates/benchmarks.md.j2"),
-        ),
-        ("mentions", include_str!("../../templates/mentions.md.j2")),
-        ("targets", include_str!("../../templates/targets.md.j2")),
-    ];
-    for (name, source) in templates {
-        env.add_template(name, source).map_err(|e| e.to_string())?;
-    }
+    env.add_template(
+        "benchmarks",
+        include_str!("../../templates/benchmarks.md.j2"),
+    )?;
+    env.add_template("mentions", include_str!("../../templates/mentions.md.j2"))?;
+    env.add_template("targets", include_str!("../../templates/targets.md.j2"))?;
     Ok(env)
 }
 
@@ -109,10 +101,9 @@ fn mentions_context(m: &Mentions) -> Value {
     }
 }
 
-/// Template `name` rendered with `ctx`.
 fn render(name: &str, ctx: Value) -> Result<String, String> {
-    let env = environment()?;
-    let tmpl = env.get_template(name).map_err(|e| e.to_string())?;
+    let env = environment().map_err(error)?;
+    let tmpl = env.get_template(name).map_err(error)?;
     tmpl.render(ctx).map_err(error)
 }
 
@@ -142,8 +133,7 @@ pub fn benchmarks(r: &Results) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::targets::tests::{ran, results};
-    use crate::report::Found;
+    use crate::report::targets::tests::{missing, ran, results};
     use serde_json::json;
 
     #[test]
@@ -163,7 +153,7 @@ mod tests {
     #[test]
     fn renders_every_section_even_with_gaps() {
         let md = benchmarks(&results()).unwrap();
-        for section in [
+        for text in [
             "## Targets",
             "## Findings",
             "[FINDINGS.md](FINDINGS.md)",
@@ -176,14 +166,14 @@ mod tests {
             "## Mentions",
             "## Memory and cost",
             "## Reproduce",
+            "| 50 | not run: no paid variant |||",
+            "Did not run: stopped",
+            "- **Noise:** not sampled\n- **Server",
+            "| idle SSE listener | <= 1 D1 query/s",
+            "| 0.27 query/s, 21 requests/hour, 1200 rows read/hour | met |",
         ] {
-            assert!(md.contains(section), "{section}");
+            assert!(md.contains(text), "{text} in {md}");
         }
-        assert!(md.contains("| 50 | not run: no paid variant |||"), "{md}");
-        assert!(md.contains("Did not run: stopped"));
-        assert!(md.contains("- **Noise:** not sampled\n- **Server"), "{md}");
-        assert!(md.contains("| idle SSE listener | <= 1 D1 query/s"), "{md}");
-        assert!(md.contains("| 0.27 query/s, 21 requests/hour, 1200 rows read/hour | met |"));
     }
 
     #[test]
@@ -207,30 +197,25 @@ mod tests {
                         "rows_read_per_hour": 4314.0, "rows_written_per_hour": 72.0,
                         "free_plan_agents": 57.9}}),
                 ),
-                Found::Missing("meet-ai-loadtest: connection refused".into()),
+                missing("meet-ai-loadtest: connection refused"),
             ],
         };
         let o = mentions(&m).unwrap();
         assert!(o.starts_with("\n## Mentions: wake latency"), "{o}");
-        assert!(
-            o.contains(
-                "| 20 | 20 | 0 | 612 | 1400 | 1980 | 1990 | 600 / 1950 | 12.5 | 4.2 | 10.0 |"
-            ),
-            "{o}"
-        );
-        assert!(o.contains("timeout=30&ack=1"));
-        assert!(o.contains("\n\n- error: round 3: a \\| b\n"), "{o}");
-        assert!(
-            o.contains("| 0 | 120 | 50 | 3 | {\"204\":3} | 50.1 | 27.0 | 60.0 | 71.9 | 0.540 | 4314 | 72 | 58 |"),
-            "{o}"
-        );
-        assert!(o.contains("| did not run: meet-ai-loadtest: connection refused |"));
+        for text in [
+            "| 20 | 20 | 0 | 612 | 1400 | 1980 | 1990 | 600 / 1950 | 12.5 | 4.2 | 10.0 |",
+            "timeout=30&ack=1",
+            "\n\n- error: round 3: a \\| b\n",
+            "| 0 | 120 | 50 | 3 | {\"204\":3} | 50.1 | 27.0 | 60.0 | 71.9 | 0.540 | 4314 | 72 | 58 |",
+            "| did not run: meet-ai-loadtest: connection refused |",
+        ] {
+            assert!(o.contains(text), "{text} in {o}");
+        }
         let none = Mentions {
-            wake: Found::Missing("no result file".into()),
-            waiting: [Found::Missing("x".into()), Found::Missing("y".into())],
+            wake: missing("no result file"),
+            waiting: [missing("x"), missing("y")],
         };
-        assert!(mentions(&none)
-            .unwrap()
-            .contains("wake did not run: no result file"));
+        let o = mentions(&none).unwrap();
+        assert!(o.contains("wake did not run: no result file"), "{o}");
     }
 }
