@@ -317,10 +317,14 @@ async fn poll(within: Duration, every: Duration, done: impl Fn() -> bool) -> boo
     true
 }
 
-/// Waits until every listener has an open stream (true) or `within` passes.
-pub async fn wait_connected(logs: &[SharedLog], within: Duration) -> bool {
-    let every = Duration::from_millis(50);
-    poll(within, every, || logs.iter().all(|l| lock(l).connected())).await
+/// Waits until every listener has an open stream or has given up (true),
+/// or `within` passes.
+pub async fn wait_settled(logs: &[SharedLog], within: Duration) -> bool {
+    let settled = |l: &SharedLog| lock(l).connected() || lock(l).fatal.is_some();
+    poll(within, Duration::from_millis(50), || {
+        logs.iter().all(settled)
+    })
+    .await
 }
 
 /// Waits until every listener has received `last_id` (true) or `within` passes.

@@ -109,7 +109,10 @@ fn websocket_fanout_fails_clearly_without_the_paid_variant() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("features.websocket=false"), "{stderr}");
+    assert!(
+        stderr.contains("WebSockets need the paid variant"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -120,16 +120,6 @@ pub async fn send_at_rate(spec: &ListenerSpec, args: &FanoutArgs, run_tag: u32) 
 pub async fn run(ctx: &Ctx, args: &FanoutArgs) -> Result<Report> {
     let run = Run::start("fanout", ctx);
     within("--rate", args.rate, 1000.0)?;
-    if args.transport == Transport::Ws {
-        // Fail clearly when the deployment has no WebSocket endpoint.
-        let health = ctx.client.health().await.expect("GET /api/health")?;
-        let why = format!(
-            "{} has no WebSocket endpoint: GET /api/health says features.websocket=false \
-             (WebSockets are the paid variant: build with the durable-objects feature, e.g. `make dev-paid`)",
-            ctx.client.base
-        );
-        fail_if(!health.features.websocket, &why)?;
-    }
     let spec = ListenerSpec {
         transport: args.transport,
         reconnect: args.reconnect,

@@ -200,17 +200,22 @@ impl Listeners {
 
     /// `n` listeners on `spec`'s room, all connected: the room is empty, so
     /// a stream opened before the first send sees every message. An error
-    /// (and every listener stopped) unless all connect within 60 s.
+    /// (and every listener stopped) unless all connect within 60 s; sooner
+    /// when one gives up (a deployment without WebSockets refuses the socket
+    /// with a 404 that says so).
     pub async fn connected(spec: &ListenerSpec, n: u32) -> Result<Listeners> {
         let mut l = Listeners::spawn(spec, n);
-        if crate::listener::wait_connected(&l.logs, Duration::from_secs(60)).await {
+        crate::listener::wait_settled(&l.logs, Duration::from_secs(60)).await;
+        let open = l.logs.iter().filter(|x| lock(x).connected()).count();
+        if open == l.logs.len() {
             return Ok(l);
         }
-        let open = l.logs.iter().filter(|x| lock(x).connected()).count();
         l.stop().await;
-        let errors = stream_stats(&l.logs).sample_errors;
-        let err = errors.first().map_or("", String::as_str);
-        Err(format!("only {open} of {n} listeners connected within 60 s {err}").into())
+        // Why: a listener that gave up (a refusal), or a sample error.
+        let fatal = l.logs.iter().find_map(|x| lock(x).fatal.clone());
+        let why = fatal.or_else(|| stream_stats(&l.logs).sample_errors.pop());
+        let why = why.unwrap_or_default();
+        Err(format!("only {open} of {n} listeners connected within 60 s: {why}").into())
     }
 
     /// Stops every listener and waits for them to finish; a stream still
