@@ -82,12 +82,6 @@ pub(super) fn find<T>(list: &[(u32, Found<T>)], n: u32) -> Result<&T, String> {
     found.map_or(Err("not in the set".into()), Found::get)
 }
 
-/// Nothing lost, repeated or out of order.
-pub fn clean(v: &FanoutRun) -> bool {
-    let t = &v.result.delivery.totals;
-    t.lost == 0 && t.duplicated == 0 && t.out_of_order == 0
-}
-
 /// Share of deliveries (0..1) of messages sent while a listener was between streams.
 pub fn across_share(v: &FanoutRun) -> f64 {
     let d = &v.result.delivery;
@@ -101,6 +95,8 @@ pub fn evaluate(r: &Results) -> Checks {
     let g = GOALS;
     let poll = r.meta.sse_active_poll_ms.unwrap_or(500.0);
     let limit = poll + g.sse_p99_slack_ms;
+    // Nothing lost, repeated, out of order or unknown to the history.
+    let clean = |v: &FanoutRun| v.result.delivery.totals.exactly_once_in_order();
     let sse_ok = |v: &FanoutRun| clean(v) && v.result.delivery.delivery_ms.p99 <= limit;
     let sse = find(&r.fanout_sse, 50);
     let sse_run = sse.as_ref().ok().copied();
@@ -289,6 +285,14 @@ pub(crate) mod tests {
         let mut r = results();
         r.meta.sse_active_poll_ms = Some(400.0);
         // 590 ms > 400 + 100.
+        assert_eq!(evaluate(&r).sse, Ok(false));
+    }
+
+    #[test]
+    fn a_message_the_history_does_not_hold_is_a_miss() {
+        let mut r = results();
+        r.fanout_sse[0].1 = ran(json!({"result": {"totals": {"unknown": 1},
+            "delivery_ms": {"p99": 100.0, "count": 100}}}));
         assert_eq!(evaluate(&r).sse, Ok(false));
     }
 }
