@@ -108,11 +108,18 @@ mod tests {
             end,
             ..Default::default()
         };
-        let bye = |text| StreamEnd::Bye(protocol::sse::Bye::parse(text).unwrap());
+        let bye = |queries, rows_read| {
+            let reason = protocol::sse::ByeReason::Budget;
+            StreamEnd::Bye(protocol::sse::Bye {
+                queries,
+                rows_read,
+                reason,
+            })
+        };
         let log = ListenerLog {
             streams: vec![
-                stream(0, bye("bye queries=42 rows_read=50 reason=budget")),
-                stream(80, bye("bye queries=40 rows_read=0 reason=budget")),
+                stream(0, bye(42, 50)),
+                stream(80, bye(40, 0)),
                 stream(160, StreamEnd::Error("x".into())),
                 stream(170, StreamEnd::Open),
             ],

@@ -212,10 +212,11 @@ impl Listeners {
         }
         l.stop().await;
         // Why: a listener that gave up (a refusal), or a sample error.
-        let fatal = l.logs.iter().find_map(|x| lock(x).fatal.clone());
-        let why = fatal.or_else(|| stream_stats(&l.logs).sample_errors.pop());
-        let why = why.unwrap_or_default();
-        Err(format!("only {open} of {n} listeners connected within 60 s: {why}").into())
+        let errors = stream_stats(&l.logs).sample_errors;
+        let timeout = || format!("not within 60 s {}", errors.join("; "));
+        let why = l.logs.iter().find_map(|x| lock(x).fatal.clone());
+        let why = why.unwrap_or_else(timeout);
+        Err(format!("only {open} of {n} listeners connected: {why}").into())
     }
 
     /// Stops every listener and waits for them to finish; a stream still
