@@ -8,8 +8,8 @@
 //!   `: bye queries=N reason=...` comment, then end of body) it waits the
 //!   server's `retry:` hint and reconnects with `Last-Event-ID`; on errors
 //!   (refused connection, 5xx, a broken body) it backs off exponentially,
-//!   which is what lets a listener ride out a server restart. A refusal
-//!   (4xx but 408 and 429) ends the listener.
+//!   which is what lets a listener ride out a server restart. An error
+//!   the library calls permanent (a refusal: bad key, room gone) ends it.
 //! - WebSocket reconnects with `?after=<last id>` at once after a close, with
 //!   the same backoff on errors.
 //!
@@ -287,21 +287,23 @@ impl Follower for Run {
         self.next(end, wait)
     }
 
-    /// A refusal (4xx but 408 and 429: a bad key, a room gone, a cursor
-    /// refused) would be refused again: the listener gives up at once.
+    /// An error the library's own rule ([`CliError::is_transient`], which
+    /// `meet-ai listen` follows too) calls permanent would come back on
+    /// every attempt (a bad key, a room gone, a cursor refused): the
+    /// listener gives up at once. Anything else waits out the backoff.
     fn failed(&mut self, e: CliError) -> ControlFlow<(), Duration> {
         if e.status().is_some() {
             self.spec.client.cost.record(None);
         }
-        let refused = e
-            .status()
-            .is_some_and(|s| (400..500).contains(&s) && s != 408 && s != 429);
-        let flow = self.error(e.to_string());
-        if refused {
-            lock(&self.log).fatal = Some(format!("gave up: {e}"));
-            return ControlFlow::Break(());
+        if e.is_transient() {
+            return self.error(e.to_string());
         }
-        flow
+        let mut l = lock(&self.log);
+        if let Some(s) = l.streams.last_mut() {
+            s.end = StreamEnd::Error(e.to_string());
+        }
+        l.fatal = Some(format!("gave up: {e}"));
+        ControlFlow::Break(())
     }
 }
 
@@ -320,7 +322,10 @@ async fn poll(within: Duration, every: Duration, done: impl Fn() -> bool) -> boo
 /// Waits until every listener has an open stream or has given up (true),
 /// or `within` passes.
 pub async fn wait_settled(logs: &[SharedLog], within: Duration) -> bool {
-    let settled = |l: &SharedLog| lock(l).connected() || lock(l).fatal.is_some();
+    let settled = |l: &SharedLog| {
+        let l = lock(l);
+        l.connected() || l.fatal.is_some()
+    };
     poll(within, Duration::from_millis(50), || {
         logs.iter().all(settled)
     })
